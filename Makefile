@@ -1,0 +1,63 @@
+# One entry point for people and CI. `make demo` and `make test` create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/docintake demo
+
+up: $(VENV)/.installed
+	$(BIN)/docintake local up
+
+migrate: $(VENV)/.installed
+	$(BIN)/docintake db migrate
+
+test: lint typecheck pytest template-lint
+
+check: test
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(BIN)/pytest tests/integration
+
+e2e: $(VENV)/.installed
+	$(BIN)/pytest tests/e2e
+
+template-lint: $(SAM_VENV)/.installed
+	$(SAM) validate --lint
+
+build: $(SAM_VENV)/.installed
+	$(SAM) build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,26 @@
+"""ChunkFunction: ChunkQueue → document_chunks rows → EmbedQueue."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from docintake.runtime import build_pipeline
+from docintake.stages import handle_stage_record
+
+logger = Logger()
+tracer = Tracer()
+pipeline = build_pipeline("ChunkFunction")
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
+    return handle_stage_record(pipeline, "chunk", record, lambda_context)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

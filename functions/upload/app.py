@@ -1,0 +1,35 @@
+"""UploadFunction: POST /documents → a document, a job and a presigned PUT URL for the file."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from docintake.api import ApiError, create_upload, parse_upload_request, user_id_from_claims
+from docintake.runtime import build_pipeline
+
+logger = Logger()
+tracer = Tracer()
+pipeline = build_pipeline("UploadFunction")
+app = APIGatewayHttpResolver()
+
+
+@app.post("/documents")
+@tracer.capture_method
+def post_document() -> Response[str]:
+    user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
+    ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.json_body))
+    logger.info("upload ticket issued", extra={"document_id": str(ticket.document_id)})
+    return Response(201, "application/json", ticket.model_dump_json())
+
+
+@app.exception_handler(ApiError)
+def api_error(error: ApiError) -> Response[str]:
+    logger.info("request refused", extra={"error_code": error.code, "status": error.status})
+    return Response(error.status, "application/json", error.body_json())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

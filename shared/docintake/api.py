@@ -1,0 +1,156 @@
+"""The user-facing API: ask for an upload URL. Bodies are pydantic models; errors carry a stable code."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from docintake.config import ALLOWED_CONTENT_TYPES
+from docintake.db import one
+from docintake.events import append_event
+from docintake.jobs import Pipeline
+from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# Maps a non-UUID subject (e.g. an OIDC provider's opaque id) to a stable UUID per issuer.
+USER_NAMESPACE = UUID("0d6b1b38-8a4c-4c1e-9a57-4f5e3c2a7b90")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message}
+
+    def body_json(self) -> str:
+        return json.dumps(self.body())
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str
+    size_bytes: int = Field(gt=0)
+    sha256: str = Field(description="hex SHA-256 of the file's bytes")
+
+    @field_validator("content_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        value = value.split(";", 1)[0].strip().lower()
+        if value not in ALLOWED_CONTENT_TYPES:
+            raise ValueError(f"type not allowed; use one of {', '.join(sorted(ALLOWED_CONTENT_TYPES))}")
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.lower()
+        if not _HEX64.match(value):
+            raise ValueError("must be 64 hexadecimal characters")
+        return value
+
+
+class UploadTicket(BaseModel):
+    document_id: UUID
+    job_id: UUID
+    correlation_id: str
+    key: str
+    method: Literal["PUT"] = "PUT"
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+def user_id_from_claims(claims: dict[str, Any]) -> UUID:
+    """The JWT ``sub`` as the user id: a UUID as it is, anything else mapped stably per issuer."""
+    subject = str(claims.get("sub") or "")
+    if not subject:
+        raise ApiError(401, "unauthenticated", "the token carries no subject")
+    try:
+        return UUID(subject)
+    except ValueError:
+        return uuid.uuid5(USER_NAMESPACE, f"{claims.get('iss', '')}#{subject}")
+
+
+def parse_upload_request(body: Any) -> UploadRequest:
+    try:
+        return UploadRequest.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise ApiError(400, "invalid_request", problems) from None
+
+
+def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> UploadTicket:
+    settings = pipeline.settings
+    if request.size_bytes > settings.max_upload_bytes:
+        raise ApiError(
+            400,
+            "file_too_large",
+            f"size_bytes {request.size_bytes} is over the limit of {settings.max_upload_bytes}",
+        )
+    document_id, job_id = uuid.uuid4(), uuid.uuid4()
+    correlation_id = str(uuid.uuid4())
+    safe_name = sanitize_filename(request.filename)
+    key = upload_key(user_id, document_id, safe_name)
+    with pipeline.db.transaction(user_id) as conn:
+        one(
+            conn,
+            "insert_document",
+            {
+                "id": document_id,
+                "user_id": user_id,
+                "filename": safe_name,
+                "content_type": request.content_type,
+                "size_bytes": request.size_bytes,
+                "sha256": request.sha256,
+                "s3_key": key,
+            },
+        )
+        one(
+            conn,
+            "insert_job",
+            {"id": job_id, "document_id": document_id, "user_id": user_id, "correlation_id": correlation_id},
+        )
+        append_event(
+            conn,
+            "upload_requested",
+            user_id=user_id,
+            document_id=document_id,
+            job_id=job_id,
+            stage="awaiting_upload",
+            correlation_id=correlation_id,
+            function_name=pipeline.function_name,
+            details={"content_type": request.content_type, "size_bytes": request.size_bytes},
+        )
+    expires = settings.upload_url_expires_seconds
+    url = presign_put(
+        pipeline.s3,
+        bucket=settings.bucket_name,
+        key=key,
+        content_type=request.content_type,
+        size_bytes=request.size_bytes,
+        sha256_hex=request.sha256,
+        expires=expires,
+    )
+    return UploadTicket(
+        document_id=document_id,
+        job_id=job_id,
+        correlation_id=correlation_id,
+        key=key,
+        url=url,
+        headers={
+            "Content-Type": request.content_type,
+            "Content-Length": str(request.size_bytes),
+            "x-amz-checksum-sha256": sha256_base64(request.sha256),
+        },
+        expires_at=datetime.now(UTC) + timedelta(seconds=expires),
+    )

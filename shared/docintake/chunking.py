@@ -1,0 +1,203 @@
+"""Chunking: Markdown becomes chunks that each hold a contiguous slice of it, with a heading path,
+a page span and a deterministic id.
+
+The Markdown is cut into units (headings, list items, table rows, sentences; a unit longer than the
+chunk size is cut at spaces) and units are packed greedily up to ``size`` characters. A new top-level
+section always starts a new chunk. Each chunk after the first of a section begins with the previous
+chunk's last whole units, as long as they add up to no more than ``overlap`` characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from docintake.parsing import PageMap
+
+CHUNK_NAMESPACE = UUID("6f1c7a52-3b1e-4a8e-9d57-0c4b1d2e8f10")
+_HEADING = re.compile(r"(#{1,6})\s+(.*\S)\s*$")  # used with match(): anchored at its start
+_LINE_UNIT = re.compile(r"^\s*(?:[-*+]\s|\d{1,3}[.)]\s|[a-z][.)]\s|\(\w{1,4}\)\s|\|)")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[A-Z0-9])")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_NEWLINE = re.compile(r"\n")
+_ANY_HEADING = re.compile(r"^(#{1,6})\s+\S", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    ordinal: int
+    content: str
+    heading_path: tuple[str, ...]
+    page_start: int
+    page_end: int
+    start: int
+    end: int
+
+    @property
+    def chars(self) -> int:
+        return len(self.content)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.content.encode("utf-8")).hexdigest()
+
+    def chunk_id(self, document_id: UUID) -> UUID:
+        return uuid.uuid5(CHUNK_NAMESPACE, f"{document_id}:{self.ordinal}:{self.content_hash}")
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    heading_path: tuple[str, ...]
+    section: int  # index of the top-level section the unit belongs to
+    is_heading: bool = False
+
+
+def chunk_markdown(markdown: str, page_map: PageMap, *, size: int = 1000, overlap: int = 200) -> list[Chunk]:
+    if overlap >= size:
+        raise ValueError("overlap must be smaller than size")
+    units = _units(markdown, size)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        first = i
+        j = i + 1
+        while j < len(units) and units[j].section == units[first].section and units[j].end - units[first].start <= size:
+            j += 1
+        # A heading belongs with the text under it, not at the end of the chunk before.
+        while j < len(units) and j - 1 > first and units[j - 1].is_heading:
+            j -= 1
+        content_start, content_end = units[first].start, units[j - 1].end
+        # Overlap: the previous chunk's trailing units, whole, within the same section.
+        if chunks and first > 0 and units[first - 1].section == units[first].section and overlap:
+            k = first
+            while (
+                k > 0
+                and units[k - 1].section == units[first].section
+                and units[j - 1].end - units[k - 1].start <= size
+                and units[first].start - units[k - 1].start <= overlap
+                and units[k - 1].start >= chunks[-1].start
+            ):
+                k -= 1
+            content_start = units[k].start
+        content = markdown[content_start:content_end].strip()
+        chunks.append(
+            Chunk(
+                ordinal=len(chunks),
+                content=content,
+                heading_path=units[first].heading_path,
+                page_start=page_map.page_at(content_start),
+                page_end=page_map.page_at(max(content_start, content_end - 1)),
+                start=content_start,
+                end=content_end,
+            )
+        )
+        i = j
+    return chunks
+
+
+def _units(markdown: str, size: int) -> list[_Unit]:
+    units: list[_Unit] = []
+    path: list[tuple[int, str]] = []
+    section_level = _section_level(markdown)
+    section = 0
+    for block_start, block_end in _blocks(markdown):
+        block = markdown[block_start:block_end]
+        heading = _HEADING.match(block) if "\n" not in block else None
+        if heading:
+            level = len(heading.group(1))
+            if level <= section_level:
+                section += 1
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, heading.group(2)))
+            units.append(_Unit(block_start, block_end, tuple(t for _, t in path), section, is_heading=True))
+            continue
+        heading_path = tuple(t for _, t in path)
+        for start, end in _block_units(markdown, block_start, block_end):
+            for piece_start, piece_end in _fit(markdown, start, end, size):
+                units.append(_Unit(piece_start, piece_end, heading_path, section))
+    return units
+
+
+def _blocks(markdown: str) -> list[tuple[int, int]]:
+    """Blank-line separated blocks, with every heading line a block of its own."""
+    blocks: list[tuple[int, int]] = []
+    for start, end in _spans(markdown, _BLANK_LINES):
+        if "#" not in markdown[start:end]:
+            blocks.append((start, end))
+            continue
+        lines = _spans(markdown, _NEWLINE, start, end)
+        run_start: int | None = None
+        previous_end = start
+        for line_start, line_end in lines:
+            if _HEADING.match(markdown, line_start, line_end):
+                if run_start is not None:
+                    blocks.append((run_start, previous_end))
+                    run_start = None
+                blocks.append((line_start, line_end))
+            elif run_start is None:
+                run_start = line_start
+            previous_end = line_end
+        if run_start is not None:
+            blocks.append((run_start, previous_end))
+    return blocks
+
+
+def _section_level(markdown: str) -> int:
+    """The heading level that divides the document into sections: the shallowest that occurs more than
+    once, so a lone title (``# HOMEOWNERS POLICY``) does not make the whole policy one section."""
+    counts: dict[int, int] = {}
+    for match in _ANY_HEADING.finditer(markdown):
+        level = len(match.group(1))
+        counts[level] = counts.get(level, 0) + 1
+    repeated = [level for level, n in counts.items() if n > 1]
+    return min(repeated) if repeated else min(counts, default=1)
+
+
+def _spans(text: str, separator: re.Pattern[str], start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Non-blank spans of text[start:end] between separator matches, as absolute offsets, whitespace-trimmed."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    position = start
+    for match in separator.finditer(text, start, end):
+        spans.append((position, match.start()))
+        position = match.end()
+    spans.append((position, end))
+    trimmed = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            trimmed.append((a, b))
+    return trimmed
+
+
+def _block_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Lines for lists and tables, sentences for prose."""
+    block = text[start:end]
+    if any(_LINE_UNIT.match(line) for line in block.split("\n")):
+        return _spans(text, _NEWLINE, start, end)
+    return _spans(text, _SENTENCE_END, start, end)
+
+
+def _fit(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """Cuts a unit longer than ``size`` at spaces (or hard, for a single longer word)."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > size:
+        cut = text.rfind(" ", start + 1, start + size + 1)
+        if cut <= start:
+            cut = start + size
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        pieces.append((start, end))
+    return pieces

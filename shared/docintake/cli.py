@@ -1,0 +1,180 @@
+"""The `docintake` command: the database, the local stack, uploads, Docker-free invokes and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+STATE_FILE = "stack.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="docintake", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True)
+    db.add_parser("migrate", help="apply the numbered migrations in migrations/")
+
+    local = commands.add_parser("local", help="the one-machine stack").add_subparsers(
+        dest="local_command", required=True
+    )
+    local.add_parser("up", help="run PostgreSQL, moto and the function pollers until Ctrl-C")
+
+    upload = commands.add_parser("upload", help="upload a file as a user through UploadFunction and a presigned URL")
+    upload.add_argument("file", type=Path)
+    upload.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
+    upload.add_argument("--content-type", help="default: from the file name")
+    upload.add_argument("--wait", action="store_true", help="wait for the pipeline and print the final status")
+    upload.add_argument("--timeout", type=float, default=300.0)
+
+    invoke = commands.add_parser("invoke", help="run one function's handler like `sam local invoke`, without Docker")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. ParseFunction")
+    invoke.add_argument("-e", "--event", type=Path, required=True, help="event JSON, e.g. events/parse.json")
+    invoke.add_argument("-n", "--env-vars", type=Path, help="sam-style env file: {LogicalId: {VAR: value}}")
+
+    demo = commands.add_parser("demo", help="ingest generated insurance PDFs end to end and show the result")
+    demo.add_argument("--documents", type=int, default=4)
+    demo.add_argument("--timeout", type=float, default=300.0)
+
+    args = parser.parse_args(argv)
+    if args.command == "db":
+        return _migrate()
+    if args.command == "local":
+        return _local_up()
+    if args.command == "upload":
+        return _upload(args)
+    if args.command == "invoke":
+        return _invoke(args)
+    return _demo(args)
+
+
+def _paths() -> tuple[Path, Path]:
+    from docintake.local.stack import project_root
+
+    root = project_root()
+    return root, root / ".local"
+
+
+def _migrate() -> int:
+    from docintake.local.postgres import LocalDatabase
+
+    root, local = _paths()
+    database = LocalDatabase.start(local / "pgdata")
+    applied = database.migrate(root / "migrations")
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+@contextlib.contextmanager
+def _stack(*, pollers: bool) -> Iterator[object]:
+    """The running `docintake local up` if there is one, else an ephemeral stack for this command."""
+    from docintake.local.postgres import LocalDatabase
+    from docintake.local.stack import LocalStack
+
+    root, local = _paths()
+    state = _running_state(local)
+    if state is not None:
+        stack = LocalStack(root, LocalDatabase(state["database_url"]), aws_endpoint=state["aws_endpoint"])
+        with stack.running(pollers=False):
+            yield stack
+        return
+    database = LocalDatabase.start(local / "pgdata")
+    database.migrate(root / "migrations")
+    stack = LocalStack(root, database, log_file=local / "logs" / "functions.jsonl")
+    with stack.running(pollers=pollers):
+        yield stack
+
+
+def _running_state(local: Path) -> dict[str, str] | None:
+    path = local / STATE_FILE
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text())
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+    return dict(state)
+
+
+def _local_up() -> int:
+    from docintake.local.postgres import LocalDatabase
+    from docintake.local.stack import LocalStack
+
+    root, local = _paths()
+    if _running_state(local) is not None:
+        print("a local stack is already running (see .local/stack.json)", file=sys.stderr)
+        return 1
+    database = LocalDatabase.start(local / "pgdata")
+    database.migrate(root / "migrations")
+    stack = LocalStack(root, database, log_file=local / "logs" / "functions.jsonl")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with stack.running():
+        state = local / STATE_FILE
+        state.write_text(json.dumps(stack.describe(), indent=2))
+        print(f"local stack up: AWS endpoint {stack.aws_endpoint}, bucket {stack.bucket}")
+        print(f"database: {database.admin_url}")
+        print(f"function logs: {local / 'logs' / 'functions.jsonl'}; Ctrl-C stops")
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            state.unlink(missing_ok=True)
+    print("local stack stopped")
+    return 0
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from docintake.local.client import UploadRefused, content_type_for, upload_bytes, wait_for
+
+    data = args.file.read_bytes()
+    content_type = args.content_type or content_type_for(args.file)
+    with _stack(pollers=True) as stack:
+        try:
+            ticket = upload_bytes(stack, args.user, args.file.name, data, content_type)  # type: ignore[arg-type]
+        except UploadRefused as exc:
+            print(json.dumps(exc.body), file=sys.stderr)
+            return 2
+        print(json.dumps({"document_id": str(ticket.document_id), "job_id": str(ticket.job_id), "key": ticket.key}))
+        if not args.wait:
+            return 0
+        status = wait_for(stack, args.user, [ticket.document_id], timeout=args.timeout)  # type: ignore[arg-type]
+    final = status.get(ticket.document_id, {})
+    print(json.dumps(final, default=str, indent=2))
+    return 0 if final.get("state") == "done" else 1
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    event = json.loads(args.event.read_text())
+    overrides: dict[str, str] = {}
+    if args.env_vars:
+        env_file = json.loads(args.env_vars.read_text())
+        overrides = {
+            k: str(v) for k, v in {**env_file.get("Parameters", {}), **env_file.get(args.function, {})}.items()
+        }
+    with _stack(pollers=False) as stack:
+        result = stack.invoke(args.function, event, overrides or None)  # type: ignore[attr-defined]
+    print(json.dumps(result, default=str, indent=2))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from docintake.local.demo import run_demo
+
+    with _stack(pollers=True) as stack:
+        return run_demo(stack, count=args.documents, timeout=args.timeout)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""The stage machine: claim a job with a lease, do the work, complete under fencing, send the next message.
+
+Every SQS-driven stage (parse, chunk, embed) runs through ``process_stage_message``; the stage itself only
+supplies ``work``, which returns a writer that runs inside the completing transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+import psycopg
+from aws_lambda_powertools import Logger
+
+from docintake.config import Settings
+from docintake.db import Database, Row, one, run
+from docintake.errors import DocintakeError, InvalidMessage, LeaseHeld, LeaseLost, PermanentError
+from docintake.events import append_event
+from docintake.messages import StageMessage, StepName
+from docintake.queues import backoff_seconds, delay_redelivery, send_stage_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+logger = Logger(service="docintake", child=True)
+
+STAGES = (
+    "awaiting_upload",
+    "upload_validated",
+    "parsing",
+    "parsed",
+    "chunking",
+    "chunked",
+    "embedding",
+    "embedded",
+    "done",
+)
+# A completed stage whose next message is not marked sent after this long: the sender died, send again.
+RESEND_GRACE = timedelta(seconds=30)
+Outcome = Literal["completed", "duplicate", "failed", "ignored"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    ready_stage: str
+    working_stage: str
+    completed_stage: str
+    next_step: StepName | None
+
+
+STEPS: dict[StepName, Step] = {
+    "parse": Step("parse", "upload_validated", "parsing", "parsed", "chunk"),
+    "chunk": Step("chunk", "parsed", "chunking", "chunked", "embed"),
+    # The embed stage swaps vectors in and finishes the job in one transaction.
+    "embed": Step("embed", "chunked", "embedding", "done", None),
+}
+# Validation is driven by S3 events, not a stage message; it shares only the completion and the send.
+VALIDATE_STEP = Step("validate", "awaiting_upload", "awaiting_upload", "upload_validated", "parse")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What every function hands to the stages: settings and clients built once per container."""
+
+    settings: Settings
+    db: Database
+    s3: S3Client
+    sqs: SQSClient
+    function_name: str
+
+    def queue_url(self, step: str) -> str:
+        url = {
+            "parse": self.settings.parse_queue_url,
+            "chunk": self.settings.chunk_queue_url,
+            "embed": self.settings.embed_queue_url,
+        }[step]
+        if not url:
+            raise RuntimeError(f"{step.upper()}_QUEUE_URL is not set")
+        return url
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One SQS record, as much of it as the stage machine needs."""
+
+    body: str
+    message_id: str
+    receipt_handle: str
+    receive_count: int
+    invocation_id: str
+    remaining_ms: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    message: StageMessage
+    step: Step
+    job: Row
+    lease_owner: str
+    lease_seconds: int
+    invocation_id: str
+
+
+Writer = Callable[[psycopg.Connection[Row]], dict[str, Any]]
+Work = Callable[[Claim], Writer]
+
+
+def stage_index(stage: str) -> int:
+    return STAGES.index(stage)
+
+
+def send_next(pipeline: Pipeline, message: StageMessage, step: Step) -> None:
+    """Sends the next stage's message for a job that completed ``step``, then records that it went out."""
+    if step.next_step is None:
+        return
+    next_message = message.model_copy(update={"stage": step.next_step})
+    send_stage_message(pipeline.sqs, pipeline.queue_url(step.next_step), next_message)
+    with pipeline.db.transaction(message.user_id) as conn:
+        run(conn, "mark_message_sent", {"job_id": message.job_id, "stage": step.completed_stage})
+
+
+def process_stage_message(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -> Outcome:
+    """Runs one delivery of a stage message. Returns the outcome, or raises to have SQS redeliver it."""
+    message = StageMessage.parse_body(delivery.body)
+    if message.stage != step.name:
+        raise InvalidMessage(f"message for stage {message.stage} on the {step.name} queue")
+    logger.set_correlation_id(message.correlation_id)
+    logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage=step.name)
+
+    # Lease a little longer than this invocation can live; a crashed one's lease then lapses by itself.
+    lease_seconds = max(30, delivery.remaining_ms // 1000 + 30)
+    lease_owner = f"{delivery.invocation_id}/{delivery.message_id}"
+    with pipeline.db.transaction(message.user_id) as conn:
+        job = one(
+            conn,
+            "claim_job",
+            {
+                "job_id": message.job_id,
+                "document_id": message.document_id,
+                "ready_stage": step.ready_stage,
+                "working_stage": step.working_stage,
+                "lease_owner": lease_owner,
+                "lease_seconds": lease_seconds,
+            },
+        )
+        if job is not None:
+            append_event(
+                conn,
+                "stage_started",
+                **_event_ids(message, step.working_stage, pipeline, delivery.invocation_id),
+                details={"attempt": job["attempts"], "receive_count": delivery.receive_count},
+            )
+        else:
+            current = one(conn, "get_job", {"job_id": message.job_id, "document_id": message.document_id})
+    if job is None:
+        return _unclaimed(pipeline, step, message, current)
+
+    claim = Claim(message, step, job, lease_owner, lease_seconds, delivery.invocation_id)
+    try:
+        writer = work(claim)
+        with pipeline.db.transaction(message.user_id) as conn:
+            completed = one(
+                conn,
+                "complete_stage",
+                {
+                    "job_id": message.job_id,
+                    "working_stage": step.working_stage,
+                    "completed_stage": step.completed_stage,
+                    "state": "done" if step.completed_stage == "done" else "queued",
+                    "lease_owner": lease_owner,
+                },
+            )
+            if completed is None:
+                raise LeaseLost("lease lost before completion; another invocation owns the job")
+            details = writer(conn)
+            append_event(
+                conn,
+                "stage_completed",
+                **_event_ids(message, step.completed_stage, pipeline, delivery.invocation_id),
+                details=details,
+            )
+    except PermanentError as exc:
+        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="failed")
+        logger.warning("stage failed", extra={"error_code": exc.code})
+        return "failed"
+    except (LeaseHeld, LeaseLost) as exc:
+        # Another invocation owns the job: leave it alone, try again later.
+        logger.info("lease not ours", extra={"error_code": exc.code})
+        raise
+    except Exception as exc:
+        _retry_or_dead_letter(pipeline, message, step, delivery, lease_owner, exc)
+        raise
+    logger.info("stage completed", extra=details)
+    send_next(pipeline, message, step)
+    return "completed"
+
+
+def _unclaimed(pipeline: Pipeline, step: Step, message: StageMessage, job: Row | None) -> Outcome:
+    """The job could not be claimed: decide between a duplicate, a lost send, or work still under way."""
+    if job is None:
+        # Deleted, or not this user's: nothing to do, and nothing to retry.
+        logger.warning("job not found for message")
+        return "ignored"
+    if job["state"] == "failed":
+        return "ignored"
+    position, completed = stage_index(job["stage"]), stage_index(step.completed_stage)
+    if position < stage_index(step.ready_stage):
+        raise LeaseHeld(f"job is at {job['stage']}, not yet ready for {step.name}")
+    if position == stage_index(step.working_stage):
+        raise LeaseHeld("another invocation holds the job's lease")
+    if position == completed and job["next_message_sent_at"] is None and step.next_step is not None:
+        if datetime.now(UTC) - job["updated_at"] < RESEND_GRACE:
+            raise LeaseHeld("the completing invocation may still be sending the next message")
+        # The invocation that completed this stage died before its send: send it now.
+        logger.info("resending lost next-stage message")
+        send_next(pipeline, message, step)
+    logger.info("duplicate delivery acknowledged", extra={"job_stage": job["stage"]})
+    return "duplicate"
+
+
+def _record_failure(
+    pipeline: Pipeline,
+    message: StageMessage,
+    step: Step,
+    delivery: Delivery,
+    lease_owner: str,
+    exc: DocintakeError | Exception,
+    *,
+    state: Literal["failed", "retrying", "dead_lettered"],
+    next_retry_at: datetime | None = None,
+) -> None:
+    code = exc.code if isinstance(exc, DocintakeError) else "internal_error"
+    # The message of our own errors is written to carry no document text; other exceptions only by type.
+    text = str(exc) if isinstance(exc, DocintakeError) else type(exc).__name__
+    with pipeline.db.transaction(message.user_id) as conn:
+        updated = one(
+            conn,
+            "record_failure",
+            {
+                "job_id": message.job_id,
+                "state": state,
+                "code": code,
+                "message": text[:500],
+                "lease_owner": lease_owner,
+                "next_retry_at": next_retry_at,
+            },
+        )
+        if updated is None:
+            return
+        if state in ("failed", "dead_lettered"):
+            run(conn, "set_document_status", {"document_id": message.document_id, "status": "failed"})
+        append_event(
+            conn,
+            {"failed": "stage_failed", "retrying": "stage_retry", "dead_lettered": "dead_lettered"}[state],
+            **_event_ids(message, step.working_stage, pipeline, delivery.invocation_id),
+            details={"error_code": code, "receive_count": delivery.receive_count},
+        )
+
+
+def _retry_or_dead_letter(
+    pipeline: Pipeline,
+    message: StageMessage,
+    step: Step,
+    delivery: Delivery,
+    lease_owner: str,
+    exc: Exception,
+) -> None:
+    code = exc.code if isinstance(exc, DocintakeError) else "internal_error"
+    if delivery.receive_count >= pipeline.settings.max_receive_count:
+        # SQS moves the message to the DLQ on its next receive; say so on the job first.
+        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="dead_lettered")
+        logger.error("stage dead-lettered", extra={"error_code": code})
+        return
+    delay = backoff_seconds(delivery.receive_count)
+    retry_at = datetime.now(UTC) + timedelta(seconds=delay)
+    _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="retrying", next_retry_at=retry_at)
+    delay_redelivery(pipeline.sqs, pipeline.queue_url(step.name), delivery.receipt_handle, delay)
+    logger.warning("stage will retry", extra={"error_code": code, "delay_seconds": delay})
+
+
+def _event_ids(message: StageMessage, stage: str, pipeline: Pipeline, invocation_id: str) -> dict[str, Any]:
+    return {
+        "user_id": message.user_id,
+        "document_id": message.document_id,
+        "job_id": message.job_id,
+        "stage": stage,
+        "correlation_id": message.correlation_id,
+        "function_name": pipeline.function_name,
+        "invocation_id": invocation_id,
+    }
+
+
+def job_user(job: Row) -> UUID:
+    return UUID(str(job["user_id"]))

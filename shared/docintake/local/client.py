@@ -1,0 +1,125 @@
+"""What a front end does, against the local stack: ask UploadFunction for a ticket, PUT the file to the
+presigned URL over HTTP, then watch the document's status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+
+from docintake.api import UploadTicket
+from docintake.db import queries
+from docintake.local.stack import LocalStack
+
+TERMINAL_STATES = {"done", "failed", "dead_lettered"}
+
+
+def api_event(method: str, path: str, user_id: UUID, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event as the JWT authorizer passes it on."""
+    now = int(time.time())
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "localhost"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "authorizer": {"jwt": {"claims": {"sub": str(user_id), "iss": "local", "iat": now}, "scopes": None}},
+            "domainName": "localhost",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "docintake-cli",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": now * 1000,
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def content_type_for(path: Path) -> str:
+    if path.suffix.lower() in (".md", ".markdown"):
+        return "text/markdown"
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+class UploadRefused(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"{status} {body.get('error')}: {body.get('message')}")
+        self.status, self.body = status, body
+
+
+def upload_bytes(
+    stack: LocalStack,
+    user_id: UUID,
+    filename: str,
+    data: bytes,
+    content_type: str,
+    *,
+    http: httpx.Client | None = None,
+) -> UploadTicket:
+    request = {
+        "filename": filename,
+        "content_type": content_type,
+        "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    response = stack.invoke("UploadFunction", api_event("POST", "/documents", user_id, request))
+    body = json.loads(response["body"])
+    if response["statusCode"] != 201:
+        raise UploadRefused(response["statusCode"], body)
+    ticket = UploadTicket.model_validate(body)
+    client = http or httpx.Client(timeout=60)
+    try:
+        put = client.put(ticket.url, content=data, headers=ticket.headers)
+        put.raise_for_status()
+    finally:
+        if http is None:
+            client.close()
+    return ticket
+
+
+def document_status(stack: LocalStack, user_id: UUID, document_id: UUID) -> dict[str, Any] | None:
+    """The document as its owner sees it, read through RLS as the API role."""
+    with (
+        psycopg.connect(stack.database.role_url("api"), autocommit=True, row_factory=dict_row) as conn,
+        conn.transaction(),
+    ):
+        conn.execute("SELECT set_config('app.user_id', %s, true)", [str(user_id)])
+        return conn.execute(queries()["document_status"], {"document_id": document_id}).fetchone()
+
+
+def wait_for(
+    stack: LocalStack, user_id: UUID, document_ids: list[UUID], *, timeout: float = 300.0
+) -> dict[UUID, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    statuses: dict[UUID, dict[str, Any]] = {}
+    while True:
+        for document_id in document_ids:
+            status = document_status(stack, user_id, document_id)
+            if status is not None:
+                statuses[document_id] = status
+        if all(statuses.get(d, {}).get("state") in TERMINAL_STATES for d in document_ids):
+            return statuses
+        if time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.3)

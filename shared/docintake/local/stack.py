@@ -1,0 +1,444 @@
+"""The local stack: moto for S3 and SQS, resources created from template.yaml's own definitions, and
+one poller per event source that invokes the real handler with Lambda's semantics."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from docintake.local.postgres import LocalDatabase
+from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
+
+REGION = "us-east-1"
+# Lambda's async invocation: the first try and two retries, then the on-failure destination.
+ASYNC_ATTEMPTS = 3
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "docintake",
+}
+log = logging.getLogger("docintake.local")
+_QUEUE_PROPERTIES = {"QueueName", "VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy"}
+
+
+def project_root() -> Path:
+    """The checkout holding template.yaml: the working directory or one above it, else the package's."""
+    for folder in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[3]]:
+        if (folder / "template.yaml").exists() and (folder / "functions").is_dir():
+            return folder
+    raise FileNotFoundError("template.yaml not found: run docintake from the project checkout")
+
+
+@dataclass
+class LambdaContext:
+    """What Lambda hands a handler, enough for Powertools and the stage machine."""
+
+    function_name: str
+    timeout_seconds: int
+    memory_limit_in_mb: int = 1024
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class EventSource:
+    """An SQS queue feeding a function: its own stage queue, or the queue standing in for S3's async invoke."""
+
+    function: str
+    queue: str
+    batch_size: int
+    partial_failures: bool
+    s3_async: bool = False
+
+
+class LocalStack:
+    """Everything ``template.yaml`` describes, on this machine. Use ``with LocalStack(...).running():``."""
+
+    def __init__(
+        self,
+        root: Path,
+        database: LocalDatabase,
+        *,
+        aws_endpoint: str | None = None,
+        visibility_timeout: int | None = None,
+        log_file: Path | None = None,
+        stack_name: str = "docintake-local",
+    ) -> None:
+        self.root = root
+        self.database = database
+        self.template = load_template(root / "template.yaml")
+        self.aws_endpoint = aws_endpoint
+        self.visibility_timeout = visibility_timeout  # tests shorten redelivery; None keeps the template's
+        self.log_file = log_file
+        self.stack_name = stack_name
+        self.resolver = Resolver(self.template, region=REGION, stack_name=stack_name)
+        self.queue_urls: dict[str, str] = {}
+        self.bucket = ""
+        self.sources: list[EventSource] = []
+        self.functions: dict[str, ModuleType] = {}
+        self._moto: Any = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._saved_env: dict[str, str | None] = {}
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def running(self, *, pollers: bool = True) -> Iterator[LocalStack]:
+        self.start(pollers=pollers)
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def start(self, *, pollers: bool = True) -> None:
+        self._saved_env = {k: os.environ.get(k) for k in [*LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
+        os.environ.update(LOCAL_ENVIRONMENT)
+        if self.aws_endpoint is None:
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._moto.start()
+            host, port = self._moto.get_host_and_port()
+            self.aws_endpoint = f"http://{host}:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint
+        self.create_resources()
+        if pollers:
+            self.start_pollers()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads.clear()
+        for module in self.functions.values():
+            pipeline = getattr(module, "pipeline", None)
+            if pipeline is not None:
+                pipeline.db.close()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=REGION,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        )
+
+    # --- resources from the template ------------------------------------------------------------------
+
+    def create_resources(self) -> None:
+        sqs, s3 = self.client("sqs"), self.client("s3")
+        queues = resources_of_type(self.template, "AWS::SQS::Queue")
+        # Dead-letter queues first: the others name them in their redrive policies.
+        ordered = sorted(queues, key=lambda name: "RedrivePolicy" in queues[name].get("Properties", {}))
+        for logical in ordered:
+            self._create_queue(sqs, logical, queues[logical].get("Properties", {}))
+        for logical, spec in resources_of_type(self.template, "AWS::S3::Bucket").items():
+            self.bucket = str(self.resolver.resolve(spec["Properties"].get("BucketName", logical.lower())))
+            self.resolver.refs[logical] = self.bucket
+            self.resolver.attrs[(logical, "Arn")] = f"arn:aws:s3:::{self.bucket}"
+            with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                s3.create_bucket(Bucket=self.bucket)
+            s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.sources = []
+        notifications: list[dict[str, Any]] = []
+        for logical in resources_of_type(self.template, "AWS::Serverless::Function"):
+            props = function_properties(self.template, logical)
+            for event in props.get("Events", {}).values():
+                if event["Type"] == "SQS":
+                    queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+                    self.sources.append(
+                        EventSource(
+                            logical,
+                            queue,
+                            int(self.resolver.resolve(event["Properties"].get("BatchSize", 10))),
+                            "ReportBatchItemFailures" in event["Properties"].get("FunctionResponseTypes", []),
+                        )
+                    )
+                elif event["Type"] == "S3":
+                    notifications.append(self._s3_source(sqs, logical, props, event["Properties"]))
+        if notifications and self.bucket:
+            s3.put_bucket_notification_configuration(
+                Bucket=self.bucket, NotificationConfiguration={"QueueConfigurations": notifications}
+            )
+
+    def _create_queue(self, sqs: Any, logical: str, props: dict[str, Any]) -> None:
+        # Only what SQS needs; RedriveAllowPolicy names source queues that do not exist yet.
+        resolved = {k: self.resolver.resolve(v) for k, v in props.items() if k in _QUEUE_PROPERTIES}
+        attributes: dict[str, str] = {}
+        if "VisibilityTimeout" in resolved:
+            attributes["VisibilityTimeout"] = str(self.visibility_timeout or resolved["VisibilityTimeout"])
+        if "MessageRetentionPeriod" in resolved:
+            attributes["MessageRetentionPeriod"] = str(resolved["MessageRetentionPeriod"])
+        if "RedrivePolicy" in resolved:
+            policy = resolved["RedrivePolicy"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": policy["deadLetterTargetArn"],
+                    "maxReceiveCount": str(policy["maxReceiveCount"]),
+                }
+            )
+        self._register_queue(sqs, logical, attributes, str(resolved.get("QueueName", logical)))
+
+    def _register_queue(self, sqs: Any, logical: str, attributes: dict[str, str], name: str) -> str:
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queue_urls[logical] = url
+        self.resolver.refs[logical] = url
+        self.resolver.attrs[(logical, "Arn")] = arn
+        self.resolver.attrs[(logical, "QueueName")] = name
+        return str(url)
+
+    def _s3_source(self, sqs: Any, function: str, props: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+        """S3 invokes the function asynchronously; locally a queue carries the events, with the async
+        retries (MaximumRetryAttempts) as its maxReceiveCount and the on-failure destination as its DLQ."""
+        invoke_config = props.get("EventInvokeConfig", {})
+        retries = int(self.resolver.resolve(invoke_config.get("MaximumRetryAttempts", ASYNC_ATTEMPTS - 1)))
+        failure = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if failure is None and "DeadLetterQueue" in props:
+            failure = props["DeadLetterQueue"]["TargetArn"]
+        attributes = {"VisibilityTimeout": str(self.visibility_timeout or 60)}
+        if failure is not None:
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": self.resolver.resolve(failure), "maxReceiveCount": str(retries + 1)}
+            )
+        queue = f"{function}AsyncEvents"
+        url = self._register_queue(sqs, queue, attributes, f"{self.stack_name}-{function}-async-events")
+        self.sources.append(EventSource(function, queue, 1, False, s3_async=True))
+        config: dict[str, Any] = {
+            "QueueArn": self.resolver.attrs[(queue, "Arn")],
+            "Events": self.resolver.resolve(
+                event["Events"] if isinstance(event["Events"], list) else [event["Events"]]
+            ),
+        }
+        rules = self.resolver.resolve(event.get("Filter", {}).get("S3Key", {}).get("Rules", []))
+        if rules:
+            config["Filter"] = {"Key": {"FilterRules": rules}}
+        log.debug("S3 events for %s go through %s", function, url)
+        return config
+
+    # --- functions -----------------------------------------------------------------------------------
+
+    def function_environment(self, logical: str) -> dict[str, str]:
+        """The function's environment from the template, with the local database and endpoint."""
+        props = function_properties(self.template, logical)
+        raw = props.get("Environment", {}).get("Variables", {})
+        env = {k: v for k, v in ((k, self.resolver.resolve(v)) for k, v in raw.items()) if v not in (None, "")}
+        secret = raw.get("DATABASE_SECRET_ARN")
+        role = "api" if isinstance(secret, dict) and "Api" in str(secret.get("Ref", "")) else "worker"
+        env.pop("DATABASE_SECRET_ARN", None)
+        env["DATABASE_URL"] = self.database.role_url(role)
+        env["AWS_ENDPOINT_URL"] = str(self.aws_endpoint)
+        env["AWS_LAMBDA_FUNCTION_NAME"] = logical
+        return {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in env.items()}
+
+    def load_function(self, logical: str, overrides: dict[str, str] | None = None) -> ModuleType:
+        """Imports the function's handler module the way Lambda would, with its environment applied."""
+        if logical in self.functions and not overrides:
+            return self.functions[logical]
+        props = function_properties(self.template, logical)
+        module_name, _ = str(props["Handler"]).rsplit(".", 1)
+        path = self.root / str(props["CodeUri"]) / f"{module_name.replace('.', '/')}.py"
+        env = {**self.function_environment(logical), **(overrides or {})}
+        with _environment(env):
+            spec = importlib.util.spec_from_file_location(f"docintake_function_{logical}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        if self.log_file is not None:
+            _redirect_logs(self.log_file)
+        if not overrides:
+            self.functions[logical] = module
+        return module
+
+    def invoke(self, logical: str, event: dict[str, Any], overrides: dict[str, str] | None = None) -> Any:
+        module = self.load_function(logical, overrides)
+        props = function_properties(self.template, logical)
+        context = LambdaContext(
+            logical,
+            int(self.resolver.resolve(props.get("Timeout", 3))),
+            int(self.resolver.resolve(props.get("MemorySize", 128))),
+        )
+        handler = getattr(module, str(props["Handler"]).rsplit(".", 1)[1])
+        return handler(event, context)
+
+    # --- pollers -------------------------------------------------------------------------------------
+
+    def start_pollers(self) -> None:
+        for source in self.sources:
+            self.load_function(source.function)
+            thread = threading.Thread(target=self._poll, args=(source,), name=f"poll-{source.queue}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def run_until_idle(self, *, max_rounds: int = 50) -> int:
+        """Delivers what the queues hold, source by source, in this thread, until a round finds nothing.
+        Deterministic: for tests and for `docintake invoke`-style stepping. Returns the messages delivered."""
+        sqs = self.client("sqs")
+        delivered = 0
+        for _ in range(max_rounds):
+            found = 0
+            for source in self.sources:
+                url = self.queue_urls[source.queue]
+                messages = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(10, source.batch_size),
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if messages:
+                    found += len(messages)
+                    self._deliver(sqs, url, source, messages)
+            delivered += found
+            if not found:
+                return delivered
+        return delivered
+
+    def _poll(self, source: EventSource) -> None:
+        sqs = self.client("sqs")
+        url = self.queue_urls[source.queue]
+        while not self._stop.is_set():
+            try:
+                response = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(10, source.batch_size),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:  # moto going away at shutdown
+                if self._stop.is_set():
+                    return
+                log.exception("receive failed on %s", source.queue)
+                time.sleep(1)
+                continue
+            messages = response.get("Messages", [])
+            if messages:
+                self._deliver(sqs, url, source, messages)
+
+    def _deliver(self, sqs: Any, url: str, source: EventSource, messages: list[dict[str, Any]]) -> None:
+        if source.s3_async:
+            done = [m for m in messages if self._invoke_async(source, m)]
+        else:
+            done = self._invoke_batch(source, messages)
+        for message in done:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _invoke_async(self, source: EventSource, message: dict[str, Any]) -> bool:
+        event = json.loads(message["Body"])
+        if event.get("Event") == "s3:TestEvent":
+            return True
+        try:
+            self.invoke(source.function, event)
+        except Exception:
+            log.exception("%s failed; the event is retried, then goes to its DLQ", source.function)
+            return False
+        return True
+
+    def _invoke_batch(self, source: EventSource, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        event = {"Records": [self._sqs_record(source, m) for m in messages]}
+        try:
+            result = self.invoke(source.function, event) or {}
+        except Exception:
+            # A raised error fails the whole batch: every message comes back after its visibility timeout.
+            log.exception("%s failed its whole batch", source.function)
+            return []
+        if not source.partial_failures:
+            return messages
+        failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+        return [m for m in messages if m["MessageId"] not in failed]
+
+    def _sqs_record(self, source: EventSource, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.resolver.attrs[(source.queue, "Arn")],
+            "awsRegion": REGION,
+        }
+
+    # --- state for other commands ------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "aws_endpoint": self.aws_endpoint,
+            "database_url": self.database.admin_url,
+            "bucket": self.bucket,
+            "queues": self.queue_urls,
+        }
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _redirect_logs(path: Path) -> None:
+    """Function logs (Powertools JSON on stdout) go to a file, so the CLI's own output stays readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "docintake"))
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is sys.stdout:
+            handler.setStream(path.open("a", encoding="utf-8"))

@@ -1,0 +1,33 @@
+"""Queue bodies: small versioned models that carry ids only; content lives in S3 or PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from docintake.errors import InvalidMessage
+
+StepName = Literal["parse", "chunk", "embed"]
+
+
+class StageMessage(BaseModel):
+    """Asks the consumer of ``stage``'s queue to run that stage of the job."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    job_id: UUID
+    document_id: UUID
+    user_id: UUID
+    stage: StepName
+    correlation_id: str
+
+    @classmethod
+    def parse_body(cls, body: str) -> StageMessage:
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError as exc:
+            # The error names fields and types only; a body never carries document text.
+            raise InvalidMessage(f"invalid stage message: {exc.error_count()} error(s)") from exc

@@ -1,0 +1,173 @@
+-- Named queries. Each starts with a `-- name: x` line; parameters are %(name)s.
+-- Every query runs inside Database.transaction(user_id): RLS scopes it to that user.
+
+-- name: insert_document
+INSERT INTO documents (id, user_id, filename, content_type, size_bytes, sha256_declared, s3_key)
+VALUES (%(id)s, %(user_id)s, %(filename)s, %(content_type)s, %(size_bytes)s, %(sha256)s, %(s3_key)s)
+RETURNING *;
+
+-- name: insert_job
+INSERT INTO upload_jobs (id, document_id, user_id, correlation_id)
+VALUES (%(id)s, %(document_id)s, %(user_id)s, %(correlation_id)s)
+RETURNING *;
+
+-- name: document_job_by_key
+-- The newest job of the document stored under an upload key.
+SELECT d.id AS document_id, d.user_id, d.content_type, d.size_bytes, d.sha256_declared, d.s3_key, d.status,
+       j.id AS job_id, j.stage, j.state, j.correlation_id, j.next_message_sent_at, j.updated_at
+FROM documents d
+JOIN upload_jobs j ON j.document_id = d.id
+WHERE d.id = %(document_id)s AND d.s3_key = %(s3_key)s
+ORDER BY j.created_at DESC
+LIMIT 1;
+
+-- name: get_job
+SELECT j.*, d.content_type, d.s3_key, d.status AS document_status
+FROM upload_jobs j JOIN documents d ON d.id = j.document_id
+WHERE j.id = %(job_id)s AND j.document_id = %(document_id)s;
+
+-- name: mark_validated
+-- awaiting_upload -> upload_validated, once: a duplicate S3 event finds no row to update.
+UPDATE upload_jobs
+SET stage = 'upload_validated', state = 'queued', heartbeat_at = now(), updated_at = now(),
+    next_message_sent_at = NULL
+WHERE id = %(job_id)s AND stage = 'awaiting_upload' AND state = 'queued'
+RETURNING *;
+
+-- name: claim_job
+-- Takes the lease if the job waits at the stage before this one, or sits in this one with an
+-- expired or released lease (a crashed or retrying attempt). Anything else returns no row.
+WITH claimed AS (
+    UPDATE upload_jobs
+    SET stage = %(working_stage)s, state = 'in_progress', attempts = attempts + 1,
+        lease_owner = %(lease_owner)s, lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+        heartbeat_at = now(), next_retry_at = NULL, updated_at = now()
+    WHERE id = %(job_id)s AND document_id = %(document_id)s
+      AND state NOT IN ('failed', 'done')
+      AND (stage = %(ready_stage)s
+           OR (stage = %(working_stage)s AND (lease_expires_at IS NULL OR lease_expires_at < now())))
+    RETURNING *
+)
+SELECT claimed.*, d.content_type, d.s3_key
+FROM claimed JOIN documents d ON d.id = claimed.document_id;
+
+-- name: heartbeat
+UPDATE upload_jobs
+SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => %(lease_seconds)s), updated_at = now()
+WHERE id = %(job_id)s AND lease_owner = %(lease_owner)s
+RETURNING id;
+
+-- name: complete_stage
+-- Fencing: only the lease holder advances the job; a zombie whose lease was taken over gets no row.
+UPDATE upload_jobs
+SET stage = %(completed_stage)s, state = %(state)s, lease_owner = NULL, lease_expires_at = NULL,
+    heartbeat_at = now(), next_message_sent_at = NULL, last_error_code = NULL, last_error_message = NULL,
+    updated_at = now(), finished_at = CASE WHEN %(state)s = 'done' THEN now() END
+WHERE id = %(job_id)s AND stage = %(working_stage)s AND lease_owner = %(lease_owner)s
+RETURNING *;
+
+-- name: mark_message_sent
+UPDATE upload_jobs SET next_message_sent_at = now()
+WHERE id = %(job_id)s AND stage = %(stage)s
+RETURNING id;
+
+-- name: record_failure
+-- state is failed, retrying or dead_lettered. Releases the lease so the next attempt can claim.
+UPDATE upload_jobs
+SET state = %(state)s, last_error_code = %(code)s, last_error_message = %(message)s,
+    lease_owner = NULL, lease_expires_at = NULL, next_retry_at = %(next_retry_at)s, updated_at = now(),
+    finished_at = CASE WHEN %(state)s IN ('failed', 'dead_lettered') THEN now() END
+WHERE id = %(job_id)s AND state NOT IN ('done', 'failed')
+  AND (lease_owner IS NULL OR lease_owner = %(lease_owner)s)
+RETURNING *;
+
+-- name: set_document_status
+UPDATE documents SET status = %(status)s, updated_at = now()
+WHERE id = %(document_id)s
+RETURNING id;
+
+-- name: set_document_verified
+UPDATE documents
+SET sha256_verified = %(sha256)s, s3_version_id = %(version_id)s, status = 'processing', updated_at = now()
+WHERE id = %(document_id)s
+RETURNING id;
+
+-- name: set_document_pages
+UPDATE documents SET page_count = %(page_count)s, updated_at = now()
+WHERE id = %(document_id)s
+RETURNING id;
+
+-- name: delete_document_chunks
+DELETE FROM document_chunks WHERE document_id = %(document_id)s;
+
+-- name: create_chunk_staging
+-- COPY FROM is refused on tables under RLS, so rows are copied into a temporary table and then
+-- inserted with INSERT ... SELECT, where the policies' WITH CHECK applies to every row.
+CREATE TEMP TABLE chunk_staging (LIKE document_chunks INCLUDING DEFAULTS) ON COMMIT DROP;
+
+-- name: copy_chunk_staging
+COPY chunk_staging (id, document_id, user_id, ordinal, content, heading_path, page_start, page_end,
+                    char_count, content_hash)
+FROM STDIN;
+
+-- name: insert_chunks_from_staging
+INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, heading_path, page_start, page_end,
+                             char_count, content_hash)
+SELECT id, document_id, user_id, ordinal, content, heading_path, page_start, page_end, char_count, content_hash
+FROM chunk_staging
+ORDER BY ordinal;
+
+-- name: chunks_to_embed
+-- Chunks of the document that have no vector for the model yet, neither swapped in nor buffered.
+SELECT c.id, c.content
+FROM document_chunks c
+WHERE c.document_id = %(document_id)s
+  AND (c.embedding_model IS DISTINCT FROM %(model)s)
+  AND NOT EXISTS (SELECT 1 FROM chunk_embedding_buffer b
+                  WHERE b.chunk_id = c.id AND b.embedding_model = %(model)s)
+ORDER BY c.ordinal;
+
+-- name: create_buffer_staging
+CREATE TEMP TABLE buffer_staging (LIKE chunk_embedding_buffer INCLUDING DEFAULTS) ON COMMIT DROP;
+
+-- name: copy_buffer_staging
+COPY buffer_staging (chunk_id, document_id, user_id, job_id, embedding_model, embedding_dimensions, embedding)
+FROM STDIN;
+
+-- name: insert_buffer_from_staging
+-- A batch written twice (a retried attempt) keeps the first copy: the vectors are the same.
+INSERT INTO chunk_embedding_buffer (chunk_id, document_id, user_id, job_id, embedding_model,
+                                    embedding_dimensions, embedding)
+SELECT chunk_id, document_id, user_id, job_id, embedding_model, embedding_dimensions, embedding
+FROM buffer_staging
+ON CONFLICT (chunk_id, embedding_model) DO NOTHING;
+
+-- name: swap_embeddings
+-- One statement moves every buffered vector of the document into its chunk.
+UPDATE document_chunks c
+SET embedding = b.embedding, embedding_model = b.embedding_model, embedding_dimensions = b.embedding_dimensions
+FROM chunk_embedding_buffer b
+WHERE b.chunk_id = c.id AND b.document_id = %(document_id)s AND b.embedding_model = %(model)s;
+
+-- name: delete_embedding_buffer
+DELETE FROM chunk_embedding_buffer WHERE document_id = %(document_id)s AND embedding_model = %(model)s;
+
+-- name: count_unembedded_chunks
+SELECT count(*) AS n FROM document_chunks
+WHERE document_id = %(document_id)s AND embedding_model IS DISTINCT FROM %(model)s;
+
+-- name: insert_event
+INSERT INTO events (event_type, job_id, document_id, user_id, stage, correlation_id, function_name,
+                    invocation_id, details)
+VALUES (%(event_type)s, %(job_id)s, %(document_id)s, %(user_id)s, %(stage)s, %(correlation_id)s,
+        %(function_name)s, %(invocation_id)s, %(details)s);
+
+-- name: document_status
+SELECT d.id AS document_id, d.filename, d.status, d.page_count, j.stage, j.state, j.last_error_code,
+       j.created_at, j.finished_at,
+       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
+       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
+           AS embedded_count
+FROM documents d
+JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
+WHERE d.id = %(document_id)s;

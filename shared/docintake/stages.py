@@ -1,0 +1,172 @@
+"""The work of the parse, chunk and embed stages, run inside the stage machine of ``jobs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from docintake.chunking import chunk_markdown
+from docintake.db import Row, one, queries, run
+from docintake.embedding import Embedder, vector_literal
+from docintake.errors import LeaseLost, TransientError
+from docintake.jobs import STEPS, Claim, Delivery, Outcome, Pipeline, Writer, process_stage_message
+from docintake.messages import StepName
+from docintake.parsing import PageMap, parse_document
+from docintake.storage import get_bytes, markdown_key, page_map_key, put_bytes
+
+
+def delivery_from_record(record: SQSRecord, context: LambdaContext) -> Delivery:
+    return Delivery(
+        body=record.body,
+        message_id=record.message_id,
+        receipt_handle=record.receipt_handle,
+        receive_count=int(record.attributes.approximate_receive_count or 1),
+        invocation_id=context.aws_request_id,
+        remaining_ms=context.get_remaining_time_in_millis(),
+    )
+
+
+def handle_stage_record(
+    pipeline: Pipeline,
+    step: StepName,
+    record: SQSRecord,
+    context: LambdaContext,
+    embedder: Embedder | None = None,
+) -> Outcome:
+    """The one call each SQS handler makes per record."""
+    work = {
+        "parse": lambda claim: parse_work(pipeline, claim),
+        "chunk": lambda claim: chunk_work(pipeline, claim),
+        "embed": lambda claim: embed_work(pipeline, claim, _require(embedder)),
+    }[step]
+    return process_stage_message(pipeline, STEPS[step], delivery_from_record(record, context), work)
+
+
+def parse_work(pipeline: Pipeline, claim: Claim) -> Writer:
+    message, settings = claim.message, pipeline.settings
+    data = get_bytes(pipeline.s3, settings.bucket_name, claim.job["s3_key"])
+    parsed = parse_document(data, claim.job["content_type"], max_pages=settings.max_pages)
+    # Keys derive from ids, so a second attempt overwrites the same objects with the same bytes.
+    put_bytes(
+        pipeline.s3,
+        settings.bucket_name,
+        markdown_key(message.user_id, message.document_id),
+        parsed.markdown.encode("utf-8"),
+        "text/markdown; charset=utf-8",
+    )
+    put_bytes(
+        pipeline.s3,
+        settings.bucket_name,
+        page_map_key(message.user_id, message.document_id),
+        parsed.page_map.to_json().encode("utf-8"),
+        "application/json",
+    )
+
+    def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
+        run(conn, "set_document_pages", {"document_id": message.document_id, "page_count": parsed.page_count})
+        return {
+            "pages": parsed.page_count,
+            "pages_without_text": parsed.pages_without_text,
+            "markdown_chars": len(parsed.markdown),
+        }
+
+    return write
+
+
+def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
+    message, settings = claim.message, pipeline.settings
+    markdown = get_bytes(pipeline.s3, settings.bucket_name, markdown_key(message.user_id, message.document_id))
+    page_map = get_bytes(pipeline.s3, settings.bucket_name, page_map_key(message.user_id, message.document_id))
+    chunks = chunk_markdown(
+        markdown.decode("utf-8"),
+        PageMap.from_json(page_map.decode("utf-8")),
+        size=settings.chunk_size,
+        overlap=settings.chunk_overlap,
+    )
+
+    def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
+        # Replace the document's chunks in this one transaction: readers see the old set or the new.
+        run(conn, "delete_document_chunks", {"document_id": message.document_id})
+        run(conn, "create_chunk_staging")
+        with conn.cursor().copy(queries()["copy_chunk_staging"]) as copy:
+            for chunk in chunks:
+                copy.write_row(
+                    (
+                        chunk.chunk_id(message.document_id),
+                        message.document_id,
+                        message.user_id,
+                        chunk.ordinal,
+                        chunk.content,
+                        list(chunk.heading_path),
+                        chunk.page_start,
+                        chunk.page_end,
+                        chunk.chars,
+                        chunk.content_hash,
+                    )
+                )
+        run(conn, "insert_chunks_from_staging")
+        return {
+            "chunks": len(chunks),
+            "chunk_size": settings.chunk_size,
+            "chunk_overlap": settings.chunk_overlap,
+        }
+
+    return write
+
+
+def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
+    message, settings = claim.message, pipeline.settings
+    model_params = {"document_id": message.document_id, "model": embedder.model}
+    with pipeline.db.transaction(message.user_id) as conn:
+        pending = run(conn, "chunks_to_embed", model_params)
+    # Each batch commits into the buffer, so a retried attempt embeds only what is still missing.
+    for start in range(0, len(pending), settings.embed_batch_size):
+        batch = pending[start : start + settings.embed_batch_size]
+        vectors = embedder.embed([row["content"] for row in batch])
+        with pipeline.db.transaction(message.user_id) as conn:
+            held = one(
+                conn,
+                "heartbeat",
+                {
+                    "job_id": message.job_id,
+                    "lease_owner": claim.lease_owner,
+                    "lease_seconds": claim.lease_seconds,
+                },
+            )
+            if held is None:
+                raise LeaseLost("lease lost while embedding")
+            run(conn, "create_buffer_staging")
+            with conn.cursor().copy(queries()["copy_buffer_staging"]) as copy:
+                for row, vector in zip(batch, vectors, strict=True):
+                    copy.write_row(
+                        (
+                            row["id"],
+                            message.document_id,
+                            message.user_id,
+                            message.job_id,
+                            embedder.model,
+                            embedder.dimensions,
+                            vector_literal(vector),
+                        )
+                    )
+            run(conn, "insert_buffer_from_staging")
+
+    def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
+        run(conn, "swap_embeddings", model_params)
+        run(conn, "delete_embedding_buffer", model_params)
+        missing = one(conn, "count_unembedded_chunks", model_params)
+        if missing and missing["n"]:
+            raise TransientError(f"{missing['n']} chunks still lack a vector", code="embedding_incomplete")
+        run(conn, "set_document_status", {"document_id": message.document_id, "status": "ready"})
+        return {"embedded": len(pending), "model": embedder.model, "dimensions": embedder.dimensions}
+
+    return write
+
+
+def _require(embedder: Embedder | None) -> Embedder:
+    if embedder is None:
+        raise RuntimeError("the embed stage needs an embedder")
+    return embedder

@@ -1,0 +1,154 @@
+"""S3: object keys (built by the server, never from a client's path), presigned uploads and verified reads."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import unquote_plus
+from uuid import UUID
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from docintake.errors import DependencyUnavailable, PermanentError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+UPLOAD_PREFIX = "uploads/"
+DERIVED_PREFIX = "derived/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+MAX_FILENAME_CHARS = 120
+_READ_CHUNK = 1024 * 1024
+T = TypeVar("T")
+
+
+def sanitize_filename(name: str) -> str:
+    """A safe last path segment: no directories, control characters, odd Unicode or reserved names."""
+    name = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    name = _UNSAFE.sub("-", name).strip(".-_ ")
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    if stem.lower() in _RESERVED or not stem:
+        stem = f"document-{stem}" if stem else "document"
+    ext = ext[:10]
+    stem = stem[: MAX_FILENAME_CHARS - len(ext) - 1]
+    return f"{stem}.{ext}" if ext else stem
+
+
+def upload_key(user_id: UUID, document_id: UUID, safe_name: str) -> str:
+    return f"{UPLOAD_PREFIX}{user_id}/{document_id}/{safe_name}"
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    user_id: UUID
+    document_id: UUID
+    key: str
+
+
+def parse_upload_key(raw_key: str) -> UploadKey | None:
+    """Reads an S3 event's (URL-encoded) key; None for anything that is not ``uploads/{uuid}/{uuid}/name``."""
+    key = unquote_plus(raw_key)
+    parts = key.split("/")
+    if len(parts) != 4 or f"{parts[0]}/" != UPLOAD_PREFIX or not parts[3]:
+        return None
+    try:
+        return UploadKey(UUID(parts[1]), UUID(parts[2]), key)
+    except ValueError:
+        return None
+
+
+def markdown_key(user_id: UUID, document_id: UUID) -> str:
+    return f"{DERIVED_PREFIX}{user_id}/{document_id}/document.md"
+
+
+def page_map_key(user_id: UUID, document_id: UUID) -> str:
+    return f"{DERIVED_PREFIX}{user_id}/{document_id}/pages.json"
+
+
+def sha256_base64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+@contextmanager
+def s3_errors(operation: str) -> Iterator[None]:
+    """Translates botocore errors: a missing object is permanent, anything else may pass."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in {"NoSuchKey", "404", "NoSuchVersion"}:
+            raise PermanentError(f"{operation}: object not found", code="object_missing") from exc
+        if code in {"AccessDenied", "403"}:
+            raise DependencyUnavailable(f"{operation}: access denied", code="s3_access_denied") from exc
+        raise DependencyUnavailable(f"{operation}: S3 error {code}", code="s3_unavailable") from exc
+    except BotoCoreError as exc:
+        raise DependencyUnavailable(f"{operation}: S3 unreachable", code="s3_unavailable") from exc
+
+
+def presign_put(
+    s3: S3Client, *, bucket: str, key: str, content_type: str, size_bytes: int, sha256_hex: str, expires: int
+) -> str:
+    """A PUT URL that signs Content-Type, Content-Length and x-amz-checksum-sha256."""
+    with s3_errors("presign"):
+        return s3.generate_presigned_url(
+            "put_object",
+            Params={
+                "Bucket": bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ContentLength": size_bytes,
+                "ChecksumSHA256": sha256_base64(sha256_hex),
+            },
+            ExpiresIn=expires,
+            HttpMethod="PUT",
+        )
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    sha256: str
+    head: bytes
+    version_id: str | None
+
+
+def inspect_object(s3: S3Client, bucket: str, key: str, version_id: str | None = None) -> StoredObject:
+    """Streams the object once: its size, sha256 and first bytes (for magic-byte sniffing)."""
+    with s3_errors("read upload"):
+        kwargs = {"VersionId": version_id} if version_id else {}
+        response = s3.get_object(Bucket=bucket, Key=key, **kwargs)  # type: ignore[arg-type]
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        for block in response["Body"].iter_chunks(_READ_CHUNK):
+            if len(head) < 8192:
+                head += block[: 8192 - len(head)]
+            digest.update(block)
+            size += len(block)
+        return StoredObject(size, digest.hexdigest(), head, response.get("VersionId"))
+
+
+def get_bytes(s3: S3Client, bucket: str, key: str) -> bytes:
+    with s3_errors("get object"):
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def put_bytes(s3: S3Client, bucket: str, key: str, data: bytes, content_type: str) -> None:
+    with s3_errors("put object"):
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+
+
+def with_s3(operation: str, call: Callable[[], T]) -> T:
+    with s3_errors(operation):
+        return call()

@@ -1,0 +1,155 @@
+"""The validate stage: an S3 ObjectCreated record becomes a verified upload and a parse message.
+
+moto and clients can get presigned-URL conditions wrong, so nothing the client declared is trusted:
+the stored object is streamed once to check its size, sha256 and magic bytes against the declaration,
+and the key's user and document against the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from aws_lambda_powertools import Logger
+
+from docintake.db import Row, one, run
+from docintake.errors import UploadMismatch
+from docintake.events import append_event
+from docintake.jobs import RESEND_GRACE, VALIDATE_STEP, Pipeline, send_next
+from docintake.messages import StageMessage
+from docintake.storage import StoredObject, inspect_object, parse_upload_key
+
+logger = Logger(service="docintake", child=True)
+Outcome = Literal["validated", "rejected", "duplicate", "ignored"]
+_BINARY_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x7fELF", b"MZ")
+
+
+def validate_upload(
+    pipeline: Pipeline, *, bucket: str, raw_key: str, version_id: str | None, invocation_id: str
+) -> Outcome:
+    settings = pipeline.settings
+    key = parse_upload_key(raw_key)
+    if bucket != settings.bucket_name or key is None:
+        # Not an upload of ours (another prefix, or a key we never issued): record and move on.
+        with pipeline.db.transaction() as conn:
+            append_event(
+                conn,
+                "object_ignored",
+                user_id=None,
+                function_name=pipeline.function_name,
+                invocation_id=invocation_id,
+                details={"reason": "not_an_upload_key"},
+            )
+        logger.info("ignored object outside uploads/")
+        return "ignored"
+
+    with pipeline.db.transaction(key.user_id) as conn:
+        found = one(conn, "document_job_by_key", {"document_id": key.document_id, "s3_key": key.key})
+        if found is None:
+            # No such document for the user named in the key: unknown, or another user's id.
+            append_event(
+                conn,
+                "object_ignored",
+                user_id=key.user_id,
+                function_name=pipeline.function_name,
+                invocation_id=invocation_id,
+                details={"reason": "unknown_document"},
+            )
+    if found is None:
+        logger.warning("upload for an unknown document")
+        return "ignored"
+
+    message = StageMessage(
+        job_id=found["job_id"],
+        document_id=key.document_id,
+        user_id=key.user_id,
+        stage="parse",
+        correlation_id=found["correlation_id"],
+    )
+    logger.set_correlation_id(message.correlation_id)
+    logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage="validate")
+    if found["stage"] != "awaiting_upload" or found["state"] != "queued":
+        return _already_validated(pipeline, message, found)
+
+    stored = inspect_object(pipeline.s3, bucket, key.key, version_id)
+    mismatch = _mismatch(found, stored, key.user_id)
+    with pipeline.db.transaction(key.user_id) as conn:
+        ids: dict[str, Any] = {
+            "user_id": key.user_id,
+            "document_id": key.document_id,
+            "job_id": message.job_id,
+            "correlation_id": message.correlation_id,
+            "function_name": pipeline.function_name,
+            "invocation_id": invocation_id,
+        }
+        if mismatch is not None:
+            run(
+                conn,
+                "record_failure",
+                {
+                    "job_id": message.job_id,
+                    "state": "failed",
+                    "code": mismatch.code,
+                    "message": str(mismatch),
+                    "lease_owner": None,
+                    "next_retry_at": None,
+                },
+            )
+            run(conn, "set_document_status", {"document_id": key.document_id, "status": "failed"})
+            append_event(conn, "upload_rejected", stage="awaiting_upload", **ids, details={"error_code": mismatch.code})
+        else:
+            if one(conn, "mark_validated", {"job_id": message.job_id}) is None:
+                return "duplicate"  # a concurrent delivery of the same event won
+            run(
+                conn,
+                "set_document_verified",
+                {"document_id": key.document_id, "sha256": stored.sha256, "version_id": stored.version_id},
+            )
+            append_event(conn, "upload_validated", stage="upload_validated", **ids, details={"bytes": stored.size})
+    if mismatch is not None:
+        logger.warning("upload rejected", extra={"error_code": mismatch.code})
+        return "rejected"
+    send_next(pipeline, message, VALIDATE_STEP)
+    logger.info("upload validated", extra={"bytes": stored.size})
+    return "validated"
+
+
+def _already_validated(pipeline: Pipeline, message: StageMessage, found: Row) -> Outcome:
+    """A duplicate S3 event. Re-sends the parse message only if its sender evidently died."""
+    if (
+        found["stage"] == "upload_validated"
+        and found["next_message_sent_at"] is None
+        and datetime.now(UTC) - found["updated_at"] >= RESEND_GRACE
+    ):
+        send_next(pipeline, message, VALIDATE_STEP)
+    logger.info("duplicate upload event", extra={"job_stage": found["stage"]})
+    return "duplicate"
+
+
+def _mismatch(found: Row, stored: StoredObject, key_user: UUID) -> UploadMismatch | None:
+    if str(found["user_id"]) != str(key_user):
+        return UploadMismatch("object key names another user", code="owner_mismatch")
+    if stored.size != found["size_bytes"]:
+        return UploadMismatch(f"size {stored.size} != declared {found['size_bytes']}", code="size_mismatch")
+    if stored.sha256 != found["sha256_declared"]:
+        return UploadMismatch("sha256 differs from the declared checksum", code="checksum_mismatch")
+    if not sniff_matches(found["content_type"], stored.head):
+        return UploadMismatch(f"content does not look like {found['content_type']}", code="type_mismatch")
+    return None
+
+
+def sniff_matches(content_type: str, head: bytes) -> bool:
+    """Magic bytes against the declared type: PDFs carry %PDF- in their first KiB, text is UTF-8."""
+    if content_type == "application/pdf":
+        return b"%PDF-" in head[:1024]
+    if content_type in ("text/plain", "text/markdown"):
+        if b"\x00" in head or head.startswith(_BINARY_MAGIC):
+            return False
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A multi-byte character cut at the end of the sniffed head is still text.
+            return exc.start >= len(head) - 3
+        return True
+    return False

@@ -1,0 +1,275 @@
+"""The stage machine through the template's own queues on moto, with real presigned uploads over HTTP.
+
+Each test steps the pipeline with ``run_until_idle`` (deterministic, one thread) and asserts rows,
+states, events and queue contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from docintake.errors import DependencyUnavailable
+from docintake.jobs import STEPS, Delivery, process_stage_message
+from docintake.local.client import document_status, upload_bytes
+from docintake.local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+USER = uuid.UUID("11111111-1111-4111-8111-111111111111")
+POLICY = (
+    "# HOMEOWNERS POLICY\n\n## DECLARATIONS\n\n| Coverage | Limit |\n| --- | --- |\n| A. Dwelling | $350,000 |\n\n"
+    "## SECTION I – PROPERTY COVERAGES\n\n"
+    + " ".join(f"Clause {i}: we cover the dwelling on the residence premises." for i in range(80))
+    + "\n\n## EXCLUSIONS\n\nWe do not insure for loss caused by earth movement.\n"
+).encode()
+
+
+def _admin(stack: LocalStack, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    with psycopg.connect(stack.database.admin_url, autocommit=True, row_factory=dict_row) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def _queue_depth(stack: LocalStack, logical: str) -> int:
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queue_urls[logical],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _ingest(
+    stack: LocalStack, data: bytes = POLICY, name: str = "policy.md", ctype: str = "text/markdown"
+) -> uuid.UUID:
+    ticket = upload_bytes(stack, USER, name, data, ctype)
+    stack.run_until_idle()
+    return ticket.document_id
+
+
+def test_an_upload_goes_through_every_stage_to_done(stack: LocalStack) -> None:
+    # GIVEN a Markdown policy uploaded through the presigned URL
+    document_id = _ingest(stack)
+    # THEN the job is done, the document ready, and every chunk has a vector of the configured model
+    status = document_status(stack, USER, document_id)
+    assert status is not None
+    assert (status["stage"], status["state"], status["status"]) == ("done", "done", "ready")
+    chunks = _admin(
+        stack,
+        "SELECT ordinal, user_id, page_start, page_end, char_count, embedding_model, embedding_dimensions,"
+        " vector_dims(embedding) AS dims FROM document_chunks WHERE document_id = %s ORDER BY ordinal",
+        [document_id],
+    )
+    assert len(chunks) == status["chunk_count"] >= 3
+    assert all(c["user_id"] == USER and c["char_count"] <= 1000 for c in chunks)
+    assert {(c["embedding_model"], c["embedding_dimensions"], c["dims"]) for c in chunks} == {
+        ("docintake-hash-v1", 384, 384)
+    }
+    assert _admin(stack, "SELECT count(*) AS n FROM chunk_embedding_buffer") == [{"n": 0}]
+    # AND the audit log tells the story under one correlation id
+    events = _admin(
+        stack,
+        "SELECT event_type, stage, correlation_id FROM events WHERE document_id = %s ORDER BY id",
+        [document_id],
+    )
+    assert [e["event_type"] for e in events] == [
+        "upload_requested",
+        "upload_validated",
+        "stage_started",
+        "stage_completed",
+        "stage_started",
+        "stage_completed",
+        "stage_started",
+        "stage_completed",
+    ]
+    assert len({e["correlation_id"] for e in events}) == 1
+    # AND the verified hash and the derived objects are where the keys say
+    document = _admin(stack, "SELECT sha256_verified, s3_version_id FROM documents WHERE id = %s", [document_id])[0]
+    assert document["sha256_verified"] == hashlib.sha256(POLICY).hexdigest()
+    keys = [o["Key"] for o in stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="derived/")["Contents"]]
+    assert sorted(keys) == [
+        f"derived/{USER}/{document_id}/document.md",
+        f"derived/{USER}/{document_id}/pages.json",
+    ]
+
+
+def test_every_message_delivered_twice_duplicates_nothing(stack: LocalStack) -> None:
+    # GIVEN a finished document
+    document_id = _ingest(stack)
+    before = _admin(stack, "SELECT id, content, embedding::text FROM document_chunks ORDER BY ordinal")
+    job = _admin(stack, "SELECT id, correlation_id FROM upload_jobs WHERE document_id = %s", [document_id])[0]
+    sqs = stack.client("sqs")
+    # WHEN the S3 event and every stage message are delivered again
+    key = _admin(stack, "SELECT s3_key FROM documents WHERE id = %s", [document_id])[0]["s3_key"]
+    stack.invoke("ValidateFunction", _s3_event(stack.bucket, key))
+    for stage, queue in (("parse", "ParseQueue"), ("chunk", "ChunkQueue"), ("embed", "EmbedQueue")):
+        body = {
+            "version": 1,
+            "job_id": str(job["id"]),
+            "document_id": str(document_id),
+            "user_id": str(USER),
+            "stage": stage,
+            "correlation_id": job["correlation_id"],
+        }
+        sqs.send_message(QueueUrl=stack.queue_urls[queue], MessageBody=json.dumps(body))
+    stack.run_until_idle()
+    # THEN one job, the same chunks and vectors, and no message left anywhere
+    assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs") == [{"n": 1}]
+    assert _admin(stack, "SELECT id, content, embedding::text FROM document_chunks ORDER BY ordinal") == before
+    assert all(_queue_depth(stack, q) == 0 for q in stack.queue_urls)
+    assert _admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'stage_started'") == [{"n": 3}]
+
+
+@pytest.mark.parametrize(
+    ("declared", "stored", "content_type", "code"),
+    [
+        (POLICY, POLICY + b"tampered", "text/markdown", "size_mismatch"),
+        (POLICY, POLICY.replace(b"Dwelling", b"Dwellinx"), "text/markdown", "checksum_mismatch"),
+        (
+            b"%PDF-1.7 but a text file" + b"x" * 10,
+            b"%PDF-1.7 but a text file" + b"x" * 10,
+            "text/plain",
+            "type_mismatch",
+        ),
+        (b"plain words, no PDF header", b"plain words, no PDF header", "application/pdf", "type_mismatch"),
+    ],
+)
+def test_validate_refuses_what_was_not_declared(
+    stack: LocalStack, declared: bytes, stored: bytes, content_type: str, code: str
+) -> None:
+    # GIVEN a ticket for one file, and other bytes written to its key (moto enforces no checksum)
+    ticket = upload_bytes_declared_only(stack, declared, content_type)
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=ticket["key"], Body=stored)
+    stack.run_until_idle()
+    # THEN the job failed with the code, and nothing was enqueued
+    job = _admin(stack, "SELECT stage, state, last_error_code FROM upload_jobs")[0]
+    assert job == {"stage": "awaiting_upload", "state": "failed", "last_error_code": code}
+    assert _admin(stack, "SELECT status FROM documents") == [{"status": "failed"}]
+    assert _queue_depth(stack, "ParseQueue") == 0
+
+
+def upload_bytes_declared_only(stack: LocalStack, data: bytes, content_type: str) -> dict[str, Any]:
+    from docintake.local.client import api_event
+
+    request = {
+        "filename": "declared.bin",
+        "content_type": content_type,
+        "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    response = stack.invoke("UploadFunction", api_event("POST", "/documents", USER, request))
+    assert response["statusCode"] == 201
+    return dict(json.loads(response["body"]))
+
+
+def test_a_broken_pdf_fails_once_with_a_code_and_is_not_retried(stack: LocalStack) -> None:
+    document_id = _ingest(stack, b"%PDF-1.7\n" + b"\x00garbage" * 50, "broken.pdf", "application/pdf")
+    job = _admin(stack, "SELECT stage, state, attempts, last_error_code FROM upload_jobs")[0]
+    assert job == {"stage": "parsing", "state": "failed", "attempts": 1, "last_error_code": "not_a_pdf"}
+    assert document_status(stack, USER, document_id)["status"] == "failed"  # type: ignore[index]
+    assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ParseDLQ") == 0
+
+
+def test_objects_that_are_not_our_uploads_are_recorded_and_ignored(stack: LocalStack) -> None:
+    s3 = stack.client("s3")
+    s3.put_object(Bucket=stack.bucket, Key=f"uploads/{USER}/{uuid.uuid4()}/stray.pdf", Body=b"%PDF-1.4")
+    s3.put_object(Bucket=stack.bucket, Key="uploads/not-a-user/x/stray.pdf", Body=b"%PDF-1.4")
+    stack.run_until_idle()
+    events = _admin(stack, "SELECT event_type, user_id, details->>'reason' AS reason FROM events ORDER BY id")
+    assert events == [
+        {"event_type": "object_ignored", "user_id": USER, "reason": "unknown_document"},
+        {"event_type": "object_ignored", "user_id": None, "reason": "not_an_upload_key"},
+    ]
+    assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ValidateDLQ") == 0
+
+
+def _s3_event(bucket: str, key: str) -> dict[str, Any]:
+    with open("events/validate.json", encoding="utf-8") as handle:
+        event: dict[str, Any] = json.load(handle)
+    event["Records"][0]["s3"]["bucket"]["name"] = bucket
+    event["Records"][0]["s3"]["object"]["key"] = key
+    event["Records"][0]["s3"]["object"].pop("versionId", None)
+    return event
+
+
+def _parse_delivery(stack: LocalStack, receive_count: int) -> tuple[Any, Delivery]:
+    """A parse message for a validated upload, received as it would be on its ``receive_count``-th delivery."""
+    upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    stack.invoke(
+        "ValidateFunction",
+        _s3_event(stack.bucket, _admin(stack, "SELECT s3_key FROM documents")[0]["s3_key"]),
+    )
+    sqs = stack.client("sqs")
+    messages = []
+    while not messages:
+        messages = sqs.receive_message(QueueUrl=stack.queue_urls["ParseQueue"]).get("Messages", [])
+    message = messages[0]
+    pipeline = stack.load_function("ParseFunction").pipeline
+    return pipeline, Delivery(
+        message["Body"], message["MessageId"], message["ReceiptHandle"], receive_count, "inv-1", 60_000
+    )
+
+
+def test_a_transient_failure_retries_with_backoff(stack: LocalStack) -> None:
+    # GIVEN S3 failing on the first delivery
+    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+
+    def flaky(claim: Any) -> Any:
+        raise DependencyUnavailable("S3 unreachable", code="s3_unavailable")
+
+    # WHEN the parse stage runs THEN it raises for SQS to redeliver, and the job says when
+    with pytest.raises(DependencyUnavailable):
+        process_stage_message(pipeline, STEPS["parse"], delivery, flaky)
+    job = _admin(
+        stack,
+        "SELECT state, stage, last_error_code, lease_owner,"
+        " round(extract(epoch FROM next_retry_at - updated_at)) AS delay FROM upload_jobs",
+    )[0]
+    assert job == {
+        "state": "retrying",
+        "stage": "parsing",
+        "last_error_code": "s3_unavailable",
+        "lease_owner": None,
+        "delay": 3,
+    }
+
+
+def test_the_last_allowed_delivery_marks_the_job_dead_lettered(stack: LocalStack) -> None:
+    pipeline, delivery = _parse_delivery(stack, receive_count=pipeline_max_receive(stack))
+
+    def broken(claim: Any) -> Any:
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        process_stage_message(pipeline, STEPS["parse"], delivery, broken)
+    assert _admin(stack, "SELECT state, last_error_code, last_error_message FROM upload_jobs") == [
+        {"state": "dead_lettered", "last_error_code": "internal_error", "last_error_message": "RuntimeError"}
+    ]
+    assert _admin(stack, "SELECT status FROM documents") == [{"status": "failed"}]
+
+
+def pipeline_max_receive(stack: LocalStack) -> int:
+    return int(stack.function_environment("ParseFunction")["MAX_RECEIVE_COUNT"])
+
+
+def test_a_zombie_whose_lease_was_taken_cannot_complete(stack: LocalStack) -> None:
+    # GIVEN an invocation whose lease expires mid-work and is taken over by another
+    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+
+    def slow(claim: Any) -> Any:
+        _admin(stack, "UPDATE upload_jobs SET lease_owner = 'another-invocation'")
+        return lambda conn: {"pages": 1}
+
+    # WHEN the first one tries to complete THEN fencing refuses, and the job stays the new owner's
+    from docintake.errors import LeaseLost
+
+    with pytest.raises(LeaseLost):
+        process_stage_message(pipeline, STEPS["parse"], delivery, slow)
+    assert _admin(stack, "SELECT stage, state, lease_owner FROM upload_jobs") == [
+        {"stage": "parsing", "state": "in_progress", "lease_owner": "another-invocation"}
+    ]

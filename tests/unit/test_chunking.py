@@ -1,0 +1,116 @@
+"""Chunking: sizes, overlap in characters, page spans, heading paths and deterministic ids."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+
+from docintake.chunking import chunk_markdown
+from docintake.parsing import PageMap
+
+POLICY = (
+    """# HOMEOWNERS POLICY
+
+## DECLARATIONS
+
+| Coverage | Limit | Deductible |
+| --- | --- | --- |
+| A. Dwelling | $350,000 | $1,000 |
+
+## SECTION I – PROPERTY COVERAGES
+
+### A. Coverage A – Dwelling
+
+"""
+    + " ".join(
+        f"Sentence {i} says we cover the dwelling on the residence premises shown in the Declarations."
+        for i in range(60)
+    )
+    + """
+
+## EXCLUSIONS
+
+We do not insure for loss caused by earth movement. We do not insure for neglect.
+"""
+)
+
+
+def test_chunks_respect_size_and_character_overlap() -> None:
+    # GIVEN a policy with a long section
+    # WHEN it is chunked at 400 characters with 100 of overlap
+    chunks = chunk_markdown(POLICY, PageMap.single_page(), size=400, overlap=100)
+    # THEN no chunk is larger than the size, and consecutive chunks in a section share at most 100 chars
+    assert all(c.chars <= 400 for c in chunks)
+    for before, after in itertools.pairwise(chunks):
+        if before.heading_path[:2] == after.heading_path[:2] and after.start < before.end:
+            shared = POLICY[after.start : before.end].strip()
+            assert 0 < len(shared) <= 100
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+
+
+def test_every_sentence_lands_in_a_chunk_in_order() -> None:
+    chunks = chunk_markdown(POLICY, PageMap.single_page(), size=400, overlap=100)
+    text = "\n".join(c.content for c in chunks)
+    positions = [text.find(f"Sentence {i} says") for i in range(60)]
+    assert all(p >= 0 for p in positions)
+
+
+def test_top_level_sections_never_share_a_chunk() -> None:
+    chunks = chunk_markdown(POLICY, PageMap.single_page(), size=1000, overlap=200)
+    exclusions = [c for c in chunks if "EXCLUSIONS" in c.content]
+    assert len(exclusions) == 1
+    assert exclusions[0].content.startswith("## EXCLUSIONS")
+    assert exclusions[0].heading_path == ("HOMEOWNERS POLICY", "EXCLUSIONS")
+    dwelling = [c for c in chunks if "Sentence 30 says" in c.content]
+    assert dwelling[0].heading_path == (
+        "HOMEOWNERS POLICY",
+        "SECTION I – PROPERTY COVERAGES",
+        "A. Coverage A – Dwelling",
+    )
+
+
+def test_page_spans_follow_the_page_map() -> None:
+    # GIVEN three pages of text
+    pages = ["Page one text. " * 40, "Page two text. " * 40, "Page three text. " * 40]
+    markdown, starts = "", []
+    for page in pages:
+        starts.append(len(markdown))
+        markdown += page.strip() + "\n\n"
+    page_map = PageMap((1, 2, 3), tuple(starts))
+    chunks = chunk_markdown(markdown, page_map, size=500, overlap=0)
+    # THEN each chunk's page span is where its text is
+    for chunk in chunks:
+        assert chunk.page_start == page_map.page_at(chunk.start)
+        assert chunk.page_end >= chunk.page_start
+        if "Page two" in chunk.content and "Page one" not in chunk.content and "Page three" not in chunk.content:
+            assert (chunk.page_start, chunk.page_end) == (2, 2)
+    assert chunks[0].page_start == 1 and chunks[-1].page_end == 3
+
+
+def test_ids_are_deterministic_and_depend_on_content() -> None:
+    document_id = uuid.UUID("00000000-0000-4000-8000-000000000001")
+    first = [c.chunk_id(document_id) for c in chunk_markdown(POLICY, PageMap.single_page())]
+    second = [c.chunk_id(document_id) for c in chunk_markdown(POLICY, PageMap.single_page())]
+    other = [c.chunk_id(document_id) for c in chunk_markdown(POLICY + "\nMore.", PageMap.single_page())]
+    assert first == second
+    assert len(set(first)) == len(first)
+    assert first[-1] != other[-1]
+
+
+def test_a_word_longer_than_the_size_is_cut_hard() -> None:
+    chunks = chunk_markdown("x" * 2500, PageMap.single_page(), size=1000, overlap=0)
+    assert [c.chars for c in chunks] == [1000, 1000, 500]
+
+
+def test_overlap_must_be_smaller_than_size() -> None:
+    with pytest.raises(ValueError):
+        chunk_markdown("text", PageMap.single_page(), size=100, overlap=100)
+
+
+def test_a_heading_without_a_blank_line_still_starts_a_section() -> None:
+    markdown = '## DEFINITIONS\n"You" means the named insured.\n## EXCLUSIONS\nWe do not cover neglect.\n'
+    chunks = chunk_markdown(markdown, PageMap.single_page())
+    assert [c.heading_path for c in chunks] == [("DEFINITIONS",), ("EXCLUSIONS",)]
+    assert chunks[1].content == "## EXCLUSIONS\nWe do not cover neglect."

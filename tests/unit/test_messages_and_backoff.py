@@ -1,0 +1,53 @@
+"""Queue bodies are validated at the edge; retries back off 3 s × 2^(attempt−1), capped at 300 s."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from docintake.errors import InvalidMessage, PermanentError
+from docintake.messages import StageMessage
+from docintake.queues import backoff_seconds
+
+
+def test_a_stage_message_round_trips() -> None:
+    message = StageMessage(
+        job_id=uuid.uuid4(),
+        document_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        stage="chunk",
+        correlation_id="c-1",
+    )
+    assert StageMessage.parse_body(message.model_dump_json()) == message
+    assert json.loads(message.model_dump_json())["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "{}",
+        json.dumps({"job_id": "x", "document_id": "y", "user_id": "z", "stage": "parse", "correlation_id": "c"}),
+        json.dumps(
+            {
+                "job_id": str(uuid.uuid4()),
+                "document_id": str(uuid.uuid4()),
+                "user_id": str(uuid.uuid4()),
+                "stage": "explode",
+                "correlation_id": "c",
+            }
+        ),
+    ],
+)
+def test_invalid_bodies_are_permanent_errors_with_a_code(body: str) -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        StageMessage.parse_body(body)
+    assert isinstance(caught.value, PermanentError)
+    assert caught.value.code == "bad_message"
+
+
+def test_backoff_doubles_from_three_seconds_and_caps_at_five_minutes() -> None:
+    assert [backoff_seconds(n) for n in range(1, 9)] == [3, 6, 12, 24, 48, 96, 192, 300]
+    assert backoff_seconds(30) == 300

@@ -1,0 +1,68 @@
+"""template.yaml keeps the stage contract: a DLQ per queue, visibility ≥ 6 × timeout, partial batch
+failures, and no function environment variable that the settings do not know."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docintake.config import Settings
+from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+QUEUES = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
+
+
+def _sqs_events() -> list[tuple[str, dict[str, object]]]:
+    return [
+        (name, event["Properties"])
+        for name in FUNCTIONS
+        for event in function_properties(TEMPLATE, name).get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+
+
+def test_every_stage_function_exists_with_a_handler_module() -> None:
+    assert {"UploadFunction", "ValidateFunction", "ParseFunction", "ChunkFunction", "EmbedFunction"} <= set(FUNCTIONS)
+    for name in FUNCTIONS:
+        props = function_properties(TEMPLATE, name)
+        module = props["Handler"].rsplit(".", 1)[0]
+        assert (ROOT / props["CodeUri"] / f"{module}.py").exists(), name
+        assert props["Runtime"] == "python3.11"
+
+
+@pytest.mark.parametrize(("function", "event"), _sqs_events())
+def test_queues_outlive_their_consumers_and_report_partial_failures(function: str, event: dict) -> None:
+    queue = QUEUES[event["Queue"]["Fn::GetAtt"][0]]["Properties"]
+    timeout = int(function_properties(TEMPLATE, function)["Timeout"])
+    assert int(queue["VisibilityTimeout"]) >= 6 * timeout
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    dlq = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert int(QUEUES[dlq]["Properties"]["MessageRetentionPeriod"]) > int(queue["MessageRetentionPeriod"])
+
+
+def test_validate_failures_have_a_dead_letter_destination() -> None:
+    props = function_properties(TEMPLATE, "ValidateFunction")
+    destination = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["ValidateDLQ", "Arn"]}
+    s3_events = [e for e in props["Events"].values() if e["Type"] == "S3"]
+    assert s3_events[0]["Properties"]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+
+
+def test_function_environment_names_are_settings() -> None:
+    known = {name.upper() for name in Settings.model_fields} | {"POWERTOOLS_SERVICE_NAME"}
+    for name in FUNCTIONS:
+        variables = function_properties(TEMPLATE, name).get("Environment", {}).get("Variables", {})
+        assert set(variables) <= known, name
+
+
+def test_the_resolver_handles_the_templates_intrinsics() -> None:
+    resolver = Resolver(TEMPLATE, stack_name="demo")
+    bucket = resolver.resolve(
+        resources_of_type(TEMPLATE, "AWS::S3::Bucket")["DocumentsBucket"]["Properties"]["BucketName"]
+    )
+    assert bucket == "demo-documents-123456789012-us-east-1"
+    assert resolver.condition("HasVpc") is False
