@@ -60,7 +60,8 @@ def _paths() -> tuple[Path, Path]:
     from docintake.local.stack import project_root
 
     root = project_root()
-    return root, root / ".local"
+    # DOCINTAKE_HOME moves the local state (database, running-stack record, logs) out of the checkout.
+    return root, Path(os.environ.get("DOCINTAKE_HOME") or root / ".local")
 
 
 def _migrate() -> int:
