@@ -14,7 +14,8 @@ from docintake.local.postgres import LocalDatabase, drop_database, ensure_databa
 from docintake.local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DB = "docintake_test_template"
+# Per run, so two pytest runs against one server never drop each other's template.
+TEMPLATE_DB = f"docintake_test_template_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ app = APIGatewayHttpResolver()
 @tracer.capture_method
 def post_document() -> Response[str]:
     user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
-    ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.json_body))
+    ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.decoded_body))
     logger.info("upload ticket issued", extra={"document_id": str(ticket.document_id)})
     return Response(201, "application/json", ticket.model_dump_json())
 

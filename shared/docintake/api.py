@@ -81,9 +81,10 @@ def user_id_from_claims(claims: dict[str, Any]) -> UUID:
         return uuid.uuid5(USER_NAMESPACE, f"{claims.get('iss', '')}#{subject}")
 
 
-def parse_upload_request(body: Any) -> UploadRequest:
+def parse_upload_request(body: str | None) -> UploadRequest:
+    """The raw JSON body as a request; anything else is a 400 naming the fields at fault."""
     try:
-        return UploadRequest.model_validate(body)
+        return UploadRequest.model_validate_json(body or "")
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
         raise ApiError(400, "invalid_request", problems) from None

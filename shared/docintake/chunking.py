@@ -3,8 +3,9 @@ a page span and a deterministic id.
 
 The Markdown is cut into units (headings, list items, table rows, sentences; a unit longer than the
 chunk size is cut at spaces) and units are packed greedily up to ``size`` characters. A new top-level
-section always starts a new chunk. Each chunk after the first of a section begins with the previous
-chunk's last whole units, as long as they add up to no more than ``overlap`` characters.
+section starts a new chunk, unless the chunk so far holds only headings. Each chunk after the first
+of a section begins with the previous chunk's last whole units, as long as they add up to no more
+than ``overlap`` characters.
 """
 
 from __future__ import annotations
@@ -66,7 +67,12 @@ def chunk_markdown(markdown: str, page_map: PageMap, *, size: int = 1000, overla
     while i < len(units):
         first = i
         j = i + 1
-        while j < len(units) and units[j].section == units[first].section and units[j].end - units[first].start <= size:
+        # A chunk stays in its section, unless all it holds so far is headings (a title, an empty section).
+        while (
+            j < len(units)
+            and (units[j].section == units[j - 1].section or all(u.is_heading for u in units[first:j]))
+            and units[j].end - units[first].start <= size
+        ):
             j += 1
         # A heading belongs with the text under it, not at the end of the chunk before.
         while j < len(units) and j - 1 > first and units[j - 1].is_heading:

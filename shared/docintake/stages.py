@@ -47,7 +47,8 @@ def handle_stage_record(
 
 def parse_work(pipeline: Pipeline, claim: Claim) -> Writer:
     message, settings = claim.message, pipeline.settings
-    data = get_bytes(pipeline.s3, settings.bucket_name, claim.job["s3_key"])
+    # The version validate verified: a presigned URL can be reused to overwrite the key until it expires.
+    data = get_bytes(pipeline.s3, settings.bucket_name, claim.job["s3_key"], claim.job["s3_version_id"])
     parsed = parse_document(data, claim.job["content_type"], max_pages=settings.max_pages)
     # Keys derive from ids, so a second attempt overwrites the same objects with the same bytes.
     put_bytes(

@@ -6,10 +6,10 @@ import base64
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 from uuid import UUID
 
@@ -26,7 +26,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 MAX_FILENAME_CHARS = 120
 _READ_CHUNK = 1024 * 1024
-T = TypeVar("T")
 
 
 def sanitize_filename(name: str) -> str:
@@ -139,16 +138,13 @@ def inspect_object(s3: S3Client, bucket: str, key: str, version_id: str | None =
         return StoredObject(size, digest.hexdigest(), head, response.get("VersionId"))
 
 
-def get_bytes(s3: S3Client, bucket: str, key: str) -> bytes:
+def get_bytes(s3: S3Client, bucket: str, key: str, version_id: str | None = None) -> bytes:
     with s3_errors("get object"):
+        if version_id:
+            return s3.get_object(Bucket=bucket, Key=key, VersionId=version_id)["Body"].read()
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def put_bytes(s3: S3Client, bucket: str, key: str, data: bytes, content_type: str) -> None:
     with s3_errors("put object"):
         s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
-
-
-def with_s3(operation: str, call: Callable[[], T]) -> T:
-    with s3_errors(operation):
-        return call()

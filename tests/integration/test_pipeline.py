@@ -273,3 +273,16 @@ def test_a_zombie_whose_lease_was_taken_cannot_complete(stack: LocalStack) -> No
     assert _admin(stack, "SELECT stage, state, lease_owner FROM upload_jobs") == [
         {"stage": "parsing", "state": "in_progress", "lease_owner": "another-invocation"}
     ]
+
+
+def test_parse_reads_the_verified_version_not_a_later_overwrite(stack: LocalStack) -> None:
+    # GIVEN a validated upload whose presigned URL is reused to overwrite the key before parsing
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=ticket.key, Body=b"# INJECTED\n\nOther text.\n")
+    # WHEN the pipeline runs (the overwrite's own S3 event is a duplicate and starts nothing)
+    stack.run_until_idle()
+    # THEN the chunks are the verified bytes'
+    contents = " ".join(r["content"] for r in _admin(stack, "SELECT content FROM document_chunks"))
+    assert "Clause 42" in contents and "INJECTED" not in contents
+    assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs WHERE state = 'done'") == [{"n": 1}]

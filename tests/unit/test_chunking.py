@@ -114,3 +114,13 @@ def test_a_heading_without_a_blank_line_still_starts_a_section() -> None:
     chunks = chunk_markdown(markdown, PageMap.single_page())
     assert [c.heading_path for c in chunks] == [("DEFINITIONS",), ("EXCLUSIONS",)]
     assert chunks[1].content == "## EXCLUSIONS\nWe do not cover neglect."
+
+
+def test_a_lone_title_joins_the_first_section_instead_of_becoming_a_chunk() -> None:
+    markdown = "# HOMEOWNERS POLICY\n\n## DEFINITIONS\n\nYou means the insured.\n\n## EXCLUSIONS\n\nNo neglect.\n"
+    chunks = chunk_markdown(markdown, PageMap.single_page())
+    assert [c.content for c in chunks] == [
+        "# HOMEOWNERS POLICY\n\n## DEFINITIONS\n\nYou means the insured.",
+        "## EXCLUSIONS\n\nNo neglect.",
+    ]
+    assert chunks[0].heading_path == ("HOMEOWNERS POLICY",)

@@ -48,7 +48,7 @@ WITH claimed AS (
            OR (stage = %(working_stage)s AND (lease_expires_at IS NULL OR lease_expires_at < now())))
     RETURNING *
 )
-SELECT claimed.*, d.content_type, d.s3_key
+SELECT claimed.*, d.content_type, d.s3_key, d.s3_version_id
 FROM claimed JOIN documents d ON d.id = claimed.document_id;
 
 -- name: heartbeat

@@ -1,0 +1,101 @@
+"""POST /documents through UploadFunction: a ticket whose URL binds type, length and checksum, or a 400
+that says what is wrong."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import psycopg
+import pytest
+
+from docintake.local.client import api_event
+from docintake.local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+USER = uuid.UUID("22222222-2222-4222-8222-222222222222")
+PDF = b"%PDF-1.7\n% a tiny declarations page\n"
+
+
+def _post(stack: LocalStack, body: Any, user: uuid.UUID = USER) -> tuple[int, dict[str, Any]]:
+    event = api_event("POST", "/documents", user)
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    response = stack.invoke("UploadFunction", event)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def _request(**overrides: Any) -> dict[str, Any]:
+    return {
+        "filename": "../Declarations Page.pdf",
+        "content_type": "application/pdf",
+        "size_bytes": len(PDF),
+        "sha256": hashlib.sha256(PDF).hexdigest(),
+    } | overrides
+
+
+def test_a_ticket_binds_type_length_and_checksum_and_expires_within_15_minutes(stack: LocalStack) -> None:
+    status, ticket = _post(stack, _request())
+    assert status == 201
+    # THEN the key is the server's: the user, the document, the sanitized name
+    assert ticket["key"] == f"uploads/{USER}/{ticket['document_id']}/Declarations-Page.pdf"
+    query = parse_qs(urlparse(ticket["url"]).query)
+    assert int(query["X-Amz-Expires"][0]) <= 900
+    assert set(query["X-Amz-SignedHeaders"][0].split(";")) >= {
+        "content-length",
+        "content-type",
+        "x-amz-checksum-sha256",
+    }
+    assert ticket["headers"] == {
+        "Content-Type": "application/pdf",
+        "Content-Length": str(len(PDF)),
+        "x-amz-checksum-sha256": base64.b64encode(hashlib.sha256(PDF).digest()).decode(),
+    }
+    # AND the rows exist, owned by the caller, waiting for the upload
+    with psycopg.connect(stack.database.admin_url) as conn:
+        row = conn.execute(
+            "SELECT d.user_id, d.filename, d.status, j.stage, j.state FROM documents d JOIN upload_jobs j"
+            " ON j.document_id = d.id WHERE d.id = %s",
+            [ticket["document_id"]],
+        ).fetchone()
+    assert row == (USER, "Declarations-Page.pdf", "pending_upload", "awaiting_upload", "queued")
+    # AND the URL accepts exactly that PUT over HTTP
+    put = httpx.put(ticket["url"], content=PDF, headers=ticket["headers"])
+    assert put.status_code == 200
+    stored = stack.client("s3").get_object(Bucket=stack.bucket, Key=ticket["key"])["Body"].read()
+    assert stored == PDF
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "mentions"),
+    [
+        ("not json", "invalid_request", "body"),
+        ({"content_type": "application/pdf", "size_bytes": 1, "sha256": "0" * 64}, "invalid_request", "filename"),
+        (_request(content_type="application/x-msdownload"), "invalid_request", "type not allowed"),
+        (_request(size_bytes=0), "invalid_request", "size_bytes"),
+        (_request(sha256="abc"), "invalid_request", "sha256"),
+        (_request(size_bytes=50 * 1024 * 1024 + 1), "file_too_large", "over the limit"),
+        (_request(extra="field"), "invalid_request", "extra"),
+    ],
+)
+def test_bad_requests_get_a_400_with_a_code_and_create_nothing(
+    stack: LocalStack, body: Any, code: str, mentions: str
+) -> None:
+    status, error = _post(stack, body)
+    assert (status, error["error"]) == (400, code)
+    assert mentions in error["message"]
+    with psycopg.connect(stack.database.admin_url) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+
+
+def test_a_token_without_a_subject_is_refused(stack: LocalStack) -> None:
+    event = api_event("POST", "/documents", USER)
+    event["requestContext"]["authorizer"]["jwt"]["claims"].pop("sub")
+    event["body"] = json.dumps(_request())
+    response = stack.invoke("UploadFunction", event)
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"])["error"] == "unauthenticated"
