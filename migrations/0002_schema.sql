@@ -24,13 +24,16 @@ CREATE TABLE documents (
                       CHECK (status IN ('pending_upload', 'processing', 'ready', 'failed', 'deleted')),
     page_count        integer,
     created_at        timestamptz NOT NULL DEFAULT now(),
-    updated_at        timestamptz NOT NULL DEFAULT now()
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    -- Rows of other tables reference (id, user_id): foreign-key checks bypass RLS, so a plain
+    -- reference to id would let a row of one user point at another user's document.
+    UNIQUE (id, user_id)
 );
 CREATE INDEX documents_user_created ON documents (user_id, created_at DESC);
 
 CREATE TABLE upload_jobs (
     id                 uuid PRIMARY KEY,
-    document_id        uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    document_id        uuid NOT NULL,
     user_id            uuid NOT NULL,
     stage              text NOT NULL DEFAULT 'awaiting_upload'
                        CHECK (stage IN ('awaiting_upload', 'upload_validated', 'parsing', 'parsed',
@@ -49,7 +52,9 @@ CREATE TABLE upload_jobs (
     updated_at         timestamptz NOT NULL DEFAULT now(),
     finished_at        timestamptz,
     -- Set once the next stage's message is sent; NULL after a commit whose send may have been lost.
-    next_message_sent_at timestamptz
+    next_message_sent_at timestamptz,
+    FOREIGN KEY (document_id, user_id) REFERENCES documents (id, user_id) ON DELETE CASCADE,
+    UNIQUE (id, user_id)
 );
 CREATE INDEX upload_jobs_document ON upload_jobs (document_id);
 CREATE INDEX upload_jobs_user_created ON upload_jobs (user_id, created_at DESC);
@@ -57,7 +62,7 @@ CREATE INDEX upload_jobs_active_heartbeat ON upload_jobs (heartbeat_at) WHERE st
 
 CREATE TABLE document_chunks (
     id                   uuid PRIMARY KEY,
-    document_id          uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    document_id          uuid NOT NULL,
     user_id              uuid NOT NULL,
     ordinal              integer NOT NULL CHECK (ordinal >= 0),
     content              text NOT NULL,
@@ -72,21 +77,26 @@ CREATE TABLE document_chunks (
     embedding_dimensions integer,
     created_at           timestamptz NOT NULL DEFAULT now(),
     UNIQUE (document_id, ordinal),
+    UNIQUE (id, user_id),
+    FOREIGN KEY (document_id, user_id) REFERENCES documents (id, user_id) ON DELETE CASCADE,
     CHECK ((embedding IS NULL) = (embedding_model IS NULL))
 );
 -- Per-user search is exact over the user's rows (pgvector 0.6 has no iterative index scans).
 CREATE INDEX document_chunks_user ON document_chunks (user_id, document_id);
 
 CREATE TABLE chunk_embedding_buffer (
-    chunk_id             uuid NOT NULL REFERENCES document_chunks (id) ON DELETE CASCADE,
-    document_id          uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    chunk_id             uuid NOT NULL,
+    document_id          uuid NOT NULL,
     user_id              uuid NOT NULL,
-    job_id               uuid NOT NULL REFERENCES upload_jobs (id) ON DELETE CASCADE,
+    job_id               uuid NOT NULL,
     embedding_model      text NOT NULL,
     embedding_dimensions integer NOT NULL,
     embedding            vector NOT NULL,
     created_at           timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (chunk_id, embedding_model)
+    PRIMARY KEY (chunk_id, embedding_model),
+    FOREIGN KEY (chunk_id, user_id) REFERENCES document_chunks (id, user_id) ON DELETE CASCADE,
+    FOREIGN KEY (document_id, user_id) REFERENCES documents (id, user_id) ON DELETE CASCADE,
+    FOREIGN KEY (job_id, user_id) REFERENCES upload_jobs (id, user_id) ON DELETE CASCADE
 );
 CREATE INDEX chunk_embedding_buffer_document ON chunk_embedding_buffer (document_id, embedding_model);
 

@@ -27,18 +27,23 @@ CREATE POLICY events_read_own ON events FOR SELECT TO docintake_api, docintake_w
 CREATE POLICY events_append ON events FOR INSERT TO docintake_api, docintake_worker
     WITH CHECK (user_id IS NOT DISTINCT FROM app_user_id());
 
--- Operators read job metadata and events across users; no policy gives them chunks or buffers.
+-- Operators read job metadata and events across users; no policy gives them chunks or buffers,
+-- and they write nothing here (replaying dead letters gets its own narrow path).
 CREATE POLICY documents_ops ON documents FOR SELECT TO docintake_ops USING (true);
 CREATE POLICY upload_jobs_ops ON upload_jobs FOR SELECT TO docintake_ops USING (true);
-CREATE POLICY upload_jobs_ops_update ON upload_jobs FOR UPDATE TO docintake_ops USING (true) WITH CHECK (true);
 CREATE POLICY events_ops ON events FOR SELECT TO docintake_ops USING (true);
-CREATE POLICY events_ops_append ON events FOR INSERT TO docintake_ops WITH CHECK (true);
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON documents, upload_jobs, document_chunks TO docintake_api, docintake_worker;
+-- Each role gets the statements its code runs, no more.
+-- API: issues upload tickets and reads status and its own chunks.
+GRANT SELECT, INSERT ON documents, upload_jobs TO docintake_api;
+GRANT SELECT ON document_chunks TO docintake_api;
+GRANT SELECT, INSERT ON events TO docintake_api;
+-- Worker: advances jobs and writes what the stages produce.
+GRANT SELECT, UPDATE ON documents, upload_jobs TO docintake_worker;
+GRANT SELECT, INSERT, UPDATE, DELETE ON document_chunks TO docintake_worker;
 GRANT SELECT, INSERT, DELETE ON chunk_embedding_buffer TO docintake_worker;
-GRANT SELECT, INSERT ON events TO docintake_api, docintake_worker, docintake_ops;
+GRANT SELECT, INSERT ON events TO docintake_worker;
 -- Ops: metadata columns only; no filename (it can carry personal data), no content.
 GRANT SELECT (id, user_id, content_type, size_bytes, status, page_count, created_at, updated_at)
     ON documents TO docintake_ops;
-GRANT SELECT ON upload_jobs TO docintake_ops;
-GRANT UPDATE (stage, state, lease_owner, lease_expires_at, next_retry_at, updated_at) ON upload_jobs TO docintake_ops;
+GRANT SELECT ON upload_jobs, events TO docintake_ops;

@@ -5,19 +5,21 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from docintake.parsing import parser_from_settings
 from docintake.runtime import build_pipeline
 from docintake.stages import handle_stage_record
 
 logger = Logger()
 tracer = Tracer()
 pipeline = build_pipeline("ParseFunction")
+parser = parser_from_settings(pipeline.settings)
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    return handle_stage_record(pipeline, "parse", record, lambda_context)
+    return handle_stage_record(pipeline, "parse", record, lambda_context, parser=parser)
 
 
 @logger.inject_lambda_context

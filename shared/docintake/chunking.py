@@ -63,46 +63,45 @@ def chunk_markdown(markdown: str, page_map: PageMap, *, size: int = 1000, overla
         raise ValueError("overlap must be smaller than size")
     units = _units(markdown, size)
     chunks: list[Chunk] = []
+    previous_first = -1  # the first unit the previous chunk added (not counting its overlap)
     i = 0
     while i < len(units):
-        first = i
+        # Overlap first: the previous chunk's trailing whole units, within the same section, adding up to
+        # no more than `overlap` characters and never all of what the previous chunk added.
+        k = i
+        if chunks and overlap and units[i - 1].section == units[i].section:
+            while (
+                k - 1 > previous_first
+                and units[k - 1].section == units[i].section
+                and units[i].start - units[k - 1].start <= overlap
+            ):
+                k -= 1
+            while k < i and units[i].end - units[k].start > size:  # leave room for the next unit
+                k += 1
+        # Then pack forward. A chunk stays in its section, unless all it holds so far is headings.
         j = i + 1
-        # A chunk stays in its section, unless all it holds so far is headings (a title, an empty section).
         while (
             j < len(units)
-            and (units[j].section == units[j - 1].section or all(u.is_heading for u in units[first:j]))
-            and units[j].end - units[first].start <= size
+            and (units[j].section == units[j - 1].section or all(u.is_heading for u in units[i:j]))
+            and units[j].end - units[k].start <= size
         ):
             j += 1
         # A heading belongs with the text under it, not at the end of the chunk before.
-        while j < len(units) and j - 1 > first and units[j - 1].is_heading:
+        while j < len(units) and j - 1 > i and units[j - 1].is_heading:
             j -= 1
-        content_start, content_end = units[first].start, units[j - 1].end
-        # Overlap: the previous chunk's trailing units, whole, within the same section.
-        if chunks and first > 0 and units[first - 1].section == units[first].section and overlap:
-            k = first
-            while (
-                k > 0
-                and units[k - 1].section == units[first].section
-                and units[j - 1].end - units[k - 1].start <= size
-                and units[first].start - units[k - 1].start <= overlap
-                and units[k - 1].start >= chunks[-1].start
-            ):
-                k -= 1
-            content_start = units[k].start
-        content = markdown[content_start:content_end].strip()
+        content_start, content_end = units[k].start, units[j - 1].end
         chunks.append(
             Chunk(
                 ordinal=len(chunks),
-                content=content,
-                heading_path=units[first].heading_path,
+                content=markdown[content_start:content_end].strip(),
+                heading_path=units[i].heading_path,
                 page_start=page_map.page_at(content_start),
                 page_end=page_map.page_at(max(content_start, content_end - 1)),
                 start=content_start,
                 end=content_end,
             )
         )
-        i = j
+        previous_first, i = i, j
     return chunks
 
 

@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("-e", "--event", type=Path, required=True, help="event JSON, e.g. events/parse.json")
     invoke.add_argument("-n", "--env-vars", type=Path, help="sam-style env file: {LogicalId: {VAR: value}}")
 
+    parse = commands.add_parser("parse", help="parse a file to Markdown with the configured parser (PARSER)")
+    parse.add_argument("file", type=Path)
+    parse.add_argument("--content-type", help="default: from the file name")
+    parse.add_argument("--json", action="store_true", help="one JSON object: markdown, page_count, pages, warnings")
+
     demo = commands.add_parser("demo", help="ingest generated insurance PDFs end to end and show the result")
     demo.add_argument("--documents", type=int, default=4)
     demo.add_argument("--timeout", type=float, default=300.0)
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return _upload(args)
     if args.command == "invoke":
         return _invoke(args)
+    if args.command == "parse":
+        return _parse(args)
     return _demo(args)
 
 
@@ -167,6 +174,34 @@ def _invoke(args: argparse.Namespace) -> int:
     with _stack(pollers=False) as stack:
         result = stack.invoke(args.function, event, overrides or None)  # type: ignore[attr-defined]
     print(json.dumps(result, default=str, indent=2))
+    return 0
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from docintake.config import load_settings
+    from docintake.errors import DocintakeError
+    from docintake.local.client import content_type_for
+    from docintake.parsing import parser_from_settings
+
+    content_type = args.content_type or content_type_for(args.file)
+    try:
+        parsed = parser_from_settings(load_settings()).parse(
+            args.file.read_bytes(), content_type, heartbeat=lambda: None
+        )
+    except DocintakeError as exc:
+        print(exc.code, file=sys.stderr)
+        return 2
+    if not args.json:
+        sys.stdout.write(parsed.markdown)
+        return 0
+    document = {
+        "markdown": parsed.markdown,
+        "page_count": parsed.page_count,
+        "pages": parsed.page_map.spans(len(parsed.markdown)),
+        "warnings": list(parsed.warnings),
+        "parser": parsed.parser,
+    }
+    print(json.dumps(document, ensure_ascii=False))
     return 0
 
 

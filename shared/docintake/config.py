@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The presigned URL lifetime is capped by the design at 15 minutes.
@@ -34,8 +34,19 @@ class Settings(BaseSettings):
     max_receive_count: int = Field(default=5, ge=1)
 
     # Parsing.
-    parser: Literal["local"] = "local"
+    parser: Literal["local", "llamaparse"] = "local"
     max_pages: int = Field(default=2000, gt=0)
+    # A document whose share of pages without a text layer (scans) is above this fails with no_text_layer.
+    max_scanned_page_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    # The local parser runs in a child process with these limits; keep the time below the function timeout.
+    parse_timeout_seconds: float = Field(default=240.0, gt=0)
+    parse_memory_mb: int = Field(default=1536, ge=128)
+    # LlamaParse (PARSER=llamaparse): the key from the environment or a Secrets Manager secret.
+    llamaparse_api_key: SecretStr | None = None
+    llamaparse_api_key_secret_arn: str | None = None
+    llamaparse_base_url: str = "https://api.cloud.llamaindex.ai"
+    llamaparse_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    llamaparse_timeout_seconds: float = Field(default=240.0, gt=0)
 
     # Chunking, in characters.
     chunk_size: int = Field(default=1000, ge=100)

@@ -1,16 +1,21 @@
 """The one exception tree of the pipeline; every library error is translated into it where it is caught.
 
     DocintakeError
-    ├── PermanentError          the job fails with ``code`` and the message is acknowledged
-    │   ├── InvalidMessage        bad_message
-    │   ├── UnsupportedDocument   unsupported_type, not_a_pdf, encrypted_pdf, too_many_pages, empty_document
-    │   └── UploadMismatch        checksum_mismatch, size_mismatch, type_mismatch, owner_mismatch
-    └── TransientError          retried with backoff through the message's visibility timeout
-        ├── LeaseHeld             another live invocation holds the job
-        ├── LeaseLost             our lease expired and another invocation took over (fencing)
-        └── DependencyUnavailable database, S3, SQS or an HTTP provider failed in a way that may pass
+    ├── PermanentError            the job fails with ``code``; retrying the same input gives the same answer
+    │   │                         object_missing (the upload or a derived object is gone)
+    │   ├── InvalidMessage          bad_message: redelivered until it lands in the DLQ, never dropped
+    │   ├── UnsupportedDocument     unsupported_type, corrupt_pdf, encrypted_pdf, too_many_pages, no_text_layer,
+    │   │                           empty_document, not_utf8, parse_timeout, parse_memory (the local parser);
+    │   │                           parser_rejected, parser_failed (LlamaParse)
+    │   └── UploadMismatch          checksum_mismatch, size_mismatch, type_mismatch
+    └── TransientError            retried with backoff through the message's visibility timeout
+        │                         parser_timeout (a LlamaParse job outlived its limit), embedding_incomplete
+        ├── LeaseHeld               lease_held: another live invocation holds the job
+        ├── LeaseLost               lease_lost: our lease expired and another invocation took over (fencing)
+        └── DependencyUnavailable   database_unavailable, s3_unavailable, s3_access_denied, sqs_unavailable,
+                                    parser_unavailable, parser_auth, parser_bad_response, secrets_unavailable
 
-Unknown exceptions are treated as transient: retried, then dead-lettered.
+Unknown exceptions are treated as transient (code internal_error): retried, then dead-lettered.
 """
 
 from __future__ import annotations

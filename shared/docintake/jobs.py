@@ -104,10 +104,25 @@ class Claim:
     lease_owner: str
     lease_seconds: int
     invocation_id: str
+    receipt_handle: str
 
 
 Writer = Callable[[psycopg.Connection[Row]], dict[str, Any]]
 Work = Callable[[Claim], Writer]
+
+
+def heartbeat(pipeline: Pipeline, claim: Claim) -> None:
+    """Long work is still alive: extend the lease and ``heartbeat_at``, and keep the message invisible.
+    Raises LeaseLost when another invocation has taken the job over, so the work stops."""
+    with pipeline.db.transaction(claim.message.user_id) as conn:
+        held = one(
+            conn,
+            "heartbeat",
+            {"job_id": claim.message.job_id, "lease_owner": claim.lease_owner, "lease_seconds": claim.lease_seconds},
+        )
+    if held is None:
+        raise LeaseLost("lease lost while working")
+    delay_redelivery(pipeline.sqs, pipeline.queue_url(claim.step.name), claim.receipt_handle, claim.lease_seconds)
 
 
 def stage_index(stage: str) -> int:
@@ -125,7 +140,18 @@ def send_next(pipeline: Pipeline, message: StageMessage, step: Step) -> None:
 
 
 def process_stage_message(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -> Outcome:
-    """Runs one delivery of a stage message. Returns the outcome, or raises to have SQS redeliver it."""
+    """Runs one delivery of a stage message. Returns the outcome, or raises to have SQS redeliver it —
+    after the backoff for this attempt, set through the message's visibility, whatever the error:
+    a failed claim or send, a lease held elsewhere, a bad body on its way to the DLQ."""
+    try:
+        return _run_stage(pipeline, step, delivery, work)
+    except Exception:
+        delay = backoff_seconds(delivery.receive_count)
+        delay_redelivery(pipeline.sqs, pipeline.queue_url(step.name), delivery.receipt_handle, delay)
+        raise
+
+
+def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -> Outcome:
     message = StageMessage.parse_body(delivery.body)
     if message.stage != step.name:
         raise InvalidMessage(f"message for stage {message.stage} on the {step.name} queue")
@@ -160,7 +186,7 @@ def process_stage_message(pipeline: Pipeline, step: Step, delivery: Delivery, wo
     if job is None:
         return _unclaimed(pipeline, step, message, current)
 
-    claim = Claim(message, step, job, lease_owner, lease_seconds, delivery.invocation_id)
+    claim = Claim(message, step, job, lease_owner, lease_seconds, delivery.invocation_id, delivery.receipt_handle)
     try:
         writer = work(claim)
         with pipeline.db.transaction(message.user_id) as conn:
@@ -243,6 +269,7 @@ def _record_failure(
             "record_failure",
             {
                 "job_id": message.job_id,
+                "stage": step.working_stage,
                 "state": state,
                 "code": code,
                 "message": text[:500],
@@ -279,7 +306,6 @@ def _retry_or_dead_letter(
     delay = backoff_seconds(delivery.receive_count)
     retry_at = datetime.now(UTC) + timedelta(seconds=delay)
     _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="retrying", next_retry_at=retry_at)
-    delay_redelivery(pipeline.sqs, pipeline.queue_url(step.name), delivery.receipt_handle, delay)
     logger.warning("stage will retry", extra={"error_code": code, "delay_seconds": delay})
 
 

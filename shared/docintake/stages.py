@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -11,11 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from docintake.chunking import chunk_markdown
 from docintake.db import Row, one, queries, run
 from docintake.embedding import Embedder, vector_literal
-from docintake.errors import LeaseLost, TransientError
-from docintake.jobs import STEPS, Claim, Delivery, Outcome, Pipeline, Writer, process_stage_message
+from docintake.errors import TransientError
+from docintake.jobs import STEPS, Claim, Delivery, Outcome, Pipeline, Writer, heartbeat, process_stage_message
 from docintake.messages import StepName
-from docintake.parsing import PageMap, parse_document
+from docintake.parsing import PageMap, Parser
 from docintake.storage import get_bytes, markdown_key, page_map_key, put_bytes
+
+P = TypeVar("P")
 
 
 def delivery_from_record(record: SQSRecord, context: LambdaContext) -> Delivery:
@@ -35,21 +37,22 @@ def handle_stage_record(
     record: SQSRecord,
     context: LambdaContext,
     embedder: Embedder | None = None,
+    parser: Parser | None = None,
 ) -> Outcome:
-    """The one call each SQS handler makes per record."""
+    """The one call each SQS handler makes per record; the stage's provider comes from its handler module."""
     work = {
-        "parse": lambda claim: parse_work(pipeline, claim),
+        "parse": lambda claim: parse_work(pipeline, claim, _require(parser)),
         "chunk": lambda claim: chunk_work(pipeline, claim),
         "embed": lambda claim: embed_work(pipeline, claim, _require(embedder)),
     }[step]
     return process_stage_message(pipeline, STEPS[step], delivery_from_record(record, context), work)
 
 
-def parse_work(pipeline: Pipeline, claim: Claim) -> Writer:
+def parse_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer:
     message, settings = claim.message, pipeline.settings
     # The version validate verified: a presigned URL can be reused to overwrite the key until it expires.
     data = get_bytes(pipeline.s3, settings.bucket_name, claim.job["s3_key"], claim.job["s3_version_id"])
-    parsed = parse_document(data, claim.job["content_type"], max_pages=settings.max_pages)
+    parsed = parser.parse(data, claim.job["content_type"], heartbeat=lambda: heartbeat(pipeline, claim))
     # Keys derive from ids, so a second attempt overwrites the same objects with the same bytes.
     put_bytes(
         pipeline.s3,
@@ -69,9 +72,11 @@ def parse_work(pipeline: Pipeline, claim: Claim) -> Writer:
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
         run(conn, "set_document_pages", {"document_id": message.document_id, "page_count": parsed.page_count})
         return {
+            "parser": parsed.parser,
             "pages": parsed.page_count,
             "pages_without_text": parsed.pages_without_text,
             "markdown_chars": len(parsed.markdown),
+            "warnings": list(parsed.warnings),
         }
 
     return write
@@ -127,18 +132,8 @@ def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
     for start in range(0, len(pending), settings.embed_batch_size):
         batch = pending[start : start + settings.embed_batch_size]
         vectors = embedder.embed([row["content"] for row in batch])
+        heartbeat(pipeline, claim)
         with pipeline.db.transaction(message.user_id) as conn:
-            held = one(
-                conn,
-                "heartbeat",
-                {
-                    "job_id": message.job_id,
-                    "lease_owner": claim.lease_owner,
-                    "lease_seconds": claim.lease_seconds,
-                },
-            )
-            if held is None:
-                raise LeaseLost("lease lost while embedding")
             run(conn, "create_buffer_staging")
             with conn.cursor().copy(queries()["copy_buffer_staging"]) as copy:
                 for row, vector in zip(batch, vectors, strict=True):
@@ -167,7 +162,7 @@ def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
     return write
 
 
-def _require(embedder: Embedder | None) -> Embedder:
-    if embedder is None:
-        raise RuntimeError("the embed stage needs an embedder")
-    return embedder
+def _require(provider: P | None) -> P:
+    if provider is None:
+        raise RuntimeError("this stage needs its provider from the handler module")
+    return provider

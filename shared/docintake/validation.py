@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
-from uuid import UUID
 
 from aws_lambda_powertools import Logger
 
 from docintake.db import Row, one, run
-from docintake.errors import UploadMismatch
+from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
 from docintake.jobs import RESEND_GRACE, VALIDATE_STEP, Pipeline, send_next
 from docintake.messages import StageMessage
@@ -72,33 +71,30 @@ def validate_upload(
     if found["stage"] != "awaiting_upload" or found["state"] != "queued":
         return _already_validated(pipeline, message, found)
 
-    stored = inspect_object(pipeline.s3, bucket, key.key, version_id)
-    mismatch = _mismatch(found, stored, key.user_id)
+    try:
+        stored: StoredObject | None = inspect_object(pipeline.s3, bucket, key.key, version_id)
+        problem: PermanentError | None = _mismatch(found, stored) if stored else None
+    except PermanentError as exc:  # the object (version) is gone: the upload can never be validated
+        stored, problem = None, exc
+    ids: dict[str, Any] = {
+        "user_id": key.user_id,
+        "document_id": key.document_id,
+        "job_id": message.job_id,
+        "correlation_id": message.correlation_id,
+        "function_name": pipeline.function_name,
+        "invocation_id": invocation_id,
+    }
     with pipeline.db.transaction(key.user_id) as conn:
-        ids: dict[str, Any] = {
-            "user_id": key.user_id,
-            "document_id": key.document_id,
-            "job_id": message.job_id,
-            "correlation_id": message.correlation_id,
-            "function_name": pipeline.function_name,
-            "invocation_id": invocation_id,
-        }
-        if mismatch is not None:
-            run(
-                conn,
-                "record_failure",
-                {
-                    "job_id": message.job_id,
-                    "state": "failed",
-                    "code": mismatch.code,
-                    "message": str(mismatch),
-                    "lease_owner": None,
-                    "next_retry_at": None,
-                },
+        if problem is not None:
+            rejected = one(
+                conn, "reject_upload", {"job_id": message.job_id, "code": problem.code, "message": str(problem)}
             )
+            if rejected is None:
+                return "duplicate"  # another delivery of an event for this key decided first
             run(conn, "set_document_status", {"document_id": key.document_id, "status": "failed"})
-            append_event(conn, "upload_rejected", stage="awaiting_upload", **ids, details={"error_code": mismatch.code})
+            append_event(conn, "upload_rejected", stage="awaiting_upload", **ids, details={"error_code": problem.code})
         else:
+            assert stored is not None
             if one(conn, "mark_validated", {"job_id": message.job_id}) is None:
                 return "duplicate"  # a concurrent delivery of the same event won
             run(
@@ -107,8 +103,8 @@ def validate_upload(
                 {"document_id": key.document_id, "sha256": stored.sha256, "version_id": stored.version_id},
             )
             append_event(conn, "upload_validated", stage="upload_validated", **ids, details={"bytes": stored.size})
-    if mismatch is not None:
-        logger.warning("upload rejected", extra={"error_code": mismatch.code})
+    if problem is not None or stored is None:
+        logger.warning("upload rejected", extra={"error_code": problem.code if problem else None})
         return "rejected"
     send_next(pipeline, message, VALIDATE_STEP)
     logger.info("upload validated", extra={"bytes": stored.size})
@@ -127,9 +123,9 @@ def _already_validated(pipeline: Pipeline, message: StageMessage, found: Row) ->
     return "duplicate"
 
 
-def _mismatch(found: Row, stored: StoredObject, key_user: UUID) -> UploadMismatch | None:
-    if str(found["user_id"]) != str(key_user):
-        return UploadMismatch("object key names another user", code="owner_mismatch")
+def _mismatch(found: Row, stored: StoredObject) -> UploadMismatch | None:
+    # The owner was checked by the lookup itself: it ran under RLS as the user the key names, so a key
+    # naming another user's document, or no document at all, finds nothing and is ignored above.
     if stored.size != found["size_bytes"]:
         return UploadMismatch(f"size {stored.size} != declared {found['size_bytes']}", code="size_mismatch")
     if stored.sha256 != found["sha256_declared"]:

@@ -170,7 +170,7 @@ def upload_bytes_declared_only(stack: LocalStack, data: bytes, content_type: str
 def test_a_broken_pdf_fails_once_with_a_code_and_is_not_retried(stack: LocalStack) -> None:
     document_id = _ingest(stack, b"%PDF-1.7\n" + b"\x00garbage" * 50, "broken.pdf", "application/pdf")
     job = _admin(stack, "SELECT stage, state, attempts, last_error_code FROM upload_jobs")[0]
-    assert job == {"stage": "parsing", "state": "failed", "attempts": 1, "last_error_code": "not_a_pdf"}
+    assert job == {"stage": "parsing", "state": "failed", "attempts": 1, "last_error_code": "corrupt_pdf"}
     assert document_status(stack, USER, document_id)["status"] == "failed"  # type: ignore[index]
     assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ParseDLQ") == 0
 
@@ -286,3 +286,70 @@ def test_parse_reads_the_verified_version_not_a_later_overwrite(stack: LocalStac
     contents = " ".join(r["content"] for r in _admin(stack, "SELECT content FROM document_chunks"))
     assert "Clause 42" in contents and "INJECTED" not in contents
     assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs WHERE state = 'done'") == [{"n": 1}]
+
+
+def test_a_send_lost_after_commit_is_repaired_by_the_redelivery(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docintake.jobs
+    from docintake.errors import LeaseHeld
+    from docintake.stages import parse_work
+
+    # GIVEN a parse attempt that commits its stage and then cannot send the chunk message
+    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+    parser = stack.load_function("ParseFunction").parser
+
+    def unreachable(*args: Any) -> str:
+        raise DependencyUnavailable("SQS unreachable", code="sqs_unavailable")
+
+    monkeypatch.setattr(docintake.jobs, "send_stage_message", unreachable)
+    with pytest.raises(DependencyUnavailable):
+        process_stage_message(pipeline, STEPS["parse"], delivery, lambda claim: parse_work(pipeline, claim, parser))
+    monkeypatch.undo()
+    assert _admin(stack, "SELECT stage, state, next_message_sent_at FROM upload_jobs") == [
+        {"stage": "parsed", "state": "queued", "next_message_sent_at": None}
+    ]
+    # WHEN the message comes back at once THEN it waits: the completer might still be sending
+    with pytest.raises(LeaseHeld):
+        process_stage_message(pipeline, STEPS["parse"], delivery, lambda claim: parse_work(pipeline, claim, parser))
+    assert _queue_depth(stack, "ChunkQueue") == 0
+    # WHEN it comes back after the grace period THEN it sends the chunk message, once, and the job finishes
+    _admin(stack, "UPDATE upload_jobs SET updated_at = now() - interval '31 seconds'")
+    assert (
+        process_stage_message(pipeline, STEPS["parse"], delivery, lambda claim: parse_work(pipeline, claim, parser))
+        == "duplicate"
+    )
+    assert _queue_depth(stack, "ChunkQueue") == 1
+    stack.run_until_idle()
+    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
+    assert _admin(
+        stack, "SELECT count(*) AS n FROM events WHERE event_type = 'stage_started' AND stage = 'chunking'"
+    ) == [{"n": 1}]
+
+
+def test_a_stale_failure_cannot_fail_a_job_that_moved_on(stack: LocalStack) -> None:
+    # GIVEN a document that finished
+    document_id = _ingest(stack)
+    job = _admin(stack, "SELECT id FROM upload_jobs WHERE document_id = %s", [document_id])[0]
+    # WHEN a late rejection of its upload and a stale parse failure arrive
+    from docintake.db import one
+
+    pipeline = stack.load_function("ParseFunction").pipeline
+    with pipeline.db.transaction(USER) as conn:
+        rejected = one(conn, "reject_upload", {"job_id": job["id"], "code": "checksum_mismatch", "message": "x"})
+        failed = one(
+            conn,
+            "record_failure",
+            {
+                "job_id": job["id"],
+                "stage": "parsing",
+                "state": "failed",
+                "code": "corrupt_pdf",
+                "message": "x",
+                "lease_owner": None,
+                "next_retry_at": None,
+            },
+        )
+    # THEN neither touches it
+    assert (rejected, failed) == (None, None)
+    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]

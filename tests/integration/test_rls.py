@@ -89,14 +89,49 @@ def test_writing_a_row_for_another_user_is_refused(api: Database) -> None:
         conn.execute(INSERT_DOCUMENT, _document(ALICE))
 
 
-def test_another_users_rows_cannot_be_updated_or_deleted(api: Database, alice_document: dict[str, Any]) -> None:
-    with api.transaction(BOB) as conn:
+def test_another_users_rows_cannot_be_updated_or_deleted(
+    api: Database, worker: Database, alice_document: dict[str, Any]
+) -> None:
+    # GIVEN alice's document with one chunk
+    with worker.transaction(ALICE) as conn:
+        conn.execute(INSERT_CHUNK, [uuid.uuid4(), alice_document["id"], ALICE])
+    # WHEN the worker, working for bob, updates and deletes them THEN no row is touched
+    with worker.transaction(BOB) as conn:
         updated = conn.execute("UPDATE documents SET status = 'failed' WHERE id = %s", [alice_document["id"]]).rowcount
-        deleted = conn.execute("DELETE FROM documents WHERE id = %s", [alice_document["id"]]).rowcount
+        deleted = conn.execute("DELETE FROM document_chunks WHERE document_id = %s", [alice_document["id"]]).rowcount
     assert (updated, deleted) == (0, 0)
+    with worker.transaction(ALICE) as conn:
+        row = conn.execute(
+            "SELECT status, (SELECT count(*) FROM document_chunks) AS chunks FROM documents WHERE id = %s",
+            [alice_document["id"]],
+        ).fetchone()
+    assert row == {"status": "pending_upload", "chunks": 1}
+    # AND the API role may not change or delete documents at all
+    for statement in ("UPDATE documents SET status = 'failed'", "DELETE FROM documents"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), api.transaction(ALICE) as conn:
+            conn.execute(statement)
+
+
+def test_rows_cannot_point_at_another_users_document(worker: Database, alice_document: dict[str, Any]) -> None:
+    # A foreign-key check ignores RLS, so the references carry the user: bob's chunk cannot hang off
+    # alice's document even though bob may write his own rows.
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), worker.transaction(BOB) as conn:
+        conn.execute(INSERT_CHUNK, [uuid.uuid4(), alice_document["id"], BOB])
+
+
+def test_buffer_and_events_are_isolated(worker: Database, api: Database, alice_document: dict[str, Any]) -> None:
     with api.transaction(ALICE) as conn:
-        row = conn.execute("SELECT status FROM documents WHERE id = %s", [alice_document["id"]]).fetchone()
-    assert row == {"status": "pending_upload"}
+        conn.execute(
+            "INSERT INTO events (event_type, user_id, document_id) VALUES ('x', %s, %s)", [ALICE, alice_document["id"]]
+        )
+        # an event in another user's name is refused
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("INSERT INTO events (event_type, user_id) VALUES ('forged', %s)", [BOB])
+    events = "SELECT count(*) AS n FROM events"
+    assert (_count(api, ALICE, events), _count(api, BOB, events), _count(worker, None, events)) == (1, 0, 0)
+    buffer = "SELECT count(*) AS n FROM chunk_embedding_buffer"
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _count(api, ALICE, buffer)
 
 
 def test_worker_chunks_are_isolated_too(worker: Database, alice_document: dict[str, Any]) -> None:

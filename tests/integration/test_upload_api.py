@@ -99,3 +99,12 @@ def test_a_token_without_a_subject_is_refused(stack: LocalStack) -> None:
     response = stack.invoke("UploadFunction", event)
     assert response["statusCode"] == 401
     assert json.loads(response["body"])["error"] == "unauthenticated"
+
+
+def test_a_database_outage_is_a_retryable_503(stack: LocalStack) -> None:
+    event = api_event("POST", "/documents", USER)
+    event["body"] = json.dumps(_request())
+    response = stack.invoke("UploadFunction", event, {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"})
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "5"
+    assert json.loads(response["body"])["error"] == "database_unavailable"

@@ -58,8 +58,8 @@ def test_too_many_pages_is_refused_before_any_text_is_read() -> None:
 @pytest.mark.parametrize(
     ("data", "code"),
     [
-        (b"just text", "not_a_pdf"),
-        (b"%PDF-1.7\n" + b"\x00" * 200, "not_a_pdf"),
+        (b"just text", "corrupt_pdf"),
+        (b"%PDF-1.7\n" + b"\x00" * 200, "corrupt_pdf"),
     ],
 )
 def test_unreadable_pdfs_have_a_code(data: bytes, code: str) -> None:
@@ -74,7 +74,7 @@ def test_damaged_pdfs_parse_or_fail_with_a_stable_code_in_bounded_time(path: Pat
     try:
         parsed = parse_document(path.read_bytes(), "application/pdf", max_pages=2000)
     except UnsupportedDocument as exc:
-        assert exc.code in {"not_a_pdf", "encrypted_pdf", "no_text_layer", "empty_document", "too_many_pages"}
+        assert exc.code in {"corrupt_pdf", "encrypted_pdf", "no_text_layer", "empty_document", "too_many_pages"}
     else:
         assert parsed.page_count >= 1 and parsed.markdown.strip()
     assert time.monotonic() - started < 5

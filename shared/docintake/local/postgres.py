@@ -26,18 +26,18 @@ class LocalDatabase:
 
     @classmethod
     def start(cls, data_dir: Path, *, database: str = DATABASE_NAME) -> LocalDatabase:
-        url = os.environ.get("DATABASE_URL")
-        server = None
-        if not url:
-            import warnings
+        """DATABASE_URL exactly as given when set; otherwise the embedded server's ``database``."""
+        if url := os.environ.get("DATABASE_URL"):
+            return cls(url)
+        import warnings
 
-            # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root); it falls back fine.
-            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            import pgserver
+        # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root); it falls back fine.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
 
-            data_dir.mkdir(parents=True, exist_ok=True)
-            server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
-            url = server.get_uri()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+        url = server.get_uri()
         ensure_database(url, database)
         return cls(with_database(url, database), server)
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from docintake.errors import UnsupportedDocument
+
+if TYPE_CHECKING:
+    from docintake.config import Settings
+
+# Called by long-running parsers every few seconds: extends the job's lease and the message's visibility.
+Heartbeat = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,11 @@ class PageMap:
     def single_page(cls) -> PageMap:
         return cls((1,), (0,))
 
+    def spans(self, length: int) -> list[dict[str, int]]:
+        """``[{"page", "start", "end"}]`` over a Markdown text of ``length`` characters."""
+        ends = [*self.starts[1:], length]
+        return [{"page": p, "start": s, "end": e} for p, s, e in zip(self.pages, self.starts, ends, strict=True)]
+
 
 @dataclass(frozen=True)
 class ParsedDocument:
@@ -41,6 +54,18 @@ class ParsedDocument:
     page_map: PageMap
     page_count: int
     pages_without_text: int
+    parser: str = "local"
+    # Codes of what was noticed but not fatal, e.g. "pages_without_text:3". Never document text.
+    warnings: tuple[str, ...] = ()
+
+
+class Parser(Protocol):
+    """A parser provider. ``parse`` raises PermanentError or TransientError subclasses, nothing else."""
+
+    @property
+    def name(self) -> str: ...
+
+    def parse(self, data: bytes, content_type: str, *, heartbeat: Heartbeat) -> ParsedDocument: ...
 
 
 def parse_document(data: bytes, content_type: str, *, max_pages: int) -> ParsedDocument:
@@ -64,3 +89,13 @@ def parse_text(data: bytes) -> ParsedDocument:
     if not text.strip():
         raise UnsupportedDocument("document has no text", code="empty_document")
     return ParsedDocument(text, PageMap.single_page(), 1, 0)
+
+
+def parser_from_settings(settings: Settings) -> Parser:
+    if settings.parser == "llamaparse":
+        from docintake.parsing.llamaparse import LlamaParseParser
+
+        return LlamaParseParser.from_settings(settings)
+    from docintake.parsing.local import LocalParser
+
+    return LocalParser.from_settings(settings)

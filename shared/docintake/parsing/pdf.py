@@ -1,16 +1,28 @@
-"""The local PDF parser: pypdfium2 text with font sizes and line positions, turned into Markdown.
+"""The local PDF parser: pypdfium2 text, font sizes, weights, line positions and ruling lines, turned
+into Markdown.
 
-Headings come from font size (larger than the body text) or from short all-capital lines; running
-headers and footers (the same line, digits aside, at the top or bottom of most pages) are dropped;
-lines are re-flowed into paragraphs by their vertical gaps, with hyphenation undone.
+- Headings come from font size (larger than the body text), bold short lines, short lines in capitals,
+  and the numbering policies use (SECTION I, PART A, ARTICLE 3, ENDORSEMENT …).
+- Tables are found from their ruling: path objects' edges (lines, and the edges of filled cell
+  backgrounds) that meet form a grid; column borders are the vertical edges crossing the table, rows
+  the horizontal ones — or, for a boxed table without row rules, each line whose first cell has
+  text. Cell text is read with pdfium's bounded text, so wrapped cells stay one cell. A table
+  continued on the next page under the same header row is merged into one.
+- Running headers and footers (the same line, digits aside, at the top or bottom of most pages) are
+  dropped.
+- Two-column pages are read column by column: lines that cross the page's middle separate bands, and
+  within a band the left column comes before the right.
+- Lines re-flow into paragraphs by their vertical gaps, with hyphenation undone, across page breaks
+  too when a sentence runs on; list items (1., a., (i), bullets) stay one per block.
 """
 
 from __future__ import annotations
 
 import ctypes
+import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -20,9 +32,15 @@ from docintake.parsing import PageMap, ParsedDocument
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
+_NUMBERED_HEADING = re.compile(
+    r"^(?:SECTION|PART|ARTICLE|COVERAGE PART|ENDORSEMENT|SCHEDULE)\s+[A-Z0-9IVXLC]+\b", re.IGNORECASE
+)
 _DIGITS = re.compile(r"\d+")
+_SENTENCE_END = (".", "!", "?", ":", ";")
 _MIN_TEXT_CHARS = 1
 _EDGE_LINES = 2
+_RULE = 3.0  # a path thinner than this (points) is a rule, not an area
+_SNAP = 3.0  # edges closer than this are the same border
 
 
 @dataclass
@@ -31,7 +49,29 @@ class _Line:
     size: float
     top: float
     bottom: float
+    left: float
+    right: float
     bold: bool
+
+
+@dataclass
+class _Table:
+    top: float
+    bottom: float
+    left: float
+    right: float
+    rows: list[list[str]]
+
+
+@dataclass
+class _Page:
+    number: int
+    width: float
+    items: list[_Line | _Table] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[_Line]:
+        return [item for item in self.items if isinstance(item, _Line)]
 
 
 def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
@@ -42,66 +82,98 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
             raise UnsupportedDocument("PDF has no pages", code="empty_document")
         if page_count > max_pages:
             raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
-        pages = [_page_lines(pdf, i) for i in range(page_count)]
+        pages = [_read_page(pdf, i) for i in range(page_count)]
     finally:
         pdf.close()
-    empty = sum(1 for lines in pages if sum(len(line.text.strip()) for line in lines) < _MIN_TEXT_CHARS)
+    empty = sum(1 for page in pages if not page.items)
     if empty == page_count:
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
     _drop_running_lines(pages)
     body_size = _body_size(pages)
-    heading_sizes = sorted({round(line.size) for lines in pages for line in lines if line.size > body_size * 1.15})
+    heading_sizes = sorted(
+        {round(line.size * 2) / 2 for p in pages for line in p.lines if line.size > body_size * 1.15}
+    )
     heading_sizes.reverse()
+    blocks_by_page = [_blocks(page, heading_sizes) for page in pages]
+    _join_across_pages(blocks_by_page)
 
     parts: list[str] = []
     page_numbers: list[int] = []
     starts: list[int] = []
     offset = 0
-    for number, lines in enumerate(pages, start=1):
-        blocks = _blocks(lines, body_size, heading_sizes)
+    for page, blocks in zip(pages, blocks_by_page, strict=True):
         if not blocks:
             continue
         text = "\n\n".join(blocks) + "\n\n"
-        page_numbers.append(number)
+        page_numbers.append(page.number)
         starts.append(offset)
         parts.append(text)
         offset += len(text)
     markdown = "".join(parts).rstrip() + "\n"
-    return ParsedDocument(markdown, PageMap(tuple(page_numbers), tuple(starts)), page_count, empty)
+    warnings = (f"pages_without_text:{empty}",) if empty else ()
+    return ParsedDocument(
+        markdown, PageMap(tuple(page_numbers), tuple(starts)), page_count, empty, parser="local", warnings=warnings
+    )
 
 
 def _open(data: bytes) -> pdfium.PdfDocument:
     if b"%PDF-" not in data[:1024]:
-        raise UnsupportedDocument("not a PDF file", code="not_a_pdf")
+        raise UnsupportedDocument("not a PDF file", code="corrupt_pdf")
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise UnsupportedDocument("PDF is encrypted", code="encrypted_pdf") from exc
-        raise UnsupportedDocument("PDF could not be read", code="not_a_pdf") from exc
+        raise UnsupportedDocument("PDF could not be read", code="corrupt_pdf") from exc
 
 
-def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[_Line]:
-    page = pdf[index]
+# --- reading one page ----------------------------------------------------------------------------------
+
+
+def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError as exc:
+        # A page in a looping or too deep page tree, or one whose object is missing, will not load.
+        raise UnsupportedDocument(f"page {index + 1} could not be read", code="corrupt_pdf") from exc
     textpage = page.get_textpage()
     try:
-        text = textpage.get_text_range()
-        lines: list[_Line] = []
-        position = 0
-        for raw in text.split("\r\n"):
-            start = position
-            position += len(raw) + 2
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            first = start + (len(raw) - len(raw.lstrip()))
-            size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, first))
-            _, bottom, _, top = textpage.get_charbox(first, loose=True)
-            lines.append(_Line(" ".join(stripped.split()), size, top, bottom, _is_bold(textpage, first)))
-        return lines
+        width = float(page.get_width())
+        lines = _page_lines(textpage)
+        tables = _tables(page, textpage) if lines else []
+        result = _Page(index + 1, width)
+        placed: set[int] = set()
+        for line in lines:
+            table = next((i for i, t in enumerate(tables) if _inside(line, t)), None)
+            if table is None:
+                result.items.append(line)
+            elif table not in placed:
+                placed.add(table)
+                result.items.append(tables[table])
+        result.items = _reading_order(result.items, width)
+        return result
     finally:
         textpage.close()
         page.close()
+
+
+def _page_lines(textpage: pdfium.PdfTextPage) -> list[_Line]:
+    text = textpage.get_text_range()
+    lines: list[_Line] = []
+    position = 0
+    for raw in text.split("\r\n"):
+        start = position
+        position += len(raw) + 2
+        stripped = raw.strip()
+        if len(stripped) < _MIN_TEXT_CHARS:
+            continue
+        first = start + (len(raw) - len(raw.lstrip()))
+        last = start + len(raw.rstrip()) - 1
+        size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, first))
+        left, bottom, _, top = textpage.get_charbox(first, loose=True)
+        _, _, right, _ = textpage.get_charbox(last, loose=True)
+        lines.append(_Line(" ".join(stripped.split()), size, top, bottom, left, right, _is_bold(textpage, first)))
+    return lines
 
 
 def _is_bold(textpage: pdfium.PdfTextPage, index: int) -> bool:
@@ -112,47 +184,225 @@ def _is_bold(textpage: pdfium.PdfTextPage, index: int) -> bool:
     return weight >= 600 or any(mark in name.value for mark in (b"Bold", b"Black", b"Heavy", b"Semibold"))
 
 
-def _drop_running_lines(pages: list[list[_Line]]) -> None:
+def _inside(line: _Line, table: _Table) -> bool:
+    middle = (line.top + line.bottom) / 2
+    return table.bottom - 1 <= middle <= table.top + 1 and table.left - 1 <= line.left <= table.right
+
+
+# --- tables from ruling lines ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Edge:
+    horizontal: bool
+    at: float  # y of a horizontal edge, x of a vertical one
+    start: float
+    end: float
+
+
+def _edges(page: pdfium.PdfPage) -> list[_Edge]:
+    edges: list[_Edge] = []
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=4):
+        left, bottom, right, top = obj.get_bounds()
+        width, height = right - left, top - bottom
+        if width < _RULE and height < _RULE:
+            continue
+        if height < _RULE:
+            edges.append(_Edge(True, (top + bottom) / 2, left, right))
+        elif width < _RULE:
+            edges.append(_Edge(False, (left + right) / 2, bottom, top))
+        else:  # a filled or stroked rectangle: its four sides
+            edges += [
+                _Edge(True, top, left, right),
+                _Edge(True, bottom, left, right),
+                _Edge(False, left, bottom, top),
+                _Edge(False, right, bottom, top),
+            ]
+    return edges
+
+
+def _tables(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[_Table]:
+    edges = _edges(page)
+    if len(edges) < 4:
+        return []
+    tables: list[_Table] = []
+    for group in _connected(edges):
+        horizontal = [e for e in group if e.horizontal]
+        vertical = [e for e in group if not e.horizontal]
+        if not horizontal or not vertical:
+            continue
+        left, right = min(e.start for e in horizontal), max(e.end for e in horizontal)
+        bottom, top = min(e.start for e in vertical), max(e.end for e in vertical)
+        if right - left < 50 or top - bottom < 8:
+            continue
+        columns = _borders([e.at for e in vertical if e.end - e.start >= 0.5 * (top - bottom)])
+        rows = _borders([e.at for e in horizontal if e.end - e.start >= 0.5 * (right - left)])
+        if len(columns) < 2 or len(rows) < 2:
+            continue
+        columns = _borders([left, *columns, right])
+        rows = _borders([bottom, *rows, top])
+        cells = _grid_cells(textpage, columns, rows)
+        if cells and any(any(c for c in row) for row in cells):
+            tables.append(_Table(top, bottom, left, right, cells))
+    return tables
+
+
+def _connected(edges: list[_Edge]) -> list[list[_Edge]]:
+    """Edges grouped by touching: a horizontal and a vertical edge touch where they cross (with slack)."""
+    parent = list(range(len(edges)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(edges):
+        for j in range(i + 1, len(edges)):
+            b = edges[j]
+            if a.horizontal == b.horizontal:
+                touching = abs(a.at - b.at) <= _SNAP and a.start <= b.end + _SNAP and b.start <= a.end + _SNAP
+            else:
+                h, v = (a, b) if a.horizontal else (b, a)
+                touching = h.start - _SNAP <= v.at <= h.end + _SNAP and v.start - _SNAP <= h.at <= v.end + _SNAP
+            if touching:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[_Edge]] = {}
+    for i, edge in enumerate(edges):
+        groups.setdefault(find(i), []).append(edge)
+    return list(groups.values())
+
+
+def _borders(positions: list[float]) -> list[float]:
+    """Positions sorted, with those closer than the snap distance merged."""
+    merged: list[float] = []
+    for value in sorted(positions):
+        if merged and value - merged[-1] <= _SNAP:
+            continue
+        merged.append(value)
+    return merged
+
+
+def _grid_cells(textpage: pdfium.PdfTextPage, columns: list[float], rows: list[float]) -> list[list[str]]:
+    """Cell text, top row first. A table boxed without row rules gets its rows from where the first
+    column's lines start, so a value wrapping onto a second line stays in its row."""
+    if len(rows) == 2:
+        rows = _row_bands(textpage, columns[0], columns[1], rows[0], rows[1])
+    table: list[list[str]] = []
+    for top, bottom in zip(reversed(rows[1:]), reversed(rows[:-1]), strict=True):
+        table.append([" ".join(_cell_lines(textpage, left, bottom, right, top)) for left, right in _pairs(columns)])
+    return [row for row in table if any(row)]
+
+
+def _row_bands(textpage: pdfium.PdfTextPage, left: float, right: float, bottom: float, top: float) -> list[float]:
+    """Row borders of an unruled table: just above each line of text that starts in the first column."""
+    line_tops: list[float] = []
+    for index in range(textpage.count_chars()):
+        # Loose boxes span the font's ascent and descent, so every glyph of a line has the same top.
+        char_left, char_bottom, char_right, char_top = textpage.get_charbox(index, loose=True)
+        if char_right <= char_left or not (left <= (char_left + char_right) / 2 <= right):
+            continue
+        if bottom <= (char_bottom + char_top) / 2 <= top:
+            line_tops.append(char_top)
+    starts = sorted(_borders(line_tops), reverse=True)
+    return _borders([bottom, *(t - 0.5 for t in starts[1:]), top])
+
+
+def _pairs(values: list[float]) -> list[tuple[float, float]]:
+    return list(itertools.pairwise(values))
+
+
+def _cell_lines(textpage: pdfium.PdfTextPage, left: float, bottom: float, right: float, top: float) -> list[str]:
+    text = textpage.get_text_bounded(left + 0.5, bottom + 0.5, right - 0.5, top - 0.5)
+    return [" ".join(line.split()) for line in text.split("\r\n") if line.strip()]
+
+
+# --- page structure -----------------------------------------------------------------------------------
+
+
+def _reading_order(items: list[_Line | _Table], width: float) -> list[_Line | _Table]:
+    """Two-column pages column by column; anything else in the order pdfium read it."""
+    middle = width / 2
+    lines = [i for i in items if isinstance(i, _Line)]
+    if len(lines) < 6:
+        return items
+    right_column = [line for line in lines if line.left > middle + 5]
+    crossing = [line for line in lines if line.left < middle - 5 and line.right > middle + 5]
+    if len(right_column) < 3 or len(crossing) > len(lines) * 0.4:
+        return items
+    ordered: list[_Line | _Table] = []
+    band: list[_Line | _Table] = []
+
+    def flush() -> None:
+        band.sort(key=lambda item: (item.left > middle - 5, -item.top))
+        ordered.extend(band)
+        band.clear()
+
+    for item in sorted(items, key=lambda item: -item.top):
+        if item.left < middle - 5 and item.right > middle + 5:
+            flush()
+            ordered.append(item)
+        else:
+            band.append(item)
+    flush()
+    return ordered
+
+
+def _drop_running_lines(pages: list[_Page]) -> None:
     """Removes lines repeated (digits aside) at the top or bottom of at least half the pages."""
     if len(pages) < 2:
         return
     counts: Counter[str] = Counter()
-    for lines in pages:
-        edge = {_DIGITS.sub("#", line.text) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]}
-        counts.update(edge)
+    for page in pages:
+        counts.update({_DIGITS.sub("#", line.text) for line in _edge_lines(page)})
     threshold = max(2, (len(pages) + 1) // 2)
     running = {text for text, n in counts.items() if n >= threshold}
-    for i, lines in enumerate(pages):
-        edge_ids = {id(line) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]}
-        pages[i] = [line for line in lines if not (id(line) in edge_ids and _DIGITS.sub("#", line.text) in running)]
+    for page in pages:
+        edge_ids = {id(line) for line in _edge_lines(page)}
+        page.items = [
+            item
+            for item in page.items
+            if not (isinstance(item, _Line) and id(item) in edge_ids and _DIGITS.sub("#", item.text) in running)
+        ]
 
 
-def _body_size(pages: list[list[_Line]]) -> float:
+def _edge_lines(page: _Page) -> list[_Line]:
+    by_height = sorted(page.lines, key=lambda line: -line.top)
+    return by_height[:_EDGE_LINES] + by_height[-_EDGE_LINES:]
+
+
+def _body_size(pages: list[_Page]) -> float:
     sizes: Counter[float] = Counter()
-    for lines in pages:
-        for line in lines:
+    for page in pages:
+        for line in page.lines:
             sizes[round(line.size, 1)] += len(line.text)
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
-def _heading_level(line: _Line, body_size: float, heading_sizes: list[int]) -> int:
-    if round(line.size) in heading_sizes and len(line.text) <= 120:
-        return min(heading_sizes.index(round(line.size)) + 1, 4)
-    letters = [ch for ch in line.text if ch.isalpha()]
+def _heading_level(line: _Line, heading_sizes: list[float]) -> int:
+    size = round(line.size * 2) / 2
+    if size in heading_sizes and len(line.text) <= 120:
+        return min(heading_sizes.index(size) + 1, 4)
+    letters = sum(1 for ch in line.text if ch.isalpha())
     short_title = (
-        len(letters) >= 4
+        letters >= 4
         and len(line.text) <= 100
         and line.text[:1].isupper()
-        and not line.text.endswith((".", ",", ";", ":"))
+        and not line.text.endswith((*_SENTENCE_END, ","))
     )
+    if not short_title:
+        return 0
+    lowest = min(len(heading_sizes) + 1, 4)
+    if _NUMBERED_HEADING.match(line.text):
+        return max(1, lowest - 1)
     # A short bold line, or a short line in capitals, at body size: the policy's lowest heading level.
-    if short_title and (line.bold or (line.text.upper() == line.text and not _LIST_MARKER.match(line.text))):
-        return min(len(heading_sizes) + 1, 4)
+    if line.bold or (line.text.upper() == line.text and not _LIST_MARKER.match(line.text)):
+        return lowest
     return 0
 
 
-def _blocks(lines: list[_Line], body_size: float, heading_sizes: list[int]) -> list[str]:
-    """Markdown blocks of one page: headings, list items and re-flowed paragraphs."""
+def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
+    """Markdown blocks of one page: headings, tables, list items and re-flowed paragraphs."""
     blocks: list[str] = []
     current: list[str] = []
     previous: _Line | None = None
@@ -162,22 +412,56 @@ def _blocks(lines: list[_Line], body_size: float, heading_sizes: list[int]) -> l
             blocks.append(_join(current))
             current.clear()
 
-    for line in lines:
-        level = _heading_level(line, body_size, heading_sizes)
-        if level:
+    for item in page.items:
+        if isinstance(item, _Table):
             flush()
-            blocks.append(f"{'#' * level} {line.text}")
+            blocks.append(markdown_table(item.rows))
             previous = None
             continue
-        height = max(line.top - line.bottom, 1.0)
-        gap = (previous.bottom - line.top) if previous is not None else 0.0
-        if _LIST_MARKER.match(line.text) or gap > 0.8 * height:
+        level = _heading_level(item, heading_sizes)
+        if level:
             flush()
-        text = _BULLET.sub("- ", line.text)
-        current.append(text)
-        previous = line
+            blocks.append(f"{'#' * level} {item.text}")
+            previous = None
+            continue
+        height = max(item.top - item.bottom, 1.0)
+        gap = (previous.bottom - item.top) if previous is not None else 0.0
+        if _LIST_MARKER.match(item.text) or abs(gap) > 0.8 * height:
+            flush()
+        current.append(_BULLET.sub("- ", item.text))
+        previous = item
     flush()
     return blocks
+
+
+def _join_across_pages(pages: list[list[str]]) -> None:
+    """A sentence or a table that runs on over a page break becomes one block on the first page."""
+    previous: list[str] | None = None
+    for blocks in pages:
+        if previous and blocks:
+            last, first = previous[-1], blocks[0]
+            if _is_prose(last) and _is_prose(first) and not last.endswith(_SENTENCE_END) and first[:1].islower():
+                previous[-1] = _join([last, first])
+                blocks.pop(0)
+            elif last.startswith("|") and first.startswith("|") and first.split("\n", 1)[0] == last.split("\n", 1)[0]:
+                # The same header row repeated on the next page: one table.
+                previous[-1] = last + "\n" + first.split("\n", 2)[2] if first.count("\n") >= 2 else last
+                blocks.pop(0)
+        if blocks:
+            previous = blocks
+
+
+def _is_prose(block: str) -> bool:
+    return not block.startswith(("#", "|", "- ")) and not _LIST_MARKER.match(block)
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """A pipe table; the first row is the header. Pipes inside cells are escaped."""
+    width = max(len(row) for row in rows)
+    cells = [[cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
+    return "\n".join(lines)
 
 
 def _join(lines: list[str]) -> str:

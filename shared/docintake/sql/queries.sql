@@ -34,6 +34,14 @@ SET stage = 'upload_validated', state = 'queued', heartbeat_at = now(), updated_
 WHERE id = %(job_id)s AND stage = 'awaiting_upload' AND state = 'queued'
 RETURNING *;
 
+-- name: reject_upload
+-- awaiting_upload -> failed, once, and only if no other delivery validated or rejected it first.
+UPDATE upload_jobs
+SET state = 'failed', last_error_code = %(code)s, last_error_message = %(message)s, updated_at = now(),
+    finished_at = now()
+WHERE id = %(job_id)s AND stage = 'awaiting_upload' AND state = 'queued'
+RETURNING *;
+
 -- name: claim_job
 -- Takes the lease if the job waits at the stage before this one, or sits in this one with an
 -- expired or released lease (a crashed or retrying attempt). Anything else returns no row.
@@ -73,11 +81,13 @@ RETURNING id;
 
 -- name: record_failure
 -- state is failed, retrying or dead_lettered. Releases the lease so the next attempt can claim.
+-- Only while the job is still in the failing stage and the lease is ours (or released): a stale
+-- invocation must not fail a job that another one has since moved on.
 UPDATE upload_jobs
 SET state = %(state)s, last_error_code = %(code)s, last_error_message = %(message)s,
     lease_owner = NULL, lease_expires_at = NULL, next_retry_at = %(next_retry_at)s, updated_at = now(),
     finished_at = CASE WHEN %(state)s IN ('failed', 'dead_lettered') THEN now() END
-WHERE id = %(job_id)s AND state NOT IN ('done', 'failed')
+WHERE id = %(job_id)s AND stage = %(stage)s AND state NOT IN ('done', 'failed')
   AND (lease_owner IS NULL OR lease_owner = %(lease_owner)s)
 RETURNING *;
 
