@@ -6,6 +6,10 @@ chunk size is cut at spaces) and units are packed greedily up to ``size`` charac
 section starts a new chunk, unless the chunk so far holds only headings. Each chunk after the first
 of a section begins with the previous chunk's last whole units, as long as they add up to no more
 than ``overlap`` characters.
+
+A pipe table is one unit when it fits; a larger one is cut between rows into pieces that each start a
+chunk with the header row repeated. A row is never cut: a single row longer than ``size`` is the one
+unit that makes a chunk over the size. Everything else is cut to fit.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from docintake.parsing import PageMap
@@ -24,6 +29,8 @@ _LINE_UNIT = re.compile(r"^\s*(?:[-*+]\s|\d{1,3}[.)]\s|[a-z][.)]\s|\(\w{1,4}\)\s
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[A-Z0-9])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _NEWLINE = re.compile(r"\n")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_TABLE_RULE = re.compile(r"^\s*\|(?:\s*:?-{3,}:?\s*\|)+\s*$")
 _ANY_HEADING = re.compile(r"^(#{1,6})\s+\S", re.MULTILINE)
 
 
@@ -56,12 +63,33 @@ class _Unit:
     heading_path: tuple[str, ...]
     section: int  # index of the top-level section the unit belongs to
     is_heading: bool = False
+    # Text a chunk starting with this unit begins with: a split table's header row and separator.
+    prefix: str = ""
+    tokens: int = 0
 
 
-def chunk_markdown(markdown: str, page_map: PageMap, *, size: int = 1000, overlap: int = 200) -> list[Chunk]:
+def estimate_tokens(text: str) -> int:
+    """A conservative stand-in for an embedding model's tokenizer: words and punctuation marks, or a
+    quarter of the characters, whichever is more (BPE tokenizers average about 4 characters a token)."""
+    return max(len(_TOKEN.findall(text)), (len(text) + 3) // 4)
+
+
+def chunk_markdown(
+    markdown: str,
+    page_map: PageMap,
+    *,
+    size: int = 1000,
+    overlap: int = 200,
+    max_tokens: int | None = None,
+    count_tokens: Callable[[str], int] = estimate_tokens,
+) -> list[Chunk]:
+    """``size`` and ``overlap`` are in characters; ``max_tokens`` (optional) also caps each chunk by
+    ``count_tokens``, summed over its units."""
     if overlap >= size:
         raise ValueError("overlap must be smaller than size")
     units = _units(markdown, size)
+    if max_tokens is not None:
+        units = [replace(u, tokens=count_tokens(u.prefix + markdown[u.start : u.end])) for u in units]
     chunks: list[Chunk] = []
     previous_first = -1  # the first unit the previous chunk added (not counting its overlap)
     i = 0
@@ -69,21 +97,25 @@ def chunk_markdown(markdown: str, page_map: PageMap, *, size: int = 1000, overla
         # Overlap first: the previous chunk's trailing whole units, within the same section, adding up to
         # no more than `overlap` characters and never all of what the previous chunk added.
         k = i
-        if chunks and overlap and units[i - 1].section == units[i].section:
+        if chunks and overlap and units[i - 1].section == units[i].section and not units[i].prefix:
             while (
                 k - 1 > previous_first
                 and units[k - 1].section == units[i].section
                 and units[i].start - units[k - 1].start <= overlap
             ):
                 k -= 1
-            while k < i and units[i].end - units[k].start > size:  # leave room for the next unit
+            while k < i and (  # leave room for the next unit
+                units[i].end - units[k].start > size or not _within_tokens(units, k, i + 1, max_tokens)
+            ):
                 k += 1
         # Then pack forward. A chunk stays in its section, unless all it holds so far is headings.
         j = i + 1
         while (
             j < len(units)
             and (units[j].section == units[j - 1].section or all(u.is_heading for u in units[i:j]))
+            and not units[j].prefix  # a table piece with its repeated header starts its own chunk
             and units[j].end - units[k].start <= size
+            and _within_tokens(units, k, j + 1, max_tokens)
         ):
             j += 1
         # A heading belongs with the text under it, not at the end of the chunk before.
@@ -93,7 +125,7 @@ def chunk_markdown(markdown: str, page_map: PageMap, *, size: int = 1000, overla
         chunks.append(
             Chunk(
                 ordinal=len(chunks),
-                content=markdown[content_start:content_end].strip(),
+                content=(units[k].prefix + markdown[content_start:content_end]).strip(),
                 heading_path=units[i].heading_path,
                 page_start=page_map.page_at(content_start),
                 page_end=page_map.page_at(max(content_start, content_end - 1)),
@@ -103,6 +135,10 @@ def chunk_markdown(markdown: str, page_map: PageMap, *, size: int = 1000, overla
         )
         previous_first, i = i, j
     return chunks
+
+
+def _within_tokens(units: list[_Unit], first: int, stop: int, max_tokens: int | None) -> bool:
+    return max_tokens is None or stop - first <= 1 or sum(u.tokens for u in units[first:stop]) <= max_tokens
 
 
 def _units(markdown: str, size: int) -> list[_Unit]:
@@ -123,10 +159,42 @@ def _units(markdown: str, size: int) -> list[_Unit]:
             units.append(_Unit(block_start, block_end, tuple(t for _, t in path), section, is_heading=True))
             continue
         heading_path = tuple(t for _, t in path)
+        if _is_table(block):
+            units += [
+                _Unit(start, end, heading_path, section, prefix=prefix)
+                for start, end, prefix in _table_pieces(markdown, block_start, block_end, size)
+            ]
+            continue
         for start, end in _block_units(markdown, block_start, block_end):
             for piece_start, piece_end in _fit(markdown, start, end, size):
                 units.append(_Unit(piece_start, piece_end, heading_path, section))
     return units
+
+
+def _is_table(block: str) -> bool:
+    lines = block.split("\n")
+    return (
+        len(lines) >= 2 and all(line.lstrip().startswith("|") for line in lines) and bool(_TABLE_RULE.match(lines[1]))
+    )
+
+
+def _table_pieces(markdown: str, start: int, end: int, size: int) -> list[tuple[int, int, str]]:
+    """A table that fits is one unit. A larger one is cut between rows into pieces that each fit with
+    the header row and separator repeated in front; a row is never cut, so a single row longer than
+    the size makes a piece (and a chunk) over the size — the one unsplittable unit."""
+    if end - start <= size:
+        return [(start, end, "")]
+    rows = _spans(markdown, _NEWLINE, start, end)
+    header_end = rows[1][1]
+    header = markdown[start:header_end] + "\n"
+    pieces: list[tuple[int, int, str]] = []
+    piece_start, prefix = start, ""
+    for (row_start, row_end), (_, previous_end) in zip(rows[3:], rows[2:], strict=False):
+        if len(prefix) + row_end - piece_start > size:
+            pieces.append((piece_start, previous_end, prefix))
+            piece_start, prefix = row_start, header
+    pieces.append((piece_start, end, prefix))
+    return pieces
 
 
 def _blocks(markdown: str) -> list[tuple[int, int]]:

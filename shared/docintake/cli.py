@@ -45,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     parse.add_argument("--content-type", help="default: from the file name")
     parse.add_argument("--json", action="store_true", help="one JSON object: markdown, page_count, pages, warnings")
 
+    chunk = commands.add_parser("chunk", help="chunk Markdown (or `docintake parse --json` output) like the pipeline")
+    chunk.add_argument("file", help="a Markdown file, or - for standard input")
+    chunk.add_argument("--pages", type=Path, help='page map JSON: [{"page": 1, "start": 0}, …]')
+    chunk.add_argument("--size", type=int, help="characters per chunk (default: CHUNK_SIZE, 1000)")
+    chunk.add_argument("--overlap", type=int, help="characters of overlap (default: CHUNK_OVERLAP, 200)")
+    chunk.add_argument("--max-tokens", type=int, help="optional token ceiling (default: CHUNK_MAX_TOKENS)")
+    chunk.add_argument("--json", action="store_true", help="a JSON list of chunks")
+
     demo = commands.add_parser("demo", help="ingest generated insurance PDFs end to end and show the result")
     demo.add_argument("--documents", type=int, default=4)
     demo.add_argument("--timeout", type=float, default=300.0)
@@ -60,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return _invoke(args)
     if args.command == "parse":
         return _parse(args)
+    if args.command == "chunk":
+        return _chunk(args)
     return _demo(args)
 
 
@@ -202,6 +212,48 @@ def _parse(args: argparse.Namespace) -> int:
         "parser": parsed.parser,
     }
     print(json.dumps(document, ensure_ascii=False))
+    return 0
+
+
+def _chunk(args: argparse.Namespace) -> int:
+    from docintake.chunking import chunk_markdown
+    from docintake.config import load_settings
+    from docintake.parsing import PageMap
+
+    settings = load_settings()
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    page_map = PageMap.single_page()
+    if text.lstrip().startswith("{"):  # the output of `docintake parse --json`
+        parsed = json.loads(text)
+        text, page_map = parsed["markdown"], PageMap.from_json(json.dumps(parsed["pages"]))
+    if args.pages:
+        page_map = PageMap.from_json(args.pages.read_text(encoding="utf-8"))
+    size = args.size or settings.chunk_size
+    overlap = settings.chunk_overlap if args.overlap is None else args.overlap
+    if overlap >= size:
+        print("--overlap must be smaller than --size", file=sys.stderr)
+        return 2
+    chunks = chunk_markdown(
+        text, page_map, size=size, overlap=overlap, max_tokens=args.max_tokens or settings.chunk_max_tokens
+    )
+    if args.json:
+        rows = [
+            {
+                "ordinal": c.ordinal,
+                "content": c.content,
+                "heading_path": list(c.heading_path),
+                "page_start": c.page_start,
+                "page_end": c.page_end,
+                "chars": c.chars,
+            }
+            for c in chunks
+        ]
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for c in chunks:
+        path = " › ".join(c.heading_path) or "(no heading)"
+        print(f"── chunk {c.ordinal} · pages {c.page_start}–{c.page_end} · {c.chars} chars · {path}")
+        print(c.content, end="\n\n")
     return 0
 
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Chunking, in characters.
     chunk_size: int = Field(default=1000, ge=100)
     chunk_overlap: int = Field(default=200, ge=0)
+    # Optional ceiling in (estimated) tokens for the embedding model's input limit.
+    chunk_max_tokens: int | None = Field(default=None, ge=16)
 
     # Embedding.
     embedding_provider: Literal["hash"] = "hash"

@@ -91,6 +91,7 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
         PageMap.from_json(page_map.decode("utf-8")),
         size=settings.chunk_size,
         overlap=settings.chunk_overlap,
+        max_tokens=settings.chunk_max_tokens,
     )
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:

@@ -131,3 +131,48 @@ def test_a_lone_title_joins_the_first_section_instead_of_becoming_a_chunk() -> N
         "## EXCLUSIONS\n\nNo neglect.",
     ]
     assert chunks[0].heading_path == ("HOMEOWNERS POLICY",)
+
+
+def _table(rows: int, cell: str = "Coverage text") -> str:
+    body = "\n".join(f"| {i}. {cell} | ${i},000 | $500 |" for i in range(rows))
+    return f"| Coverage | Limit | Deductible |\n| --- | --- | --- |\n{body}"
+
+
+def test_a_table_that_fits_stays_whole_in_one_chunk() -> None:
+    markdown = "## DECLARATIONS\n\nIntro sentence.\n\n" + _table(5) + "\n\nAfter the table.\n"
+    chunks = chunk_markdown(markdown, PageMap.single_page(), size=1000, overlap=200)
+    holding = [c for c in chunks if "| Coverage |" in c.content]
+    assert len(holding) == 1 and _table(5) in holding[0].content
+
+
+def test_a_large_table_is_split_between_rows_with_the_header_repeated() -> None:
+    # GIVEN a table of 60 rows (~2.4 KB) and chunks of 500 characters
+    table = _table(60)
+    chunks = chunk_markdown("## SCHEDULE\n\n" + table + "\n", PageMap.single_page(), size=500, overlap=100)
+    pieces = [c for c in chunks if "| Coverage | Limit | Deductible |" in c.content]
+    # THEN every piece starts with the header and separator, fits, and holds whole rows only
+    assert len(pieces) >= 5
+    for piece in pieces:
+        lines = piece.content.split("\n")
+        start = lines.index("| Coverage | Limit | Deductible |")
+        assert lines[start + 1] == "| --- | --- | --- |"
+        assert piece.chars <= 500
+        assert all(line.startswith("| ") and line.endswith(" |") for line in lines[start:])
+    # AND every row appears exactly once across the pieces, in order
+    rows = [line for p in pieces for line in p.content.split("\n") if line.startswith("| ") and "Coverage text" in line]
+    assert rows == table.split("\n")[2:]
+
+
+def test_a_row_longer_than_the_size_is_never_cut() -> None:
+    table = "| Item | Description |\n| --- | --- |\n| 1 | " + "word " * 200 + "|\n| 2 | short |"
+    chunks = chunk_markdown(table, PageMap.single_page(), size=300, overlap=0)
+    long_row = [c for c in chunks if "word word" in c.content]
+    assert len(long_row) == 1 and long_row[0].content.count("word") == 200
+
+
+def test_a_token_ceiling_caps_chunks_below_the_character_size() -> None:
+    markdown = " ".join(f"Sentence {i} is short." for i in range(300))
+    chunks = chunk_markdown(markdown, PageMap.single_page(), size=2000, overlap=0, max_tokens=50)
+    assert all(len(c.content.split()) + c.content.count(".") <= 50 for c in chunks)
+    assert max(c.chars for c in chunks) < 400
+    assert chunks[-1].content.endswith("Sentence 299 is short.")

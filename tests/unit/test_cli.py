@@ -1,7 +1,8 @@
-"""`docintake parse`: Markdown or one JSON object on stdout; an error code and exit 2 on failure."""
+"""`docintake parse` and `docintake chunk`: what they print, and their exit codes."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from pathlib import Path
@@ -40,3 +41,31 @@ def test_a_text_file_named_pdf_fails_with_a_code(tmp_path: Path, capsys: pytest.
     assert main(["parse", str(path), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.err.strip() == "corrupt_pdf" and captured.out == ""
+
+
+def test_parse_json_piped_into_chunk_json_keeps_the_pages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN `docintake parse FILE --json` of a multi-page policy
+    sample = sample_documents(1)[0]
+    path = tmp_path / sample.filename
+    path.write_bytes(sample.data)
+    assert main(["parse", str(path), "--json"]) == 0
+    parsed = capsys.readouterr().out
+    # WHEN it is piped into `docintake chunk - --json`
+    monkeypatch.setattr("sys.stdin", io.StringIO(parsed))
+    assert main(["chunk", "-", "--json", "--size", "800", "--overlap", "100"]) == 0
+    chunks = json.loads(capsys.readouterr().out)
+    # THEN the chunks carry the documented fields, their page spans cover the document, and none is over 800
+    assert set(chunks[0]) == {"ordinal", "content", "heading_path", "page_start", "page_end", "chars"}
+    assert [c["ordinal"] for c in chunks] == list(range(len(chunks)))
+    assert chunks[0]["page_start"] == 1 and chunks[-1]["page_end"] == sample.pages
+    assert all(c["chars"] == len(c["content"]) <= 800 for c in chunks)
+    assert any("DECLARATIONS" in " ".join(c["heading_path"]) for c in chunks)
+
+
+def test_chunk_refuses_an_overlap_not_smaller_than_the_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("text")
+    assert main(["chunk", str(path), "--size", "100", "--overlap", "100"]) == 2
+    assert "--overlap must be smaller" in capsys.readouterr().err
