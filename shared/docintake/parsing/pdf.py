@@ -36,6 +36,8 @@ _NUMBERED_HEADING = re.compile(
     r"^(?:SECTION|PART|ARTICLE|COVERAGE PART|ENDORSEMENT|SCHEDULE)\s+[A-Z0-9IVXLC]+\b", re.IGNORECASE
 )
 _DIGITS = re.compile(r"\d+")
+# How a heading of its own begins (as opposed to the second line of a wrapped one).
+_NEW_HEADING = re.compile(r"^(?:[A-Z0-9]{1,4}[.)]\s|[IVXLC]+\.\s|(?:SECTION|PART|ARTICLE|ENDORSEMENT|SCHEDULE)\b)")
 _SENTENCE_END = (".", "!", "?", ":", ";")
 _MIN_TEXT_CHARS = 1
 _EDGE_LINES = 2
@@ -172,7 +174,9 @@ def _page_lines(textpage: pdfium.PdfTextPage) -> list[_Line]:
         size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, first))
         left, bottom, _, top = textpage.get_charbox(first, loose=True)
         _, _, right, _ = textpage.get_charbox(last, loose=True)
-        lines.append(_Line(" ".join(stripped.split()), size, top, bottom, left, right, _is_bold(textpage, first)))
+        # Bold at both ends: a bold run-in label ("Policy Number:" then the value) is not a heading.
+        bold = _is_bold(textpage, first) and _is_bold(textpage, last)
+        lines.append(_Line(" ".join(stripped.split()), size, top, bottom, left, right, bold))
     return lines
 
 
@@ -384,10 +388,11 @@ def _heading_level(line: _Line, heading_sizes: list[float]) -> int:
     if size in heading_sizes and len(line.text) <= 120:
         return min(heading_sizes.index(size) + 1, 4)
     letters = sum(1 for ch in line.text if ch.isalpha())
+    first_letter = next((ch for ch in line.text if ch.isalpha()), "")
     short_title = (
         letters >= 4
         and len(line.text) <= 100
-        and line.text[:1].isupper()
+        and first_letter.isupper()
         and not line.text.endswith((*_SENTENCE_END, ","))
     )
     if not short_title:
@@ -406,6 +411,7 @@ def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
     blocks: list[str] = []
     current: list[str] = []
     previous: _Line | None = None
+    heading: tuple[_Line, int] | None = None  # the heading just emitted, while nothing else followed
 
     def flush() -> None:
         if current:
@@ -416,14 +422,19 @@ def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
         if isinstance(item, _Table):
             flush()
             blocks.append(markdown_table(item.rows))
-            previous = None
+            previous = heading = None
             continue
         level = _heading_level(item, heading_sizes)
         if level:
             flush()
-            blocks.append(f"{'#' * level} {item.text}")
-            previous = None
+            if heading is not None and _continues_heading(heading, item, level):
+                # A heading wrapped onto a second line (a narrow column): one heading.
+                blocks[-1] = f"{blocks[-1]} {item.text}"
+            else:
+                blocks.append(f"{'#' * level} {item.text}")
+            previous, heading = None, (item, level)
             continue
+        heading = None
         height = max(item.top - item.bottom, 1.0)
         gap = (previous.bottom - item.top) if previous is not None else 0.0
         if _LIST_MARKER.match(item.text) or abs(gap) > 0.8 * height:
@@ -432,6 +443,17 @@ def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
         previous = item
     flush()
     return blocks
+
+
+def _continues_heading(heading: tuple[_Line, int], line: _Line, level: int) -> bool:
+    above, above_level = heading
+    height = max(line.top - line.bottom, 1.0)
+    return (
+        level == above_level
+        and 0 <= above.bottom - line.top < 0.8 * height
+        and not _NEW_HEADING.match(line.text)
+        and not above.text.endswith(_SENTENCE_END)
+    )
 
 
 def _join_across_pages(pages: list[list[str]]) -> None:
