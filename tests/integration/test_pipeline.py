@@ -353,3 +353,37 @@ def test_a_stale_failure_cannot_fail_a_job_that_moved_on(stack: LocalStack) -> N
     # THEN neither touches it
     assert (rejected, failed) == (None, None)
     assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
+
+
+def test_rechunking_with_new_settings_replaces_the_chunks_atomically(stack: LocalStack) -> None:
+    import dataclasses
+
+    from docintake.jobs import Claim
+    from docintake.messages import StageMessage
+    from docintake.stages import chunk_work
+
+    # GIVEN a finished document chunked at the default size
+    document_id = _ingest(stack)
+    old_ids = {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")}
+    job = _admin(stack, "SELECT id, correlation_id FROM upload_jobs")[0]
+    pipeline = stack.load_function("ChunkFunction").pipeline
+    smaller = dataclasses.replace(pipeline, settings=pipeline.settings.model_copy(update={"chunk_size": 300}))
+    message = StageMessage(
+        job_id=job["id"], document_id=document_id, user_id=USER, stage="chunk", correlation_id=job["correlation_id"]
+    )
+    claim = Claim(message, STEPS["chunk"], {}, "owner", 60, "inv", "receipt")
+    writer = chunk_work(smaller, claim)
+    # WHEN the new set is written but not yet committed, a reader sees the whole old set
+    with pipeline.db.transaction(USER) as conn:
+        writer(conn)
+        during = {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")}
+    after = {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")}
+    # THEN after the commit it sees only the new set: more, smaller chunks (an identical leading chunk
+    # keeps its id: same document, ordinal and content)
+    assert during == old_ids
+    assert len(after) > len(old_ids) and len(after - old_ids) >= len(after) - 1
+    assert max(r["char_count"] for r in _admin(stack, "SELECT char_count FROM document_chunks")) <= 300
+    # AND writing the same settings again changes nothing: the ids are deterministic
+    with pipeline.db.transaction(USER) as conn:
+        chunk_work(smaller, claim)(conn)
+    assert {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")} == after
