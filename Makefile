@@ -8,12 +8,17 @@ SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean
+.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# The benchmarks' peers (LangChain, semchunk, chonkie, pdfplumber, pymupdf4llm): never runtime dependencies.
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	touch $@
 
 $(SAM_VENV)/.installed:
@@ -58,6 +63,10 @@ template-lint: $(SAM_VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build
+
+# Chunking throughput against LangChain, semchunk and chonkie; BENCH_ARGS=--strict fails on a missed target.
+bench-chunk: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.chunk $(BENCH_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

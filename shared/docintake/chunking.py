@@ -8,8 +8,9 @@ of a section begins with the previous chunk's last whole units, as long as they 
 than ``overlap`` characters.
 
 A pipe table is one unit when it fits; a larger one is cut between rows into pieces that each start a
-chunk with the header row repeated. A row is never cut: a single row longer than ``size`` is the one
-unit that makes a chunk over the size. Everything else is cut to fit.
+chunk with the header row and separator repeated. A row is never cut, and never stands without its
+header: one row with its table's header row and separator is the one unit that can make a chunk
+over the size. Everything else is cut to fit.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def chunk_markdown(
             j < len(units)
             and (units[j].section == units[j - 1].section or all(u.is_heading for u in units[i:j]))
             and not units[j].prefix  # a table piece with its repeated header starts its own chunk
-            and units[j].end - units[k].start <= size
+            and len(units[k].prefix) + units[j].end - units[k].start <= size
             and _within_tokens(units, k, j + 1, max_tokens)
         ):
             j += 1
@@ -156,7 +157,11 @@ def _units(markdown: str, size: int) -> list[_Unit]:
             while path and path[-1][0] >= level:
                 path.pop()
             path.append((level, heading.group(2)))
-            units.append(_Unit(block_start, block_end, tuple(t for _, t in path), section, is_heading=True))
+            # A heading longer than a chunk (a parser can make one of a long bold line) is cut like text.
+            units += [
+                _Unit(start, end, tuple(t for _, t in path), section, is_heading=True)
+                for start, end in _fit(markdown, block_start, block_end, size)
+            ]
             continue
         heading_path = tuple(t for _, t in path)
         if _is_table(block):
@@ -180,8 +185,9 @@ def _is_table(block: str) -> bool:
 
 def _table_pieces(markdown: str, start: int, end: int, size: int) -> list[tuple[int, int, str]]:
     """A table that fits is one unit. A larger one is cut between rows into pieces that each fit with
-    the header row and separator repeated in front; a row is never cut, so a single row longer than
-    the size makes a piece (and a chunk) over the size — the one unsplittable unit."""
+    the header row and separator repeated in front; a row is never cut, so one row whose header and
+    separator with it are longer than the size makes a piece (and a chunk) over the size — the one
+    unsplittable unit."""
     if end - start <= size:
         return [(start, end, "")]
     rows = _spans(markdown, _NEWLINE, start, end)

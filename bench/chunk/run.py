@@ -1,0 +1,256 @@
+"""Runs the chunking benchmark: each splitter on the same ~1 MB and ~8 MB of policy Markdown, one process.
+
+``python -m bench.chunk [--strict] [--seed N] [--out PATH]``
+
+Every splitter gets chunk size 1000 and overlap 200, counted in characters: semchunk counts with ``len``
+and chonkie with its character tokenizer. A splitter object is built afresh before every timed run (outside
+the timed span), so no memo from an earlier run helps a later one; each splitter first warms up once on
+100 kB. The time kept is the best of 3 runs at 1 MB and of 2 at 8 MB (``time.perf_counter``); MB/s is
+UTF-8 megabytes (10^6 bytes) of input per second.
+
+Targets (issue 4): docintake at least 2x the throughput of LangChain's RecursiveCharacterTextSplitter at
+both sizes, and 8 MB taking at most 9x the 1 MB time. ``--strict`` exits 1 when either is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence, Sized
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+SIZE = 1000
+OVERLAP = 200
+MB = 1_000_000
+# (input bytes, runs): the best of the runs is kept.
+INPUTS: tuple[tuple[int, int], ...] = ((1 * MB, 3), (8 * MB, 2))
+WARMUP_BYTES = 100_000
+TARGET_SPEEDUP = 2.0  # docintake vs RecursiveCharacterTextSplitter
+TARGET_SCALING = 9.0  # 8 MB time / 1 MB time
+OUT = Path(__file__).resolve().parents[1] / "out" / "chunk.md"
+
+Split = Callable[[str], Sized]  # text -> its chunks
+
+
+@dataclass(frozen=True)
+class Splitter:
+    name: str
+    package: str  # distribution whose version is reported
+    prepare: Callable[[], Split]  # builds a fresh splitter; imports lazily, so a missing peer is an ImportError
+    note: str
+
+
+@dataclass
+class Result:
+    splitter: Splitter
+    seconds: dict[int, float] = field(default_factory=dict)  # input bytes -> best time
+    chunks: dict[int, int] = field(default_factory=dict)
+    error: str = ""
+
+
+def _docintake() -> Split:
+    from docintake.chunking import chunk_markdown
+    from docintake.parsing import PageMap
+
+    page_map = PageMap.single_page()
+    return lambda text: chunk_markdown(text, page_map, size=SIZE, overlap=OVERLAP)
+
+
+def _recursive_character() -> Split:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    return RecursiveCharacterTextSplitter(chunk_size=SIZE, chunk_overlap=OVERLAP).split_text
+
+
+def _recursive_character_markdown() -> Split:
+    from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter.from_language(Language.MARKDOWN, chunk_size=SIZE, chunk_overlap=OVERLAP)
+    return splitter.split_text
+
+
+def _markdown_header() -> Split:
+    from langchain_text_splitters import MarkdownHeaderTextSplitter
+
+    headers = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
+    return MarkdownHeaderTextSplitter(headers_to_split_on=headers).split_text
+
+
+def _semchunk() -> Split:
+    import semchunk
+
+    # A memo of len() only costs time (and semchunk's memo is global, so it would carry over between runs).
+    return lambda text: semchunk.chunk(text, chunk_size=SIZE, token_counter=len, overlap=OVERLAP, memoize=False)
+
+
+def _chonkie_with_overlap() -> Split:
+    from chonkie import OverlapRefinery, RecursiveChunker
+
+    chunker = RecursiveChunker(tokenizer="character", chunk_size=SIZE)
+    refinery = OverlapRefinery(tokenizer="character", context_size=OVERLAP, method="prefix")
+    return lambda text: refinery.refine(chunker.chunk(text))
+
+
+def _chonkie() -> Split:
+    from chonkie import RecursiveChunker
+
+    return RecursiveChunker(tokenizer="character", chunk_size=SIZE).chunk
+
+
+DOCINTAKE = "docintake chunk_markdown"
+BASELINE = "langchain RecursiveCharacterTextSplitter"
+SPLITTERS: tuple[Splitter, ...] = (
+    Splitter(DOCINTAKE, "docintake", _docintake, "structure-aware: headings, tables, sentences; page spans and ids"),
+    Splitter(BASELINE, "langchain-text-splitters", _recursive_character, "default separators (paragraph, line, word)"),
+    Splitter(
+        "langchain RecursiveCharacterTextSplitter (Markdown)",
+        "langchain-text-splitters",
+        _recursive_character_markdown,
+        "extra row: `from_language(Language.MARKDOWN)` separators (headings, rules, blank lines…)",
+    ),
+    Splitter(
+        "langchain MarkdownHeaderTextSplitter",
+        "langchain-text-splitters",
+        _markdown_header,
+        "splits at headings # to #### only: no size or overlap, timed as it is",
+    ),
+    Splitter("semchunk", "semchunk", _semchunk, "token_counter=len (characters), overlap=200, memoize=False"),
+    Splitter(
+        "chonkie RecursiveChunker + OverlapRefinery",
+        "chonkie",
+        _chonkie_with_overlap,
+        "character tokenizer; the chunker has no overlap, so OverlapRefinery adds 200 characters (prefix)",
+    ),
+    Splitter(
+        "chonkie RecursiveChunker (no overlap)",
+        "chonkie",
+        _chonkie,
+        "extra row: the chunker alone, without the refinery",
+    ),
+)
+
+
+def _time_best(splitter: Splitter, text: str, runs: int) -> tuple[float, int]:
+    best, count = float("inf"), 0
+    for _ in range(runs):
+        split = splitter.prepare()
+        gc.collect()
+        started = time.perf_counter()
+        chunks = split(text)
+        elapsed = time.perf_counter() - started
+        best, count = min(best, elapsed), len(chunks)
+        del chunks
+    return best, count
+
+
+def _measure(texts: dict[int, str]) -> list[Result]:
+    results = []
+    warmup = next(iter(texts.values()))[:WARMUP_BYTES]
+    for splitter in SPLITTERS:
+        result = Result(splitter)
+        results.append(result)
+        try:
+            splitter.prepare()(warmup)
+        except ImportError as exc:
+            result.error = f"not installed ({exc.name})"
+            continue
+        for nominal, runs in INPUTS:
+            seconds, chunks = _time_best(splitter, texts[nominal], runs)
+            result.seconds[nominal], result.chunks[nominal] = seconds, chunks
+        print(f"  {splitter.name}: done", file=sys.stderr, flush=True)
+    return results
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _report(results: list[Result], texts: dict[int, str], seed: int, total_seconds: float) -> tuple[str, bool]:
+    small, large = (nominal for nominal, _ in INPUTS)
+    size_of = {nominal: len(text.encode("utf-8")) for nominal, text in texts.items()}
+
+    def mb_s(result: Result, nominal: int) -> float:
+        return size_of[nominal] / MB / result.seconds[nominal]
+
+    lines = [
+        "# Chunking benchmark",
+        "",
+        f"Input: `policy_markdown(seed={seed})` of {size_of[small]:,} and {size_of[large]:,} bytes (UTF-8). "
+        f"Every splitter: chunk size {SIZE}, overlap {OVERLAP} characters. Best of "
+        + " / ".join(f"{runs} ({nominal // MB} MB)" for nominal, runs in INPUTS)
+        + f" runs, one process; Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}.",
+        "",
+        f"| splitter | {small // MB} MB MB/s | {large // MB} MB MB/s | chunks at {small // MB} MB "
+        f"| {large // MB} MB / {small // MB} MB time |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        if result.error:
+            lines.append(f"| {result.splitter.name} | {result.error} | | | |")
+            continue
+        ratio = result.seconds[large] / result.seconds[small]
+        lines.append(
+            f"| {result.splitter.name} | {mb_s(result, small):.2f} | {mb_s(result, large):.2f} "
+            f"| {result.chunks[small]:,} | {ratio:.2f}× |"
+        )
+
+    by_name = {r.splitter.name: r for r in results if not r.error}
+    ours, baseline = by_name.get(DOCINTAKE), by_name.get(BASELINE)
+    met = True
+    lines.append("")
+    if ours and baseline:
+        speedups = {n: baseline.seconds[n] / ours.seconds[n] for n, _ in INPUTS}
+        worst = min(speedups.values())
+        met &= worst >= TARGET_SPEEDUP
+        detail = ", ".join(f"{n // MB} MB {s:.2f}×" for n, s in speedups.items())
+        lines.append(
+            f"docintake / RecursiveCharacterTextSplitter: {worst:.2f}× "
+            f"(target ≥ {TARGET_SPEEDUP:g}×; {detail}) — {'met' if worst >= TARGET_SPEEDUP else 'MISSED'}"
+        )
+    else:
+        met = False
+        lines.append("docintake / RecursiveCharacterTextSplitter: not measured — MISSED")
+    if ours:
+        scaling = ours.seconds[large] / ours.seconds[small]
+        met &= scaling <= TARGET_SCALING
+        lines.append(
+            f"docintake {large // MB} MB / {small // MB} MB time: {scaling:.2f}× "
+            f"(target ≤ {TARGET_SCALING:g}×) — {'met' if scaling <= TARGET_SCALING else 'MISSED'}"
+        )
+
+    lines += ["", "Notes:", ""]
+    lines += [f"- {r.splitter.name} ({_version(r.splitter.package)}): {r.splitter.note}" for r in results]
+    lines += ["", f"Whole run: {total_seconds:.0f} s."]
+    return "\n".join(lines) + "\n", met
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.chunk", description="Chunking throughput against peers.")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated policy Markdown")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where to write the report (default {OUT})")
+    args = parser.parse_args(argv)
+
+    # Peers log a warning for every over-long piece; the table is the output.
+    logging.getLogger("langchain_text_splitters").setLevel(logging.ERROR)
+    os.environ.setdefault("CHONKIE_LOG", "off")
+    started = time.perf_counter()
+    from docintake.local.sample_documents import policy_markdown
+
+    texts = {nominal: policy_markdown(nominal, seed=args.seed) for nominal, _ in INPUTS}
+    results = _measure(texts)
+    report, met = _report(results, texts, args.seed, time.perf_counter() - started)
+    print(report, end="")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    return 1 if args.strict and not met else 0
