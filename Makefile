@@ -8,7 +8,7 @@ SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk
+.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ build: $(SAM_VENV)/.installed
 # Chunking throughput against LangChain, semchunk and chonkie; BENCH_ARGS=--strict fails on a missed target.
 bench-chunk: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.chunk $(BENCH_ARGS)
+
+# Parsing speed, memory and quality against pypdf, pdfplumber and pymupdf4llm, on the ground-truth corpus
+# and a 300-page, 25 MB policy.
+bench-parse: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.parse $(BENCH_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

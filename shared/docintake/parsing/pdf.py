@@ -8,8 +8,8 @@ into Markdown.
   the horizontal ones — or, for a boxed table without row rules, each line whose first cell has
   text. Cell text is read with pdfium's bounded text, so wrapped cells stay one cell. A table
   continued on the next page under the same header row is merged into one.
-- Running headers and footers (the same line, digits aside, at the top or bottom of most pages) are
-  dropped.
+- Running headers and footers (the same line, digits aside, at the top or bottom of half the pages,
+  or of three pages in a row) are dropped.
 - Two-column pages are read column by column: lines that cross the page's middle separate bands, and
   within a band the left column comes before the right.
 - Lines re-flow into paragraphs by their vertical gaps, with hyphenation undone, across page breaks
@@ -32,9 +32,7 @@ from docintake.parsing import PageMap, ParsedDocument
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
-_NUMBERED_HEADING = re.compile(
-    r"^(?:SECTION|PART|ARTICLE|COVERAGE PART|ENDORSEMENT|SCHEDULE)\s+[A-Z0-9IVXLC]+\b", re.IGNORECASE
-)
+_NUMBERED_HEADING = re.compile(r"^(?:SECTION|PART|ARTICLE|COVERAGE PART|ENDORSEMENT|SCHEDULE)\s+[A-Z0-9IVXLC]+\b")
 _DIGITS = re.compile(r"\d+")
 # How a heading of its own begins (as opposed to the second line of a wrapped one).
 _NEW_HEADING = re.compile(r"^(?:[A-Z0-9]{1,4}[.)]\s|[IVXLC]+\.\s|(?:SECTION|PART|ARTICLE|ENDORSEMENT|SCHEDULE)\b)")
@@ -353,14 +351,21 @@ def _reading_order(items: list[_Line | _Table], width: float) -> list[_Line | _T
 
 
 def _drop_running_lines(pages: list[_Page]) -> None:
-    """Removes lines repeated (digits aside) at the top or bottom of at least half the pages."""
+    """Removes running headers and footers: lines (digits aside) at the top or bottom of half the pages,
+    or of three pages in a row — a package policy prints each coverage part's own form number in its
+    footer, so no one footer covers half of it, while a heading at the top of three pages in a row is rare."""
     if len(pages) < 2:
         return
-    counts: Counter[str] = Counter()
-    for page in pages:
-        counts.update({_DIGITS.sub("#", line.text) for line in _edge_lines(page)})
-    threshold = max(2, (len(pages) + 1) // 2)
-    running = {text for text, n in counts.items() if n >= threshold}
+    where: dict[str, list[int]] = {}
+    for index, page in enumerate(pages):
+        for text in {_DIGITS.sub("#", line.text) for line in _edge_lines(page)}:
+            where.setdefault(text, []).append(index)
+    half = max(2, (len(pages) + 1) // 2)
+    running = {
+        text
+        for text, indexes in where.items()
+        if len(indexes) >= half or any(b - a == 2 for a, b in zip(indexes, indexes[2:], strict=False))
+    }
     for page in pages:
         edge_ids = {id(line) for line in _edge_lines(page)}
         page.items = [
@@ -424,14 +429,15 @@ def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
             blocks.append(markdown_table(item.rows))
             previous = heading = None
             continue
+        if heading is not None and _continues_heading(heading, item):
+            # A heading wrapped onto a second line (a narrow column): one heading.
+            blocks[-1] = f"{blocks[-1]} {item.text}"
+            heading = (item, heading[1])
+            continue
         level = _heading_level(item, heading_sizes)
         if level:
             flush()
-            if heading is not None and _continues_heading(heading, item, level):
-                # A heading wrapped onto a second line (a narrow column): one heading.
-                blocks[-1] = f"{blocks[-1]} {item.text}"
-            else:
-                blocks.append(f"{'#' * level} {item.text}")
+            blocks.append(f"{'#' * level} {item.text}")
             previous, heading = None, (item, level)
             continue
         heading = None
@@ -445,13 +451,18 @@ def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
     return blocks
 
 
-def _continues_heading(heading: tuple[_Line, int], line: _Line, level: int) -> bool:
-    above, above_level = heading
+def _continues_heading(heading: tuple[_Line, int], line: _Line) -> bool:
+    """The line right below a heading, in the same type, is its second line, unless it starts a heading
+    of its own (SECTION II, B., 2.) or the heading above ended a sentence."""
+    above, _ = heading
     height = max(line.top - line.bottom, 1.0)
     return (
-        level == above_level
+        line.bold == above.bold
+        and abs(line.size - above.size) < 0.25
         and 0 <= above.bottom - line.top < 0.8 * height
+        and len(line.text) <= 100
         and not _NEW_HEADING.match(line.text)
+        and not _LIST_MARKER.match(line.text)
         and not above.text.endswith(_SENTENCE_END)
     )
 
