@@ -57,7 +57,7 @@ class Chunk:
         return uuid.uuid5(CHUNK_NAMESPACE, f"{document_id}:{self.ordinal}:{self.content_hash}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Unit:
     start: int
     end: int
@@ -249,12 +249,11 @@ def _spans(text: str, separator: re.Pattern[str], start: int = 0, end: int | Non
     spans.append((position, end))
     trimmed = []
     for a, b in spans:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            trimmed.append((a, b))
+        piece = text[a:b]
+        stripped = piece.strip()
+        if stripped:
+            a += len(piece) - len(piece.lstrip())
+            trimmed.append((a, a + len(stripped)))
     return trimmed
 
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     # A document whose share of pages without a text layer (scans) is above this fails with no_text_layer.
     max_scanned_page_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     # The local parser runs in a child process with these limits; keep the time below the function timeout.
+    # The memory is address space the parse may add to what the process already maps.
     parse_timeout_seconds: float = Field(default=240.0, gt=0)
     parse_memory_mb: int = Field(default=1536, ge=128)
     # LlamaParse (PARSER=llamaparse): the key from the environment or a Secrets Manager secret.

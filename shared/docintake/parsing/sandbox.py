@@ -185,14 +185,27 @@ def _limit(memory_mb: int, cpu_seconds: int) -> None:
     # A crash is an expected outcome here, which the parent reports with a code; where faulthandler is on
     # (pytest, PYTHONFAULTHANDLER; not the Lambda runtime) every hostile file would also dump a stack.
     faulthandler.disable()
-    # Soft and hard alike, so the parser cannot raise them again. The address-space cap counts what the child
-    # inherited from the parent too (about 100 MB with the parse function's imports, measured locally).
-    memory = memory_mb * 1024 * 1024
+    # Soft and hard alike, so the parser cannot raise them again. The address-space cap is what the child
+    # inherited from the parent (its imports, its threads' stacks: it varies with the host process) plus
+    # memory_mb for the parse itself, so the same setting means the same allowance everywhere.
+    memory = _mapped_bytes() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     # Past the soft limit SIGXCPU ends the child (reported as parse_timeout), past the hard one SIGKILL.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     # A crashing parser must not write a core file of the document's memory to /tmp.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _mapped_bytes() -> int:
+    """The process's current virtual size (VmSize), or 0 where /proc does not tell."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _out_of_memory(memory_mb: int) -> UnsupportedDocument:
