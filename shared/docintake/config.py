@@ -56,10 +56,20 @@ class Settings(BaseSettings):
     chunk_max_tokens: int | None = Field(default=None, ge=16)
 
     # Embedding.
-    embedding_provider: Literal["hash"] = "hash"
+    embedding_provider: Literal["hash", "openai", "bedrock", "sentence-transformers"] = "hash"
     embedding_model: str = "docintake-hash-v1"
     embedding_dimensions: int = Field(default=384, ge=8, le=2000)
     embed_batch_size: int = Field(default=256, ge=1, le=256)
+    # OpenAI-compatible /v1/embeddings: the key from the environment or a Secrets Manager secret.
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: SecretStr | None = None
+    openai_api_key_secret_arn: str | None = None
+    openai_max_tokens_per_request: int = Field(default=300_000, gt=0)
+    embedding_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Amazon Bedrock (Titan Text Embeddings V2): parallel invoke_model calls per batch.
+    bedrock_max_concurrency: int = Field(default=4, ge=1, le=32)
+    # sentence-transformers: a model directory on disk (no download at run time).
+    sentence_transformers_model_path: str | None = None
 
     log_level: str = "INFO"
 

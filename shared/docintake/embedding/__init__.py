@@ -8,18 +8,34 @@ from docintake.config import Settings
 
 
 class Embedder(Protocol):
-    model: str
-    dimensions: int
+    """A provider. ``embed`` returns one vector of ``dimensions`` floats per text, in order, and raises
+    only PermanentError or TransientError subclasses (DependencyUnavailable for a provider outage)."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
 
     def embed(self, texts: list[str]) -> list[list[float]]: ...
 
 
 def embedder_from_settings(settings: Settings) -> Embedder:
-    if settings.embedding_provider == "hash":
-        from docintake.embedding.hashing import HashEmbedder
+    if settings.embedding_provider == "openai":
+        from docintake.embedding.openai import OpenAIEmbedder
 
-        return HashEmbedder(model=settings.embedding_model, dimensions=settings.embedding_dimensions)
-    raise ValueError(f"unknown EMBEDDING_PROVIDER {settings.embedding_provider}")
+        return OpenAIEmbedder.from_settings(settings)
+    if settings.embedding_provider == "bedrock":
+        from docintake.embedding.bedrock import BedrockEmbedder
+
+        return BedrockEmbedder.from_settings(settings)
+    if settings.embedding_provider == "sentence-transformers":
+        from docintake.embedding.sentence_transformers import SentenceTransformersEmbedder
+
+        return SentenceTransformersEmbedder.from_settings(settings)
+    from docintake.embedding.hashing import HashEmbedder
+
+    return HashEmbedder(model=settings.embedding_model, dimensions=settings.embedding_dimensions)
 
 
 def vector_literal(vector: list[float]) -> str:
