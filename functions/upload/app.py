@@ -5,8 +5,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from docintake.api import ApiError, create_upload, parse_upload_request, user_id_from_claims
-from docintake.errors import TransientError
+from docintake.api import create_upload, parse_upload_request, register_error_handlers, user_id_from_claims
 from docintake.runtime import build_pipeline
 
 logger = Logger()
@@ -24,17 +23,7 @@ def post_document() -> Response[str]:
     return Response(201, "application/json", ticket.model_dump_json())
 
 
-@app.exception_handler(ApiError)
-def api_error(error: ApiError) -> Response[str]:
-    logger.info("request refused", extra={"error_code": error.code, "status": error.status})
-    return Response(error.status, "application/json", error.body_json())
-
-
-@app.exception_handler(TransientError)
-def unavailable(error: TransientError) -> Response[str]:
-    logger.warning("request failed, retryable", extra={"error_code": error.code})
-    body = ApiError(503, error.code, "temporarily unavailable; retry the request").body_json()
-    return Response(503, "application/json", body, headers={"Retry-After": "5"})
+register_error_handlers(app, logger)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -6,16 +6,22 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from docintake.config import ALLOWED_CONTENT_TYPES
-from docintake.db import one
+from docintake.config import ALLOWED_CONTENT_TYPES, Settings
+from docintake.db import Database, one
+from docintake.embedding import Embedder, embedder_for_model
+from docintake.errors import TransientError
 from docintake.events import append_event
 from docintake.jobs import Pipeline
 from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
+from docintake.vectors import search
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # Maps a non-UUID subject (e.g. an OIDC provider's opaque id) to a stable UUID per issuer.
@@ -86,8 +92,12 @@ def parse_upload_request(body: str | None) -> UploadRequest:
     try:
         return UploadRequest.model_validate_json(body or "")
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise ApiError(400, "invalid_request", problems) from None
+        raise ApiError(400, "invalid_request", _problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """Field names and messages only: the input values (which may be a user's query) stay out."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
 def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> UploadTicket:
@@ -155,3 +165,66 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
         },
         expires_at=datetime.now(UTC) + timedelta(seconds=expires),
     )
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=10, ge=1, le=50)
+    document_ids: list[UUID] | None = Field(default=None, max_length=100)
+
+
+class SearchResult(BaseModel):
+    chunk_id: UUID
+    document_id: UUID
+    filename: str
+    page_start: int
+    page_end: int
+    heading_path: list[str]
+    score: float
+    content: str
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+
+
+def parse_search_request(body: str | None) -> SearchRequest:
+    try:
+        return SearchRequest.model_validate_json(body or "")
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_request", _problems(exc)) from None
+
+
+def search_documents(db: Database, settings: Settings, user_id: UUID, request: SearchRequest) -> SearchResponse:
+    """The caller's top-k chunks with what a citation needs: document, filename, pages, headings."""
+    hits = search(
+        db,
+        user_id,
+        request.query,
+        k=request.k,
+        document_ids=request.document_ids,
+        embedder_for=lambda model, dimensions: _embedder(settings, model, dimensions),
+    )
+    return SearchResponse(results=[SearchResult.model_validate(hit, from_attributes=True) for hit in hits])
+
+
+@lru_cache(maxsize=8)
+def _embedder(settings: Settings, model: str, dimensions: int) -> Embedder:
+    return embedder_for_model(settings, model, dimensions)
+
+
+def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
+    """Refusals as 4xx with their code; retryable failures as 503 with Retry-After."""
+
+    @app.exception_handler(ApiError)
+    def api_error(error: ApiError) -> Response[str]:
+        logger.info("request refused", extra={"error_code": error.code, "status": error.status})
+        return Response(error.status, "application/json", error.body_json())
+
+    @app.exception_handler(TransientError)
+    def unavailable(error: TransientError) -> Response[str]:
+        logger.warning("request failed, retryable", extra={"error_code": error.code})
+        body = ApiError(503, error.code, "temporarily unavailable; retry the request").body_json()
+        return Response(503, "application/json", body, headers={"Retry-After": "5"})

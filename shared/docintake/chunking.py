@@ -127,7 +127,8 @@ def chunk_markdown(
             Chunk(
                 ordinal=len(chunks),
                 content=(units[k].prefix + markdown[content_start:content_end]).strip(),
-                heading_path=units[i].heading_path,
+                # Where its text sits: a chunk opening with "# TITLE" and "## SECTION I" is under both.
+                heading_path=next((u.heading_path for u in units[i:j] if not u.is_heading), units[j - 1].heading_path),
                 page_start=page_map.page_at(content_start),
                 page_end=page_map.page_at(max(content_start, content_end - 1)),
                 start=content_start,

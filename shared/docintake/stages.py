@@ -9,13 +9,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.chunking import chunk_markdown
-from docintake.db import Row, one, queries, run
-from docintake.embedding import Embedder, vector_literal
-from docintake.errors import TransientError
+from docintake.db import Row, queries, run
+from docintake.embedding import Embedder
 from docintake.jobs import STEPS, Claim, Delivery, Outcome, Pipeline, Writer, heartbeat, process_stage_message
 from docintake.messages import StepName
 from docintake.parsing import PageMap, Parser
 from docintake.storage import get_bytes, markdown_key, page_map_key, put_bytes
+from docintake.vectors import buffer_missing_vectors, swap_in
 
 P = TypeVar("P")
 
@@ -125,40 +125,21 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
 
 
 def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
-    message, settings = claim.message, pipeline.settings
-    model_params = {"document_id": message.document_id, "model": embedder.model}
-    with pipeline.db.transaction(message.user_id) as conn:
-        pending = run(conn, "chunks_to_embed", model_params)
-    # Each batch commits into the buffer, so a retried attempt embeds only what is still missing.
-    for start in range(0, len(pending), settings.embed_batch_size):
-        batch = pending[start : start + settings.embed_batch_size]
-        vectors = embedder.embed([row["content"] for row in batch])
-        heartbeat(pipeline, claim)
-        with pipeline.db.transaction(message.user_id) as conn:
-            run(conn, "create_buffer_staging")
-            with conn.cursor().copy(queries()["copy_buffer_staging"]) as copy:
-                for row, vector in zip(batch, vectors, strict=True):
-                    copy.write_row(
-                        (
-                            row["id"],
-                            message.document_id,
-                            message.user_id,
-                            message.job_id,
-                            embedder.model,
-                            embedder.dimensions,
-                            vector_literal(vector),
-                        )
-                    )
-            run(conn, "insert_buffer_from_staging")
+    message = claim.message
+    embedded = buffer_missing_vectors(
+        pipeline.db,
+        user_id=message.user_id,
+        document_id=message.document_id,
+        job_id=message.job_id,
+        embedder=embedder,
+        batch_size=pipeline.settings.embed_batch_size,
+        before_write=lambda: heartbeat(pipeline, claim),
+    )
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
-        run(conn, "swap_embeddings", model_params)
-        run(conn, "delete_embedding_buffer", model_params)
-        missing = one(conn, "count_unembedded_chunks", model_params)
-        if missing and missing["n"]:
-            raise TransientError(f"{missing['n']} chunks still lack a vector", code="embedding_incomplete")
+        swap_in(conn, message.document_id, embedder)
         run(conn, "set_document_status", {"document_id": message.document_id, "status": "ready"})
-        return {"embedded": len(pending), "model": embedder.model, "dimensions": embedder.dimensions}
+        return {"embedded": embedded, "model": embedder.model, "dimensions": embedder.dimensions}
 
     return write
 

@@ -130,7 +130,7 @@ def test_a_lone_title_joins_the_first_section_instead_of_becoming_a_chunk() -> N
         "# HOMEOWNERS POLICY\n\n## DEFINITIONS\n\nYou means the insured.",
         "## EXCLUSIONS\n\nNo neglect.",
     ]
-    assert chunks[0].heading_path == ("HOMEOWNERS POLICY",)
+    assert chunks[0].heading_path == ("HOMEOWNERS POLICY", "DEFINITIONS")
 
 
 def _table(rows: int, cell: str = "Coverage text") -> str:

@@ -41,3 +41,20 @@ def embedder_from_settings(settings: Settings) -> Embedder:
 def vector_literal(vector: list[float]) -> str:
     """pgvector's text form, ``[0.1,0.2,…]``."""
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+def embedder_for_model(settings: Settings, model: str, dimensions: int) -> Embedder:
+    """The embedder that made vectors of ``model``: searching a document embedded with an older model
+    (mid re-embed) must embed the query with that model, not with the one configured for new uploads."""
+    if (model, dimensions) == (settings.embedding_model, settings.embedding_dimensions):
+        return embedder_from_settings(settings)
+    if model.startswith("docintake-hash"):
+        provider = "hash"
+    elif model.startswith("amazon.titan-embed"):
+        provider = "bedrock"
+    elif model.startswith("text-embedding-"):
+        provider = "openai"
+    else:
+        provider = settings.embedding_provider
+    update = {"embedding_provider": provider, "embedding_model": model, "embedding_dimensions": dimensions}
+    return embedder_from_settings(settings.model_copy(update=update))

@@ -128,14 +128,21 @@ FROM chunk_staging
 ORDER BY ordinal;
 
 -- name: chunks_to_embed
--- Chunks of the document that have no vector for the model yet, neither swapped in nor buffered.
+-- Chunks of the document that have no vector of the model (name and dimension) yet, neither swapped in
+-- nor buffered. A model is its name and its dimension: text-embedding-3-small at 512 is not at 1536.
 SELECT c.id, c.content
 FROM document_chunks c
 WHERE c.document_id = %(document_id)s
-  AND (c.embedding_model IS DISTINCT FROM %(model)s)
+  AND (c.embedding_model, c.embedding_dimensions) IS DISTINCT FROM (%(model)s, %(dimensions)s)
   AND NOT EXISTS (SELECT 1 FROM chunk_embedding_buffer b
-                  WHERE b.chunk_id = c.id AND b.embedding_model = %(model)s)
+                  WHERE b.chunk_id = c.id AND b.embedding_model = %(model)s
+                    AND b.embedding_dimensions = %(dimensions)s)
 ORDER BY c.ordinal;
+
+-- name: delete_stale_buffer
+-- Buffered vectors of the model at another dimension (an abandoned re-embed) would block the new ones.
+DELETE FROM chunk_embedding_buffer
+WHERE document_id = %(document_id)s AND embedding_model = %(model)s AND embedding_dimensions <> %(dimensions)s;
 
 -- name: create_buffer_staging
 CREATE TEMP TABLE buffer_staging (LIKE chunk_embedding_buffer INCLUDING DEFAULTS) ON COMMIT DROP;
@@ -157,14 +164,16 @@ ON CONFLICT (chunk_id, embedding_model) DO NOTHING;
 UPDATE document_chunks c
 SET embedding = b.embedding, embedding_model = b.embedding_model, embedding_dimensions = b.embedding_dimensions
 FROM chunk_embedding_buffer b
-WHERE b.chunk_id = c.id AND b.document_id = %(document_id)s AND b.embedding_model = %(model)s;
+WHERE b.chunk_id = c.id AND b.document_id = %(document_id)s AND b.embedding_model = %(model)s
+  AND b.embedding_dimensions = %(dimensions)s;
 
 -- name: delete_embedding_buffer
 DELETE FROM chunk_embedding_buffer WHERE document_id = %(document_id)s AND embedding_model = %(model)s;
 
 -- name: count_unembedded_chunks
 SELECT count(*) AS n FROM document_chunks
-WHERE document_id = %(document_id)s AND embedding_model IS DISTINCT FROM %(model)s;
+WHERE document_id = %(document_id)s
+  AND (embedding_model, embedding_dimensions) IS DISTINCT FROM (%(model)s, %(dimensions)s);
 
 -- name: insert_event
 INSERT INTO events (event_type, job_id, document_id, user_id, stage, correlation_id, function_name,
@@ -181,3 +190,35 @@ SELECT d.id AS document_id, d.filename, d.status, d.page_count, j.stage, j.state
 FROM documents d
 JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
 WHERE d.id = %(document_id)s;
+
+-- name: search_models
+-- The models the user's searchable chunks were embedded with: the query is embedded once per model.
+SELECT DISTINCT c.embedding_model AS model, c.embedding_dimensions AS dimensions
+FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
+WHERE c.user_id = app_user_id() AND c.embedding IS NOT NULL AND d.status = 'ready'
+  AND (%(document_ids)s::uuid[] IS NULL OR c.document_id = ANY(%(document_ids)s::uuid[]));
+
+-- name: search_chunks
+-- Exact top-k over the user's own chunks of one model: the user_id index narrows to their rows and the
+-- distance is computed on each. It orders by `embedding <=> q`, not by the HNSW index's expression
+-- `embedding::vector(N) <=> q`, so the planner cannot pick the approximate index, which pgvector 0.6
+-- filters after scanning (a user with few chunks among many would get fewer than k).
+SELECT c.id AS chunk_id, c.document_id, d.filename, c.page_start, c.page_end, c.heading_path, c.content,
+       1 - (c.embedding <=> %(query)s::vector) AS score
+FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
+WHERE c.user_id = app_user_id() AND d.status = 'ready'
+  AND c.embedding_model = %(model)s AND c.embedding_dimensions = %(dimensions)s
+  AND (%(document_ids)s::uuid[] IS NULL OR c.document_id = ANY(%(document_ids)s::uuid[]))
+ORDER BY c.embedding <=> %(query)s::vector, c.id
+LIMIT %(k)s;
+
+-- name: documents_to_reembed
+-- Ready documents with chunks not yet on the model, with their newest job (the buffer rows' parent).
+SELECT d.id AS document_id, d.user_id,
+       (SELECT j.id FROM upload_jobs j WHERE j.document_id = d.id ORDER BY j.created_at DESC LIMIT 1) AS job_id
+FROM documents d
+WHERE d.status = 'ready'
+  AND (%(user_id)s::uuid IS NULL OR d.user_id = %(user_id)s::uuid)
+  AND EXISTS (SELECT 1 FROM document_chunks c WHERE c.document_id = d.id
+              AND (c.embedding_model IS DISTINCT FROM %(model)s OR c.embedding_dimensions IS DISTINCT FROM %(dimensions)s))
+ORDER BY d.created_at;

@@ -1,0 +1,34 @@
+"""SearchFunction: POST /search → the caller's top-k chunks, each with its document, pages and headings."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from docintake.api import parse_search_request, register_error_handlers, search_documents, user_id_from_claims
+from docintake.runtime import build_pipeline
+
+logger = Logger()
+tracer = Tracer()
+pipeline = build_pipeline("SearchFunction")
+app = APIGatewayHttpResolver()
+
+
+@app.post("/search")
+@tracer.capture_method
+def post_search() -> Response[str]:
+    user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
+    request = parse_search_request(app.current_event.decoded_body)
+    response = search_documents(pipeline.db, pipeline.settings, user_id, request)
+    # Counts only: the query and the chunks are the user's words.
+    logger.info("search answered", extra={"k": request.k, "results": len(response.results)})
+    return Response(200, "application/json", response.model_dump_json())
+
+
+register_error_handlers(app, logger)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
