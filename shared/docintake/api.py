@@ -218,12 +218,12 @@ def _embedder(settings: Settings, model: str, dimensions: int) -> Embedder:
 def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
     """Refusals as 4xx with their code; retryable failures as 503 with Retry-After."""
 
-    @app.exception_handler(ApiError)
+    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def api_error(error: ApiError) -> Response[str]:
         logger.info("request refused", extra={"error_code": error.code, "status": error.status})
         return Response(error.status, "application/json", error.body_json())
 
-    @app.exception_handler(TransientError)
+    @app.exception_handler(TransientError)  # type: ignore[untyped-decorator]
     def unavailable(error: TransientError) -> Response[str]:
         logger.warning("request failed, retryable", extra={"error_code": error.code})
         body = ApiError(503, error.code, "temporarily unavailable; retry the request").body_json()

@@ -53,6 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     chunk.add_argument("--max-tokens", type=int, help="optional token ceiling (default: CHUNK_MAX_TOKENS)")
     chunk.add_argument("--json", action="store_true", help="a JSON list of chunks")
 
+    search = commands.add_parser("search", help="a user's top-k chunks for a question, through SearchFunction")
+    search.add_argument("query")
+    search.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
+    search.add_argument("--k", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+
+    reembed = commands.add_parser("reembed", help="re-embed documents with another model, switching each atomically")
+    reembed.add_argument("--model", required=True, help="model name stored with the vectors")
+    reembed.add_argument("--dimensions", type=int, help="default: EMBEDDING_DIMENSIONS")
+    reembed.add_argument("--provider", choices=["hash", "openai", "bedrock", "sentence-transformers"])
+    reembed.add_argument("--user", type=UUID, help="only this user's documents")
+    reembed.add_argument("--json", action="store_true")
+
     demo = commands.add_parser("demo", help="ingest generated insurance PDFs end to end and show the result")
     demo.add_argument("--documents", type=int, default=4)
     demo.add_argument("--timeout", type=float, default=300.0)
@@ -70,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         return _parse(args)
     if args.command == "chunk":
         return _chunk(args)
+    if args.command == "search":
+        return _search(args)
+    if args.command == "reembed":
+        return _reembed(args)
     return _demo(args)
 
 
@@ -254,6 +271,78 @@ def _chunk(args: argparse.Namespace) -> int:
         path = " › ".join(c.heading_path) or "(no heading)"
         print(f"── chunk {c.ordinal} · pages {c.page_start}–{c.page_end} · {c.chars} chars · {path}")
         print(c.content, end="\n\n")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from docintake.local.client import UploadRefused, search_as
+
+    with _stack(pollers=False) as stack:
+        try:
+            body = search_as(stack, args.user, args.query, k=args.k)  # type: ignore[arg-type]
+        except UploadRefused as exc:
+            print(json.dumps(exc.body), file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps(body, ensure_ascii=False))
+        return 0
+    for rank, hit in enumerate(body["results"], start=1):
+        pages = (
+            f"p. {hit['page_start']}"
+            if hit["page_start"] == hit["page_end"]
+            else f"pp. {hit['page_start']}–{hit['page_end']}"
+        )
+        print(f"{rank}. {hit['score']:.3f}  {hit['filename']}, {pages} — {' › '.join(hit['heading_path'])}")
+        print(f"   {' '.join(hit['content'].split())[:200]}")
+    return 0
+
+
+def _reembed(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from docintake.config import load_settings
+    from docintake.db import Database
+    from docintake.embedding import embedder_from_settings
+    from docintake.local.postgres import LocalDatabase
+    from docintake.vectors import reembed_documents
+
+    settings = load_settings()
+    update: dict[str, object] = {"embedding_model": args.model}
+    if args.dimensions:
+        update["embedding_dimensions"] = args.dimensions
+    if args.provider:
+        update["embedding_provider"] = args.provider
+    embedder = embedder_from_settings(settings.model_copy(update=update))
+    root, local = _paths()
+    database = LocalDatabase.start(local / "pgdata")
+    database.migrate(root / "migrations")
+    # The worker role does the writing, under RLS per document; DATABASE_WORKER_URL for a remote server.
+    worker = Database(os.environ.get("DATABASE_WORKER_URL") or database.role_url("worker"))
+
+    def progress(done: int, total: int) -> None:
+        if not args.json:
+            print(f"\rre-embedded {done}/{total} document(s)", end="", file=sys.stderr, flush=True)
+
+    try:
+        with psycopg.connect(database.admin_url, autocommit=True) as admin:
+            done = reembed_documents(
+                admin, worker, embedder, batch_size=settings.embed_batch_size, user_id=args.user, progress=progress
+            )
+    finally:
+        worker.close()
+    summary = {
+        "model": embedder.model,
+        "dimensions": embedder.dimensions,
+        "documents": len(done),
+        "vectors": sum(d.vectors for d in done),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"\n{summary['documents']} document(s), {summary['vectors']} vector(s) now on {embedder.model}"
+            f" ({embedder.dimensions} dimensions); set EMBEDDING_MODEL for new uploads"
+        )
     return 0
 
 

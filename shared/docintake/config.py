@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_api_key_secret_arn: str | None = None
     openai_max_tokens_per_request: int = Field(default=300_000, gt=0)
-    embedding_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Per HTTP attempt; four attempts and their backoff must fit EmbedFunction's 120 s timeout.
+    embedding_timeout_seconds: float = Field(default=20.0, gt=0)
     # Amazon Bedrock (Titan Text Embeddings V2): parallel invoke_model calls per batch.
     bedrock_max_concurrency: int = Field(default=4, ge=1, le=32)
     # sentence-transformers: a model directory on disk (no download at run time).

@@ -7,13 +7,15 @@
     │   ├── UnsupportedDocument     unsupported_type, corrupt_pdf, encrypted_pdf, too_many_pages, no_text_layer,
     │   │                           empty_document, not_utf8, parse_timeout, parse_memory (the local parser);
     │   │                           parser_rejected, parser_failed (LlamaParse)
-    │   └── UploadMismatch          checksum_mismatch, size_mismatch, type_mismatch
+    │   ├── UploadMismatch          checksum_mismatch, size_mismatch, type_mismatch
+    │   └──                         embedding_input_too_long, embedding_rejected, embedding_dimension_mismatch
     └── TransientError            retried with backoff through the message's visibility timeout
         │                         parser_timeout (a LlamaParse job outlived its limit), embedding_incomplete
         ├── LeaseHeld               lease_held: another live invocation holds the job
         ├── LeaseLost               lease_lost: our lease expired and another invocation took over (fencing)
         └── DependencyUnavailable   database_unavailable, s3_unavailable, s3_access_denied, sqs_unavailable,
-                                    parser_unavailable, parser_auth, parser_bad_response, secrets_unavailable
+                                    parser_unavailable, parser_auth, parser_bad_response, secrets_unavailable,
+                                    embedding_unavailable, embedding_auth, embedding_bad_response
 
 Unknown exceptions are treated as transient (code internal_error): retried, then dead-lettered.
 """

@@ -3,16 +3,19 @@ per-user search, and re-embedding documents with another model in the shadow of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from docintake.db import Database, Row, one, queries, run
 from docintake.embedding import Embedder, vector_literal
 from docintake.errors import TransientError
+from docintake.events import append_event
 
 
 def model_params(document_id: UUID, embedder: Embedder) -> dict[str, Any]:
@@ -111,3 +114,68 @@ def search(
             hits += [SearchHit(**{**row, "score": float(row["score"])}) for row in rows]
     hits.sort(key=lambda hit: (-hit.score, str(hit.chunk_id)))
     return hits[:k]
+
+
+def vector_index_name(model: str, dimensions: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:40]
+    return f"document_chunks_hnsw_{slug}_{dimensions}"
+
+
+def ensure_vector_index(admin: psycopg.Connection[Any], model: str, dimensions: int) -> str:
+    """The model's HNSW index (partial, on its dimension), created as the tables' owner if missing."""
+    name = vector_index_name(model, dimensions)
+    with admin.transaction():
+        admin.execute("SET LOCAL ROLE docintake_owner")
+        admin.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        admin.execute(
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON document_chunks"
+                " USING hnsw ((embedding::vector({})) vector_cosine_ops)"
+                " WHERE embedding_model = {} AND embedding_dimensions = {}"
+            ).format(sql.Identifier(name), sql.Literal(dimensions), sql.Literal(model), sql.Literal(dimensions))
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Reembedded:
+    document_id: UUID
+    user_id: UUID
+    vectors: int
+
+
+def reembed_documents(
+    admin: psycopg.Connection[Any],
+    worker: Database,
+    embedder: Embedder,
+    *,
+    batch_size: int,
+    user_id: UUID | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> list[Reembedded]:
+    """Re-embeds every ready document (of one user, or all) whose chunks are not on ``embedder``'s model,
+    in the shadow of the current vectors: new ones fill the buffer while search keeps using the old, then
+    one transaction per document swaps them in. Safe to stop and run again: it resumes from the buffer."""
+    ensure_vector_index(admin, embedder.model, embedder.dimensions)
+    documents = admin.execute(
+        queries()["documents_to_reembed"],
+        {"model": embedder.model, "dimensions": embedder.dimensions, "user_id": user_id},
+    ).fetchall()
+    done: list[Reembedded] = []
+    for position, (document_id, owner, job_id) in enumerate(documents, start=1):
+        vectors = buffer_missing_vectors(
+            worker, user_id=owner, document_id=document_id, job_id=job_id, embedder=embedder, batch_size=batch_size
+        )
+        with worker.transaction(owner) as conn:
+            swap_in(conn, document_id, embedder)
+            append_event(
+                conn,
+                "reembedded",
+                user_id=owner,
+                document_id=document_id,
+                job_id=job_id,
+                details={"model": embedder.model, "dimensions": embedder.dimensions, "vectors": vectors},
+            )
+        done.append(Reembedded(document_id, owner, vectors))
+        progress(position, len(documents))
+    return done

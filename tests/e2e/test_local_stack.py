@@ -57,6 +57,9 @@ def test_the_demo_ingests_every_document_and_twice_duplicates_nothing(live_stack
     assert text.count(" done       done ") == 4
     assert "demo finished: every document is done" in text
     assert "  bob      0" in text and "  no user  0" in text
+    # AND it ends with a search whose answers are cited: document, pages and headings
+    assert 'search as alice: "dwelling vacant' in text
+    assert "  1. " in text and "homeowners-policy-HO3-2026.pdf, p" in text
     assert first[0] == 4 and first[1] == first[2] > 20
     # WHEN it runs again THEN it replaces its documents instead of adding to them
     again = io.StringIO()

@@ -155,3 +155,41 @@ def test_a_user_with_few_chunks_among_many_gets_the_exact_top_k(stack: LocalStac
         assert "hnsw" not in plan
     finally:
         api.close()
+
+
+def test_reembed_switches_each_document_to_the_new_model_and_search_follows(stack: LocalStack) -> None:
+    from docintake.vectors import reembed_documents, vector_index_name
+
+    # GIVEN alice's document embedded with the default model
+    document_id = upload_bytes(stack, ALICE, "policy.md", POLICY, "text/markdown").document_id
+    stack.run_until_idle()
+    before = _search(stack, ALICE, {"query": "water damage flood", "k": 3})[1]["results"]
+    # WHEN it is re-embedded with another model and dimension, as the worker role
+    worker = Database(stack.database.role_url("worker"))
+    try:
+        with psycopg.connect(stack.database.admin_url, autocommit=True) as admin:
+            done = reembed_documents(
+                admin, worker, HashEmbedder(model="docintake-hash-v2", dimensions=256), batch_size=2
+            )
+            again = reembed_documents(
+                admin, worker, HashEmbedder(model="docintake-hash-v2", dimensions=256), batch_size=2
+            )
+            chunks = admin.execute(
+                "SELECT DISTINCT embedding_model, embedding_dimensions, vector_dims(embedding) FROM document_chunks"
+            ).fetchall()
+            buffered = admin.execute("SELECT count(*) FROM chunk_embedding_buffer").fetchone()
+            index = admin.execute(
+                "SELECT 1 FROM pg_indexes WHERE indexname = %s", [vector_index_name("docintake-hash-v2", 256)]
+            ).fetchone()
+            events = admin.execute("SELECT count(*) FROM events WHERE event_type = 'reembedded'").fetchone()
+    finally:
+        worker.close()
+    # THEN every chunk carries the new model, the buffer is empty, the model has its index, and a second
+    # run finds nothing left to do
+    assert [d.document_id for d in done] == [document_id] and done[0].vectors >= len(before)
+    assert again == []
+    assert chunks == [("docintake-hash-v2", 256, 256)]
+    assert buffered == (0,) and index == (1,) and events == (1,)
+    # AND search embeds the question with the document's new model and still finds the passage
+    after = _search(stack, ALICE, {"query": "water damage flood", "k": 3})[1]["results"]
+    assert after and "water damage" in after[0]["content"]

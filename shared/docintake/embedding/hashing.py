@@ -1,7 +1,8 @@
 """The offline embedder: signed feature hashing of words and word pairs, L2-normalised.
 
 Deterministic and fast, with no model to download. It is lexical, not semantic: texts that share
-words are close, synonyms are not.
+words are close, synonyms are not. Common English words are left out and repeated words count
+sub-linearly (1 + log n), so a short query is not drowned by a long chunk's "the" and "of".
 """
 
 from __future__ import annotations
@@ -10,8 +11,66 @@ import hashlib
 import itertools
 import math
 import re
+from collections import Counter
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_STOP_WORDS = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "shall",
+        "such",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "those",
+        "to",
+        "under",
+        "was",
+        "we",
+        "were",
+        "which",
+        "will",
+        "with",
+        "you",
+        "your",
+        "any",
+        "all",
+        "not",
+        "no",
+        "may",
+        "must",
+        "other",
+        "than",
+    )
+)
 
 
 class HashEmbedder:
@@ -24,12 +83,14 @@ class HashEmbedder:
 
     def _embed_one(self, text: str) -> list[float]:
         vector = [0.0] * self.dimensions
-        words = _WORD.findall(text.lower())
-        features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
-        for feature in features:
+        words = [w for w in _WORD.findall(text.lower()) if w not in _STOP_WORDS]
+        counts = Counter(words)
+        counts.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+        for feature, count in counts.items():
             digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
             index = digest % self.dimensions
-            vector[index] += 1.0 if (digest >> 63) & 1 else -1.0
+            weight = 1.0 + math.log(count)
+            vector[index] += weight if (digest >> 63) & 1 else -weight
         norm = math.sqrt(sum(x * x for x in vector))
         if norm == 0.0:
             # An empty text still gets a valid unit vector, so cosine distance stays defined.

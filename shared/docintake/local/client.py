@@ -123,3 +123,12 @@ def wait_for(
         if time.monotonic() > deadline:
             return statuses
         time.sleep(0.3)
+
+
+def search_as(stack: LocalStack, user_id: UUID, query: str, *, k: int = 5) -> dict[str, Any]:
+    """POST /search through SearchFunction, as the user the JWT names."""
+    response = stack.invoke("SearchFunction", api_event("POST", "/search", user_id, {"query": query, "k": k}))
+    body: dict[str, Any] = json.loads(response["body"])
+    if response["statusCode"] != 200:
+        raise UploadRefused(response["statusCode"], body)
+    return body

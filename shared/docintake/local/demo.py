@@ -12,7 +12,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from docintake.local.client import TERMINAL_STATES, document_status, upload_bytes
+from docintake.local.client import TERMINAL_STATES, document_status, search_as, upload_bytes
 from docintake.local.sample_documents import sample_documents
 from docintake.local.stack import LocalStack
 
@@ -51,7 +51,8 @@ def run_demo(stack: LocalStack, *, count: int = 4, timeout: float = 300.0, out: 
     _watch(stack, tracked, timeout, out)
     _report(tracked, out)
     isolated = _show_isolation(stack, tracked, out)
-    ok = isolated and all(t.status is not None and t.status["state"] == "done" for t in tracked)
+    cited = _show_search(stack, out)
+    ok = isolated and cited and all(t.status is not None and t.status["state"] == "done" for t in tracked)
     print("demo finished: every document is done" if ok else "demo FAILED", file=out)
     return 0 if ok else 1
 
@@ -110,6 +111,30 @@ def _report(tracked: list[Tracked], out: TextIO) -> None:
         if s.get("last_error_code"):
             print(f"    error: {s['last_error_code']}", file=out)
     print(file=out)
+
+
+DEMO_QUERY = "dwelling vacant for more than 60 consecutive days"
+
+
+def _show_search(stack: LocalStack, out: TextIO) -> bool:
+    """Alice asks a question of her policies: the top chunks, each cited by document, pages and headings."""
+    results = search_as(stack, ALICE, DEMO_QUERY, k=3)["results"]
+    print(f'\nsearch as alice: "{DEMO_QUERY}" (hash embedder: lexical, not semantic)', file=out)
+    for rank, hit in enumerate(results, start=1):
+        pages = (
+            f"p. {hit['page_start']}"
+            if hit["page_start"] == hit["page_end"]
+            else f"pp. {hit['page_start']}–{hit['page_end']}"
+        )
+        where = " › ".join(hit["heading_path"])
+        print(f"  {rank}. {hit['score']:.3f}  {hit['filename']}, {pages} — {where}", file=out)
+        print(f"     {' '.join(hit['content'].split())[:110]}…", file=out)
+    return bool(results) and all(hit["document_id"] in {str(d) for d in _alice_documents(stack)} for hit in results)
+
+
+def _alice_documents(stack: LocalStack) -> list[UUID]:
+    with psycopg.connect(stack.database.admin_url) as conn:
+        return [r[0] for r in conn.execute("SELECT id FROM documents WHERE user_id = %s", [ALICE])]
 
 
 def _show_isolation(stack: LocalStack, tracked: list[Tracked], out: TextIO) -> bool:
