@@ -21,7 +21,7 @@ from docintake.errors import TransientError
 from docintake.events import append_event
 from docintake.jobs import Pipeline
 from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
-from docintake.vectors import search
+from docintake.vectors import SearchHit, search
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # Maps a non-UUID subject (e.g. an OIDC provider's opaque id) to a stable UUID per issuer.
@@ -175,19 +175,8 @@ class SearchRequest(BaseModel):
     document_ids: list[UUID] | None = Field(default=None, max_length=100)
 
 
-class SearchResult(BaseModel):
-    chunk_id: UUID
-    document_id: UUID
-    filename: str
-    page_start: int
-    page_end: int
-    heading_path: list[str]
-    score: float
-    content: str
-
-
 class SearchResponse(BaseModel):
-    results: list[SearchResult]
+    results: list[SearchHit]
 
 
 def parse_search_request(body: str | None) -> SearchRequest:
@@ -207,7 +196,7 @@ def search_documents(db: Database, settings: Settings, user_id: UUID, request: S
         document_ids=request.document_ids,
         embedder_for=lambda model, dimensions: _embedder(settings, model, dimensions),
     )
-    return SearchResponse(results=[SearchResult.model_validate(hit, from_attributes=True) for hit in hits])
+    return SearchResponse(results=hits)
 
 
 @lru_cache(maxsize=8)

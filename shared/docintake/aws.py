@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Literal
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import SecretStr
+
+from docintake.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -29,3 +34,38 @@ def sqs_client() -> SQSClient:
 
 def secrets_client() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=_RETRIES)
+
+
+def read_api_key(
+    key: SecretStr | None, secret_arn: str | None, *, what: str, needs: str, secrets: SecretsManagerClient | None = None
+) -> str:
+    """An API key from its setting, else from the Secrets Manager secret, whose string is the key or JSON
+    ``{"api_key": …}``. ``what`` names the key in errors; ``needs`` says which settings to set."""
+    if key is not None:
+        value = key.get_secret_value()
+    elif secret_arn:
+        try:
+            secret = (secrets or secrets_client()).get_secret_value(SecretId=secret_arn).get("SecretString")
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"could not read the {what} secret", code="secrets_unavailable") from exc
+        if not secret:
+            raise ValueError(f"the {what} secret has no SecretString")
+        value = _key_from_secret(secret.strip(), what)
+    else:
+        raise ValueError(needs)
+    value = value.strip()
+    if not value:
+        raise ValueError(f"the {what} is empty")
+    return value
+
+
+def _key_from_secret(text: str, what: str) -> str:
+    if not text.startswith("{"):
+        return text
+    try:
+        value = json.loads(text).get("api_key")
+    except ValueError as exc:
+        raise ValueError(f"the {what} secret is not valid JSON") from exc
+    if not isinstance(value, str):
+        raise ValueError(f'the {what} secret has no string "api_key"')
+    return value

@@ -19,8 +19,9 @@ from docintake.errors import (
     TransientError,
     UnsupportedDocument,
 )
+from docintake.http_retries import retry_after_seconds
 from docintake.parsing import PageMap, parser_from_settings
-from docintake.parsing.llamaparse import LlamaParseParser, api_key_from_settings, retry_after_seconds
+from docintake.parsing.llamaparse import LlamaParseParser, api_key_from_settings
 from tests.fakes.llamaparse_fake import API_KEY, BASE_URL, FakeClock, FakeLlamaParse
 
 PDF = b"%PDF-1.7\n% a policy\n%%EOF\n"

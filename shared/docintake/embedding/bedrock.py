@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from docintake.chunking import estimate_tokens
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, PermanentError
-from docintake.parsing.llamaparse import MAX_ATTEMPTS, backoff_seconds
+from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds
 
 logger = Logger(service="docintake", child=True)
 

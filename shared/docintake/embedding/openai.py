@@ -39,7 +39,6 @@ status codes and the provider's error type and code, never its message, which ma
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -49,14 +48,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from docintake.aws import secrets_client
+from docintake.aws import read_api_key
 from docintake.chunking import estimate_tokens
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, PermanentError
-from docintake.parsing.llamaparse import (
+from docintake.http_retries import (
     MAX_ATTEMPTS,
     RETRY_AFTER_CAP_SECONDS,
     backoff_seconds,
@@ -265,37 +263,13 @@ def server_delay_seconds(headers: httpx.Headers, *, rate_limited: bool) -> float
 
 def api_key_from_settings(settings: Settings, secrets: SecretsManagerClient | None = None) -> str:
     """OPENAI_API_KEY, else the Secrets Manager secret, whose string is the key or JSON ``{"api_key": …}``."""
-    if settings.openai_api_key is not None:
-        key = settings.openai_api_key.get_secret_value()
-    elif settings.openai_api_key_secret_arn:
-        if secrets is None:
-            secrets = secrets_client()
-        try:
-            secret = secrets.get_secret_value(SecretId=settings.openai_api_key_secret_arn).get("SecretString")
-        except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailable("could not read the OpenAI key secret", code="secrets_unavailable") from exc
-        if not secret:
-            raise ValueError("the OpenAI key secret has no SecretString")
-        key = _key_from_secret(secret)
-    else:
-        raise ValueError("EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_API_KEY_SECRET_ARN")
-    key = key.strip()
-    if not key:
-        raise ValueError("the OpenAI API key is empty")
-    return key
-
-
-def _key_from_secret(secret: str) -> str:
-    text = secret.strip()
-    if not text.startswith("{"):
-        return text
-    try:
-        value = json.loads(text).get("api_key")
-    except ValueError as exc:
-        raise ValueError("the OpenAI key secret is not valid JSON") from exc
-    if not isinstance(value, str):
-        raise ValueError('the OpenAI key secret has no string "api_key"')
-    return value
+    return read_api_key(
+        settings.openai_api_key,
+        settings.openai_api_key_secret_arn,
+        what="OpenAI API key",
+        needs="EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_API_KEY_SECRET_ARN",
+        secrets=secrets,
+    )
 
 
 def _status_error(response: httpx.Response) -> Exception:

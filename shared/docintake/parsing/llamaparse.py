@@ -38,24 +38,20 @@ nothing about the file — and LlamaParse caches finished results, so the retry 
 
 from __future__ import annotations
 
-import email.utils
-import json
-import math
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from docintake.aws import secrets_client
+from docintake.aws import read_api_key
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, TransientError, UnsupportedDocument
+from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds, retry_after_seconds
 from docintake.parsing import Heartbeat, PageMap, ParsedDocument, parse_text
 
 if TYPE_CHECKING:
@@ -67,10 +63,6 @@ UPLOAD_PATH = "/api/v1/parsing/upload"
 JOB_PATH = "/api/v1/parsing/job/{job_id}"
 RESULT_PATH = "/api/v1/parsing/job/{job_id}/result/{result_type}"
 
-MAX_ATTEMPTS = 4
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 30.0
-RETRY_AFTER_CAP_SECONDS = 60.0
 # Uploads of up to 50 MB must fit in the read/write timeout; a dead peer must not hold the invocation.
 HTTP_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
@@ -269,61 +261,13 @@ class LlamaParseParser:
 
 def api_key_from_settings(settings: Settings, secrets: SecretsManagerClient | None = None) -> str:
     """LLAMAPARSE_API_KEY, else the Secrets Manager secret, whose string is the key or JSON ``{"api_key": …}``."""
-    if settings.llamaparse_api_key is not None:
-        key = settings.llamaparse_api_key.get_secret_value()
-    elif settings.llamaparse_api_key_secret_arn:
-        if secrets is None:
-            secrets = secrets_client()
-        try:
-            secret = secrets.get_secret_value(SecretId=settings.llamaparse_api_key_secret_arn).get("SecretString")
-        except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailable("could not read the LlamaParse key secret", code="secrets_unavailable") from exc
-        if not secret:
-            raise ValueError("the LlamaParse key secret has no SecretString")
-        key = _key_from_secret(secret)
-    else:
-        raise ValueError("PARSER=llamaparse needs LLAMAPARSE_API_KEY or LLAMAPARSE_API_KEY_SECRET_ARN")
-    key = key.strip()
-    if not key:
-        raise ValueError("the LlamaParse API key is empty")
-    return key
-
-
-def backoff_seconds(attempt: int) -> float:
-    """1 s, 2 s, 4 s, … capped at 30 s, after the attempt that just failed (1-based)."""
-    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(0, attempt - 1))
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """A Retry-After header (delay-seconds or HTTP-date) as seconds from now, within 0–60 s; None if unusable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value.strip())
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(RETRY_AFTER_CAP_SECONDS, max(0.0, seconds))
-
-
-def _key_from_secret(secret: str) -> str:
-    text = secret.strip()
-    if not text.startswith("{"):
-        return text
-    try:
-        value = json.loads(text).get("api_key")
-    except ValueError as exc:
-        raise ValueError("the LlamaParse key secret is not valid JSON") from exc
-    if not isinstance(value, str):
-        raise ValueError('the LlamaParse key secret has no string "api_key"')
-    return value
+    return read_api_key(
+        settings.llamaparse_api_key,
+        settings.llamaparse_api_key_secret_arn,
+        what="LlamaParse API key",
+        needs="PARSER=llamaparse needs LLAMAPARSE_API_KEY or LLAMAPARSE_API_KEY_SECRET_ARN",
+        secrets=secrets,
+    )
 
 
 def _status_error(what: str, status: int) -> Exception:
