@@ -8,7 +8,7 @@ SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse
+.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-store
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench-chunk: $(VENV)/.installed-bench
 # and a 300-page, 25 MB policy.
 bench-parse: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.parse $(BENCH_ARGS)
+
+# Chunk + embedding writes against plain COPY and executemany; per-user search latency among 200,000 chunks.
+bench-store: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.store $(BENCH_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,8 @@ Contenders:
   bookkeeping (claim, heartbeat, complete_stage, events, document status) is left out.
 - ``docintake, binary COPY``: a copy of the same steps with both staging COPYs in binary format; the
   proposal, measured next to the code it would replace.
+- ``one staged write`` (reference): each document's final rows, vectors included, through one binary
+  staging COPY + INSERT … SELECT as the worker under RLS: what a path that writes each row once could reach.
 - ``plain COPY``: as the superuser (no RLS), one binary COPY of the final rows into document_chunks.
 - ``executemany``: as the superuser, ``executemany`` of one INSERT per row with binary parameters, one
   transaction (psycopg pipelines it).
@@ -34,6 +36,7 @@ from uuid import UUID
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from bench.store.vectors import BinaryVector, column_oids, pack_vector, register_binary_vector
 from docintake import vectors as docintake_vectors
@@ -158,6 +161,7 @@ class WriteResult:
     rows: int
     seconds: float
     steps: dict[str, float]
+    max_vector_error: float = 0.0  # set by check_rows
 
     @property
     def rows_per_second(self) -> float:
@@ -233,6 +237,23 @@ def insert_parents(conn: psycopg.Connection[Any], documents: list[Document], sta
             "VALUES (%s, %s, %s, 'chunking', 'in_progress', %s)",
             [(d.job_id, d.id, d.user_id, f"bench-{d.id}") for d in documents],
         )
+
+
+def ann_indexes(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+    """(name, definition) of the HNSW and IVFFlat indexes on document_chunks."""
+    return conn.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+        "WHERE i.indrelid = 'document_chunks'::regclass AND a.amname IN ('hnsw', 'ivfflat') ORDER BY 1"
+    ).fetchall()
+
+
+def drop_ann_indexes(conn: psycopg.Connection[Any]) -> list[str]:
+    """Drops the ANN indexes of document_chunks; returns their definitions, to build them again."""
+    indexes = ann_indexes(conn)
+    for name, _ in indexes:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    return [definition for _, definition in indexes]
 
 
 def _binary(copy_statement: str) -> str:
@@ -328,6 +349,32 @@ def write_docintake(worker_url: str, work: Workload, *, binary: bool) -> WriteRe
     return WriteResult(name, work.dimensions, work.rows, seconds, steps.seconds)
 
 
+def write_one_pass(worker_url: str, work: Workload) -> WriteResult:
+    """Reference: each document's final rows, vectors included, through one binary staging COPY and one
+    INSERT … SELECT, as the worker under RLS: the least a write path that stages through a temp table can do."""
+    db = Database(worker_url)
+    conn = db.connection()
+    register_binary_vector(conn)
+    types = column_oids(conn, "document_chunks", FINAL_COLUMNS)
+    columns = ", ".join(FINAL_COLUMNS)
+    copy_statement = f"COPY chunk_staging ({columns}) FROM STDIN WITH (FORMAT BINARY)"
+    insert = f"INSERT INTO document_chunks ({columns}) SELECT {columns} FROM chunk_staging ORDER BY ordinal"
+    model, dims = work.model, work.dimensions
+    started = time.perf_counter()
+    for doc in work.documents:
+        with db.transaction(doc.user_id) as tx:
+            run(tx, "delete_document_chunks", {"document_id": doc.id})
+            run(tx, "create_chunk_staging")
+            with tx.cursor().copy(copy_statement) as copy:
+                copy.set_types(types)
+                for row in doc.chunks:
+                    copy.write_row((*row, pack_vector(work.vectors[row[4]]), model, dims))
+            tx.execute(insert)
+    seconds = time.perf_counter() - started
+    db.close()
+    return WriteResult("reference: one staged write per document under RLS", dims, work.rows, seconds, {})
+
+
 def _final_rows(work: Workload, vector: Callable[[list[float]], Any]) -> Iterator[tuple[Any, ...]]:
     model, dims = work.model, work.dimensions
     for doc in work.documents:
@@ -366,8 +413,8 @@ def write_executemany(admin_url: str, work: Workload) -> WriteResult:
 
 
 def check_rows(admin_url: str, work: Workload, sample: int = 200) -> float:
-    """Every row is there with its vector of the model; returns the largest difference, over a sample, between
-    a stored vector and its source (float4 binary is exact; ``vector_literal``'s 7 digits are not)."""
+    """Every row is there with a vector of the model. Returns the largest difference, over a sample, between
+    a stored float4 and its source: 0 for binary; ``vector_literal``'s 7 digits can miss by about an ulp."""
     content_of = {row[0]: row[4] for doc in work.documents for row in doc.chunks}
     with psycopg.connect(admin_url) as conn:
         count, embedded, of_model = conn.execute(
@@ -378,13 +425,12 @@ def check_rows(admin_url: str, work: Workload, sample: int = 200) -> float:
         if not count == embedded == of_model == work.rows:
             raise RuntimeError(f"expected {work.rows} embedded rows, found {count}/{embedded}/{of_model}")
         ids = random.Random(0).sample(sorted(content_of), min(sample, len(content_of)))
-        worst = 0.0
-        for chunk_id, text in conn.execute(
-            "SELECT id, embedding::text FROM document_chunks WHERE id = ANY(%s)", [ids]
-        ).fetchall():
-            stored = [float(x) for x in text[1:-1].split(",")]
-            source = np.asarray(work.vectors[content_of[chunk_id]], dtype=np.float32).astype(float)
-            worst = max(worst, float(np.max(np.abs(np.asarray(stored) - source))))
+        stored = conn.execute("SELECT id, embedding::text FROM document_chunks WHERE id = ANY(%s)", [ids]).fetchall()
+    worst = 0.0
+    for chunk_id, text in stored:
+        got = np.array([float(x) for x in text[1:-1].split(",")], dtype=np.float32)
+        source = np.array(work.vectors[content_of[chunk_id]], dtype=np.float32)
+        worst = max(worst, float(np.max(np.abs(got - source))))
     if worst > 1e-6:
         raise RuntimeError(f"a stored vector differs from its source by {worst}")
     return worst

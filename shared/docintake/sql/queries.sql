@@ -203,14 +203,22 @@ WHERE c.user_id = app_user_id() AND c.embedding IS NOT NULL AND d.status = 'read
 -- distance is computed on each. It orders by `embedding <=> q`, not by the HNSW index's expression
 -- `embedding::vector(N) <=> q`, so the planner cannot pick the approximate index, which pgvector 0.6
 -- filters after scanning (a user with few chunks among many would get fewer than k).
+-- The top k are found first, carrying ids and distances only, and joined back for their text.
+WITH top AS (
+    SELECT c.id, c.embedding <=> %(query)s::vector AS distance
+    FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
+    WHERE c.user_id = app_user_id() AND d.status = 'ready'
+      AND c.embedding_model = %(model)s AND c.embedding_dimensions = %(dimensions)s
+      AND (%(document_ids)s::uuid[] IS NULL OR c.document_id = ANY(%(document_ids)s::uuid[]))
+    ORDER BY distance, c.id
+    LIMIT %(k)s
+)
 SELECT c.id AS chunk_id, c.document_id, d.filename, c.page_start, c.page_end, c.heading_path, c.content,
-       1 - (c.embedding <=> %(query)s::vector) AS score
-FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
-WHERE c.user_id = app_user_id() AND d.status = 'ready'
-  AND c.embedding_model = %(model)s AND c.embedding_dimensions = %(dimensions)s
-  AND (%(document_ids)s::uuid[] IS NULL OR c.document_id = ANY(%(document_ids)s::uuid[]))
-ORDER BY c.embedding <=> %(query)s::vector, c.id
-LIMIT %(k)s;
+       1 - top.distance AS score
+FROM top
+JOIN document_chunks c ON c.id = top.id
+JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
+ORDER BY top.distance, c.id;
 
 -- name: documents_to_reembed
 -- Ready documents with chunks not yet on the model, with their newest job (the buffer rows' parent).

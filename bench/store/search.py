@@ -1,0 +1,237 @@
+"""The search half of bench/store: per-user exact search for one user with 5,000 chunks among 200,000.
+
+The rows (384 dimensions, the default model, 40 users × 10 documents × 500 chunks, documents in shuffled
+order so a user's rows lie all over the table) are loaded by one binary COPY as the superuser into a clone
+of the migrated template whose ANN indexes were dropped first; then VACUUM ANALYZE, then the dropped
+indexes are built again as the migrations define them (timed; ``maintenance_work_mem`` raised). Searches
+run as docintake_api with ``app.user_id`` set, through RLS. Two latencies are kept per query: the
+``search_chunks`` statement alone, and the whole ``docintake.vectors.search`` call (its transaction,
+``search_models`` and ``search_chunks``), which is what the API runs per request after authorisation.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import struct
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import psycopg
+
+from bench.store.vectors import column_oids, register_binary_vector
+from bench.store.write import (
+    CHUNK_COLUMNS,
+    ChunkRow,
+    Document,
+    ann_indexes,
+    drop_ann_indexes,
+    insert_parents,
+    random_uuid,
+    unit_vectors,
+)
+from docintake.db import Database, queries
+from docintake.embedding import vector_literal
+from docintake.vectors import search
+
+MODEL, DIMENSIONS = "docintake-hash-v1", 384
+SEARCH_QUERY = "search_chunks"  # the named query of docintake/sql/queries.sql that is timed alone
+# Used only when no migration defines an ANN index on document_chunks any more.
+FALLBACK_INDEX = (
+    "CREATE INDEX ON document_chunks USING hnsw ((embedding::vector(384)) vector_cosine_ops) "
+    "WHERE embedding_model = 'docintake-hash-v1'"
+)
+MAINTENANCE_WORK_MEM = "1GB"
+LOAD_COLUMNS = (*CHUNK_COLUMNS, "embedding", "embedding_model", "embedding_dimensions")
+
+
+@dataclass
+class SearchResult:
+    rows: int
+    users: int
+    user_rows: int
+    seconds: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    index_definitions: list[str] = field(default_factory=list)
+    index_names: set[str] = field(default_factory=set)
+    notices: list[str] = field(default_factory=list)  # from the index build, e.g. the graph outgrew memory
+    statement_ms: list[float] = field(default_factory=list)
+    search_ms: list[float] = field(default_factory=list)
+    plan: str = ""
+    plan_uses_ann_index: bool = True
+    plan_execution_ms: float = 0.0
+    recall: float = 0.0
+    recall_queries: int = 0
+    full_k: bool = False
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: list[Document]
+    target_user: UUID
+    target_ids: list[UUID]
+    target_vectors: np.ndarray  # rows of target_ids, float32
+    packed: dict[UUID, bytes]  # chunk id -> pgvector binary
+
+
+class QueryEmbedder:
+    """The query's vector was drawn in advance: the benchmark times the database, not embedding."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.model, self.dimensions, self._vectors = MODEL, DIMENSIONS, vectors
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return [self._vectors[text] for text in texts]
+
+
+def corpus(pool: list[ChunkRow], users: int, documents_per_user: int, chunks_per_document: int, seed: int) -> Corpus:
+    """Chunk rows whose text cycles through ``pool``, with random unit vectors; the first user is searched."""
+    rng = random.Random(seed)
+    user_ids = [random_uuid(rng) for _ in range(users)]
+    documents: list[Document] = []
+    position = 0
+    for user_id in user_ids:
+        for _ in range(documents_per_user):
+            document_id = random_uuid(rng)
+            rows: list[ChunkRow] = []
+            for ordinal in range(chunks_per_document):
+                source = pool[position % len(pool)]
+                position += 1
+                rows.append((random_uuid(rng), document_id, user_id, ordinal, *source[4:]))
+            documents.append(Document(document_id, user_id, random_uuid(rng), rows))
+    rows_in_order = [row for doc in documents for row in doc.chunks]
+    ids = [row[0] for row in rows_in_order]
+    matrix = unit_vectors(len(ids), DIMENSIONS, seed)
+    header = struct.pack(">HH", DIMENSIONS, 0)
+    big_endian = matrix.astype(">f4")
+    packed = {chunk_id: header + big_endian[i].tobytes() for i, chunk_id in enumerate(ids)}
+    target = user_ids[0]
+    target_positions = [i for i, row in enumerate(rows_in_order) if row[2] == target]
+    rng.shuffle(documents)  # load order: a user's documents arrive over time, between other users'
+    return Corpus(
+        documents,
+        target,
+        [ids[i] for i in target_positions],
+        matrix[target_positions],
+        packed,
+    )
+
+
+def load(admin_url: str, data: Corpus, result: SearchResult, log: Any) -> None:
+    """One binary COPY as the superuser with the ANN indexes out of the way, then the indexes, timed."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.add_notice_handler(lambda notice: result.notices.append(str(notice.message_primary)))
+        register_binary_vector(conn)
+        result.index_definitions = drop_ann_indexes(conn) or [FALLBACK_INDEX]
+        insert_parents(conn, data.documents, status="ready")
+        types = column_oids(conn, "document_chunks", LOAD_COLUMNS)
+        started = time.perf_counter()
+        with (
+            conn.transaction(),
+            conn.cursor().copy(
+                f"COPY document_chunks ({', '.join(LOAD_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.set_types(types)
+            for doc in data.documents:
+                for row in doc.chunks:
+                    copy.write_row((*row, data.packed[row[0]], MODEL, DIMENSIONS))
+        result.seconds["load: binary COPY"] = time.perf_counter() - started
+        log(f"loaded {result.rows:,} rows in {result.seconds['load: binary COPY']:.1f} s")
+        started = time.perf_counter()
+        conn.execute("VACUUM (ANALYZE) document_chunks")
+        conn.execute("ANALYZE documents")
+        result.seconds["load: VACUUM ANALYZE"] = time.perf_counter() - started
+        conn.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        started = time.perf_counter()
+        for definition in result.index_definitions:
+            conn.execute(definition)
+        result.seconds["index build"] = time.perf_counter() - started
+        result.index_names = {name for name, _ in ann_indexes(conn)}
+        log(f"built {len(result.index_definitions)} ANN index(es) in {result.seconds['index build']:.1f} s")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def latency(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": _percentile(values, 0.50),
+        "p95": _percentile(values, 0.95),
+        "p99": _percentile(values, 0.99),
+        "mean": statistics.fmean(values),
+    }
+
+
+def _plan_nodes(node: dict[str, Any], depth: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    yield depth, node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child, depth + 1)
+
+
+def _describe(node: dict[str, Any]) -> str:
+    text = str(node["Node Type"])
+    if node.get("Sort Method"):
+        text += f" ({node['Sort Method']})"
+    if node.get("Index Name"):
+        text += f" on {node['Index Name']}"
+    elif node.get("Relation Name"):
+        text += f" on {node['Relation Name']}"
+    return text
+
+
+def measure(api_url: str, data: Corpus, result: SearchResult, queries_count: int, k: int, seed: int) -> None:
+    """Latency of ``queries_count`` random queries, the plan, and recall@k against brute force."""
+    query_vectors = unit_vectors(queries_count + 10, DIMENSIONS, seed + 1)
+    texts = [f"query {i}" for i in range(len(query_vectors))]
+    embedder = QueryEmbedder(dict(zip(texts, query_vectors.tolist(), strict=True)))
+    db = Database(api_url)
+    statement = queries()[SEARCH_QUERY]
+
+    def params(text: str) -> dict[str, Any]:
+        vector = vector_literal(embedder.embed([text])[0])
+        return {"query": vector, "model": MODEL, "dimensions": DIMENSIONS, "document_ids": None, "k": k}
+
+    def run_search(text: str) -> list[Any]:
+        return search(db, data.target_user, text, k=k, embedder_for=lambda model, dims: embedder)
+
+    started = time.perf_counter()
+    for text in texts[:10]:  # warm-up: caches and the connection, as in a container that has served before
+        run_search(text)
+    for text in texts[10:]:
+        query_params = params(text)
+        with db.transaction(data.target_user) as tx:
+            begun = time.perf_counter()
+            tx.execute(statement, query_params).fetchall()
+            result.statement_ms.append((time.perf_counter() - begun) * 1000)
+    for text in texts[10:]:
+        begun = time.perf_counter()
+        run_search(text)
+        result.search_ms.append((time.perf_counter() - begun) * 1000)
+    result.seconds["queries"] = time.perf_counter() - started
+
+    with db.transaction(data.target_user) as tx:
+        row = tx.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params(texts[10])).fetchone()
+    plan = row["QUERY PLAN"][0] if row else {}
+    nodes = list(_plan_nodes(plan.get("Plan", {})))
+    result.plan = " → ".join(_describe(node) for _, node in nodes)
+    result.plan_uses_ann_index = any(node.get("Index Name") in result.index_names for _, node in nodes)
+    result.plan_execution_ms = float(plan.get("Execution Time", 0.0))
+
+    # Brute force over the user's stored vectors, with the query as the database received it (7 digits).
+    recalls, full = [], True
+    candidates = data.target_vectors.astype(np.float64)
+    for text in texts[10:15]:
+        hits = run_search(text)
+        full &= len(hits) == k
+        sent = np.array([float(x) for x in params(text)["query"][1:-1].split(",")], dtype=np.float32)
+        distances = 1.0 - candidates @ sent.astype(np.float64) / np.linalg.norm(sent.astype(np.float64))
+        truth = {data.target_ids[i] for i in np.argsort(distances, kind="stable")[:k]}
+        recalls.append(len(truth & {hit.chunk_id for hit in hits}) / k)
+    result.recall, result.recall_queries, result.full_k = statistics.fmean(recalls), len(recalls), full
+    db.close()
