@@ -716,7 +716,7 @@ def test_a_real_local_model_gives_unit_vectors() -> None:
     # GIVEN a model directory named by DOCINTAKE_TEST_ST_MODEL (nothing is downloaded to make one) and its dimension
     path = os.environ.get("DOCINTAKE_TEST_ST_MODEL")
     if not path:
-        pytest.skip("DOCINTAKE_TEST_ST_MODEL names no local sentence-transformers model directory")
+        pytest.skip(reason="DOCINTAKE_TEST_ST_MODEL names no local sentence-transformers model directory")
     dimensions = int(os.environ.get("DOCINTAKE_TEST_ST_DIMENSIONS", "384"))
     embedder = SentenceTransformersEmbedder.from_settings(st_settings(Path(path), dimensions=dimensions))
     # WHEN two texts are embedded THEN each vector has the model's length and unit norm
