@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -30,6 +30,10 @@ def s3_client() -> S3Client:
 
 def sqs_client() -> SQSClient:
     return boto3.client("sqs", config=_RETRIES)
+
+
+def lambda_client() -> Any:
+    return boto3.client("lambda", config=_RETRIES)
 
 
 def secrets_client() -> SecretsManagerClient:

@@ -14,6 +14,8 @@ from pathlib import Path
 from uuid import UUID
 
 STATE_FILE = "stack.json"
+QUEUE_CHOICES = ("validate", "parse", "chunk", "embed")
+JOB_STATES = ("queued", "in_progress", "retrying", "failed", "dead_lettered", "done", "expired")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +68,38 @@ def main(argv: list[str] | None = None) -> int:
     reembed.add_argument("--user", type=UUID, help="only this user's documents")
     reembed.add_argument("--json", action="store_true")
 
+    sweep = commands.add_parser("sweep", help="rescue jobs with a stale heartbeat and expire abandoned uploads")
+    sweep.add_argument("--json", action="store_true")
+
+    dlq = commands.add_parser("dlq", help="inspect and replay the dead-letter queues").add_subparsers(
+        dest="dlq_command", required=True
+    )
+    dlq_list = dlq.add_parser("list", help="messages in the DLQs: job, document, user, error code, receives, age")
+    dlq_list.add_argument("--queue", choices=QUEUE_CHOICES, help="default: all four")
+    dlq_list.add_argument("--json", action="store_true")
+    dlq_show = dlq.add_parser("show", help="one dead letter, with its job's timeline")
+    dlq_show.add_argument("message_id")
+    dlq_show.add_argument("--json", action="store_true")
+    dlq_replay = dlq.add_parser("replay", help="send dead letters back to their source and reset their jobs")
+    dlq_replay.add_argument("--queue", choices=QUEUE_CHOICES, required=True)
+    dlq_replay.add_argument("--job", type=UUID, help="only this job's messages")
+    dlq_replay.add_argument("--error-code", help="only messages whose job failed with this code")
+    dlq_replay.add_argument("--limit", type=int, help="at most this many messages")
+    dlq_replay.add_argument("--dry-run", action="store_true", help="say what would be replayed, change nothing")
+    dlq_replay.add_argument("--json", action="store_true")
+
+    jobs = commands.add_parser("jobs", help="jobs across users (metadata only)").add_subparsers(
+        dest="jobs_command", required=True
+    )
+    jobs_list = jobs.add_parser("list", help="the newest jobs, optionally by state or user")
+    jobs_list.add_argument("--state", choices=JOB_STATES)
+    jobs_list.add_argument("--user", type=UUID)
+    jobs_list.add_argument("--limit", type=int, default=50)
+    jobs_list.add_argument("--json", action="store_true")
+    jobs_show = jobs.add_parser("show", help="one job and its timeline of events")
+    jobs_show.add_argument("job_id", type=UUID)
+    jobs_show.add_argument("--json", action="store_true")
+
     demo = commands.add_parser("demo", help="ingest generated insurance PDFs end to end and show the result")
     demo.add_argument("--documents", type=int, default=4)
     demo.add_argument("--timeout", type=float, default=300.0)
@@ -87,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         return _search(args)
     if args.command == "reembed":
         return _reembed(args)
+    if args.command in ("sweep", "dlq", "jobs"):
+        from docintake.local import operator_commands
+
+        return operator_commands.run(args)
     return _demo(args)
 
 

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     parse_queue_url: str | None = None
     chunk_queue_url: str | None = None
     embed_queue_url: str | None = None
+    # Dead-letter queues: a body that is not a stage message is sent straight to its queue's DLQ.
+    parse_dlq_url: str | None = None
+    chunk_dlq_url: str | None = None
+    embed_dlq_url: str | None = None
+    validate_dlq_url: str | None = None
 
     # Upload.
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
@@ -32,6 +37,19 @@ class Settings(BaseSettings):
 
     # Retries: the queues' maxReceiveCount, so the job reads dead_lettered before SQS moves the message.
     max_receive_count: int = Field(default=5, ge=1)
+    # Backoff of a failed attempt: base × 2^(attempt−1) seconds, capped at 300 s.
+    backoff_base_seconds: int = Field(default=3, ge=1)
+    # A claim's lease outlives the invocation's remaining time by this much; a crashed one's lapses by itself.
+    lease_grace_seconds: int = Field(default=30, ge=1)
+    # A stage completed without its next message marked sent after this long: the sender died, send again.
+    resend_grace_seconds: float = Field(default=30.0, ge=0)
+    # The sweeper rescues jobs whose heartbeat is older than this. It must exceed the longest function
+    # timeout × maxReceiveCount (ParseFunction: 300 s × 5), or it would race SQS's own redeliveries.
+    sweep_stale_seconds: int = Field(default=1800, ge=1)
+    # Uploads never made this long after their URL expired are marked expired.
+    sweep_upload_grace_seconds: int = Field(default=900, ge=0)
+    # The ValidateFunction the sweeper and `dlq replay` re-invoke for a stuck or dead-lettered upload event.
+    validate_function_name: str | None = None
 
     # Parsing.
     parser: Literal["local", "llamaparse"] = "local"

@@ -39,9 +39,7 @@ STAGES = (
     "embedded",
     "done",
 )
-# A completed stage whose next message is not marked sent after this long: the sender died, send again.
-RESEND_GRACE = timedelta(seconds=30)
-Outcome = Literal["completed", "duplicate", "failed", "ignored"]
+Outcome = Literal["completed", "duplicate", "failed", "ignored", "dead_lettered"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +80,18 @@ class Pipeline:
         if not url:
             raise RuntimeError(f"{step.upper()}_QUEUE_URL is not set")
         return url
+
+    def dlq_url(self, step: str) -> str | None:
+        return {
+            "parse": self.settings.parse_dlq_url,
+            "chunk": self.settings.chunk_dlq_url,
+            "embed": self.settings.embed_dlq_url,
+        }.get(step)
+
+    @property
+    def resend_grace(self) -> timedelta:
+        """How long a completed stage may wait for its sender before a duplicate delivery re-sends."""
+        return timedelta(seconds=self.settings.resend_grace_seconds)
 
 
 @dataclass(frozen=True)
@@ -142,11 +152,16 @@ def send_next(pipeline: Pipeline, message: StageMessage, step: Step) -> None:
 def process_stage_message(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -> Outcome:
     """Runs one delivery of a stage message. Returns the outcome, or raises to have SQS redeliver it —
     after the backoff for this attempt, set through the message's visibility, whatever the error:
-    a failed claim or send, a lease held elsewhere, a bad body on its way to the DLQ."""
+    a failed claim or send, a lease held elsewhere. A body that is not a stage message for this queue goes
+    straight to the DLQ with its reason, since no retry can fix it."""
     try:
         return _run_stage(pipeline, step, delivery, work)
+    except InvalidMessage as exc:
+        if dead_letter_invalid(pipeline, step.name, delivery, exc):
+            return "dead_lettered"
+        raise
     except Exception:
-        delay = backoff_seconds(delivery.receive_count)
+        delay = backoff_seconds(delivery.receive_count, pipeline.settings.backoff_base_seconds)
         delay_redelivery(pipeline.sqs, pipeline.queue_url(step.name), delivery.receipt_handle, delay)
         raise
 
@@ -159,7 +174,8 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -
     logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage=step.name)
 
     # Lease a little longer than this invocation can live; a crashed one's lease then lapses by itself.
-    lease_seconds = max(30, delivery.remaining_ms // 1000 + 30)
+    grace = pipeline.settings.lease_grace_seconds
+    lease_seconds = max(grace, delivery.remaining_ms // 1000 + grace)
     lease_owner = f"{delivery.invocation_id}/{delivery.message_id}"
     with pipeline.db.transaction(message.user_id) as conn:
         job = one(
@@ -226,13 +242,48 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -
     return "completed"
 
 
+def dead_letter_invalid(pipeline: Pipeline, step: str, delivery: Delivery, exc: InvalidMessage) -> bool:
+    """Sends a body no stage can read to the queue's DLQ with the reason as message attributes, records a
+    system event (ids and the code only), and returns True so the original is acknowledged. False when
+    there is no DLQ configured or the send failed: the message is then redelivered until SQS moves it."""
+    dlq = pipeline.dlq_url(step)
+    if not dlq:
+        return False
+    try:
+        pipeline.sqs.send_message(
+            QueueUrl=dlq,
+            MessageBody=delivery.body,
+            MessageAttributes={
+                "error_code": {"DataType": "String", "StringValue": exc.code},
+                "error_reason": {"DataType": "String", "StringValue": str(exc)[:256]},
+                "source_queue": {"DataType": "String", "StringValue": step},
+                "source_message_id": {"DataType": "String", "StringValue": delivery.message_id},
+            },
+        )
+    except Exception:
+        logger.exception("could not dead-letter an invalid message", extra={"error_code": exc.code})
+        return False
+    with pipeline.db.transaction() as conn:
+        append_event(
+            conn,
+            "message_dead_lettered",
+            user_id=None,
+            stage=step,
+            function_name=pipeline.function_name,
+            invocation_id=delivery.invocation_id,
+            details={"error_code": exc.code, "message_id": delivery.message_id},
+        )
+    logger.error("invalid message sent to the DLQ", extra={"error_code": exc.code, "message_id": delivery.message_id})
+    return True
+
+
 def _unclaimed(pipeline: Pipeline, step: Step, message: StageMessage, job: Row | None) -> Outcome:
     """The job could not be claimed: decide between a duplicate, a lost send, or work still under way."""
     if job is None:
         # Deleted, or not this user's: nothing to do, and nothing to retry.
         logger.warning("job not found for message")
         return "ignored"
-    if job["state"] == "failed":
+    if job["state"] in ("failed", "expired"):
         return "ignored"
     position, completed = stage_index(job["stage"]), stage_index(step.completed_stage)
     if position < stage_index(step.ready_stage):
@@ -240,7 +291,7 @@ def _unclaimed(pipeline: Pipeline, step: Step, message: StageMessage, job: Row |
     if position == stage_index(step.working_stage):
         raise LeaseHeld("another invocation holds the job's lease")
     if position == completed and job["next_message_sent_at"] is None and step.next_step is not None:
-        if datetime.now(UTC) - job["updated_at"] < RESEND_GRACE:
+        if datetime.now(UTC) - job["updated_at"] < pipeline.resend_grace:
             raise LeaseHeld("the completing invocation may still be sending the next message")
         # The invocation that completed this stage died before its send: send it now.
         logger.info("resending lost next-stage message")
@@ -303,7 +354,7 @@ def _retry_or_dead_letter(
         _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="dead_lettered")
         logger.error("stage dead-lettered", extra={"error_code": code})
         return
-    delay = backoff_seconds(delivery.receive_count)
+    delay = backoff_seconds(delivery.receive_count, pipeline.settings.backoff_base_seconds)
     retry_at = datetime.now(UTC) + timedelta(seconds=delay)
     _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="retrying", next_retry_at=retry_at)
     logger.warning("stage will retry", extra={"error_code": code, "delay_seconds": delay})

@@ -17,9 +17,9 @@ BACKOFF_BASE_SECONDS = 3
 BACKOFF_CAP_SECONDS = 300
 
 
-def backoff_seconds(attempt: int) -> int:
+def backoff_seconds(attempt: int, base: int = BACKOFF_BASE_SECONDS) -> int:
     """3 s, 6 s, 12 s, … capped at 300 s, for the attempt that just failed (1-based)."""
-    return int(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1)))
+    return int(min(BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempt - 1)))
 
 
 def send_stage_message(sqs: SQSClient, queue_url: str, message: StageMessage) -> str:

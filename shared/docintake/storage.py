@@ -148,3 +148,17 @@ def get_bytes(s3: S3Client, bucket: str, key: str, version_id: str | None = None
 def put_bytes(s3: S3Client, bucket: str, key: str, data: bytes, content_type: str) -> None:
     with s3_errors("put object"):
         s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+
+
+def delete_version(s3: S3Client, bucket: str, key: str, version_id: str) -> None:
+    with s3_errors("delete object version"):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+
+
+def object_exists(s3: S3Client, bucket: str, key: str) -> bool:
+    try:
+        with s3_errors("head object"):
+            s3.head_object(Bucket=bucket, Key=key)
+    except PermanentError:
+        return False
+    return True

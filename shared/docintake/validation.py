@@ -15,9 +15,9 @@ from aws_lambda_powertools import Logger
 from docintake.db import Row, one, run
 from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
-from docintake.jobs import RESEND_GRACE, VALIDATE_STEP, Pipeline, send_next
+from docintake.jobs import VALIDATE_STEP, Pipeline, send_next
 from docintake.messages import StageMessage
-from docintake.storage import StoredObject, inspect_object, parse_upload_key
+from docintake.storage import StoredObject, delete_version, inspect_object, parse_upload_key
 
 logger = Logger(service="docintake", child=True)
 Outcome = Literal["validated", "rejected", "duplicate", "ignored"]
@@ -69,6 +69,8 @@ def validate_upload(
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage="validate")
     if found["stage"] != "awaiting_upload" or found["state"] != "queued":
+        if version_id and found["s3_version_id"] and version_id != found["s3_version_id"]:
+            return _reject_overwrite(pipeline, key.key, version_id, message, invocation_id)
         return _already_validated(pipeline, message, found)
 
     try:
@@ -111,12 +113,35 @@ def validate_upload(
     return "validated"
 
 
+def _reject_overwrite(
+    pipeline: Pipeline, key: str, version_id: str, message: StageMessage, invocation_id: str
+) -> Outcome:
+    """A second upload to a key whose upload was already decided (the presigned URL can be reused until it
+    expires). Its version is deleted, so the key's current object is again the one validate verified."""
+    delete_version(pipeline.s3, pipeline.settings.bucket_name, key, version_id)
+    with pipeline.db.transaction(message.user_id) as conn:
+        append_event(
+            conn,
+            "upload_overwrite_rejected",
+            user_id=message.user_id,
+            document_id=message.document_id,
+            job_id=message.job_id,
+            stage="awaiting_upload",
+            correlation_id=message.correlation_id,
+            function_name=pipeline.function_name,
+            invocation_id=invocation_id,
+            details={"error_code": "upload_exists"},
+        )
+    logger.warning("second upload to an existing key rejected", extra={"error_code": "upload_exists"})
+    return "rejected"
+
+
 def _already_validated(pipeline: Pipeline, message: StageMessage, found: Row) -> Outcome:
     """A duplicate S3 event. Re-sends the parse message only if its sender evidently died."""
     if (
         found["stage"] == "upload_validated"
         and found["next_message_sent_at"] is None
-        and datetime.now(UTC) - found["updated_at"] >= RESEND_GRACE
+        and datetime.now(UTC) - found["updated_at"] >= pipeline.resend_grace
     ):
         send_next(pipeline, message, VALIDATE_STEP)
     logger.info("duplicate upload event", extra={"job_stage": found["stage"]})

@@ -39,7 +39,13 @@ def test_application_roles_are_not_superusers_and_do_not_bypass_rls(database: Lo
         rows = conn.execute(
             "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname LIKE 'docintake_%%'"
         ).fetchall()
-    assert {r[0] for r in rows} == {"docintake_owner", "docintake_api", "docintake_worker", "docintake_ops"}
+    assert {r[0] for r in rows} == {
+        "docintake_owner",
+        "docintake_api",
+        "docintake_worker",
+        "docintake_ops",
+        "docintake_sweeper",
+    }
     assert not any(r[1] or r[2] for r in rows)
 
 

@@ -14,7 +14,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from docintake.db import migrate
 
 DATABASE_NAME = "docintake"
-ROLES = {"api": "docintake_api", "worker": "docintake_worker", "ops": "docintake_ops"}
+ROLES = {
+    "api": "docintake_api",
+    "worker": "docintake_worker",
+    "ops": "docintake_ops",
+    "sweeper": "docintake_sweeper",
+}
 
 
 class LocalDatabase:

@@ -4,6 +4,7 @@ one poller per event source that invokes the real handler with Lambda's semantic
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -22,8 +23,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from docintake.db import Database
 from docintake.local.postgres import LocalDatabase
 from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
+from docintake.operations import Operations
 
 REGION = "us-east-1"
 # Lambda's async invocation: the first try and two retries, then the on-failure destination.
@@ -38,6 +41,15 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "docintake",
 }
 log = logging.getLogger("docintake.local")
+SECRET_ROLES = {"ApiDatabaseSecretArn": "api", "SweeperDatabaseSecretArn": "sweeper"}
+_RATE = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+class InvocationCrashed(BaseException):
+    """Raised inside a handler to stand for the Lambda runtime dying mid-invocation (a timeout, an OOM kill):
+    nothing after it runs, the batch is neither acknowledged nor failed, and SQS redelivers it."""
+
+
 _QUEUE_PROPERTIES = {"QueueName", "VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy"}
 
 
@@ -72,13 +84,16 @@ class LambdaContext:
 
 @dataclass
 class EventSource:
-    """An SQS queue feeding a function: its own stage queue, or the queue standing in for S3's async invoke."""
+    """An SQS queue feeding a function: its own stage queue, or the queue standing in for S3's async invoke
+    (then ``attempts`` deliveries, after which the on-failure destination receives Lambda's record)."""
 
     function: str
     queue: str
     batch_size: int
     partial_failures: bool
     s3_async: bool = False
+    attempts: int = ASYNC_ATTEMPTS
+    failure_queue: str | None = None
 
 
 class LocalStack:
@@ -93,6 +108,8 @@ class LocalStack:
         visibility_timeout: int | None = None,
         log_file: Path | None = None,
         stack_name: str = "docintake-local",
+        function_timeout: int | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.root = root
         self.database = database
@@ -101,6 +118,9 @@ class LocalStack:
         self.visibility_timeout = visibility_timeout  # tests shorten redelivery; None keeps the template's
         self.log_file = log_file
         self.stack_name = stack_name
+        self.function_timeout = function_timeout  # chaos runs shorten every function's timeout (and lease)
+        self.environment = environment or {}  # applied to every function over the template's
+        self.schedules: list[tuple[str, float]] = []
         self.resolver = Resolver(self.template, region=REGION, stack_name=stack_name)
         self.queue_urls: dict[str, str] = {}
         self.bucket = ""
@@ -114,14 +134,14 @@ class LocalStack:
     # --- lifecycle -----------------------------------------------------------------------------------
 
     @contextmanager
-    def running(self, *, pollers: bool = True) -> Iterator[LocalStack]:
-        self.start(pollers=pollers)
+    def running(self, *, pollers: bool = True, schedules: bool = False) -> Iterator[LocalStack]:
+        self.start(pollers=pollers, schedules=schedules)
         try:
             yield self
         finally:
             self.stop()
 
-    def start(self, *, pollers: bool = True) -> None:
+    def start(self, *, pollers: bool = True, schedules: bool = False) -> None:
         self._saved_env = {k: os.environ.get(k) for k in [*LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
         os.environ.update(LOCAL_ENVIRONMENT)
         if self.aws_endpoint is None:
@@ -136,6 +156,8 @@ class LocalStack:
         self.create_resources()
         if pollers:
             self.start_pollers()
+        if schedules:
+            self.start_schedules()
 
     def stop(self) -> None:
         self._stop.set()
@@ -180,10 +202,16 @@ class LocalStack:
                 s3.create_bucket(Bucket=self.bucket)
             s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
         self.sources = []
+        self.schedules = []
         notifications: list[dict[str, Any]] = []
-        for logical in resources_of_type(self.template, "AWS::Serverless::Function"):
+        functions = resources_of_type(self.template, "AWS::Serverless::Function")
+        for logical in functions:
+            self.resolver.refs[logical] = f"{self.stack_name}-{logical}"
+        for logical in functions:
             props = function_properties(self.template, logical)
             for event in props.get("Events", {}).values():
+                if event["Type"] == "Schedule" and str(event["Properties"]["Schedule"]).startswith("rate("):
+                    self.schedules.append((logical, _rate_seconds(str(event["Properties"]["Schedule"]))))
                 if event["Type"] == "SQS":
                     queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
                     self.sources.append(
@@ -237,13 +265,15 @@ class LocalStack:
         if failure is None and "DeadLetterQueue" in props:
             failure = props["DeadLetterQueue"]["TargetArn"]
         attributes = {"VisibilityTimeout": str(self.visibility_timeout or 60)}
+        failure_queue = None
         if failure is not None:
-            attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": self.resolver.resolve(failure), "maxReceiveCount": str(retries + 1)}
-            )
+            arn = str(self.resolver.resolve(failure))
+            failure_queue = next(name for (name, attr), value in self.resolver.attrs.items() if value == arn)
         queue = f"{function}AsyncEvents"
         url = self._register_queue(sqs, queue, attributes, f"{self.stack_name}-{function}-async-events")
-        self.sources.append(EventSource(function, queue, 1, False, s3_async=True))
+        self.sources.append(
+            EventSource(function, queue, 1, False, s3_async=True, attempts=retries + 1, failure_queue=failure_queue)
+        )
         config: dict[str, Any] = {
             "QueueArn": self.resolver.attrs[(queue, "Arn")],
             "Events": self.resolver.resolve(
@@ -264,8 +294,9 @@ class LocalStack:
         raw = props.get("Environment", {}).get("Variables", {})
         env = {k: v for k, v in ((k, self.resolver.resolve(v)) for k, v in raw.items()) if v not in (None, "")}
         secret = raw.get("DATABASE_SECRET_ARN")
-        role = "api" if isinstance(secret, dict) and "Api" in str(secret.get("Ref", "")) else "worker"
+        role = SECRET_ROLES.get(str(secret.get("Ref", "")), "worker") if isinstance(secret, dict) else "worker"
         env.pop("DATABASE_SECRET_ARN", None)
+        env.update(self.environment)
         env["DATABASE_URL"] = self.database.role_url(role)
         env["AWS_ENDPOINT_URL"] = str(self.aws_endpoint)
         env["AWS_LAMBDA_FUNCTION_NAME"] = logical
@@ -286,6 +317,10 @@ class LocalStack:
             spec.loader.exec_module(module)
         if self.log_file is not None:
             _redirect_logs(self.log_file)
+        operations = getattr(module, "operations", None)
+        if operations is not None:
+            # There is no Lambda service here to invoke ValidateFunction: its async-event queue stands in.
+            module.operations = dataclasses.replace(operations, invoke_validate=self.invoke_validate_async)  # type: ignore[attr-defined]
         if not overrides:
             self.functions[logical] = module
         return module
@@ -295,7 +330,7 @@ class LocalStack:
         props = function_properties(self.template, logical)
         context = LambdaContext(
             logical,
-            int(self.resolver.resolve(props.get("Timeout", 3))),
+            self.function_timeout or int(self.resolver.resolve(props.get("Timeout", 3))),
             int(self.resolver.resolve(props.get("MemorySize", 128))),
         )
         handler = getattr(module, str(props["Handler"]).rsplit(".", 1)[1])
@@ -309,6 +344,40 @@ class LocalStack:
             thread = threading.Thread(target=self._poll, args=(source,), name=f"poll-{source.queue}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def start_schedules(self) -> None:
+        """EventBridge schedules (the sweeper): each function invoked at its rate, first after one period."""
+        for function, seconds in self.schedules:
+            self.load_function(function)
+            thread = threading.Thread(
+                target=self._tick, args=(function, seconds), name=f"schedule-{function}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _tick(self, function: str, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            try:
+                self.invoke(function, {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
+            except Exception:
+                log.exception("scheduled %s failed", function)
+
+    def operations(self, role: str = "sweeper", **settings: Any) -> Operations:
+        """What the operator commands work with, against this stack, as ``role``."""
+        from docintake.config import Settings
+
+        env = {**self.function_environment("SweeperFunction"), **{k.upper(): str(v) for k, v in settings.items()}}
+        env["DATABASE_URL"] = self.database.role_url(role)
+        with _environment(env):
+            resolved = Settings()
+        return Operations(
+            resolved,
+            Database(resolved.database_url or ""),
+            self.client("s3"),
+            self.client("sqs"),
+            "docintake-cli",
+            self.invoke_validate_async,
+        )
 
     def run_until_idle(self, *, max_rounds: int = 50) -> int:
         """Delivers what the queues hold, source by source, in this thread, until a round finds nothing.
@@ -367,17 +436,49 @@ class LocalStack:
         event = json.loads(message["Body"])
         if event.get("Event") == "s3:TestEvent":
             return True
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
         try:
             self.invoke(source.function, event)
-        except Exception:
-            log.exception("%s failed; the event is retried, then goes to its DLQ", source.function)
-            return False
+        except (Exception, InvocationCrashed) as exc:
+            if attempt < source.attempts or source.failure_queue is None:
+                log.warning("%s failed (%s); the event is retried", source.function, type(exc).__name__)
+                return False
+            self._send_failure_record(source, event, exc, attempt)
+            log.warning("%s failed %d times; the event went to its on-failure destination", source.function, attempt)
         return True
+
+    def _send_failure_record(
+        self, source: EventSource, event: dict[str, Any], exc: BaseException, attempt: int
+    ) -> None:
+        """What Lambda sends an SQS on-failure destination after the last retry of an async invocation."""
+        assert source.failure_queue is not None
+        record = {
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{REGION}:123456789012:function:{source.function}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempt,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": type(exc).__name__, "errorMessage": "(omitted locally)"},
+        }
+        self.client("sqs").send_message(QueueUrl=self.queue_urls[source.failure_queue], MessageBody=json.dumps(record))
+
+    def invoke_validate_async(self, event: dict[str, Any]) -> None:
+        """Lambda's asynchronous invoke of ValidateFunction, as the sweeper and DLQ replay use it."""
+        source = next(s for s in self.sources if s.s3_async)
+        self.client("sqs").send_message(QueueUrl=self.queue_urls[source.queue], MessageBody=json.dumps(event))
 
     def _invoke_batch(self, source: EventSource, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         event = {"Records": [self._sqs_record(source, m) for m in messages]}
         try:
             result = self.invoke(source.function, event) or {}
+        except InvocationCrashed:
+            log.warning("%s crashed; its batch comes back after the visibility timeout", source.function)
+            return []
         except Exception:
             # A raised error fails the whole batch: every message comes back after its visibility timeout.
             log.exception("%s failed its whole batch", source.function)
@@ -419,6 +520,12 @@ class LocalStack:
             "bucket": self.bucket,
             "queues": self.queue_urls,
         }
+
+
+def _rate_seconds(expression: str) -> float:
+    """rate(5 minutes) → 300.0 (cron() schedules are not run locally)."""
+    value, unit = expression.removeprefix("rate(").removesuffix(")").split()
+    return float(value) * _RATE[unit]
 
 
 @contextmanager

@@ -14,7 +14,7 @@ RETURNING *;
 -- name: document_job_by_key
 -- The newest job of the document stored under an upload key.
 SELECT d.id AS document_id, d.user_id, d.content_type, d.size_bytes, d.sha256_declared, d.s3_key, d.status,
-       j.id AS job_id, j.stage, j.state, j.correlation_id, j.next_message_sent_at, j.updated_at
+       d.s3_version_id, j.id AS job_id, j.stage, j.state, j.correlation_id, j.next_message_sent_at, j.updated_at
 FROM documents d
 JOIN upload_jobs j ON j.document_id = d.id
 WHERE d.id = %(document_id)s AND d.s3_key = %(s3_key)s
@@ -230,3 +230,87 @@ WHERE d.status = 'ready'
   AND EXISTS (SELECT 1 FROM document_chunks c WHERE c.document_id = d.id
               AND (c.embedding_model IS DISTINCT FROM %(model)s OR c.embedding_dimensions IS DISTINCT FROM %(dimensions)s))
 ORDER BY d.created_at;
+
+-- name: claim_stale_job
+-- Sweeper (role docintake_sweeper, every user): one job nobody has touched for longer than any SQS
+-- redelivery could take, locked so concurrent sweepers each take a different one. A job under a live
+-- invocation has a fresh heartbeat (claims and heartbeats set it) and is never picked.
+SELECT j.id, j.document_id, j.user_id, j.stage, j.state, j.correlation_id, j.heartbeat_at, j.created_at,
+       d.s3_key
+FROM upload_jobs j JOIN documents d ON d.id = j.document_id AND d.user_id = j.user_id
+WHERE j.state IN ('queued', 'in_progress', 'retrying')
+  AND ((j.stage = 'awaiting_upload'
+        AND coalesce(j.heartbeat_at, j.created_at) < now() - make_interval(secs => %(upload_after)s))
+    OR (j.stage NOT IN ('awaiting_upload', 'done')
+        AND j.heartbeat_at < now() - make_interval(secs => %(stale_after)s)
+        AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now())))
+ORDER BY j.heartbeat_at NULLS FIRST
+LIMIT 1
+FOR UPDATE OF j SKIP LOCKED;
+
+-- name: mark_swept
+-- The stage's message was sent again: the job waits for it, with a fresh heartbeat.
+UPDATE upload_jobs
+SET state = CASE WHEN state = 'in_progress' THEN 'queued' ELSE state END, lease_owner = NULL,
+    lease_expires_at = NULL, next_retry_at = NULL, heartbeat_at = now(), next_message_sent_at = now(),
+    updated_at = now()
+WHERE id = %(job_id)s
+RETURNING id;
+
+-- name: touch_job
+UPDATE upload_jobs SET heartbeat_at = now(), updated_at = now() WHERE id = %(job_id)s RETURNING id;
+
+-- name: expire_upload
+UPDATE upload_jobs
+SET state = 'expired', last_error_code = 'upload_expired',
+    last_error_message = 'the upload URL expired before a file arrived', updated_at = now(), finished_at = now()
+WHERE id = %(job_id)s AND stage = 'awaiting_upload' AND state = 'queued'
+RETURNING id;
+
+-- name: expire_document
+UPDATE documents SET status = 'expired', updated_at = now()
+WHERE id = %(document_id)s AND status = 'pending_upload'
+RETURNING id;
+
+-- name: replay_job
+-- An operator replays a dead letter: the job waits for the replayed message again. Finished jobs
+-- (done, failed, expired) are left alone; the replayed message then finds nothing to do.
+UPDATE upload_jobs
+SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, next_retry_at = NULL, heartbeat_at = now(),
+    finished_at = NULL, updated_at = now()
+WHERE id = %(job_id)s AND state IN ('dead_lettered', 'retrying', 'in_progress', 'queued')
+RETURNING id, document_id, user_id, stage, state, correlation_id;
+
+-- name: reopen_document
+UPDATE documents SET status = 'processing', updated_at = now()
+WHERE id = %(document_id)s AND status = 'failed'
+RETURNING id;
+
+-- name: ops_job
+SELECT j.id AS job_id, j.document_id, j.user_id, j.stage, j.state, j.attempts, j.last_error_code,
+       j.last_error_message, j.correlation_id, j.created_at, j.updated_at, j.finished_at, j.heartbeat_at,
+       j.next_retry_at, d.content_type, d.size_bytes, d.status AS document_status, d.page_count
+FROM upload_jobs j JOIN documents d ON d.id = j.document_id AND d.user_id = j.user_id
+WHERE j.id = %(job_id)s;
+
+-- name: ops_jobs_of_documents
+SELECT DISTINCT ON (j.document_id) j.id AS job_id, j.document_id, j.user_id, j.stage, j.state,
+       j.last_error_code, j.attempts
+FROM upload_jobs j
+WHERE j.document_id = ANY(%(document_ids)s::uuid[])
+ORDER BY j.document_id, j.created_at DESC;
+
+-- name: ops_list_jobs
+SELECT j.id AS job_id, j.document_id, j.user_id, j.stage, j.state, j.attempts, j.last_error_code,
+       j.created_at, j.updated_at, j.finished_at
+FROM upload_jobs j
+WHERE (%(state)s::text IS NULL OR j.state = %(state)s::text)
+  AND (%(user_id)s::uuid IS NULL OR j.user_id = %(user_id)s::uuid)
+ORDER BY j.created_at DESC
+LIMIT %(limit)s;
+
+-- name: ops_job_events
+SELECT id, occurred_at, event_type, stage, function_name, invocation_id, details
+FROM events
+WHERE job_id = %(job_id)s
+ORDER BY id;

@@ -1,0 +1,455 @@
+"""Operators' tools: the sweeper that rescues stuck jobs, and reading and replaying the dead-letter queues.
+
+Both run as ``docintake_sweeper``: it sees every user's jobs and may move them on, but reads no chunk,
+filename or vector. Listing runs as ``docintake_ops`` (read-only) just as well.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
+from uuid import UUID
+
+from aws_lambda_powertools import Logger
+
+from docintake.config import Settings
+from docintake.db import Database, Row, one, run
+from docintake.errors import InvalidMessage
+from docintake.events import append_event
+from docintake.messages import StageMessage, StepName
+from docintake.queues import send_stage_message
+from docintake.storage import object_exists, parse_upload_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+logger = Logger(service="docintake", child=True)
+
+QUEUE_NAMES = ("validate", "parse", "chunk", "embed")
+# The stage message that moves a job on from where it stands (waiting for, or inside, that stage).
+STEP_FOR_STAGE: dict[str, StepName] = {
+    "upload_validated": "parse",
+    "parsing": "parse",
+    "parsed": "chunk",
+    "chunking": "chunk",
+    "chunked": "embed",
+    "embedding": "embed",
+}
+FINISHED_STATES = frozenset({"done", "failed", "expired"})
+
+
+@dataclass(frozen=True)
+class Operations:
+    """What the sweeper and the operator commands work with: a database role, clients and queue URLs."""
+
+    settings: Settings
+    db: Database
+    s3: S3Client
+    sqs: SQSClient
+    function_name: str
+    # Re-invokes ValidateFunction asynchronously with an S3 event (Lambda Invoke, or the local async queue).
+    invoke_validate: Callable[[dict[str, Any]], None] | None = None
+
+    def source_url(self, queue: str) -> str | None:
+        return {
+            "parse": self.settings.parse_queue_url,
+            "chunk": self.settings.chunk_queue_url,
+            "embed": self.settings.embed_queue_url,
+        }.get(queue)
+
+    def dlq_url(self, queue: str) -> str:
+        url = {
+            "validate": self.settings.validate_dlq_url,
+            "parse": self.settings.parse_dlq_url,
+            "chunk": self.settings.chunk_dlq_url,
+            "embed": self.settings.embed_dlq_url,
+        }[queue]
+        if not url:
+            raise RuntimeError(f"{queue.upper()}_DLQ_URL is not set")
+        return url
+
+
+def s3_created_event(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+    """The S3 notification ValidateFunction receives for an upload, as S3 would send it."""
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/")}
+    if version_id:
+        obj["versionId"] = version_id
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "eventTime": datetime.now(UTC).isoformat(),
+                "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj},
+            }
+        ]
+    }
+
+
+# --- the sweeper ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    rescued: list[UUID] = field(default_factory=list)
+    expired: list[UUID] = field(default_factory=list)
+    revalidated: list[UUID] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"rescued={len(self.rescued)} expired={len(self.expired)} revalidated={len(self.revalidated)}"
+
+
+def sweep(ops: Operations, *, invocation_id: str, limit: int = 500) -> SweepResult:
+    """Rescues jobs whose heartbeat went stale, one locked row at a time, and expires abandoned uploads.
+
+    A job is stale when its heartbeat is older than SWEEP_STALE_SECONDS (more than a function timeout ×
+    maxReceiveCount, so SQS has given up on it) and no lease is live. Its stage's message is sent again:
+    a message still somewhere in SQS makes that a duplicate, which the stage machine acknowledges.
+    """
+    settings = ops.settings
+    params = {
+        "stale_after": settings.sweep_stale_seconds,
+        "upload_after": settings.upload_url_expires_seconds + settings.sweep_upload_grace_seconds,
+    }
+    result = SweepResult()
+    for _ in range(limit):
+        with ops.db.transaction() as conn:
+            job = one(conn, "claim_stale_job", params)
+            if job is None:
+                break
+            if job["stage"] == "awaiting_upload":
+                _sweep_upload(ops, conn, job, invocation_id, result)
+            else:
+                _rescue(ops, conn, job, invocation_id)
+                result.rescued.append(job["id"])
+    if result.rescued or result.expired or result.revalidated:
+        logger.info("sweep finished", extra={"rescued": len(result.rescued), "expired": len(result.expired)})
+    return result
+
+
+def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str) -> None:
+    step = STEP_FOR_STAGE[job["stage"]]
+    url = ops.source_url(step)
+    if not url:
+        raise RuntimeError(f"{step.upper()}_QUEUE_URL is not set")
+    message = StageMessage(
+        job_id=job["id"],
+        document_id=job["document_id"],
+        user_id=job["user_id"],
+        stage=step,
+        correlation_id=job["correlation_id"],
+    )
+    # Sent while the row is locked: if the commit then fails, the message is a harmless duplicate.
+    send_stage_message(ops.sqs, url, message)
+    run(conn, "mark_swept", {"job_id": job["id"]})
+    stale = (datetime.now(UTC) - job["heartbeat_at"]).total_seconds() if job["heartbeat_at"] else None
+    append_event(
+        conn,
+        "swept",
+        **_ids(job, ops, invocation_id),
+        details={"step": step, "state": job["state"], "stale_seconds": round(stale or 0)},
+    )
+
+
+def _sweep_upload(ops: Operations, conn: Any, job: Row, invocation_id: str, result: SweepResult) -> None:
+    bucket = ops.settings.bucket_name
+    if object_exists(ops.s3, bucket, job["s3_key"]):
+        # The file arrived but validation never decided (a lost or dead-lettered S3 event): validate again.
+        run(conn, "touch_job", {"job_id": job["id"]})
+        append_event(conn, "upload_revalidated", **_ids(job, ops, invocation_id), details={})
+        if ops.invoke_validate is not None:
+            ops.invoke_validate(s3_created_event(bucket, job["s3_key"]))
+        result.revalidated.append(job["id"])
+        return
+    run(conn, "expire_upload", {"job_id": job["id"]})
+    run(conn, "expire_document", {"document_id": job["document_id"]})
+    append_event(conn, "upload_expired", **_ids(job, ops, invocation_id), details={"error_code": "upload_expired"})
+    result.expired.append(job["id"])
+
+
+def _ids(job: Row, ops: Operations, invocation_id: str) -> dict[str, Any]:
+    return {
+        "user_id": job["user_id"],
+        "document_id": job["document_id"],
+        "job_id": job.get("id") or job.get("job_id"),
+        "stage": job["stage"],
+        "correlation_id": job["correlation_id"],
+        "function_name": ops.function_name,
+        "invocation_id": invocation_id,
+    }
+
+
+# --- dead letters --------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeadLetter:
+    """One message in a DLQ, with what an operator needs to decide about it. Never any document text."""
+
+    queue: str
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+    age_seconds: float
+    stage_message: StageMessage | None = None
+    s3_event: dict[str, Any] | None = None
+    document_id: UUID | None = None
+    user_id: UUID | None = None
+    job_id: UUID | None = None
+    job_state: str | None = None
+    error_code: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "message_id": self.message_id,
+            "job_id": str(self.job_id) if self.job_id else None,
+            "document_id": str(self.document_id) if self.document_id else None,
+            "user_id": str(self.user_id) if self.user_id else None,
+            "job_state": self.job_state,
+            "error_code": self.error_code,
+            "reason": self.reason,
+            "receive_count": self.receive_count,
+            "age_seconds": round(self.age_seconds),
+        }
+
+
+def read_dead_letters(ops: Operations, queue: str, *, hold_seconds: int = 120) -> list[DeadLetter]:
+    """Receives every visible message of the queue's DLQ and keeps them invisible for ``hold_seconds``;
+    ``release`` makes them visible again. Each is described from its body and the job it belongs to."""
+    url = ops.dlq_url(queue)
+    letters: list[DeadLetter] = []
+    seen: set[str] = set()
+    while True:
+        messages = ops.sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=hold_seconds,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message["MessageId"])
+            letters.append(_describe(queue, message))
+    _attach_jobs(ops, letters)
+    return letters
+
+
+def release(ops: Operations, queue: str, letters: list[DeadLetter]) -> None:
+    url = ops.dlq_url(queue)
+    for letter in letters:
+        ops.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0)
+
+
+def list_dead_letters(ops: Operations, queues: tuple[str, ...] = QUEUE_NAMES) -> list[DeadLetter]:
+    found: list[DeadLetter] = []
+    for queue in queues:
+        letters = read_dead_letters(ops, queue, hold_seconds=30)
+        release(ops, queue, letters)
+        found.extend(letters)
+    return found
+
+
+def _describe(queue: str, message: Any) -> DeadLetter:
+    attributes = message.get("Attributes", {})
+    sent_ms = int(attributes.get("SentTimestamp", time.time() * 1000))
+    custom = {k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()}
+    letter = DeadLetter(
+        queue=queue,
+        message_id=message["MessageId"],
+        receipt_handle=message["ReceiptHandle"],
+        body=message["Body"],
+        receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
+        age_seconds=max(0.0, time.time() - sent_ms / 1000),
+        error_code=custom.get("error_code"),
+        reason=custom.get("error_reason"),
+    )
+    if queue == "validate":
+        _describe_validate(letter)
+        return letter
+    try:
+        letter.stage_message = StageMessage.parse_body(letter.body)
+    except InvalidMessage as exc:
+        letter.error_code = letter.error_code or exc.code
+        letter.reason = letter.reason or str(exc)
+        return letter
+    letter.job_id = letter.stage_message.job_id
+    letter.document_id = letter.stage_message.document_id
+    letter.user_id = letter.stage_message.user_id
+    return letter
+
+
+def _describe_validate(letter: DeadLetter) -> None:
+    """Lambda's on-failure destination record: the S3 event is ``requestPayload``; the error, by type."""
+    try:
+        record = json.loads(letter.body)
+        event = record.get("requestPayload", record) if isinstance(record, dict) else None
+        key = parse_upload_key(event["Records"][0]["s3"]["object"]["key"]) if event else None
+    except (ValueError, KeyError, IndexError, TypeError):
+        event, key = None, None
+    if event is None or key is None:
+        letter.error_code, letter.reason = "bad_message", "not an S3 event for an upload key"
+        return
+    letter.s3_event = event
+    letter.document_id, letter.user_id = key.document_id, key.user_id
+    response = record.get("responsePayload") or {}
+    condition = (record.get("requestContext") or {}).get("condition")
+    letter.error_code = letter.error_code or "validate_failed"
+    # errorType names the exception class; errorMessage is left out: it is the function's text, not ours.
+    letter.reason = letter.reason or " ".join(
+        part for part in (condition, response.get("errorType") if isinstance(response, dict) else None) if part
+    )
+
+
+def _attach_jobs(ops: Operations, letters: list[DeadLetter]) -> None:
+    documents = sorted({str(letter.document_id) for letter in letters if letter.document_id})
+    if not documents:
+        return
+    with ops.db.transaction() as conn:
+        rows = run(conn, "ops_jobs_of_documents", {"document_ids": documents})
+    newest = {str(row["document_id"]): row for row in rows}
+    for letter in letters:
+        job = newest.get(str(letter.document_id))
+        if job is None:
+            continue
+        letter.job_id = letter.job_id or job["job_id"]
+        letter.job_state = job["state"]
+        # A stage message's error is its job's last error; a validate failure's, its type unless the job says.
+        letter.error_code = job["last_error_code"] or letter.error_code
+
+
+@dataclass
+class ReplaySummary:
+    replayed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    dry_run: bool = False
+
+    def line(self) -> str:
+        prefix = "dry run: would have " if self.dry_run else ""
+        return f"{prefix}replayed={self.replayed} skipped={self.skipped} failed={self.failed}"
+
+
+def replay(
+    ops: Operations,
+    queue: str,
+    *,
+    invocation_id: str,
+    job_id: UUID | None = None,
+    error_code: str | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplaySummary:
+    """Receive → reset the job to queued (a ``replayed`` event) → send to the source → delete, per message.
+
+    Skipped and left in the DLQ: messages outside the filters and bodies no stage can read. Skipped and
+    deleted: messages of jobs that have since finished, which a replay could not move. A replayed
+    message that turns out to be a duplicate is acknowledged by its stage, so replaying twice is harmless.
+    """
+    letters = read_dead_letters(ops, queue, hold_seconds=300)
+    summary = ReplaySummary(dry_run=dry_run)
+    keep: list[DeadLetter] = []
+    chosen = [
+        letter
+        for letter in letters
+        if (job_id is None or letter.job_id == job_id) and (error_code is None or letter.error_code == error_code)
+    ]
+    summary.skipped += len(letters) - len(chosen)
+    keep.extend(letter for letter in letters if letter not in chosen)
+    if limit is not None:
+        keep.extend(chosen[limit:])
+        chosen = chosen[:limit]
+    for done, letter in enumerate(chosen, start=1):
+        outcome = "kept" if dry_run else _replay_one(ops, letter, invocation_id)
+        if dry_run:
+            replayable = letter.stage_message is not None or letter.s3_event is not None
+            summary.replayed += replayable
+            summary.skipped += not replayable
+        elif outcome == "replayed":
+            summary.replayed += 1
+        elif outcome == "failed":
+            summary.failed += 1
+        else:
+            summary.skipped += 1
+        if outcome in ("kept", "failed"):
+            keep.append(letter)
+        if progress is not None:
+            progress(done, len(chosen))
+    release(ops, queue, keep)
+    return summary
+
+
+def _replay_one(ops: Operations, letter: DeadLetter, invocation_id: str) -> str:
+    """``replayed``, ``finished`` (deleted: its job is over), ``kept`` (unreadable) or ``failed``."""
+    if letter.stage_message is None and letter.s3_event is None:
+        return "kept"
+    dlq = ops.dlq_url(letter.queue)
+    try:
+        if letter.job_state in FINISHED_STATES:
+            ops.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt_handle)
+            return "finished"
+        if letter.job_id is not None:
+            with ops.db.transaction() as conn:
+                job = one(conn, "replay_job", {"job_id": letter.job_id})
+                if job is not None:
+                    run(conn, "reopen_document", {"document_id": job["document_id"]})
+                    append_event(
+                        conn,
+                        "replayed",
+                        user_id=job["user_id"],
+                        document_id=job["document_id"],
+                        job_id=job["id"],
+                        stage=job["stage"],
+                        correlation_id=job["correlation_id"],
+                        function_name=ops.function_name,
+                        invocation_id=invocation_id,
+                        details={
+                            "queue": letter.queue,
+                            "message_id": letter.message_id,
+                            "error_code": letter.error_code,
+                        },
+                    )
+        if letter.stage_message is not None:
+            url = ops.source_url(letter.queue)
+            if not url:
+                raise RuntimeError(f"{letter.queue.upper()}_QUEUE_URL is not set")
+            send_stage_message(ops.sqs, url, letter.stage_message)
+        else:
+            if ops.invoke_validate is None:
+                raise RuntimeError("VALIDATE_FUNCTION_NAME is not set")
+            assert letter.s3_event is not None
+            ops.invoke_validate(letter.s3_event)
+        ops.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt_handle)
+    except Exception:
+        logger.exception("replay failed", extra={"message_id": letter.message_id, "queue": letter.queue})
+        return "failed"
+    return "replayed"
+
+
+# --- jobs ----------------------------------------------------------------------------------------------
+
+
+def list_jobs(db: Database, *, state: str | None = None, user_id: UUID | None = None, limit: int = 100) -> list[Row]:
+    with db.transaction() as conn:
+        return run(conn, "ops_list_jobs", {"state": state, "user_id": user_id, "limit": limit})
+
+
+def job_timeline(db: Database, job_id: UUID) -> tuple[Row | None, list[Row]]:
+    with db.transaction() as conn:
+        job = one(conn, "ops_job", {"job_id": job_id})
+        events = run(conn, "ops_job_events", {"job_id": job_id}) if job else []
+    return job, events
