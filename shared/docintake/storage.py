@@ -162,3 +162,12 @@ def object_exists(s3: S3Client, bucket: str, key: str) -> bool:
     except PermanentError:
         return False
     return True
+
+
+def current_version(s3: S3Client, bucket: str, key: str) -> str | None:
+    """The version id of the key's current object; None when it is gone or the bucket is unversioned."""
+    try:
+        with s3_errors("head object"):
+            return s3.head_object(Bucket=bucket, Key=key).get("VersionId")
+    except PermanentError:
+        return None

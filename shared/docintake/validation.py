@@ -17,7 +17,7 @@ from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
 from docintake.jobs import VALIDATE_STEP, Pipeline, send_next
 from docintake.messages import StageMessage
-from docintake.storage import StoredObject, delete_version, inspect_object, parse_upload_key
+from docintake.storage import StoredObject, current_version, delete_version, inspect_object, parse_upload_key
 
 logger = Logger(service="docintake", child=True)
 Outcome = Literal["validated", "rejected", "duplicate", "ignored"]
@@ -69,8 +69,11 @@ def validate_upload(
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage="validate")
     if found["stage"] != "awaiting_upload" or found["state"] != "queued":
-        if version_id and found["s3_version_id"] and version_id != found["s3_version_id"]:
-            return _reject_overwrite(pipeline, key.key, version_id, message, invocation_id)
+        if found["s3_version_id"]:
+            # An event without a version id (moto's, or an unversioned copy) is checked against the current one.
+            current = version_id or current_version(pipeline.s3, bucket, key.key)
+            if current and current != found["s3_version_id"]:
+                return _reject_overwrite(pipeline, key.key, current, message, invocation_id)
         return _already_validated(pipeline, message, found)
 
     try:

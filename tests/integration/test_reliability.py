@@ -1,0 +1,275 @@
+"""Reliability: invalid bodies to the DLQ, the sweeper, at-least-once S3 events, and dead-letter replay.
+
+Every test runs the template's queues on moto and the real handlers, stepped with ``run_until_idle``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from docintake import cli
+from docintake.local.client import upload_bytes
+from docintake.local.stack import LambdaContext, LocalStack
+from docintake.operations import list_dead_letters, replay, sweep
+from tests.integration.test_pipeline import POLICY, USER, _admin, _ingest, _queue_depth, _s3_event
+
+pytestmark = pytest.mark.integration
+
+
+def _stage_body(stack: LocalStack, document_id: uuid.UUID, stage: str) -> str:
+    job = _admin(stack, "SELECT id, correlation_id FROM upload_jobs WHERE document_id = %s", [document_id])[0]
+    return json.dumps(
+        {
+            "version": 1,
+            "job_id": str(job["id"]),
+            "document_id": str(document_id),
+            "user_id": str(USER),
+            "stage": stage,
+            "correlation_id": job["correlation_id"],
+        }
+    )
+
+
+def _drain(stack: LocalStack, *queues: str) -> None:
+    """Loses whatever the queues hold (PurgeQueue allows one call a minute)."""
+    sqs = stack.client("sqs")
+    for queue in queues:
+        while messages := sqs.receive_message(QueueUrl=stack.queue_urls[queue], MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                sqs.delete_message(QueueUrl=stack.queue_urls[queue], ReceiptHandle=message["ReceiptHandle"])
+
+
+def _uploaded_not_validated(stack: LocalStack) -> Any:
+    """An upload whose file arrived but whose S3 event was lost: the async-event queue is emptied."""
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    _drain(stack, "ValidateFunctionAsyncEvents")
+    return ticket
+
+
+def test_a_body_that_is_no_stage_message_goes_straight_to_the_dlq_with_its_reason(stack: LocalStack) -> None:
+    # GIVEN a message on the parse queue that is not a stage message
+    stack.client("sqs").send_message(QueueUrl=stack.queue_urls["ParseQueue"], MessageBody='{"hello": "world"}')
+    # WHEN the parse function receives it (once)
+    stack.run_until_idle()
+    # THEN it is in the parse DLQ at once, acknowledged on the source, with the reason for operators
+    assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ParseDLQ") == 1
+    letters = list_dead_letters(stack.operations("ops"), ("parse",))
+    assert [(x.error_code, x.reason, x.job_id) for x in letters] == [
+        ("bad_message", "invalid stage message: 6 error(s)", None)
+    ]
+    assert _admin(stack, "SELECT event_type, user_id, details->>'error_code' AS code FROM events") == [
+        {"event_type": "message_dead_lettered", "user_id": None, "code": "bad_message"}
+    ]
+    # AND a replay leaves it where it is: no stage could read it
+    summary = replay(stack.operations(), "parse", invocation_id="test")
+    assert summary.line() == "replayed=0 skipped=1 failed=0"
+    assert _queue_depth(stack, "ParseDLQ") == 1
+
+
+def test_the_sweeper_rescues_a_stale_job_and_never_a_fresh_one(stack: LocalStack) -> None:
+    # GIVEN a validated upload whose parse message was lost
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    _drain(stack, "ValidateFunctionAsyncEvents", "ParseQueue")
+    ops = stack.operations()
+    # WHEN the sweeper runs while the heartbeat is fresh THEN it does nothing
+    assert sweep(ops, invocation_id="sweep-1").summary() == "rescued=0 expired=0 revalidated=0"
+    # AND a job inside a stage with a live lease is left alone however old its heartbeat
+    _admin(
+        stack,
+        "UPDATE upload_jobs SET stage = 'parsing', state = 'in_progress', lease_owner = 'live',"
+        " lease_expires_at = now() + interval '5 minutes', heartbeat_at = now() - interval '2 hours'",
+    )
+    assert sweep(ops, invocation_id="sweep-2").rescued == []
+    # WHEN the lease has lapsed too (the invocation crashed and SQS gave up) THEN the job is re-enqueued once
+    _admin(stack, "UPDATE upload_jobs SET lease_expires_at = now() - interval '1 hour'")
+    assert len(sweep(ops, invocation_id="sweep-3").rescued) == 1
+    assert sweep(ops, invocation_id="sweep-4").rescued == []  # the heartbeat is fresh again
+    assert _queue_depth(stack, "ParseQueue") == 1
+    assert _admin(stack, "SELECT state, lease_owner FROM upload_jobs") == [{"state": "queued", "lease_owner": None}]
+    # AND the rescued job finishes, with the rescue on its timeline
+    stack.run_until_idle()
+    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
+    swept = _admin(stack, "SELECT stage, details->>'step' AS step FROM events WHERE event_type = 'swept'")
+    assert swept == [{"stage": "parsing", "step": "parse"}]
+
+
+def test_the_sweeper_revalidates_an_arrived_upload_and_expires_one_never_made(stack: LocalStack) -> None:
+    # GIVEN two uploads older than their URL: one file arrived (its S3 event lost), one never did
+    arrived = _uploaded_not_validated(stack)
+    missing = _uploaded_not_validated(stack)
+    s3 = stack.client("s3")
+    for version in s3.list_object_versions(Bucket=stack.bucket, Prefix=missing.key)["Versions"]:
+        s3.delete_object(Bucket=stack.bucket, Key=missing.key, VersionId=version["VersionId"])
+    _admin(stack, "UPDATE upload_jobs SET created_at = now() - interval '2 hours'")
+    # WHEN the sweeper runs
+    result = sweep(stack.operations(), invocation_id="sweep")
+    # THEN the arrived one is validated again and finishes; the missing one is expired with a code
+    assert (result.revalidated, result.expired) == ([arrived.job_id], [missing.job_id])
+    stack.run_until_idle()
+    rows = _admin(
+        stack,
+        "SELECT j.id, j.stage, j.state, j.last_error_code, d.status FROM upload_jobs j"
+        " JOIN documents d ON d.id = j.document_id",
+    )
+    assert {r["id"]: (r["stage"], r["state"], r["last_error_code"], r["status"]) for r in rows} == {
+        arrived.job_id: ("done", "done", None, "ready"),
+        missing.job_id: ("awaiting_upload", "expired", "upload_expired", "expired"),
+    }
+
+
+def test_the_same_s3_event_three_times_two_at_once_yields_one_job_and_one_parse_message(stack: LocalStack) -> None:
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    _drain(stack, "ValidateFunctionAsyncEvents")
+    event = _s3_event(stack.bucket, ticket.key)
+    # Two Lambda containers at once: two module instances, each with its own connection.
+    containers = [stack.load_function("ValidateFunction", {"CONTAINER": str(i)}) for i in range(2)]
+    outcomes: list[Any] = []
+    barrier = threading.Barrier(2)
+
+    def deliver(module: Any) -> None:
+        barrier.wait()
+        outcomes.append(module.lambda_handler(event, LambdaContext("ValidateFunction", 60))["outcomes"])
+
+    threads = [threading.Thread(target=deliver, args=(module,)) for module in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for module in containers:
+        module.pipeline.db.close()
+    outcomes.append(stack.invoke("ValidateFunction", event)["outcomes"])
+    assert sorted(o[0] for o in outcomes) == ["duplicate", "duplicate", "validated"]
+    assert _queue_depth(stack, "ParseQueue") == 1
+    assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs") == [{"n": 1}]
+
+
+def test_a_second_upload_to_a_decided_key_is_rejected_and_its_version_removed(stack: LocalStack) -> None:
+    # GIVEN a finished document
+    document_id = _ingest(stack)
+    key = _admin(stack, "SELECT s3_key, s3_version_id FROM documents")[0]
+    # WHEN the key is written again (a reused presigned URL) and its S3 event arrives
+    s3 = stack.client("s3")
+    s3.put_object(Bucket=stack.bucket, Key=key["s3_key"], Body=b"# OTHER\n\nreplaced text\n")
+    stack.run_until_idle()
+    # THEN the new version is gone, the verified one is current again, and the rejection is recorded
+    versions = s3.list_object_versions(Bucket=stack.bucket, Prefix=key["s3_key"])["Versions"]
+    assert [v["VersionId"] for v in versions] == [key["s3_version_id"]]
+    assert s3.get_object(Bucket=stack.bucket, Key=key["s3_key"])["Body"].read() == POLICY
+    assert _admin(
+        stack, "SELECT details->>'error_code' AS code FROM events WHERE event_type = 'upload_overwrite_rejected'"
+    ) == [{"code": "upload_exists"}]
+    assert _admin(stack, "SELECT state FROM upload_jobs WHERE document_id = %s", [document_id]) == [{"state": "done"}]
+
+
+def test_replaying_dead_letters_twice_duplicates_nothing(stack: LocalStack) -> None:
+    # GIVEN a job dead-lettered in parsing, its parse message in the parse DLQ
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    sqs = stack.client("sqs")
+    _drain(stack, "ParseQueue", "ValidateFunctionAsyncEvents")
+    body = _stage_body(stack, ticket.document_id, "parse")
+    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=body)
+    _admin(
+        stack,
+        "UPDATE upload_jobs SET stage = 'parsing', state = 'dead_lettered', last_error_code = 's3_unavailable'",
+    )
+    _admin(stack, "UPDATE documents SET status = 'failed'")
+    ops = stack.operations()
+    # WHEN an operator filters on another job or code THEN nothing moves
+    assert replay(ops, "parse", invocation_id="r0", job_id=uuid.uuid4()).line() == "replayed=0 skipped=1 failed=0"
+    assert replay(ops, "parse", invocation_id="r0", error_code="other").line() == "replayed=0 skipped=1 failed=0"
+    dry = replay(ops, "parse", invocation_id="r0", dry_run=True)
+    assert dry.line() == "dry run: would have replayed=1 skipped=0 failed=0"
+    assert _queue_depth(stack, "ParseDLQ") == 1
+    # WHEN they replay it
+    summary = replay(ops, "parse", invocation_id="r1", error_code="s3_unavailable")
+    assert summary.line() == "replayed=1 skipped=0 failed=0"
+    assert _admin(stack, "SELECT state FROM upload_jobs") == [{"state": "queued"}]
+    stack.run_until_idle()
+    chunks = _admin(stack, "SELECT id, content FROM document_chunks ORDER BY ordinal")
+    # AND the same message lands in the DLQ again and is replayed again
+    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=body)
+    assert replay(ops, "parse", invocation_id="r2").line() == "replayed=0 skipped=1 failed=0"
+    stack.run_until_idle()
+    # THEN the document is done once: the same chunks, one replayed event, and every queue empty
+    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
+    assert _admin(stack, "SELECT status FROM documents") == [{"status": "ready"}]
+    assert _admin(stack, "SELECT id, content FROM document_chunks ORDER BY ordinal") == chunks
+    assert _admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'replayed'") == [{"n": 1}]
+    assert all(_queue_depth(stack, q) == 0 for q in stack.queue_urls)
+
+
+def test_validate_failures_reach_the_validate_dlq_and_replay_from_there(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docintake.validation
+
+    # GIVEN ValidateFunction failing every attempt of an upload's S3 event
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("storage bug")
+
+    monkeypatch.setattr(docintake.validation, "inspect_object", broken)
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    deadline = time.monotonic() + 30
+    while _queue_depth(stack, "ValidateDLQ") == 0 and time.monotonic() < deadline:
+        stack.run_until_idle()
+        time.sleep(0.5)
+    # THEN after the async retries Lambda's on-failure record is in the validate DLQ, and it reads
+    letters = list_dead_letters(stack.operations("ops"), ("validate",))
+    assert [(x.document_id, x.job_id, x.error_code, x.reason) for x in letters] == [
+        (ticket.document_id, ticket.job_id, "validate_failed", "RetriesExhausted RuntimeError")
+    ]
+    # WHEN the bug is fixed and an operator replays through the CLI (DOCINTAKE_TARGET=aws: from the environment)
+    monkeypatch.undo()
+    _cli_environment(stack, monkeypatch)
+    assert cli.main(["dlq", "replay", "--queue", "validate"]) == 0
+    stack.run_until_idle()
+    # THEN the upload is validated and finished
+    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
+    assert _queue_depth(stack, "ValidateDLQ") == 0
+
+
+def test_operator_commands_print_lists_timelines_and_summaries(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document_id = _ingest(stack)
+    job_id = _admin(stack, "SELECT id FROM upload_jobs")[0]["id"]
+    stack.client("sqs").send_message(QueueUrl=stack.queue_urls["ChunkDLQ"], MessageBody="garbage")
+    _cli_environment(stack, monkeypatch, role="ops")
+    capsys.readouterr()
+    assert cli.main(["jobs", "list", "--state", "done", "--json"]) == 0
+    assert [(r["job_id"], r["document_id"]) for r in json.loads(capsys.readouterr().out)] == [
+        (str(job_id), str(document_id))
+    ]
+    assert cli.main(["jobs", "show", str(job_id)]) == 0
+    shown = capsys.readouterr().out
+    for event in ("upload_validated", "stage_started", "stage_completed"):
+        assert event in shown
+    assert "Clause" not in shown  # metadata and events only, never document text
+    assert cli.main(["dlq", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["queue"], r["error_code"]) for r in listed] == [("chunk", "bad_message")]
+    assert cli.main(["dlq", "show", listed[0]["message_id"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["body_bytes"] == len("garbage")
+    _cli_environment(stack, monkeypatch, role="sweeper")
+    assert cli.main(["sweep"]) == 0
+    assert capsys.readouterr().out.strip() == "rescued=0 expired=0 revalidated=0"
+
+
+def _cli_environment(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, role: str = "sweeper") -> None:
+    """What an operator exports against a deployed stack: the role's database URL and the stack outputs."""
+    monkeypatch.setenv("DOCINTAKE_TARGET", "aws")
+    for name, value in stack.function_environment("SweeperFunction").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", stack.database.role_url(role))
+    monkeypatch.setenv("VALIDATE_FUNCTION_NAME", "ValidateFunction")
+    monkeypatch.setattr("docintake.runtime.async_invoker", lambda name: stack.invoke_validate_async)
