@@ -8,7 +8,7 @@ SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-store
+.PHONY: demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-store chaos
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ integration: $(VENV)/.installed
 
 e2e: $(VENV)/.installed
 	$(BIN)/pytest tests/e2e
+
+# 200 documents through the local stack under injected faults, then sweep and replay; fails on any
+# duplicate or loss. `make test` runs the same suite at 30 documents (tests/e2e/test_chaos.py).
+chaos: $(VENV)/.installed
+	$(BIN)/python -m docintake.local.chaos --documents 200
 
 template-lint: $(SAM_VENV)/.installed
 	$(SAM) validate --lint

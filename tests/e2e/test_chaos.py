@@ -1,0 +1,38 @@
+"""The chaos suite at a small size: every fault at least once, then nothing lost and nothing duplicated."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+
+from docintake.local.chaos import FAULT_NAMES, chaos_stack_options, run_chaos
+from docintake.local.postgres import LocalDatabase
+from docintake.local.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_chaos_loses_nothing_and_duplicates_nothing(
+    database: LocalDatabase, moto_endpoint: str, tmp_path: Path
+) -> None:
+    stack = LocalStack(
+        ROOT,
+        database,
+        aws_endpoint=moto_endpoint,
+        log_file=tmp_path / "functions.jsonl",
+        stack_name=f"chaos{uuid.uuid4().hex[:8]}",
+        **chaos_stack_options(),
+    )
+    out = io.StringIO()
+    with stack.running():
+        report = run_chaos(stack, documents=30, seed=3, settle_seconds=240, out=out)
+    assert report.problems == [], out.getvalue()
+    assert all(report.faults[name] > 0 for name in FAULT_NAMES), report.faults
+    assert (report.documents, report.duplicates, report.lost, report.dead_lettered) == (30, 0, 0, 0)
+    assert report.done + report.failed == 30
+    assert report.passed
+    assert out.getvalue().strip().endswith(report.line())
