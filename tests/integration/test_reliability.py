@@ -273,3 +273,37 @@ def _cli_environment(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, role: s
     monkeypatch.setenv("DATABASE_URL", stack.database.role_url(role))
     monkeypatch.setenv("VALIDATE_FUNCTION_NAME", "ValidateFunction")
     monkeypatch.setattr("docintake.runtime.async_invoker", lambda name: stack.invoke_validate_async)
+
+
+def test_a_heartbeat_extends_the_lease_and_the_visibility_and_stops_a_zombie(stack: LocalStack) -> None:
+    from docintake.errors import LeaseLost
+    from docintake.jobs import STEPS, heartbeat, process_stage_message
+    from tests.integration.test_pipeline import _parse_delivery
+
+    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+    beats: list[dict[str, Any]] = []
+
+    def long_work(claim: Any) -> Any:
+        # GIVEN a long stage that heartbeats after its claim
+        _admin(stack, "UPDATE upload_jobs SET heartbeat_at = now() - interval '1 hour'")
+        heartbeat(pipeline, claim)
+        beats.append(
+            _admin(
+                stack,
+                "SELECT heartbeat_at > now() - interval '5 seconds' AS fresh,"
+                " round(extract(epoch FROM lease_expires_at - now())) AS lease FROM upload_jobs",
+            )[0]
+        )
+        # THEN its message stays invisible for the lease (a receive now finds nothing)
+        assert stack.client("sqs").receive_message(QueueUrl=stack.queue_urls["ParseQueue"]).get("Messages") is None
+        # WHEN another invocation takes the job over THEN the next heartbeat stops this one
+        _admin(stack, "UPDATE upload_jobs SET lease_owner = 'another-invocation'")
+        heartbeat(pipeline, claim)
+        raise AssertionError("unreachable")
+
+    with pytest.raises(LeaseLost):
+        process_stage_message(pipeline, STEPS["parse"], delivery, long_work)
+    assert beats == [{"fresh": True, "lease": 90}]
+    assert _admin(stack, "SELECT lease_owner, state FROM upload_jobs") == [
+        {"lease_owner": "another-invocation", "state": "in_progress"}
+    ]

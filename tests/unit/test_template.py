@@ -66,3 +66,25 @@ def test_the_resolver_handles_the_templates_intrinsics() -> None:
     )
     assert bucket == "demo-documents-123456789012-us-east-1"
     assert resolver.condition("HasVpc") is False
+
+
+def test_the_sweeper_is_scheduled_and_waits_longer_than_every_redelivery() -> None:
+    props = function_properties(TEMPLATE, "SweeperFunction")
+    assert [e["Properties"]["Schedule"] for e in props["Events"].values() if e["Type"] == "Schedule"] == [
+        "rate(5 minutes)"
+    ]
+    parameters = TEMPLATE["Parameters"]
+    stale = int(parameters["SweepStaleSeconds"]["Default"])
+    receives = int(parameters["MaxReceiveCount"]["Default"])
+    longest = max(int(function_properties(TEMPLATE, name)["Timeout"]) for name in FUNCTIONS)
+    assert stale > longest * receives
+    assert props["Environment"]["Variables"]["SWEEP_STALE_SECONDS"] == {"Ref": "SweepStaleSeconds"}
+    # It runs as the sweeper role and may only enqueue the three stage queues, check uploads, re-invoke validate.
+    assert props["Environment"]["Variables"]["DATABASE_SECRET_ARN"] == {"Ref": "SweeperDatabaseSecretArn"}
+    role = TEMPLATE["Resources"]["SweeperFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = {s["Sid"]: (s["Action"], s["Resource"]) for s in role if isinstance(s, dict) and "Sid" in s}
+    assert actions["EnqueueStages"] == (
+        "sqs:SendMessage",
+        [{"Fn::GetAtt": [q, "Arn"]} for q in ("ParseQueue", "ChunkQueue", "EmbedQueue")],
+    )
+    assert actions["RevalidateUploads"] == ("lambda:InvokeFunction", {"Fn::GetAtt": ["ValidateFunction", "Arn"]})
