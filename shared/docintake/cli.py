@@ -192,7 +192,7 @@ def _local_up() -> int:
     stack = LocalStack(root, database, log_file=local / "logs" / "functions.jsonl")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with stack.running():
+    with stack.running(schedules=True):
         state = local / STATE_FILE
         state.write_text(json.dumps(stack.describe(), indent=2))
         print(f"local stack up: AWS endpoint {stack.aws_endpoint}, bucket {stack.bucket}")
