@@ -1,4 +1,4 @@
-"""The user-facing API: ask for an upload URL. Bodies are pydantic models; errors carry a stable code."""
+"""The user-facing API: upload URLs, deletion, search. Bodies are pydantic models; errors carry a stable code."""
 
 from __future__ import annotations
 
@@ -15,12 +15,19 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from docintake.config import ALLOWED_CONTENT_TYPES, Settings
-from docintake.db import Database, one
+from docintake.db import Database, one, run
 from docintake.embedding import Embedder, embedder_for_model
 from docintake.errors import TransientError
 from docintake.events import append_event
 from docintake.jobs import Pipeline
-from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
+from docintake.storage import (
+    delete_prefix,
+    document_prefixes,
+    presign_put,
+    sanitize_filename,
+    sha256_base64,
+    upload_key,
+)
 from docintake.vectors import SearchHit, search
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -202,6 +209,31 @@ def search_documents(db: Database, settings: Settings, user_id: UUID, request: S
 @lru_cache(maxsize=8)
 def _embedder(settings: Settings, model: str, dimensions: int) -> Embedder:
     return embedder_for_model(settings, model, dimensions)
+
+
+def delete_document(pipeline: Pipeline, user_id: UUID, document_id: UUID) -> dict[str, Any]:
+    """Removes a document everywhere: its jobs are cancelled (in-flight work stops at its next claim,
+    heartbeat or completion), every object version under its prefixes is deleted, then its row (and by
+    cascade its jobs, chunks and buffered vectors). A ``document_deleted`` event stays, with counts only.
+    A failure part-way leaves the row marked deleted; the same request again finishes the job."""
+    with pipeline.db.transaction(user_id) as conn:
+        if one(conn, "lock_document", {"document_id": document_id}) is None:
+            raise ApiError(404, "not_found", "no such document")
+        cancelled = run(conn, "cancel_document_jobs", {"document_id": document_id})
+        run(conn, "set_document_status", {"document_id": document_id, "status": "deleted"})
+    bucket = pipeline.settings.bucket_name
+    removed = sum(delete_prefix(pipeline.s3, bucket, prefix) for prefix in document_prefixes(user_id, document_id))
+    with pipeline.db.transaction(user_id) as conn:
+        run(conn, "delete_document", {"document_id": document_id})
+        append_event(
+            conn,
+            "document_deleted",
+            user_id=user_id,
+            document_id=document_id,
+            function_name=pipeline.function_name,
+            details={"objects_removed": removed, "jobs_cancelled": len(cancelled)},
+        )
+    return {"document_id": str(document_id), "deleted": True, "objects_removed": removed}
 
 
 def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:

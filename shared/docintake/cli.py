@@ -68,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     reembed.add_argument("--user", type=UUID, help="only this user's documents")
     reembed.add_argument("--json", action="store_true")
 
+    documents = commands.add_parser("documents", help="a user's own documents, through the API").add_subparsers(
+        dest="documents_command", required=True
+    )
+    documents_delete = documents.add_parser("delete", help="delete a document everywhere (DELETE /documents/{id})")
+    documents_delete.add_argument("document_id")
+    documents_delete.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
+    documents_delete.add_argument("--json", action="store_true")
+
     sweep = commands.add_parser("sweep", help="rescue jobs with a stale heartbeat and expire abandoned uploads")
     sweep.add_argument("--json", action="store_true")
 
@@ -121,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         return _search(args)
     if args.command == "reembed":
         return _reembed(args)
+    if args.command == "documents":
+        return _documents(args)
     if args.command in ("sweep", "dlq", "jobs"):
         from docintake.local import operator_commands
 
@@ -381,6 +391,22 @@ def _reembed(args: argparse.Namespace) -> int:
             f"\n{summary['documents']} document(s), {summary['vectors']} vector(s) now on {embedder.model}"
             f" ({embedder.dimensions} dimensions); set EMBEDDING_MODEL for new uploads"
         )
+    return 0
+
+
+def _documents(args: argparse.Namespace) -> int:
+    from docintake.local.client import UploadRefused, delete_as
+
+    with _stack(pollers=False) as stack:
+        try:
+            result = delete_as(stack, args.user, args.document_id)  # type: ignore[arg-type]
+        except UploadRefused as exc:
+            print(json.dumps(exc.body), file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"deleted {result['document_id']}: {result['objects_removed']} object version(s) removed")
     return 0
 
 

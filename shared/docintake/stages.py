@@ -53,23 +53,25 @@ def parse_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer:
     # The version validate verified: a presigned URL can be reused to overwrite the key until it expires.
     data = get_bytes(pipeline.s3, settings.bucket_name, claim.job["s3_key"], claim.job["s3_version_id"])
     parsed = parser.parse(data, claim.job["content_type"], heartbeat=lambda: heartbeat(pipeline, claim))
-    # Keys derive from ids, so a second attempt overwrites the same objects with the same bytes.
-    put_bytes(
-        pipeline.s3,
-        settings.bucket_name,
-        markdown_key(message.user_id, message.document_id),
-        parsed.markdown.encode("utf-8"),
-        "text/markdown; charset=utf-8",
-    )
-    put_bytes(
-        pipeline.s3,
-        settings.bucket_name,
-        page_map_key(message.user_id, message.document_id),
-        parsed.page_map.to_json().encode("utf-8"),
-        "application/json",
-    )
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
+        # Written inside the completing transaction, which holds the job's row: a deletion either
+        # cancelled the job first (then nothing is written) or waits for this commit and then removes
+        # these objects too. Keys derive from ids, so a second attempt overwrites the same bytes.
+        put_bytes(
+            pipeline.s3,
+            settings.bucket_name,
+            markdown_key(message.user_id, message.document_id),
+            parsed.markdown.encode("utf-8"),
+            "text/markdown; charset=utf-8",
+        )
+        put_bytes(
+            pipeline.s3,
+            settings.bucket_name,
+            page_map_key(message.user_id, message.document_id),
+            parsed.page_map.to_json().encode("utf-8"),
+            "application/json",
+        )
         run(conn, "set_document_pages", {"document_id": message.document_id, "page_count": parsed.page_count})
         return {
             "parser": parsed.parser,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 UPLOAD_PREFIX = "uploads/"
 DERIVED_PREFIX = "derived/"
+QUARANTINE_PREFIX = "quarantine/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 MAX_FILENAME_CHARS = 120
@@ -171,3 +172,49 @@ def current_version(s3: S3Client, bucket: str, key: str) -> str | None:
             return s3.head_object(Bucket=bucket, Key=key).get("VersionId")
     except PermanentError:
         return None
+
+
+def document_prefixes(user_id: UUID, document_id: UUID) -> list[str]:
+    """Every prefix that can hold a document's bytes: the upload, what parsing derived, a quarantined copy."""
+    upload = f"{UPLOAD_PREFIX}{user_id}/{document_id}/"
+    return [upload, f"{DERIVED_PREFIX}{user_id}/{document_id}/", f"{QUARANTINE_PREFIX}{upload}"]
+
+
+def delete_prefix(s3: S3Client, bucket: str, prefix: str) -> int:
+    """Deletes every version and delete marker under ``prefix`` (versioning keeps overwritten and deleted
+    objects otherwise). Returns how many were removed."""
+    removed = 0
+    with s3_errors("delete objects"):
+        paginator = s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            targets = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries if e["Key"].startswith(prefix)]
+            for start in range(0, len(targets), 1000):
+                batch = targets[start : start + 1000]
+                response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})  # type: ignore[typeddict-item]
+                if response.get("Errors"):
+                    raise DependencyUnavailable("some objects could not be deleted", code="s3_unavailable")
+                removed += len(batch)
+    return removed
+
+
+def quarantine(s3: S3Client, bucket: str, key: str, version_id: str | None, reason: str) -> str:
+    """Moves an upload that failed validation out of uploads/: copied under quarantine/ (tagged with the
+    reason code, kept for review) and its version deleted from the upload key. Returns the new key."""
+    target = f"{QUARANTINE_PREFIX}{key}"
+    source: dict[str, str] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        source["VersionId"] = version_id
+    with s3_errors("quarantine upload"):
+        s3.copy_object(
+            Bucket=bucket,
+            Key=target,
+            CopySource=source,  # type: ignore[arg-type]
+            TaggingDirective="REPLACE",
+            Tagging=f"docintake-quarantine={reason}",
+        )
+        if version_id:
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+        else:
+            s3.delete_object(Bucket=bucket, Key=key)
+    return target

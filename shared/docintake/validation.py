@@ -17,7 +17,14 @@ from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
 from docintake.jobs import VALIDATE_STEP, Pipeline, send_next
 from docintake.messages import StageMessage
-from docintake.storage import StoredObject, current_version, delete_version, inspect_object, parse_upload_key
+from docintake.storage import (
+    StoredObject,
+    current_version,
+    delete_version,
+    inspect_object,
+    parse_upload_key,
+    quarantine,
+)
 
 logger = Logger(service="docintake", child=True)
 Outcome = Literal["validated", "rejected", "duplicate", "ignored"]
@@ -45,18 +52,24 @@ def validate_upload(
 
     with pipeline.db.transaction(key.user_id) as conn:
         found = one(conn, "document_job_by_key", {"document_id": key.document_id, "s3_key": key.key})
-        if found is None:
-            # No such document for the user named in the key: unknown, or another user's id.
+    if found is None:
+        # The key's user has no such document under that key: another user's document id, a key we never
+        # issued. Nobody's job may be failed for it (that would let anyone fail anyone's upload); the
+        # object is moved out of uploads/ and the refusal recorded under the user the key names.
+        try:
+            quarantine(pipeline.s3, bucket, key.key, version_id, "owner_mismatch")
+        except PermanentError:
+            return "duplicate"  # already moved by an earlier delivery of this event
+        with pipeline.db.transaction(key.user_id) as conn:
             append_event(
                 conn,
-                "object_ignored",
+                "upload_quarantined",
                 user_id=key.user_id,
                 function_name=pipeline.function_name,
                 invocation_id=invocation_id,
-                details={"reason": "unknown_document"},
+                details={"error_code": "owner_mismatch"},
             )
-    if found is None:
-        logger.warning("upload for an unknown document")
+        logger.warning("upload for an unknown document quarantined", extra={"error_code": "owner_mismatch"})
         return "ignored"
 
     message = StageMessage(
@@ -89,6 +102,9 @@ def validate_upload(
         "function_name": pipeline.function_name,
         "invocation_id": invocation_id,
     }
+    if problem is not None and stored is not None:
+        # The bytes are not what was declared: out of uploads/ before anything can read them.
+        quarantine(pipeline.s3, bucket, key.key, stored.version_id, problem.code)
     with pipeline.db.transaction(key.user_id) as conn:
         if problem is not None:
             rejected = one(
@@ -153,7 +169,7 @@ def _already_validated(pipeline: Pipeline, message: StageMessage, found: Row) ->
 
 def _mismatch(found: Row, stored: StoredObject) -> UploadMismatch | None:
     # The owner was checked by the lookup itself: it ran under RLS as the user the key names, so a key
-    # naming another user's document, or no document at all, finds nothing and is ignored above.
+    # naming another user's document, or no document at all, finds nothing and is quarantined above.
     if stored.size != found["size_bytes"]:
         return UploadMismatch(f"size {stored.size} != declared {found['size_bytes']}", code="size_mismatch")
     if stored.sha256 != found["sha256_declared"]:

@@ -151,6 +151,12 @@ def test_validate_refuses_what_was_not_declared(
     assert job == {"stage": "awaiting_upload", "state": "failed", "last_error_code": code}
     assert _admin(stack, "SELECT status FROM documents") == [{"status": "failed"}]
     assert _queue_depth(stack, "ParseQueue") == 0
+    # AND the bytes left uploads/ for quarantine/, tagged with the code
+    s3 = stack.client("s3")
+    assert s3.list_objects_v2(Bucket=stack.bucket, Prefix=ticket["key"]).get("KeyCount") == 0
+    assert s3.get_object(Bucket=stack.bucket, Key=f"quarantine/{ticket['key']}")["Body"].read() == stored
+    tags = s3.get_object_tagging(Bucket=stack.bucket, Key=f"quarantine/{ticket['key']}")["TagSet"]
+    assert tags == [{"Key": "docintake-quarantine", "Value": code}]
 
 
 def upload_bytes_declared_only(stack: LocalStack, data: bytes, content_type: str) -> dict[str, Any]:
@@ -177,14 +183,26 @@ def test_a_broken_pdf_fails_once_with_a_code_and_is_not_retried(stack: LocalStac
 
 def test_objects_that_are_not_our_uploads_are_recorded_and_ignored(stack: LocalStack) -> None:
     s3 = stack.client("s3")
-    s3.put_object(Bucket=stack.bucket, Key=f"uploads/{USER}/{uuid.uuid4()}/stray.pdf", Body=b"%PDF-1.4")
+    # GIVEN an object under a user's prefix naming a document that user does not have (e.g. another
+    # user's document id), and an object outside the uploads/{user}/{document}/ scheme
+    stray = f"uploads/{USER}/{uuid.uuid4()}/stray.pdf"
+    s3.put_object(Bucket=stack.bucket, Key=stray, Body=b"%PDF-1.4")
     s3.put_object(Bucket=stack.bucket, Key="uploads/not-a-user/x/stray.pdf", Body=b"%PDF-1.4")
     stack.run_until_idle()
-    events = _admin(stack, "SELECT event_type, user_id, details->>'reason' AS reason FROM events ORDER BY id")
+    # THEN the first is quarantined with owner_mismatch, the second ignored; nothing is enqueued
+    events = _admin(
+        stack,
+        "SELECT event_type, user_id, details->>'reason' AS reason, details->>'error_code' AS code"
+        " FROM events ORDER BY id",
+    )
     assert events == [
-        {"event_type": "object_ignored", "user_id": USER, "reason": "unknown_document"},
-        {"event_type": "object_ignored", "user_id": None, "reason": "not_an_upload_key"},
+        {"event_type": "upload_quarantined", "user_id": USER, "reason": None, "code": "owner_mismatch"},
+        {"event_type": "object_ignored", "user_id": None, "reason": "not_an_upload_key", "code": None},
     ]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=stack.bucket, Prefix=f"uploads/{USER}/").get("Contents", [])]
+    assert keys == []
+    tags = s3.get_object_tagging(Bucket=stack.bucket, Key=f"quarantine/{stray}")["TagSet"]
+    assert tags == [{"Key": "docintake-quarantine", "Value": "owner_mismatch"}]
     assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ValidateDLQ") == 0
 
 

@@ -106,10 +106,12 @@ def test_another_users_rows_cannot_be_updated_or_deleted(
             [alice_document["id"]],
         ).fetchone()
     assert row == {"status": "pending_upload", "chunks": 1}
-    # AND the API role may not change or delete documents at all
-    for statement in ("UPDATE documents SET status = 'failed'", "DELETE FROM documents"):
+    # AND the API role may change no column of a document but its status, and delete none of bob's
+    for statement in ("UPDATE documents SET filename = 'x.pdf'", "UPDATE documents SET size_bytes = 1"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), api.transaction(ALICE) as conn:
             conn.execute(statement)
+    with api.transaction(BOB) as conn:
+        assert conn.execute("DELETE FROM documents WHERE id = %s", [alice_document["id"]]).rowcount == 0
 
 
 def test_rows_cannot_point_at_another_users_document(worker: Database, alice_document: dict[str, Any]) -> None:

@@ -132,3 +132,19 @@ def search_as(stack: LocalStack, user_id: UUID, query: str, *, k: int = 5) -> di
     if response["statusCode"] != 200:
         raise UploadRefused(response["statusCode"], body)
     return body
+
+
+def call_api(
+    stack: LocalStack, function: str, method: str, path: str, user_id: UUID, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One HTTP API route through its function, as the user the JWT names; a refusal raises with its body."""
+    response = stack.invoke(function, api_event(method, path, user_id, body))
+    answer: dict[str, Any] = json.loads(response["body"]) if response.get("body") else {}
+    if response["statusCode"] >= 300:
+        raise UploadRefused(response["statusCode"], answer)
+    return answer
+
+
+def delete_as(stack: LocalStack, user_id: UUID, document_id: UUID | str) -> dict[str, Any]:
+    """DELETE /documents/{id} through DocumentsFunction."""
+    return call_api(stack, "DocumentsFunction", "DELETE", f"/documents/{document_id}", user_id)

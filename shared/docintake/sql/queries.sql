@@ -62,7 +62,7 @@ FROM claimed JOIN documents d ON d.id = claimed.document_id;
 -- name: heartbeat
 UPDATE upload_jobs
 SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => %(lease_seconds)s), updated_at = now()
-WHERE id = %(job_id)s AND lease_owner = %(lease_owner)s
+WHERE id = %(job_id)s AND lease_owner = %(lease_owner)s AND state = 'in_progress'
 RETURNING id;
 
 -- name: complete_stage
@@ -71,7 +71,7 @@ UPDATE upload_jobs
 SET stage = %(completed_stage)s, state = %(state)s, lease_owner = NULL, lease_expires_at = NULL,
     heartbeat_at = now(), next_message_sent_at = NULL, last_error_code = NULL, last_error_message = NULL,
     updated_at = now(), finished_at = CASE WHEN %(state)s = 'done' THEN now() END
-WHERE id = %(job_id)s AND stage = %(working_stage)s AND lease_owner = %(lease_owner)s
+WHERE id = %(job_id)s AND stage = %(working_stage)s AND lease_owner = %(lease_owner)s AND state = 'in_progress'
 RETURNING *;
 
 -- name: mark_message_sent
@@ -314,3 +314,20 @@ SELECT id, occurred_at, event_type, stage, function_name, invocation_id, details
 FROM events
 WHERE job_id = %(job_id)s
 ORDER BY id;
+
+-- name: lock_document
+SELECT id, user_id, status FROM documents WHERE id = %(document_id)s FOR UPDATE;
+
+-- name: cancel_document_jobs
+-- Deletion first stops the document's jobs: a claim, heartbeat or completion needs a live state.
+UPDATE upload_jobs
+SET state = 'failed', last_error_code = 'document_deleted', last_error_message = 'the document was deleted',
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = now(), finished_at = coalesce(finished_at, now())
+WHERE document_id = %(document_id)s AND state NOT IN ('done', 'failed', 'expired')
+RETURNING id;
+
+-- name: delete_document
+DELETE FROM documents WHERE id = %(document_id)s RETURNING id;
+
+-- name: document_exists
+SELECT 1 AS found FROM documents WHERE id = %(document_id)s;
