@@ -1,14 +1,15 @@
 """SearchFunction: POST /search → the caller's top-k chunks, each with its document, pages and headings."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.api import parse_search_request, register_error_handlers, search_documents, user_id_from_claims
+from docintake.logs import function_logger, scrubbed_handler
 from docintake.runtime import build_pipeline
 
-logger = Logger()
+logger = function_logger()
 tracer = Tracer()
 pipeline = build_pipeline("SearchFunction")
 app = APIGatewayHttpResolver()
@@ -30,5 +31,6 @@ register_error_handlers(app, logger)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
+@scrubbed_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

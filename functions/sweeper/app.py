@@ -1,18 +1,20 @@
 """SweeperFunction: on a schedule, rescues jobs whose heartbeat went stale and expires abandoned uploads."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from docintake.logs import function_logger, scrubbed_handler
 from docintake.operations import sweep
 from docintake.runtime import build_operations
 
-logger = Logger()
+logger = function_logger()
 tracer = Tracer()
 operations = build_operations("SweeperFunction")
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@scrubbed_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     result = sweep(operations, invocation_id=context.aws_request_id)
     return {"rescued": len(result.rescued), "expired": len(result.expired), "revalidated": len(result.revalidated)}

@@ -1,14 +1,15 @@
 """UploadFunction: POST /documents → a document, a job and a presigned PUT URL for the file."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.api import create_upload, parse_upload_request, register_error_handlers, user_id_from_claims
+from docintake.logs import function_logger, scrubbed_handler
 from docintake.runtime import build_pipeline
 
-logger = Logger()
+logger = function_logger()
 tracer = Tracer()
 pipeline = build_pipeline("UploadFunction")
 app = APIGatewayHttpResolver()
@@ -28,5 +29,6 @@ register_error_handlers(app, logger)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
+@scrubbed_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,19 +1,21 @@
 """ValidateFunction: S3 ObjectCreated on uploads/ → a verified upload and a parse message."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from docintake.logs import function_logger, scrubbed_handler
 from docintake.runtime import build_pipeline
 from docintake.validation import validate_upload
 
-logger = Logger()
+logger = function_logger()
 tracer = Tracer()
 pipeline = build_pipeline("ValidateFunction")
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@scrubbed_handler
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     outcomes = [

@@ -36,9 +36,10 @@ USER_NAMESPACE = UUID("0d6b1b38-8a4c-4c1e-9a57-4f5e3c2a7b90")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message}
@@ -120,6 +121,15 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
     safe_name = sanitize_filename(request.filename)
     key = upload_key(user_id, document_id, safe_name)
     with pipeline.db.transaction(user_id) as conn:
+        run(conn, "lock_user_uploads", {"user_id": user_id})
+        active = one(conn, "count_active_jobs")
+        if active is not None and active["n"] >= settings.max_active_jobs_per_user:
+            raise ApiError(
+                429,
+                "too_many_active_uploads",
+                f"{active['n']} documents are still in flight; the limit is {settings.max_active_jobs_per_user}",
+                retry_after=30,
+            )
         one(
             conn,
             "insert_document",
@@ -242,7 +252,8 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None
     @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def api_error(error: ApiError) -> Response[str]:
         logger.info("request refused", extra={"error_code": error.code, "status": error.status})
-        return Response(error.status, "application/json", error.body_json())
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return Response(error.status, "application/json", error.body_json(), headers=headers)
 
     @app.exception_handler(TransientError)  # type: ignore[untyped-decorator]
     def unavailable(error: TransientError) -> Response[str]:

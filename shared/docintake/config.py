@@ -33,6 +33,8 @@ class Settings(BaseSettings):
 
     # Upload.
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    # Documents a user may have in flight (awaiting upload or being processed); more is a 429.
+    max_active_jobs_per_user: int = Field(default=5, ge=1)
     upload_url_expires_seconds: int = Field(default=MAX_UPLOAD_URL_SECONDS, gt=0, le=MAX_UPLOAD_URL_SECONDS)
 
     # Retries: the queues' maxReceiveCount, so the job reads dead_lettered before SQS moves the message.

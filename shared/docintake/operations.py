@@ -21,6 +21,7 @@ from docintake.config import Settings
 from docintake.db import Database, Row, one, run
 from docintake.errors import InvalidMessage
 from docintake.events import append_event
+from docintake.logs import describe_exception
 from docintake.messages import StageMessage, StepName
 from docintake.queues import send_stage_message
 from docintake.storage import object_exists, parse_upload_key
@@ -308,10 +309,14 @@ def _describe_validate(letter: DeadLetter) -> None:
     response = record.get("responsePayload") or {}
     condition = (record.get("requestContext") or {}).get("condition")
     letter.error_code = letter.error_code or "validate_failed"
-    # errorType names the exception class; errorMessage is left out: it is the function's text, not ours.
-    letter.reason = letter.reason or " ".join(
-        part for part in (condition, response.get("errorType") if isinstance(response, dict) else None) if part
-    )
+    # The handler raises HandlerFailed, whose message is scrubbed (types and codes); any other error type
+    # came from outside it (the runtime, a timeout), and its message is not ours to show.
+    detail = None
+    if isinstance(response, dict):
+        detail = (
+            response.get("errorMessage") if response.get("errorType") == "HandlerFailed" else response.get("errorType")
+        )
+    letter.reason = letter.reason or " ".join(part for part in (condition, detail) if part)
 
 
 def _attach_jobs(ops: Operations, letters: list[DeadLetter]) -> None:
@@ -434,8 +439,11 @@ def _replay_one(ops: Operations, letter: DeadLetter, invocation_id: str) -> str:
             assert letter.s3_event is not None
             ops.invoke_validate(letter.s3_event)
         ops.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt_handle)
-    except Exception:
-        logger.exception("replay failed", extra={"message_id": letter.message_id, "queue": letter.queue})
+    except Exception as exc:
+        logger.error(
+            "replay failed",
+            extra={"message_id": letter.message_id, "queue": letter.queue, "error": describe_exception(exc)},
+        )
         return "failed"
     return "replayed"
 

@@ -108,3 +108,23 @@ def test_a_database_outage_is_a_retryable_503(stack: LocalStack) -> None:
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "5"
     assert json.loads(response["body"])["error"] == "database_unavailable"
+
+
+def test_a_user_with_too_many_documents_in_flight_gets_a_429_and_nothing_is_created(stack: LocalStack) -> None:
+    # GIVEN a user with five uploads in flight (the default limit)
+    for _ in range(5):
+        assert _post(stack, _request())[0] == 201
+    # WHEN they ask for a sixth THEN 429 with a code and Retry-After, and no row is written
+    event = api_event("POST", "/documents", USER)
+    event["body"] = json.dumps(_request())
+    response = stack.invoke("UploadFunction", event)
+    assert response["statusCode"] == 429
+    assert json.loads(response["body"])["error"] == "too_many_active_uploads"
+    assert response["headers"]["Retry-After"] == "30"
+    with psycopg.connect(stack.database.admin_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM upload_jobs").fetchone() == (5,)
+        # AND once one of them has finished, the next request is accepted
+        conn.execute("UPDATE upload_jobs SET state = 'done' WHERE id = (SELECT id FROM upload_jobs LIMIT 1)")
+    assert _post(stack, _request())[0] == 201
+    # AND another user's limit is their own
+    assert _post(stack, _request(), user=uuid.uuid4())[0] == 201

@@ -53,7 +53,8 @@ def test_validate_failures_have_a_dead_letter_destination() -> None:
 
 
 def test_function_environment_names_are_settings() -> None:
-    known = {name.upper() for name in Settings.model_fields} | {"POWERTOOLS_SERVICE_NAME"}
+    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_TRACER_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_ERROR"}
+    known = {name.upper() for name in Settings.model_fields} | powertools
     for name in FUNCTIONS:
         variables = function_properties(TEMPLATE, name).get("Environment", {}).get("Variables", {})
         assert set(variables) <= known, name

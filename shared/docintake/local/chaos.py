@@ -61,6 +61,8 @@ CHAOS_ENVIRONMENT = {
     "SWEEP_STALE_SECONDS": str(SWEEP_STALE_SECONDS),
     "CHUNK_SIZE": "600",
     "CHUNK_OVERLAP": "100",
+    # Twenty documents per user go in at once.
+    "MAX_ACTIVE_JOBS_PER_USER": "1000",
 }
 USERS = [UUID(f"c4a05000-0000-4000-8000-{i:012d}") for i in range(1, 11)]
 FAULT_NAMES = (

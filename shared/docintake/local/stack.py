@@ -26,6 +26,7 @@ from botocore.config import Config
 from docintake.db import Database
 from docintake.local.postgres import LocalDatabase
 from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
+from docintake.logs import HandlerFailed, describe_exception
 from docintake.operations import Operations
 
 REGION = "us-east-1"
@@ -359,8 +360,8 @@ class LocalStack:
         while not self._stop.wait(seconds):
             try:
                 self.invoke(function, {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
-            except Exception:
-                log.exception("scheduled %s failed", function)
+            except Exception as exc:
+                log.warning("scheduled %s failed: %s", function, describe_exception(exc))
 
     def operations(self, role: str = "sweeper", **settings: Any) -> Operations:
         """What the operator commands work with, against this stack, as ``role``."""
@@ -414,10 +415,10 @@ class LocalStack:
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 )
-            except Exception:  # moto going away at shutdown
+            except Exception as exc:  # moto going away at shutdown
                 if self._stop.is_set():
                     return
-                log.exception("receive failed on %s", source.queue)
+                log.warning("receive failed on %s: %s", source.queue, describe_exception(exc))
                 time.sleep(1)
                 continue
             messages = response.get("Messages", [])
@@ -441,7 +442,7 @@ class LocalStack:
             self.invoke(source.function, event)
         except (Exception, InvocationCrashed) as exc:
             if attempt < source.attempts or source.failure_queue is None:
-                log.warning("%s failed (%s); the event is retried", source.function, type(exc).__name__)
+                log.warning("%s failed (%s); the event is retried", source.function, describe_exception(exc))
                 return False
             self._send_failure_record(source, event, exc, attempt)
             log.warning("%s failed %d times; the event went to its on-failure destination", source.function, attempt)
@@ -463,7 +464,11 @@ class LocalStack:
             },
             "requestPayload": event,
             "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": {"errorType": type(exc).__name__, "errorMessage": "(omitted locally)"},
+            # What the runtime reports: the exception's type and message (HandlerFailed's is scrubbed).
+            "responsePayload": {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc) if isinstance(exc, HandlerFailed) else describe_exception(exc),
+            },
         }
         self.client("sqs").send_message(QueueUrl=self.queue_urls[source.failure_queue], MessageBody=json.dumps(record))
 
@@ -479,9 +484,9 @@ class LocalStack:
         except InvocationCrashed:
             log.warning("%s crashed; its batch comes back after the visibility timeout", source.function)
             return []
-        except Exception:
+        except Exception as exc:
             # A raised error fails the whole batch: every message comes back after its visibility timeout.
-            log.exception("%s failed its whole batch", source.function)
+            log.warning("%s failed its whole batch: %s", source.function, describe_exception(exc))
             return []
         if not source.partial_failures:
             return messages
@@ -547,5 +552,14 @@ def _redirect_logs(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "docintake"))
     for handler in logger.handlers:
-        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is sys.stdout:
-            handler.setStream(path.open("a", encoding="utf-8"))
+        if not isinstance(handler, logging.StreamHandler):
+            continue
+        previous = getattr(handler, "docintake_log_file", None)
+        if previous == path:
+            continue
+        if handler.stream is sys.stdout or previous is not None:
+            # One logger per process: a later stack (the next test) moves it to its own file.
+            old = handler.setStream(path.open("a", encoding="utf-8"))
+            if previous is not None and old is not None:
+                old.close()
+            handler.docintake_log_file = path  # type: ignore[attr-defined]

@@ -6,6 +6,14 @@ INSERT INTO documents (id, user_id, filename, content_type, size_bytes, sha256_d
 VALUES (%(id)s, %(user_id)s, %(filename)s, %(content_type)s, %(size_bytes)s, %(sha256)s, %(s3_key)s)
 RETURNING *;
 
+-- name: lock_user_uploads
+-- Serializes one user's upload requests, so two at once cannot both pass the in-flight limit.
+SELECT pg_advisory_xact_lock(hashtextextended('docintake.uploads:' || %(user_id)s::text, 0));
+
+-- name: count_active_jobs
+SELECT count(*) AS n FROM upload_jobs
+WHERE user_id = app_user_id() AND state IN ('queued', 'in_progress', 'retrying');
+
 -- name: insert_job
 INSERT INTO upload_jobs (id, document_id, user_id, correlation_id)
 VALUES (%(id)s, %(document_id)s, %(user_id)s, %(correlation_id)s)
