@@ -1,4 +1,4 @@
-"""DocumentsFunction: a user's own documents — DELETE /documents/{document_id}."""
+"""DocumentsFunction: a user's own documents — list, status, retry and delete."""
 
 import json
 from uuid import UUID
@@ -8,7 +8,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from docintake.api import ApiError, delete_document, register_error_handlers, user_id_from_claims
+from docintake.api import (
+    ApiError,
+    delete_document,
+    get_document,
+    list_documents,
+    register_error_handlers,
+    retry_document,
+    user_id_from_claims,
+)
 from docintake.logs import function_logger, scrubbed_handler
 from docintake.runtime import build_pipeline
 
@@ -18,6 +26,10 @@ pipeline = build_pipeline("DocumentsFunction")
 app = APIGatewayHttpResolver()
 
 
+def _caller() -> UUID:
+    return user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
+
+
 def _document_id(raw: str) -> UUID:
     try:
         return UUID(raw)
@@ -25,11 +37,38 @@ def _document_id(raw: str) -> UUID:
         raise ApiError(404, "not_found", "no such document") from None
 
 
+@app.get("/documents")
+@tracer.capture_method
+def documents() -> Response[str]:
+    query = app.current_event.query_string_parameters or {}
+    try:
+        limit = int(query.get("limit", "20"))
+    except ValueError:
+        raise ApiError(400, "invalid_request", "limit must be a number") from None
+    page = list_documents(pipeline.db, _caller(), limit=limit, cursor=query.get("cursor"))
+    logger.info("documents listed", extra={"count": len(page.documents)})
+    return Response(200, "application/json", page.model_dump_json())
+
+
+@app.get("/documents/<document_id>")
+@tracer.capture_method
+def document(document_id: str) -> Response[str]:
+    view = get_document(pipeline.db, _caller(), _document_id(document_id))
+    return Response(200, "application/json", view.model_dump_json())
+
+
+@app.post("/documents/<document_id>/retry")
+@tracer.capture_method
+def retry(document_id: str) -> Response[str]:
+    view = retry_document(pipeline, _caller(), _document_id(document_id))
+    logger.info("retry accepted", extra={"document_id": document_id, "stage": view.stage})
+    return Response(202, "application/json", view.model_dump_json())
+
+
 @app.delete("/documents/<document_id>")
 @tracer.capture_method
-def remove_document(document_id: str) -> Response[str]:
-    user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
-    result = delete_document(pipeline, user_id, _document_id(document_id))
+def remove(document_id: str) -> Response[str]:
+    result = delete_document(pipeline, _caller(), _document_id(document_id))
     logger.info("document deleted", extra={"document_id": document_id, "objects_removed": result["objects_removed"]})
     return Response(200, "application/json", json.dumps(result))
 
@@ -37,7 +76,7 @@ def remove_document(document_id: str) -> Response[str]:
 register_error_handlers(app, logger)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 @scrubbed_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

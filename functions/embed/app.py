@@ -22,7 +22,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
     return handle_stage_record(pipeline, "embed", record, lambda_context, embedder)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @scrubbed_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

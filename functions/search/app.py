@@ -29,7 +29,7 @@ def post_search() -> Response[str]:
 register_error_handlers(app, logger)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 @scrubbed_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -12,7 +12,7 @@ tracer = Tracer()
 operations = build_operations("SweeperFunction")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @scrubbed_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

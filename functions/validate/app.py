@@ -13,7 +13,7 @@ tracer = Tracer()
 pipeline = build_pipeline("ValidateFunction")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @scrubbed_handler
 @event_source(data_class=S3Event)

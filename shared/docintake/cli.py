@@ -71,6 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     documents = commands.add_parser("documents", help="a user's own documents, through the API").add_subparsers(
         dest="documents_command", required=True
     )
+    documents_list = documents.add_parser("list", help="the user's documents, newest first (GET /documents)")
+    documents_list.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
+    documents_list.add_argument("--limit", type=int, default=20)
+    documents_list.add_argument("--cursor", help="next_cursor of the previous page")
+    documents_list.add_argument("--json", action="store_true")
+    documents_show = documents.add_parser("show", help="status, progress and any error (GET /documents/{id})")
+    documents_show.add_argument("document_id")
+    documents_show.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
+    documents_show.add_argument("--json", action="store_true")
+    documents_retry = documents.add_parser("retry", help="resume a failed document (POST /documents/{id}/retry)")
+    documents_retry.add_argument("document_id")
+    documents_retry.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
+    documents_retry.add_argument("--wait", action="store_true", help="wait for the pipeline and print the result")
+    documents_retry.add_argument("--json", action="store_true")
     documents_delete = documents.add_parser("delete", help="delete a document everywhere (DELETE /documents/{id})")
     documents_delete.add_argument("document_id")
     documents_delete.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
@@ -395,19 +409,48 @@ def _reembed(args: argparse.Namespace) -> int:
 
 
 def _documents(args: argparse.Namespace) -> int:
-    from docintake.local.client import UploadRefused, delete_as
+    from docintake.local.client import UploadRefused, delete_as, list_as, retry_as, show_as, wait_for
 
-    with _stack(pollers=False) as stack:
+    command = args.documents_command
+    with _stack(pollers=command == "retry" and args.wait) as stack:
         try:
-            result = delete_as(stack, args.user, args.document_id)  # type: ignore[arg-type]
+            if command == "list":
+                result = list_as(stack, args.user, limit=args.limit, cursor=args.cursor)  # type: ignore[arg-type]
+            elif command == "show":
+                result = show_as(stack, args.user, args.document_id)  # type: ignore[arg-type]
+            elif command == "retry":
+                result = retry_as(stack, args.user, args.document_id)  # type: ignore[arg-type]
+                if args.wait:
+                    wait_for(stack, args.user, [UUID(args.document_id)])  # type: ignore[arg-type]
+                    result = show_as(stack, args.user, args.document_id)  # type: ignore[arg-type]
+            else:
+                result = delete_as(stack, args.user, args.document_id)  # type: ignore[arg-type]
         except UploadRefused as exc:
             print(json.dumps(exc.body), file=sys.stderr)
             return 2
     if args.json:
         print(json.dumps(result))
-    else:
+    elif command == "list":
+        for item in result["documents"]:
+            print(_document_line(item))
+        if result["next_cursor"]:
+            print(f"more: --cursor {result['next_cursor']}")
+    elif command == "delete":
         print(f"deleted {result['document_id']}: {result['objects_removed']} object version(s) removed")
+    else:
+        print(_document_line(result))
+        if result["error"]:
+            error = result["error"]
+            advice = "retry can help" if error["retryable"] else "retry will not help"
+            print(f"  {error['code']}: {error['message']} ({advice})")
     return 0
+
+
+def _document_line(item: dict[str, object]) -> str:
+    return (
+        f"{item['document_id']}  {item['status']:<10} {item['stage']:<16} {float(item['progress']):>4.0%}"  # type: ignore[arg-type]
+        f"  {item['page_count'] or '-':>4} p. {item['chunk_count']:>5} chunks  {item['filename']}"
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:

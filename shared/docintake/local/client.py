@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -23,14 +24,20 @@ from docintake.local.stack import LocalStack
 TERMINAL_STATES = {"done", "failed", "dead_lettered"}
 
 
-def api_event(method: str, path: str, user_id: UUID, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    path: str,
+    user_id: UUID,
+    body: dict[str, Any] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event as the JWT authorizer passes it on."""
     now = int(time.time())
-    return {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": f"{method} {path}",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": urlencode(query or {}),
         "headers": {"content-type": "application/json", "host": "localhost"},
         "requestContext": {
             "accountId": "123456789012",
@@ -54,6 +61,9 @@ def api_event(method: str, path: str, user_id: UUID, body: dict[str, Any] | None
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
     }
+    if query:
+        event["queryStringParameters"] = dict(query)
+    return event
 
 
 def content_type_for(path: Path) -> str:
@@ -135,10 +145,16 @@ def search_as(stack: LocalStack, user_id: UUID, query: str, *, k: int = 5) -> di
 
 
 def call_api(
-    stack: LocalStack, function: str, method: str, path: str, user_id: UUID, body: dict[str, Any] | None = None
+    stack: LocalStack,
+    function: str,
+    method: str,
+    path: str,
+    user_id: UUID,
+    body: dict[str, Any] | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One HTTP API route through its function, as the user the JWT names; a refusal raises with its body."""
-    response = stack.invoke(function, api_event(method, path, user_id, body))
+    response = stack.invoke(function, api_event(method, path, user_id, body, query))
     answer: dict[str, Any] = json.loads(response["body"]) if response.get("body") else {}
     if response["statusCode"] >= 300:
         raise UploadRefused(response["statusCode"], answer)
@@ -148,3 +164,19 @@ def call_api(
 def delete_as(stack: LocalStack, user_id: UUID, document_id: UUID | str) -> dict[str, Any]:
     """DELETE /documents/{id} through DocumentsFunction."""
     return call_api(stack, "DocumentsFunction", "DELETE", f"/documents/{document_id}", user_id)
+
+
+def list_as(stack: LocalStack, user_id: UUID, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    """GET /documents: one page of the user's documents, newest first."""
+    query = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+    return call_api(stack, "DocumentsFunction", "GET", "/documents", user_id, query=query)
+
+
+def show_as(stack: LocalStack, user_id: UUID, document_id: UUID | str) -> dict[str, Any]:
+    """GET /documents/{id}: status, progress, counts, and for a failure its explanation."""
+    return call_api(stack, "DocumentsFunction", "GET", f"/documents/{document_id}", user_id)
+
+
+def retry_as(stack: LocalStack, user_id: UUID, document_id: UUID | str) -> dict[str, Any]:
+    """POST /documents/{id}/retry."""
+    return call_api(stack, "DocumentsFunction", "POST", f"/documents/{document_id}/retry", user_id)

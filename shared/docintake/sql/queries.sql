@@ -339,3 +339,45 @@ DELETE FROM documents WHERE id = %(document_id)s RETURNING id;
 
 -- name: document_exists
 SELECT 1 AS found FROM documents WHERE id = %(document_id)s;
+
+-- name: list_documents
+-- The caller's documents, newest first, one page after the cursor (created_at, id), with the newest job.
+SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, d.page_count, d.created_at,
+       greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
+       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
+       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
+           AS embedded_count
+FROM documents d
+JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
+WHERE d.user_id = app_user_id()
+  AND (%(after_created)s::timestamptz IS NULL
+       OR (d.created_at, d.id) < (%(after_created)s::timestamptz, %(after_id)s::uuid))
+ORDER BY d.created_at DESC, d.id DESC
+LIMIT %(limit)s;
+
+-- name: get_document_view
+SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, d.page_count, d.created_at,
+       greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
+       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
+       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
+           AS embedded_count
+FROM documents d
+JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
+WHERE d.id = %(document_id)s;
+
+-- name: lock_latest_job
+SELECT j.id, j.document_id, j.user_id, j.stage, j.state, j.last_error_code, j.correlation_id
+FROM upload_jobs j
+WHERE j.document_id = %(document_id)s
+ORDER BY j.created_at DESC
+LIMIT 1
+FOR UPDATE;
+
+-- name: resume_job
+-- A user's retry: back to the last completed stage, queued, with a fresh heartbeat and the error cleared.
+UPDATE upload_jobs
+SET stage = %(stage)s, state = 'queued', last_error_code = NULL, last_error_message = NULL,
+    lease_owner = NULL, lease_expires_at = NULL, next_retry_at = NULL, heartbeat_at = now(),
+    next_message_sent_at = NULL, finished_at = NULL, updated_at = now()
+WHERE id = %(job_id)s AND state IN ('failed', 'dead_lettered')
+RETURNING id;

@@ -1,0 +1,163 @@
+"""What a user sees of their documents: status, progress, and for a failure what happened and what to do.
+
+Every error code the pipeline records maps to a sentence for the user and to whether retrying can help.
+Retrying resumes a job from its last completed stage, reusing that stage's outputs (the Markdown in S3,
+the chunks in PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from docintake.db import Row
+
+# (what the user is told, whether retrying the same upload can help)
+EXPLANATIONS: dict[str, tuple[str, bool]] = {
+    # The upload itself.
+    "size_mismatch": ("The uploaded file's size differs from the size declared for it. Upload it again.", False),
+    "checksum_mismatch": ("The uploaded file's contents differ from the checksum declared. Upload it again.", False),
+    "type_mismatch": ("The file is not of the type declared (for example, not really a PDF).", False),
+    "upload_expired": ("No file arrived before the upload link expired. Start a new upload.", False),
+    "object_missing": ("The uploaded file is no longer in storage. Upload it again.", False),
+    "document_deleted": ("The document was deleted.", False),
+    # Reading it.
+    "unsupported_type": ("This kind of file is not supported. Upload a PDF, plain text or Markdown file.", False),
+    "corrupt_pdf": ("The PDF is damaged and could not be read. Export or scan it again and upload it.", False),
+    "encrypted_pdf": ("The PDF is password-protected. Remove the password and upload it again.", False),
+    "too_many_pages": ("The document has more pages than allowed. Split it and upload the parts.", False),
+    "no_text_layer": ("Most pages are scanned images without text. Upload a version with selectable text.", False),
+    "empty_document": ("The document contains no text.", False),
+    "not_utf8": ("The text file is not UTF-8 encoded. Save it as UTF-8 and upload it again.", False),
+    "parse_timeout": ("Reading the document took too long. Retrying may succeed when the service is less busy.", True),
+    "parse_memory": ("The document needs more memory to read than allowed. Split it and upload the parts.", False),
+    "parser_rejected": ("The parsing service refused the document.", False),
+    "parser_failed": ("The parsing service could not read the document.", False),
+    # Embedding.
+    "embedding_input_too_long": ("A passage is too long for the embedding model. Contact support.", False),
+    "embedding_rejected": ("The embedding service refused the document's text. Contact support.", False),
+    "embedding_dimension_mismatch": ("The embedding model is misconfigured. Contact support.", False),
+    "bad_message": ("An internal message could not be read. Contact support.", False),
+}
+TRANSIENT_EXPLANATION = "A service the pipeline depends on was unavailable. Retrying should succeed."
+# The four stages a job passes, and how many of them each job stage has completed.
+STAGES_DONE = {
+    "awaiting_upload": 0,
+    "upload_validated": 1,
+    "parsing": 1,
+    "parsed": 2,
+    "chunking": 2,
+    "chunked": 3,
+    "embedding": 3,
+    "embedded": 4,
+    "done": 4,
+}
+# A failed job resumes from the stage it had completed: (its stage now, the step to send).
+RESUME_FROM = {
+    "upload_validated": ("upload_validated", "parse"),
+    "parsing": ("upload_validated", "parse"),
+    "parsed": ("parsed", "chunk"),
+    "chunking": ("parsed", "chunk"),
+    "chunked": ("chunked", "embed"),
+    "embedding": ("chunked", "embed"),
+}
+
+
+def explain(code: str | None, state: str) -> tuple[str, bool]:
+    """The user's sentence for an error code, and whether a retry can help."""
+    if code in EXPLANATIONS:
+        return EXPLANATIONS[code]
+    # Codes not listed are transient ones (database_unavailable, s3_unavailable, …, internal_error):
+    # the job ran out of attempts, so a later retry can succeed.
+    return TRANSIENT_EXPLANATION, state in ("dead_lettered", "failed", "retrying")
+
+
+class ErrorView(BaseModel):
+    code: str
+    message: str
+    retryable: bool
+
+
+class DocumentView(BaseModel):
+    document_id: UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    status: str
+    stage: str
+    state: str
+    progress: float
+    page_count: int | None
+    chunk_count: int
+    embedded_count: int
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    error: ErrorView | None
+
+
+def document_view(row: Row) -> DocumentView:
+    error = None
+    if row["state"] in ("failed", "dead_lettered", "expired") and row["last_error_code"]:
+        message, retryable = explain(row["last_error_code"], row["state"])
+        error = ErrorView(code=row["last_error_code"], message=message, retryable=retryable and _resumable(row))
+    return DocumentView(
+        document_id=row["document_id"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size_bytes=row["size_bytes"],
+        status=row["status"],
+        stage=row["stage"],
+        state=row["state"],
+        progress=STAGES_DONE.get(row["stage"], 0) / 4,
+        page_count=row["page_count"],
+        chunk_count=row["chunk_count"],
+        embedded_count=row["embedded_count"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+        error=error,
+    )
+
+
+def _resumable(row: Row) -> bool:
+    return row["stage"] in RESUME_FROM
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of the newest-first listing ends: the last row's creation time and id."""
+
+    created_at: str
+    document_id: str
+
+    def encode(self) -> str:
+        raw = json.dumps([self.created_at, self.document_id]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        padded = token + "=" * (-len(token) % 4)
+        created_at, document_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        datetime.fromisoformat(created_at)
+        UUID(document_id)
+        return cls(str(created_at), str(document_id))
+
+
+def cursor_after(rows: list[Row]) -> Cursor:
+    last = rows[-1]
+    return Cursor(last["created_at"].isoformat(), str(last["document_id"]))
+
+
+def page_params(limit: int, cursor: Cursor | None) -> dict[str, Any]:
+    return {
+        "limit": limit + 1,  # one more tells whether another page exists
+        "after_created": cursor.created_at if cursor else None,
+        "after_id": cursor.document_id if cursor else None,
+    }
