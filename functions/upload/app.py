@@ -20,7 +20,9 @@ app = APIGatewayHttpResolver()
 def post_document() -> Response[str]:
     user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
     ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.decoded_body))
-    logger.info("upload ticket issued", extra={"document_id": str(ticket.document_id)})
+    # From here on the job's correlation id: every function's log lines for this document carry it.
+    logger.set_correlation_id(ticket.correlation_id)
+    logger.info("upload ticket issued", extra={"document_id": str(ticket.document_id), "job_id": str(ticket.job_id)})
     return Response(201, "application/json", ticket.model_dump_json())
 
 

@@ -6,6 +6,7 @@ supplies ``work``, which returns a writer that runs inside the completing transa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools import Logger
 
+from docintake import metrics
 from docintake.config import Settings
 from docintake.db import Database, Row, one, run
 from docintake.errors import DocintakeError, InvalidMessage, LeaseHeld, LeaseLost, PermanentError
@@ -203,6 +205,7 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -
         return _unclaimed(pipeline, step, message, current)
 
     claim = Claim(message, step, job, lease_owner, lease_seconds, delivery.invocation_id, delivery.receipt_handle)
+    started = time.monotonic()
     try:
         writer = work(claim)
         with pipeline.db.transaction(message.user_id) as conn:
@@ -238,6 +241,15 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -
         _retry_or_dead_letter(pipeline, message, step, delivery, lease_owner, exc)
         raise
     logger.info("stage completed", extra=details)
+    metrics.emit(
+        "StageDuration",
+        round((time.monotonic() - started) * 1000, 1),
+        unit="Milliseconds",
+        dimensions={"stage": step.name},
+    )
+    metrics.emit("StageCompleted", 1, dimensions={"stage": step.name})
+    if step.completed_stage == "done":
+        metrics.emit("DocumentsReady", 1)
     send_next(pipeline, message, step)
     return "completed"
 
@@ -273,6 +285,7 @@ def dead_letter_invalid(pipeline: Pipeline, step: str, delivery: Delivery, exc: 
             invocation_id=delivery.invocation_id,
             details={"error_code": exc.code, "message_id": delivery.message_id},
         )
+    metrics.emit("DLQSends", 1, dimensions={"stage": step})
     logger.error("invalid message sent to the DLQ", extra={"error_code": exc.code, "message_id": delivery.message_id})
     return True
 
@@ -330,6 +343,12 @@ def _record_failure(
         )
         if updated is None:
             return
+        if state in ("failed", "dead_lettered"):
+            metrics.emit("DocumentsFailed", 1, dimensions={"error_code": code})
+        if state == "dead_lettered":
+            metrics.emit("DLQSends", 1, dimensions={"stage": step.name})
+        elif state == "retrying":
+            metrics.emit("Retries", 1, dimensions={"stage": step.name})
         if state in ("failed", "dead_lettered"):
             run(conn, "set_document_status", {"document_id": message.document_id, "status": "failed"})
         append_event(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
+from docintake import metrics
 from docintake.db import Row, one, run
 from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
@@ -125,9 +126,12 @@ def validate_upload(
             )
             append_event(conn, "upload_validated", stage="upload_validated", **ids, details={"bytes": stored.size})
     if problem is not None or stored is None:
-        logger.warning("upload rejected", extra={"error_code": problem.code if problem else None})
+        code = problem.code if problem else "object_missing"
+        metrics.emit("DocumentsFailed", 1, dimensions={"error_code": code})
+        logger.warning("upload rejected", extra={"error_code": code})
         return "rejected"
     send_next(pipeline, message, VALIDATE_STEP)
+    metrics.emit("StageCompleted", 1, dimensions={"stage": "validate"})
     logger.info("upload validated", extra={"bytes": stored.size})
     return "validated"
 
