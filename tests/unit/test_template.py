@@ -183,3 +183,22 @@ def test_every_checkov_skip_carries_its_reason() -> None:
     ]
     assert skips
     assert all(skip["id"].startswith("CKV_") and len(skip["comment"]) > 40 for _, skip in skips)
+
+
+def test_alarms_cover_every_dlq_queue_age_and_function_and_the_dashboard_reads_the_stage_metrics() -> None:
+    import json
+
+    alarms = _of_type("AWS::CloudWatch::Alarm").values()
+    watched = {(a["Properties"]["MetricName"], json.dumps(a["Properties"]["Dimensions"][0]["Value"])) for a in alarms}
+    for name in QUEUES:
+        if name.endswith("DLQ"):
+            assert ("ApproximateNumberOfMessagesVisible", json.dumps({"Fn::GetAtt": [name, "QueueName"]})) in watched
+        else:
+            assert ("ApproximateAgeOfOldestMessage", json.dumps({"Fn::GetAtt": [name, "QueueName"]})) in watched
+    for name in FUNCTIONS:
+        for metric in ("Errors", "Throttles"):
+            assert (metric, json.dumps({"Ref": name})) in watched, (name, metric)
+    assert all(a["Properties"]["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic" for a in alarms)
+    body = Resolver(TEMPLATE, stack_name="demo").resolve(RESOURCES["Dashboard"]["Properties"]["DashboardBody"])
+    metrics = {m[1] for w in json.loads(body)["widgets"] for m in w["properties"].get("metrics", [])}
+    assert {"StageCompleted", "StageDuration", "DocumentsReady", "Retries", "DLQSends"} <= metrics
