@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: security demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-store chaos
+.PHONY: security demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-store bench-coldstart chaos
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -95,6 +95,11 @@ bench-parse: $(VENV)/.installed-bench
 # Chunk + embedding writes against plain COPY and executemany; per-user search latency among 200,000 chunks.
 bench-store: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.store $(BENCH_ARGS)
+
+# Each function's handler import time (from sam build's output, layers only) against a bare
+# `import boto3, psycopg, pydantic`, and its unzipped size.
+bench-coldstart: $(VENV)/.installed build
+	$(BIN)/python -m bench.coldstart $(BENCH_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

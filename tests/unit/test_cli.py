@@ -69,3 +69,60 @@ def test_chunk_refuses_an_overlap_not_smaller_than_the_size(tmp_path: Path, caps
     path.write_text("text")
     assert main(["chunk", str(path), "--size", "100", "--overlap", "100"]) == 2
     assert "--overlap must be smaller" in capsys.readouterr().err
+
+
+def _commands() -> list[list[str]]:
+    """Every command and subcommand of `docintake`, from the parser itself."""
+    import argparse
+
+    from docintake import cli
+
+    captured: dict[str, argparse.ArgumentParser] = {}
+    real = argparse.ArgumentParser.parse_args
+
+    def capture(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> object:
+        captured.setdefault("root", self)
+        raise SystemExit(0)
+
+    argparse.ArgumentParser.parse_args = capture  # type: ignore[method-assign,assignment]
+    try:
+        with pytest.raises(SystemExit):
+            cli.main([])
+    finally:
+        argparse.ArgumentParser.parse_args = real  # type: ignore[method-assign]
+
+    def walk(parser: argparse.ArgumentParser, prefix: list[str]) -> list[list[str]]:
+        found = [prefix] if prefix else []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found += walk(sub, [*prefix, name])
+        return found
+
+    return walk(captured["root"], [])
+
+
+COMMANDS = _commands()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: docintake " + " ".join(command))
+
+
+def test_commands_that_report_data_offer_json() -> None:
+    leaves = {" ".join(c) for c in COMMANDS if not any(other[: len(c)] == c and other != c for other in COMMANDS)}
+    without_json = set()
+    for leaf in leaves:
+        import contextlib
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+            main([*leaf.split(), "--help"])
+        if "--json" not in out.getvalue():
+            without_json.add(leaf)
+    # These run a service or a demo, or print JSON whatever the flags (upload, invoke).
+    assert without_json == {"db migrate", "local up", "upload", "invoke", "demo"}

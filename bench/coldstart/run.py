@@ -1,0 +1,126 @@
+"""Cold start: each function's handler module imported the way Lambda does it, from `sam build`'s output.
+
+For every function in template.yaml, a fresh ``python3.11 -S -X importtime -c "import app"`` runs with only
+the function's code and its two layers on the path (no site-packages) and Lambda-like variables (so
+Powertools' Tracer is enabled and imports the X-Ray SDK). It reports the median over runs of:
+
+- ``import``: the cumulative ``-X importtime`` of ``app`` (module imports and module-level code: settings,
+  clients, the parser's sandbox), against the same measure of a bare ``import boto3, psycopg, pydantic``;
+- ``unzipped``: the function's code plus its layers, in MB, against Lambda's 250 MB limit and the 100 MB
+  target.
+
+Targets: import ≤ 1.5× the bare imports; every function ≤ 100 MB unzipped. ``--strict`` fails on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / ".aws-sam" / "build"
+OUT = ROOT / "bench" / "out" / "coldstart.md"
+IMPORT_TARGET = 1.5
+SIZE_TARGET_MB = 100.0
+LAMBDA_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "DATABASE_URL": "postgresql://bench@127.0.0.1:1/bench",
+    "PARSE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-parse",
+    "CHUNK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-chunk",
+    "EMBED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-embed",
+    "POWERTOOLS_SERVICE_NAME": "docintake",
+    "POWERTOOLS_METRICS_NAMESPACE": "docintake",
+}
+
+
+def _python() -> str:
+    for candidate in ("python3.11", sys.executable):
+        if subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
+    raise SystemExit("python3.11 is needed (the Lambda runtime's version)")
+
+
+def import_micros(python: str, path: list[Path], statement: str, top: set[str], env: dict[str, str]) -> int:
+    """The summed cumulative ``-X importtime`` of the ``top`` modules imported by ``statement``."""
+    result = subprocess.run(
+        [python, "-S", "-X", "importtime", "-c", statement],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": os.pathsep.join(map(str, path)), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{statement} failed: {result.stderr.strip().splitlines()[-1:]}")
+    total = 0
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        if name in top:  # top-level: not indented
+            total += int(cumulative)
+    return total
+
+
+def size_mb(*folders: Path) -> float:
+    return sum(p.stat().st_size for folder in folders for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def functions() -> list[str]:
+    from docintake.local.template import load_template, resources_of_type
+
+    return sorted(resources_of_type(load_template(ROOT / "template.yaml"), "AWS::Serverless::Function"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.coldstart", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if not (BUILD / "DepsLayer").exists():
+        raise SystemExit("run `make build` first (sam build)")
+    python = _python()
+    layers = [BUILD / "DepsLayer" / "python", BUILD / "SharedLayer" / "python"]
+    bare_runs = [
+        import_micros(python, layers[:1], "import boto3, psycopg, pydantic", {"boto3", "psycopg", "pydantic"}, {})
+        for _ in range(args.runs)
+    ]
+    bare = statistics.median(bare_runs) / 1000
+    rows = []
+    for name in functions():
+        code = BUILD / name
+        env = {**LAMBDA_ENV, "AWS_LAMBDA_FUNCTION_NAME": name}
+        runs = [import_micros(python, [code, *layers], "import app", {"app"}, env) for _ in range(args.runs)]
+        millis = statistics.median(runs) / 1000
+        rows.append((name, millis, millis / bare, size_mb(code, *[layer.parent for layer in layers])))
+    lines = [
+        f"# Cold start — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()},"
+        f" {os.cpu_count()} cores, Python {platform.python_version()}",
+        "",
+        f"Bare `import boto3, psycopg, pydantic` from DepsLayer: **{bare:.0f} ms** (median of {args.runs}).",
+        "",
+        "| function | import ms | × bare | unzipped MB |",
+        "|---|---:|---:|---:|",
+        *[f"| {name} | {ms:.0f} | {ratio:.2f}× | {mb:.1f} |" for name, ms, ratio, mb in rows],
+        "",
+        f"import ≤ {IMPORT_TARGET}× bare: "
+        + ("ok" if all(r[2] <= IMPORT_TARGET for r in rows) else f"MISSED (worst {max(r[2] for r in rows):.2f}×)"),
+        f"unzipped ≤ {SIZE_TARGET_MB:.0f} MB: "
+        + ("ok" if all(r[3] <= SIZE_TARGET_MB for r in rows) else f"MISSED (largest {max(r[3] for r in rows):.1f} MB)"),
+    ]
+    report = "\n".join(lines)
+    print(report)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(report + "\n", encoding="utf-8")
+    missed = any(r[2] > IMPORT_TARGET or r[3] > SIZE_TARGET_MB for r in rows)
+    return 1 if args.strict and missed else 0
