@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: security demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-store bench-coldstart chaos
+.PHONY: security demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-store bench-coldstart bench-e2e bench chaos
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -100,6 +100,15 @@ bench-store: $(VENV)/.installed-bench
 # `import boto3, psycopg, pydantic`, and its unzipped size.
 bench-coldstart: $(VENV)/.installed build
 	$(BIN)/python -m bench.coldstart $(BENCH_ARGS)
+
+# 20 PDFs (400 pages) through the local stack against LlamaIndex and LangChain on the same PostgreSQL;
+# the 300-page document stage by stage; time against pages.
+bench-e2e: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.e2e $(BENCH_ARGS)
+
+# Every benchmark, then bench/results.md and bench/results.png.
+bench: $(VENV)/.installed-bench build
+	$(BIN)/python -m bench.all
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
