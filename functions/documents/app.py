@@ -3,7 +3,6 @@
 import json
 from uuid import UUID
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,11 +16,11 @@ from docintake.api import (
     retry_document,
     user_id_from_claims,
 )
-from docintake.logs import function_logger, scrubbed_handler
+from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 
 logger = function_logger()
-tracer = Tracer()
+tracer = function_tracer()
 pipeline = build_pipeline("DocumentsFunction")
 app = APIGatewayHttpResolver()
 
@@ -38,7 +37,6 @@ def _document_id(raw: str) -> UUID:
 
 
 @app.get("/documents")
-@tracer.capture_method
 def documents() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
     try:
@@ -51,14 +49,12 @@ def documents() -> Response[str]:
 
 
 @app.get("/documents/<document_id>")
-@tracer.capture_method
 def document(document_id: str) -> Response[str]:
     view = get_document(pipeline.db, _caller(), _document_id(document_id))
     return Response(200, "application/json", view.model_dump_json())
 
 
 @app.post("/documents/<document_id>/retry")
-@tracer.capture_method
 def retry(document_id: str) -> Response[str]:
     view = retry_document(pipeline, _caller(), _document_id(document_id))
     logger.info("retry accepted", extra={"document_id": document_id, "stage": view.stage})
@@ -66,7 +62,6 @@ def retry(document_id: str) -> Response[str]:
 
 
 @app.delete("/documents/<document_id>")
-@tracer.capture_method
 def remove(document_id: str) -> Response[str]:
     result = delete_document(pipeline, _caller(), _document_id(document_id))
     logger.info("document deleted", extra={"document_id": document_id, "objects_removed": result["objects_removed"]})

@@ -1,23 +1,21 @@
 """EmbedFunction: EmbedQueue → vectors via the buffer, swapped in at once; the job is done."""
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.embedding import embedder_from_settings
-from docintake.logs import function_logger, scrubbed_handler
+from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 from docintake.stages import handle_stage_record
 
 logger = function_logger()
-tracer = Tracer()
+tracer = function_tracer()
 pipeline = build_pipeline("EmbedFunction")
 embedder = embedder_from_settings(pipeline.settings)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
     return handle_stage_record(pipeline, "embed", record, lambda_context, embedder)
 

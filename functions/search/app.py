@@ -1,22 +1,20 @@
 """SearchFunction: POST /search → the caller's top-k chunks, each with its document, pages and headings."""
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.api import parse_search_request, register_error_handlers, search_documents, user_id_from_claims
-from docintake.logs import function_logger, scrubbed_handler
+from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 
 logger = function_logger()
-tracer = Tracer()
+tracer = function_tracer()
 pipeline = build_pipeline("SearchFunction")
 app = APIGatewayHttpResolver()
 
 
 @app.post("/search")
-@tracer.capture_method
 def post_search() -> Response[str]:
     user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
     request = parse_search_request(app.current_event.decoded_body)

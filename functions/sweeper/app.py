@@ -1,14 +1,13 @@
 """SweeperFunction: on a schedule, rescues jobs whose heartbeat went stale and expires abandoned uploads."""
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from docintake.logs import function_logger, scrubbed_handler
+from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.operations import sweep
 from docintake.runtime import build_operations
 
 logger = function_logger()
-tracer = Tracer()
+tracer = function_tracer()
 operations = build_operations("SweeperFunction")
 
 

@@ -1,22 +1,20 @@
 """UploadFunction: POST /documents → a document, a job and a presigned PUT URL for the file."""
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.api import create_upload, parse_upload_request, register_error_handlers, user_id_from_claims
-from docintake.logs import function_logger, scrubbed_handler
+from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 
 logger = function_logger()
-tracer = Tracer()
+tracer = function_tracer()
 pipeline = build_pipeline("UploadFunction")
 app = APIGatewayHttpResolver()
 
 
 @app.post("/documents")
-@tracer.capture_method
 def post_document() -> Response[str]:
     user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
     ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.decoded_body))

@@ -1,15 +1,14 @@
 """ValidateFunction: S3 ObjectCreated on uploads/ → a verified upload and a parse message."""
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from docintake.logs import function_logger, scrubbed_handler
+from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 from docintake.validation import validate_upload
 
 logger = function_logger()
-tracer = Tracer()
+tracer = function_tracer()
 pipeline = build_pipeline("ValidateFunction")
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import traceback
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from docintake.errors import DocintakeError
@@ -127,6 +128,29 @@ def function_logger() -> Logger:
         logging.getLogger(name).setLevel(logging.WARNING)
     install_record_scrubbing()
     return Logger(logger_formatter=ScrubbingFormatter())
+
+
+# Request parameters the X-Ray SDK records on S3 subsegments that name objects: our keys end in file names.
+_TRACED_KEY_PARAMETERS = ("Key", "CopySource")
+
+
+def function_tracer() -> Tracer:
+    """Powertools' Tracer for a handler module, with AWS calls traced but object keys left out.
+
+    The X-Ray SDK's botocore patch records a whitelist of request parameters, S3's ``Key`` among them;
+    with the Tracer enabled (on Lambda) that whitelist is trimmed here. Subsegments of our own methods
+    are not used: the SDK stores an escaping exception's message on them, unscrubbed."""
+    tracer = Tracer()
+    boto_utils = sys.modules.get("aws_xray_sdk.ext.boto_utils")
+    if boto_utils is not None:
+        redact_traced_parameters(boto_utils.whitelist)
+    return tracer
+
+
+def redact_traced_parameters(whitelist: dict[str, Any]) -> None:
+    for operation in whitelist.get("services", {}).get("s3", {}).get("operations", {}).values():
+        kept = [p for p in operation.get("request_parameters", []) if p not in _TRACED_KEY_PARAMETERS]
+        operation["request_parameters"] = kept
 
 
 class HandlerFailed(Exception):

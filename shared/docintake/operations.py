@@ -17,6 +17,7 @@ from uuid import UUID
 
 from aws_lambda_powertools import Logger
 
+from docintake import metrics
 from docintake.config import Settings
 from docintake.db import Database, Row, one, run
 from docintake.errors import InvalidMessage
@@ -24,7 +25,7 @@ from docintake.events import append_event
 from docintake.logs import describe_exception
 from docintake.messages import StageMessage, StepName
 from docintake.queues import send_stage_message
-from docintake.storage import object_exists, parse_upload_key
+from docintake.storage import UPLOAD_PREFIX, first_key_under, parse_upload_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -102,9 +103,14 @@ class SweepResult:
     rescued: list[UUID] = field(default_factory=list)
     expired: list[UUID] = field(default_factory=list)
     revalidated: list[UUID] = field(default_factory=list)
+    given_up: list[UUID] = field(default_factory=list)
+    failed: list[UUID] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"rescued={len(self.rescued)} expired={len(self.expired)} revalidated={len(self.revalidated)}"
+        line = f"rescued={len(self.rescued)} expired={len(self.expired)} revalidated={len(self.revalidated)}"
+        if self.given_up or self.failed:
+            line += f" given_up={len(self.given_up)} failed={len(self.failed)}"
+        return line
 
 
 def sweep(ops: Operations, *, invocation_id: str, limit: int = 500) -> SweepResult:
@@ -112,26 +118,40 @@ def sweep(ops: Operations, *, invocation_id: str, limit: int = 500) -> SweepResu
 
     A job is stale when its heartbeat is older than SWEEP_STALE_SECONDS (more than a function timeout ×
     maxReceiveCount, so SQS has given up on it) and no lease is live. Its stage's message is sent again:
-    a message still somewhere in SQS makes that a duplicate, which the stage machine acknowledges.
+    a message still somewhere in SQS makes that a duplicate, which the stage machine acknowledges. A job
+    rescued so often that its attempts reach twice maxReceiveCount keeps crashing its stage: it is
+    dead-lettered (``stage_crashed``) instead. A job that fails here is skipped for the rest of the run.
     """
     settings = ops.settings
-    params = {
+    params: dict[str, Any] = {
         "stale_after": settings.sweep_stale_seconds,
         "upload_after": settings.upload_url_expires_seconds + settings.sweep_upload_grace_seconds,
+        "skip": [],
     }
     result = SweepResult()
     for _ in range(limit):
-        with ops.db.transaction() as conn:
-            job = one(conn, "claim_stale_job", params)
+        job: Row | None = None
+        try:
+            with ops.db.transaction() as conn:
+                job = one(conn, "claim_stale_job", params)
+                if job is None:
+                    break
+                if job["stage"] == "awaiting_upload":
+                    _sweep_upload(ops, conn, job, invocation_id, result)
+                elif job["attempts"] >= 2 * settings.max_receive_count:
+                    _give_up(ops, conn, job, invocation_id, "dead_lettered", "stage_crashed")
+                    result.given_up.append(job["id"])
+                else:
+                    _rescue(ops, conn, job, invocation_id)
+                    result.rescued.append(job["id"])
+        except Exception as exc:
             if job is None:
-                break
-            if job["stage"] == "awaiting_upload":
-                _sweep_upload(ops, conn, job, invocation_id, result)
-            else:
-                _rescue(ops, conn, job, invocation_id)
-                result.rescued.append(job["id"])
-    if result.rescued or result.expired or result.revalidated:
-        logger.info("sweep finished", extra={"rescued": len(result.rescued), "expired": len(result.expired)})
+                raise
+            params["skip"].append(job["id"])
+            result.failed.append(job["id"])
+            logger.error("could not sweep a job", extra={"job_id": str(job["id"]), "error": describe_exception(exc)})
+    if result.rescued or result.expired or result.revalidated or result.given_up or result.failed:
+        logger.info("sweep finished", extra={"summary": result.summary()})
     return result
 
 
@@ -159,14 +179,33 @@ def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str) -> None:
     )
 
 
+def _give_up(ops: Operations, conn: Any, job: Row, invocation_id: str, state: str, code: str) -> None:
+    message = {
+        "stage_crashed": "the stage stopped without a word on every attempt",
+        "upload_unvalidated": "the upload arrived but could not be validated",
+    }[code]
+    run(conn, "give_up_job", {"job_id": job["id"], "state": state, "code": code, "message": message})
+    run(conn, "fail_document", {"document_id": job["document_id"]})
+    append_event(conn, "sweeper_gave_up", **_ids(job, ops, invocation_id), details={"error_code": code})
+    metrics.emit("DocumentsFailed", 1, dimensions={"error_code": code})
+    if state == "dead_lettered":
+        metrics.emit("DLQSends", 1, dimensions={"stage": STEP_FOR_STAGE.get(job["stage"], "validate")})
+
+
 def _sweep_upload(ops: Operations, conn: Any, job: Row, invocation_id: str, result: SweepResult) -> None:
     bucket = ops.settings.bucket_name
-    if object_exists(ops.s3, bucket, job["s3_key"]):
-        # The file arrived but validation never decided (a lost or dead-lettered S3 event): validate again.
+    key = first_key_under(ops.s3, bucket, f"{UPLOAD_PREFIX}{job['user_id']}/{job['document_id']}/")
+    if key is not None:
+        # The file arrived but validation never decided (a lost or dead-lettered S3 event): validate again,
+        # up to three times; after that the upload is failed rather than revalidated forever.
+        if job["attempts"] >= 3:
+            _give_up(ops, conn, job, invocation_id, "failed", "upload_unvalidated")
+            result.given_up.append(job["id"])
+            return
         run(conn, "touch_job", {"job_id": job["id"]})
         append_event(conn, "upload_revalidated", **_ids(job, ops, invocation_id), details={})
         if ops.invoke_validate is not None:
-            ops.invoke_validate(s3_created_event(bucket, job["s3_key"]))
+            ops.invoke_validate(s3_created_event(bucket, key))
         result.revalidated.append(job["id"])
         return
     run(conn, "expire_upload", {"job_id": job["id"]})
@@ -206,6 +245,7 @@ class DeadLetter:
     user_id: UUID | None = None
     job_id: UUID | None = None
     job_state: str | None = None
+    job_stage: str | None = None
     error_code: str | None = None
     reason: str | None = None
 
@@ -230,18 +270,23 @@ def read_dead_letters(ops: Operations, queue: str, *, hold_seconds: int = 120) -
     url = ops.dlq_url(queue)
     letters: list[DeadLetter] = []
     seen: set[str] = set()
-    while True:
+    empty = 0
+    # Long polling, and two empty answers in a row before stopping: a short poll samples only some of
+    # SQS's servers and can answer empty while messages wait.
+    while empty < 2:
         messages = ops.sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=10,
             VisibilityTimeout=hold_seconds,
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=1,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         fresh = [m for m in messages if m["MessageId"] not in seen]
         if not fresh:
-            break
+            empty += 1
+            continue
+        empty = 0
         for message in fresh:
             seen.add(message["MessageId"])
             letters.append(_describe(queue, message))
@@ -332,6 +377,7 @@ def _attach_jobs(ops: Operations, letters: list[DeadLetter]) -> None:
             continue
         letter.job_id = letter.job_id or job["job_id"]
         letter.job_state = job["state"]
+        letter.job_stage = job["stage"]
         # A stage message's error is its job's last error; a validate failure's, its type unless the job says.
         letter.error_code = job["last_error_code"] or letter.error_code
 
@@ -399,12 +445,21 @@ def replay(
 
 
 def _replay_one(ops: Operations, letter: DeadLetter, invocation_id: str) -> str:
-    """``replayed``, ``finished`` (deleted: its job is over), ``kept`` (unreadable) or ``failed``."""
+    """``replayed``, ``finished`` (deleted: its job is over or elsewhere), ``kept`` (unreadable, or on the
+    wrong queue) or ``failed``."""
     if letter.stage_message is None and letter.s3_event is None:
         return "kept"
+    if letter.stage_message is not None and letter.stage_message.stage != letter.queue:
+        return "kept"  # a stage message on the wrong queue: replaying it would bounce it back here
     dlq = ops.dlq_url(letter.queue)
     try:
-        if letter.job_state in FINISHED_STATES:
+        stale = (
+            letter.stage_message is not None
+            and letter.job_stage is not None
+            and STEP_FOR_STAGE.get(letter.job_stage) != letter.queue
+        )
+        if letter.job_state in FINISHED_STATES or stale:
+            # Its job has finished, or moved to another stage since: this message can move nothing.
             ops.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt_handle)
             return "finished"
         if letter.job_id is not None:

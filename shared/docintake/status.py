@@ -44,6 +44,9 @@ EXPLANATIONS: dict[str, tuple[str, bool]] = {
     "embedding_rejected": ("The embedding service refused the document's text. Contact support.", False),
     "embedding_dimension_mismatch": ("The embedding model is misconfigured. Contact support.", False),
     "bad_message": ("An internal message could not be read. Contact support.", False),
+    # Given up by the sweeper.
+    "stage_crashed": ("Processing stopped unexpectedly on every attempt. Retrying may succeed later.", True),
+    "upload_unvalidated": ("The uploaded file could not be checked. Upload it again.", False),
 }
 TRANSIENT_EXPLANATION = "A service the pipeline depends on was unavailable. Retrying should succeed."
 # The four stages a job passes, and how many of them each job stage has completed.
@@ -144,10 +147,15 @@ class Cursor:
     @classmethod
     def decode(cls, token: str) -> Cursor:
         padded = token + "=" * (-len(token) % 4)
-        created_at, document_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        datetime.fromisoformat(created_at)
-        UUID(document_id)
-        return cls(str(created_at), str(document_id))
+        try:
+            created_at, document_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(created_at, str) or not isinstance(document_id, str):
+                raise ValueError("cursor fields are not strings")
+            datetime.fromisoformat(created_at)
+            UUID(document_id)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError("not a cursor") from exc
+        return cls(created_at, document_id)
 
 
 def cursor_after(rows: list[Row]) -> Cursor:

@@ -218,3 +218,11 @@ def quarantine(s3: S3Client, bucket: str, key: str, version_id: str | None, reas
         else:
             s3.delete_object(Bucket=bucket, Key=key)
     return target
+
+
+def first_key_under(s3: S3Client, bucket: str, prefix: str) -> str | None:
+    """The first object key under ``prefix``, or None. A listing (s3:ListBucket on the prefix) rather than
+    a HeadObject: without ListBucket, S3 answers a missing key with 403, indistinguishable from a denial."""
+    with s3_errors("list objects"):
+        contents = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("Contents", [])
+    return contents[0]["Key"] if contents else None

@@ -307,3 +307,56 @@ def test_a_heartbeat_extends_the_lease_and_the_visibility_and_stops_a_zombie(sta
     assert _admin(stack, "SELECT lease_owner, state FROM upload_jobs") == [
         {"lease_owner": "another-invocation", "state": "in_progress"}
     ]
+
+
+def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_stalls_nothing(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docintake.operations
+
+    # GIVEN three stale jobs: one that has crashed through two rounds of deliveries, two ordinary ones
+    for name in ("a.md", "b.md", "c.md"):
+        ticket = upload_bytes(stack, USER, name, POLICY.replace(b"Clause 1 ", name.encode()), "text/markdown")
+        stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    _drain(stack, "ValidateFunctionAsyncEvents", "ParseQueue")
+    _admin(
+        stack,
+        "UPDATE upload_jobs SET stage = 'parsing', state = 'in_progress', lease_owner = 'dead',"
+        " lease_expires_at = now() - interval '1 hour', heartbeat_at = now() - interval '2 hours'",
+    )
+    crashed, broken, fine = (r["id"] for r in _admin(stack, "SELECT id FROM upload_jobs ORDER BY created_at"))
+    _admin(stack, "UPDATE upload_jobs SET attempts = 10 WHERE id = %s", [crashed])
+    # AND sending fails for one of them (say SQS refuses it)
+    real_send = docintake.operations.send_stage_message
+
+    def refuse_one(sqs: Any, url: str, message: Any) -> str:
+        if message.job_id == broken:
+            raise RuntimeError("refused")
+        return str(real_send(sqs, url, message))
+
+    monkeypatch.setattr(docintake.operations, "send_stage_message", refuse_one)
+    # WHEN the sweeper runs
+    result = sweep(stack.operations(), invocation_id="sweep")
+    # THEN the crash-looping job is dead-lettered with a code, the broken one skipped, the fine one rescued
+    assert (result.given_up, result.failed, result.rescued) == ([crashed], [broken], [fine])
+    jobs = {r["id"]: (r["state"], r["last_error_code"]) for r in _admin(stack, "SELECT * FROM upload_jobs")}
+    assert jobs[crashed] == ("dead_lettered", "stage_crashed")
+    assert jobs[broken] == ("in_progress", None) and jobs[fine] == ("queued", None)
+    assert _admin(
+        stack, "SELECT status FROM documents WHERE id = (SELECT document_id FROM upload_jobs WHERE id = %s)", [crashed]
+    ) == [{"status": "failed"}]
+
+
+def test_replay_leaves_messages_on_the_wrong_queue_and_drops_those_of_jobs_that_moved_on(stack: LocalStack) -> None:
+    document_id = _ingest(stack)
+    sqs = stack.client("sqs")
+    # A valid chunk message that landed in the parse DLQ (dead-lettered as being on the wrong queue) and a
+    # parse message for a job that is long past parsing.
+    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=_stage_body(stack, document_id, "chunk"))
+    _admin(stack, "UPDATE upload_jobs SET stage = 'chunking', state = 'dead_lettered'")
+    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=_stage_body(stack, document_id, "parse"))
+    summary = replay(stack.operations(), "parse", invocation_id="r")
+    assert summary.line() == "replayed=0 skipped=2 failed=0"
+    left = list_dead_letters(stack.operations("ops"), ("parse",))
+    assert [json.loads(x.body)["stage"] for x in left] == ["chunk"]
+    assert _admin(stack, "SELECT state FROM upload_jobs") == [{"state": "dead_lettered"}]

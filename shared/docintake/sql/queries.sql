@@ -89,14 +89,13 @@ RETURNING id;
 
 -- name: record_failure
 -- state is failed, retrying or dead_lettered. Releases the lease so the next attempt can claim.
--- Only while the job is still in the failing stage and the lease is ours (or released): a stale
--- invocation must not fail a job that another one has since moved on.
+-- Only while the job is still in the failing stage under our lease: a stale invocation must not fail a
+-- job that another one (or a replay, a retry, a deletion) has since taken over.
 UPDATE upload_jobs
 SET state = %(state)s, last_error_code = %(code)s, last_error_message = %(message)s,
     lease_owner = NULL, lease_expires_at = NULL, next_retry_at = %(next_retry_at)s, updated_at = now(),
     finished_at = CASE WHEN %(state)s IN ('failed', 'dead_lettered') THEN now() END
-WHERE id = %(job_id)s AND stage = %(stage)s AND state NOT IN ('done', 'failed')
-  AND (lease_owner IS NULL OR lease_owner = %(lease_owner)s)
+WHERE id = %(job_id)s AND stage = %(stage)s AND state = 'in_progress' AND lease_owner = %(lease_owner)s
 RETURNING *;
 
 -- name: set_document_status
@@ -242,31 +241,46 @@ ORDER BY d.created_at;
 -- name: claim_stale_job
 -- Sweeper (role docintake_sweeper, every user): one job nobody has touched for longer than any SQS
 -- redelivery could take, locked so concurrent sweepers each take a different one. A job under a live
--- invocation has a fresh heartbeat (claims and heartbeats set it) and is never picked.
-SELECT j.id, j.document_id, j.user_id, j.stage, j.state, j.correlation_id, j.heartbeat_at, j.created_at,
-       d.s3_key
-FROM upload_jobs j JOIN documents d ON d.id = j.document_id AND d.user_id = j.user_id
+-- invocation has a fresh heartbeat (claims and heartbeats set it) and is never picked. Jobs this run
+-- could not handle are skipped, so one bad row cannot stall the rest.
+SELECT j.id, j.document_id, j.user_id, j.stage, j.state, j.attempts, j.correlation_id, j.heartbeat_at,
+       j.created_at
+FROM upload_jobs j
 WHERE j.state IN ('queued', 'in_progress', 'retrying')
+  AND coalesce(j.heartbeat_at, j.created_at) < now() - make_interval(secs => least(%(stale_after)s, %(upload_after)s))
   AND ((j.stage = 'awaiting_upload'
         AND coalesce(j.heartbeat_at, j.created_at) < now() - make_interval(secs => %(upload_after)s))
     OR (j.stage NOT IN ('awaiting_upload', 'done')
         AND j.heartbeat_at < now() - make_interval(secs => %(stale_after)s)
         AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now())))
-ORDER BY j.heartbeat_at NULLS FIRST
+  AND j.id <> ALL(%(skip)s::uuid[])
+ORDER BY coalesce(j.heartbeat_at, j.created_at)
 LIMIT 1
 FOR UPDATE OF j SKIP LOCKED;
 
 -- name: mark_swept
--- The stage's message was sent again: the job waits for it, with a fresh heartbeat.
+-- The stage's message was sent again: the job waits for it, with a fresh heartbeat. A rescue counts as
+-- an attempt, so repeated rescues of a job that keeps crashing reach the sweeper's limit.
 UPDATE upload_jobs
-SET state = CASE WHEN state = 'in_progress' THEN 'queued' ELSE state END, lease_owner = NULL,
+SET state = CASE WHEN state = 'in_progress' THEN 'queued' ELSE state END, attempts = attempts + 1,
+    lease_owner = NULL,
     lease_expires_at = NULL, next_retry_at = NULL, heartbeat_at = now(), next_message_sent_at = now(),
     updated_at = now()
 WHERE id = %(job_id)s
 RETURNING id;
 
 -- name: touch_job
-UPDATE upload_jobs SET heartbeat_at = now(), updated_at = now() WHERE id = %(job_id)s RETURNING id;
+UPDATE upload_jobs SET heartbeat_at = now(), attempts = attempts + 1, updated_at = now()
+WHERE id = %(job_id)s RETURNING id;
+
+-- name: give_up_job
+-- The sweeper's last word on a job it has rescued too often: dead-lettered (a stage that crashes every
+-- time) or failed (an upload whose validation never completes), with the code, for the user to see.
+UPDATE upload_jobs
+SET state = %(state)s, last_error_code = %(code)s, last_error_message = %(message)s, lease_owner = NULL,
+    lease_expires_at = NULL, updated_at = now(), finished_at = now()
+WHERE id = %(job_id)s AND state IN ('queued', 'in_progress', 'retrying')
+RETURNING id;
 
 -- name: expire_upload
 UPDATE upload_jobs
@@ -283,11 +297,19 @@ RETURNING id;
 -- name: replay_job
 -- An operator replays a dead letter: the job waits for the replayed message again. Finished jobs
 -- (done, failed, expired) are left alone; the replayed message then finds nothing to do.
+-- Never a job a live invocation holds: only dead-lettered ones, or waiting ones without a live lease.
 UPDATE upload_jobs
-SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, next_retry_at = NULL, heartbeat_at = now(),
-    finished_at = NULL, updated_at = now()
-WHERE id = %(job_id)s AND state IN ('dead_lettered', 'retrying', 'in_progress', 'queued')
+SET state = 'queued', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, next_retry_at = NULL,
+    heartbeat_at = now(), finished_at = NULL, updated_at = now()
+WHERE id = %(job_id)s
+  AND (state = 'dead_lettered'
+       OR (state IN ('retrying', 'in_progress', 'queued') AND (lease_expires_at IS NULL OR lease_expires_at < now())))
 RETURNING id, document_id, user_id, stage, state, correlation_id;
+
+-- name: fail_document
+UPDATE documents SET status = 'failed', updated_at = now()
+WHERE id = %(document_id)s AND status IN ('processing', 'pending_upload')
+RETURNING id;
 
 -- name: reopen_document
 UPDATE documents SET status = 'processing', updated_at = now()
@@ -297,7 +319,7 @@ RETURNING id;
 -- name: ops_job
 SELECT j.id AS job_id, j.document_id, j.user_id, j.stage, j.state, j.attempts, j.last_error_code,
        j.last_error_message, j.correlation_id, j.created_at, j.updated_at, j.finished_at, j.heartbeat_at,
-       j.next_retry_at, d.content_type, d.size_bytes, d.status AS document_status, d.page_count
+       j.next_retry_at, d.content_type, d.size_bytes, d.status AS document_status
 FROM upload_jobs j JOIN documents d ON d.id = j.document_id AND d.user_id = j.user_id
 WHERE j.id = %(job_id)s;
 
@@ -376,7 +398,7 @@ FOR UPDATE;
 -- name: resume_job
 -- A user's retry: back to the last completed stage, queued, with a fresh heartbeat and the error cleared.
 UPDATE upload_jobs
-SET stage = %(stage)s, state = 'queued', last_error_code = NULL, last_error_message = NULL,
+SET stage = %(stage)s, state = 'queued', attempts = 0, last_error_code = NULL, last_error_message = NULL,
     lease_owner = NULL, lease_expires_at = NULL, next_retry_at = NULL, heartbeat_at = now(),
     next_message_sent_at = NULL, finished_at = NULL, updated_at = now()
 WHERE id = %(job_id)s AND state IN ('failed', 'dead_lettered')
