@@ -3,7 +3,7 @@
 ``python -m bench.store [--strict] [--seed N] [--out PATH]``
 
 Writes (``bench.store.write``): 20,000 chunks of generated policies (40 documents × 500, 4 users) with seeded
-random unit vectors, written by docintake's write path (and a binary-COPY variant of it), by one staged write
+random unit vectors, written by docintake's write path, by one staged write
 per document under RLS (a reference), by one plain binary COPY and by ``executemany``. Each run goes into a
 fresh clone of the migrated template with its ANN (HNSW, IVFFlat) indexes dropped, after a CHECKPOINT; every
 contender runs ``REPEAT`` times, in rotating order, and its best run is kept. Search
@@ -43,9 +43,9 @@ SEARCH_USERS, SEARCH_DOCUMENTS_PER_USER, SEARCH_CHUNKS_PER_DOCUMENT = 40, 10, 50
 QUERIES, K = 200, 10
 TARGET_COPY_RATIO = 0.8
 TARGET_P95_MS = 50.0
-DOCINTAKE, BINARY, ONE_PASS = "docintake", "docintake-binary", "one-pass"
+DOCINTAKE, ONE_PASS = "docintake", "one-pass"
 PLAIN_COPY, EXECUTEMANY = "plain-copy", "executemany"
-CONTENDERS = (DOCINTAKE, BINARY, ONE_PASS, PLAIN_COPY, EXECUTEMANY)
+CONTENDERS = (DOCINTAKE, ONE_PASS, PLAIN_COPY, EXECUTEMANY)
 Writes = dict[int, dict[str, write.WriteResult]]  # dimensions -> contender -> best run
 
 _started = time.perf_counter()
@@ -89,8 +89,7 @@ def _write_once(admin_url: str, template: str, contender: str, work: write.Workl
             conn.execute("CHECKPOINT")
         worker_url = LocalDatabase(url).role_url("worker")
         runs: dict[str, Callable[[], write.WriteResult]] = {
-            DOCINTAKE: lambda: write.write_docintake(worker_url, work, binary=False),
-            BINARY: lambda: write.write_docintake(worker_url, work, binary=True),
+            DOCINTAKE: lambda: write.write_docintake(worker_url, work),
             ONE_PASS: lambda: write.write_one_pass(worker_url, work),
             PLAIN_COPY: lambda: write.write_plain_copy(url, work),
             EXECUTEMANY: lambda: write.write_executemany(url, work),
@@ -226,17 +225,10 @@ def report(
             f"- {dims} dims: reference, one staged write per document under RLS / plain COPY: {one_pass:.2f}× "
             "(the most a write path under RLS that stages through a temp table can reach)"
         )
-    for dims in DIMENSIONS:
-        binary = writes[dims][BINARY].rows_per_second
-        lines.append(
-            f"- {dims} dims: binary-COPY variant / plain COPY: "
-            f"{binary / writes[dims][PLAIN_COPY].rows_per_second:.2f}× "
-            f"({binary / writes[dims][DOCINTAKE].rows_per_second:.2f}× the current path; not a target)"
-        )
 
     lines += ["", "### Where docintake's write path spends its time (best run)", ""]
-    columns = [(contender, dims) for contender in (DOCINTAKE, BINARY) for dims in DIMENSIONS]
-    lines.append("| step | " + " | ".join(f"{'text' if c == DOCINTAKE else 'binary'} {d}" for c, d in columns) + " |")
+    columns = [(DOCINTAKE, dims) for dims in DIMENSIONS]
+    lines.append("| step | " + " | ".join(f"{d} dims" for _, d in columns) + " |")
     lines.append("|---|" + "---:|" * len(columns))
     totals = dict.fromkeys(writes[DIMENSIONS[-1]][DOCINTAKE].steps, 0.0)
     for contender, dims in columns:

@@ -4,8 +4,6 @@ then ``dim`` float4, all big-endian. Registered by oid only, so it serves binary
 
 from __future__ import annotations
 
-import struct
-from functools import cache
 from typing import Any
 
 import psycopg
@@ -14,14 +12,7 @@ from psycopg.pq import Format
 from psycopg.rows import tuple_row
 from psycopg.types import TypeInfo
 
-
-@cache
-def _layout(dims: int) -> struct.Struct:
-    return struct.Struct(f">HH{dims}f")
-
-
-def pack_vector(vector: list[float]) -> bytes:
-    return _layout(len(vector)).pack(len(vector), 0, *vector)
+from docintake.vectors import pack_vector
 
 
 class BinaryVector:

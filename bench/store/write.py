@@ -4,14 +4,13 @@ database cloned from the migrated template, timed from the first statement to th
 Contenders:
 
 - ``docintake``: the pipeline's code as it is. Per document, as docintake_worker with ``app.user_id`` set
-  per transaction (``Database.transaction``): ``chunk_work``'s write (delete, staging COPY, INSERT … SELECT:
-  its named queries in its order, as that closure needs S3 and a claim), then
-  ``docintake.vectors.buffer_missing_vectors`` (one transaction for ``chunks_to_embed``, one per batch of
-  ``embed_batch_size`` for the buffer: staging COPY of ``vector_literal`` text + INSERT … SELECT) with an
-  embedder that looks the vectors up, then ``docintake.vectors.swap_in`` in one transaction. Job
-  bookkeeping (claim, heartbeat, complete_stage, events, document status) is left out.
-- ``docintake, binary COPY``: a copy of the same steps with both staging COPYs in binary format; the
-  proposal, measured next to the code it would replace.
+  per transaction (``Database.transaction``): ``chunk_work``'s write (delete, binary staging COPY,
+  INSERT … SELECT: its named queries in its order, as that closure needs S3 and a claim), then
+  ``docintake.vectors.embed_missing`` (one transaction for ``chunks_to_embed``, one per batch of
+  ``embed_batch_size`` but the last for the buffer: binary staging COPY + INSERT … SELECT) with an embedder
+  that looks the vectors up, then ``docintake.vectors.swap_in`` in one transaction (the last batch staged
+  and swapped in with the buffered ones). Job bookkeeping (claim, heartbeat, complete_stage, events,
+  document status) is left out.
 - ``one staged write`` (reference): each document's final rows, vectors included, through one binary
   staging COPY + INSERT … SELECT as the worker under RLS: what a path that writes each row once could reach.
 - ``plain COPY``: as the superuser (no RLS), one binary COPY of the final rows into document_chunks.
@@ -19,8 +18,8 @@ Contenders:
   transaction (psycopg pipelines it).
 
 Rows and vectors are built before the clock starts; turning a vector into text or bytes is timed.
-For the docintake contenders each named query, ``vector_literal`` and each transaction's BEGIN and COMMIT
-are timed too (``Steps``), which is where the time goes.
+For docintake each named query, ``pack_vector`` and each transaction's BEGIN and COMMIT are timed too
+(``Steps``), which is where the time goes.
 """
 
 from __future__ import annotations
@@ -38,18 +37,18 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from bench.store.vectors import BinaryVector, column_oids, pack_vector, register_binary_vector
+from bench.store.vectors import BinaryVector, column_oids, register_binary_vector
 from docintake import vectors as docintake_vectors
 from docintake.chunking import chunk_markdown
 from docintake.config import Settings
 from docintake.db import Database, Row, queries, run
-from docintake.embedding import vector_literal
 from docintake.local.sample_documents import policy_markdown
 from docintake.parsing import PageMap
+from docintake.vectors import CHUNK_STAGING_TYPES, pack_vector
 
 # A realistic model name per dimension, so each run's rows look like what the pipeline writes.
 MODELS = {384: "docintake-hash-v1", 1536: "text-embedding-3-small"}
-EMBED_BATCH = int(Settings.model_fields["embed_batch_size"].default)
+BATCH = int(Settings.model_fields["embed_batch_size"].default)
 CHARS_PER_PAGE = 3000
 CHUNK_COLUMNS = (
     "id",
@@ -63,17 +62,8 @@ CHUNK_COLUMNS = (
     "char_count",
     "content_hash",
 )
-BUFFER_COLUMNS = (
-    "chunk_id",
-    "document_id",
-    "user_id",
-    "job_id",
-    "embedding_model",
-    "embedding_dimensions",
-    "embedding",
-)
 FINAL_COLUMNS = (*CHUNK_COLUMNS, "embedding", "embedding_model", "embedding_dimensions")
-REMAINDER = "buffer COPY: write_row and sending (the rest)"
+REMAINDER = "buffer COPYs: write_row and sending (the rest)"
 
 ChunkRow = tuple[UUID, UUID, UUID, int, str, list[str], int, int, int, str]
 
@@ -260,7 +250,7 @@ def _binary(copy_statement: str) -> str:
     return copy_statement.rstrip().rstrip(";") + " WITH (FORMAT BINARY)"
 
 
-def _write_chunks(db: Database, doc: Document, steps: Steps, copy_chunks: str, types: list[int] | None) -> None:
+def _write_chunks(db: Database, doc: Document, steps: Steps) -> None:
     """chunk_work's write: its named queries in its order."""
     params = {"document_id": doc.id}
     with db.transaction(doc.user_id) as tx:
@@ -268,85 +258,45 @@ def _write_chunks(db: Database, doc: Document, steps: Steps, copy_chunks: str, t
             run(tx, "delete_document_chunks", params)
         with steps.step("sql create_chunk_staging"):
             run(tx, "create_chunk_staging")
+        copy_chunks = queries()["copy_chunk_staging"]
         with steps.step("chunk COPY: write_row and sending"), tx.cursor().copy(copy_chunks) as copy:
-            if types:
-                copy.set_types(types)
+            copy.set_types(CHUNK_STAGING_TYPES)
             for row in doc.chunks:
                 copy.write_row(row)
         with steps.step("sql insert_chunks_from_staging"):
             run(tx, "insert_chunks_from_staging")
 
 
-def _buffer_binary(db: Database, doc: Document, embedder: LookupEmbedder, steps: Steps, types: list[int]) -> None:
-    """``buffer_missing_vectors`` with a binary staging COPY: the proposal."""
-    params = docintake_vectors.model_params(doc.id, embedder)
-    copy_buffer = _binary(queries()["copy_buffer_staging"])
-    with db.transaction(doc.user_id) as tx:
-        with steps.step("sql delete_stale_buffer"):
-            run(tx, "delete_stale_buffer", params)
-        with steps.step("sql chunks_to_embed"):
-            pending = run(tx, "chunks_to_embed", params)
-    for start in range(0, len(pending), EMBED_BATCH):
-        batch = pending[start : start + EMBED_BATCH]
-        vectors = embedder.embed([row["content"] for row in batch])
-        with db.transaction(doc.user_id) as tx:
-            with steps.step("sql create_buffer_staging"):
-                run(tx, "create_buffer_staging")
-            with tx.cursor().copy(copy_buffer) as copy:
-                copy.set_types(types)
-                for row, vector in zip(batch, vectors, strict=True):
-                    with steps.step("vector_literal / pack_vector"):
-                        packed = pack_vector(vector)
-                    copy.write_row(
-                        (row["id"], doc.id, doc.user_id, doc.job_id, embedder.model, embedder.dimensions, packed)
-                    )
-            with steps.step("sql insert_buffer_from_staging"):
-                run(tx, "insert_buffer_from_staging")
-
-
-def write_docintake(worker_url: str, work: Workload, *, binary: bool) -> WriteResult:
+def write_docintake(worker_url: str, work: Workload) -> WriteResult:
     """Every document through the chunk write, the buffer and the swap, as the worker role under RLS."""
     steps = Steps()
     db = TimedDatabase(worker_url, steps)
-    conn = db.connection()
     embedder = LookupEmbedder(work)
-    copy_chunks = queries()["copy_chunk_staging"]
-    chunk_types: list[int] | None = None
-    buffer_types: list[int] = []
-    if binary:
-        register_binary_vector(conn)
-        copy_chunks = _binary(copy_chunks)
-        chunk_types = column_oids(conn, "document_chunks", CHUNK_COLUMNS)
-        buffer_types = column_oids(conn, "chunk_embedding_buffer", BUFFER_COLUMNS)
     with ExitStack() as patches:
-        # Time the named queries and vector_literal inside docintake.vectors, without changing what runs.
+        # Time the named queries and pack_vector inside docintake.vectors, without changing what runs.
         query_name: Callable[..., str] = lambda conn, name, params=None: f"sql {name}"  # noqa: E731
         for attribute in ("run", "one"):
             timed = steps.timed(getattr(docintake_vectors, attribute), query_name)
             patches.enter_context(mock.patch.object(docintake_vectors, attribute, timed))
-        timed_literal = steps.timed(vector_literal, lambda vector: "vector_literal / pack_vector")
-        patches.enter_context(mock.patch.object(docintake_vectors, "vector_literal", timed_literal))
+        timed_pack = steps.timed(pack_vector, lambda vector: "pack_vector")
+        patches.enter_context(mock.patch.object(docintake_vectors, "pack_vector", timed_pack))
         started = time.perf_counter()
         for doc in work.documents:
-            _write_chunks(db, doc, steps, copy_chunks, chunk_types)
-            if binary:
-                _buffer_binary(db, doc, embedder, steps, buffer_types)
-            else:
-                docintake_vectors.buffer_missing_vectors(
-                    db,
-                    user_id=doc.user_id,
-                    document_id=doc.id,
-                    job_id=doc.job_id,
-                    embedder=embedder,
-                    batch_size=EMBED_BATCH,
-                )
+            _write_chunks(db, doc, steps)
+            embedded = docintake_vectors.embed_missing(
+                db,
+                user_id=doc.user_id,
+                document_id=doc.id,
+                job_id=doc.job_id,
+                embedder=embedder,
+                batch_size=BATCH,
+            )
             with db.transaction(doc.user_id) as tx:
-                docintake_vectors.swap_in(tx, doc.id, embedder)
+                docintake_vectors.swap_in(tx, doc.id, embedder, embedded, user_id=doc.user_id, job_id=doc.job_id)
         seconds = time.perf_counter() - started
     db.close()
     steps.add(REMAINDER, seconds - sum(steps.seconds.values()))
-    name = "docintake, binary COPY (proposal)" if binary else "docintake"
-    return WriteResult(name, work.dimensions, work.rows, seconds, steps.seconds)
+    return WriteResult("docintake", work.dimensions, work.rows, seconds, steps.seconds)
 
 
 def write_one_pass(worker_url: str, work: Workload) -> WriteResult:

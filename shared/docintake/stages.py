@@ -15,7 +15,7 @@ from docintake.jobs import STEPS, Claim, Delivery, Outcome, Pipeline, Writer, he
 from docintake.messages import StepName
 from docintake.parsing import PageMap, Parser
 from docintake.storage import get_bytes, markdown_key, page_map_key, put_bytes
-from docintake.vectors import buffer_missing_vectors, swap_in
+from docintake.vectors import CHUNK_STAGING_TYPES, embed_missing, swap_in
 
 P = TypeVar("P")
 
@@ -101,6 +101,7 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
         run(conn, "delete_document_chunks", {"document_id": message.document_id})
         run(conn, "create_chunk_staging")
         with conn.cursor().copy(queries()["copy_chunk_staging"]) as copy:
+            copy.set_types(CHUNK_STAGING_TYPES)
             for chunk in chunks:
                 copy.write_row(
                     (
@@ -128,7 +129,7 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
 
 def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
     message = claim.message
-    embedded = buffer_missing_vectors(
+    embedded = embed_missing(
         pipeline.db,
         user_id=message.user_id,
         document_id=message.document_id,
@@ -139,9 +140,9 @@ def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
     )
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
-        swap_in(conn, message.document_id, embedder)
+        swap_in(conn, message.document_id, embedder, embedded, user_id=message.user_id, job_id=message.job_id)
         run(conn, "set_document_status", {"document_id": message.document_id, "status": "ready"})
-        return {"embedded": embedded, "model": embedder.model, "dimensions": embedder.dimensions}
+        return {"embedded": embedded.count, "model": embedder.model, "dimensions": embedder.dimensions}
 
     return write
 

@@ -1,28 +1,92 @@
 """Vectors in PostgreSQL: batches into the buffer, the one-transaction swap into document_chunks, exact
-per-user search, and re-embedding documents with another model in the shadow of the current one."""
+per-user search, and re-embedding documents with another model in the shadow of the current one.
+
+Vectors travel in pgvector's binary form (``pack_vector``) through binary COPY: formatting 1,536 floats as
+text cost more than writing them (bench/store)."""
 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg.adapt import Buffer, Dumper
+from psycopg.pq import Format
+from psycopg.types import TypeInfo
 
 from docintake.db import Database, Row, one, queries, run
 from docintake.embedding import Embedder, vector_literal
 from docintake.errors import TransientError
 from docintake.events import append_event
 
+# Column types of the staging COPYs, in their column order (queries.sql).
+CHUNK_STAGING_TYPES: list[int | str] = [
+    "uuid",
+    "uuid",
+    "uuid",
+    "int4",
+    "text",
+    "text[]",
+    "int4",
+    "int4",
+    "int4",
+    "text",
+]
+_BUFFER_STAGING_TYPES: list[int | str] = ["uuid", "uuid", "uuid", "uuid", "text", "int4"]
+
+
+@cache
+def _layout(dimensions: int) -> struct.Struct:
+    return struct.Struct(f">HH{dimensions}f")
+
+
+class PackedVector(bytes):
+    """A vector in pgvector's binary form: int16 dimensions, int16 unused, then float4s, all big-endian."""
+
+
+def pack_vector(vector: Sequence[float]) -> PackedVector:
+    return PackedVector(_layout(len(vector)).pack(len(vector), 0, *vector))
+
+
+class _PackedVectorDumper(Dumper):
+    format = Format.BINARY
+
+    def dump(self, obj: Any) -> Buffer:
+        return obj  # type: ignore[no-any-return]
+
+
+def vector_oid(conn: psycopg.Connection[Any]) -> int:
+    """The ``vector`` type's oid on this connection, registered with a binary dumper the first time."""
+    info = conn.adapters.types.get("vector")
+    if info is None:
+        info = TypeInfo.fetch(conn, "vector")
+        if info is None:
+            raise RuntimeError("the vector extension is not installed in this database")
+        info.register(conn)
+        conn.adapters.register_dumper(PackedVector, type("VectorDumper", (_PackedVectorDumper,), {"oid": info.oid}))
+    return info.oid
+
+
+@dataclass
+class Embedded:
+    """What ``embed_missing`` did: ``count`` vectors made, all in the buffer but ``held``, the last batch,
+    which ``swap_in`` writes in its own transaction (one write instead of a buffer row and its deletion)."""
+
+    count: int = 0
+    held: list[tuple[UUID, PackedVector]] = field(default_factory=list)
+
 
 def model_params(document_id: UUID, embedder: Embedder) -> dict[str, Any]:
     return {"document_id": document_id, "model": embedder.model, "dimensions": embedder.dimensions}
 
 
-def buffer_missing_vectors(
+def embed_missing(
     db: Database,
     *,
     user_id: UUID,
@@ -31,40 +95,59 @@ def buffer_missing_vectors(
     embedder: Embedder,
     batch_size: int,
     before_write: Callable[[], None] = lambda: None,
-) -> int:
+) -> Embedded:
     """Embeds the document's chunks that have no vector of the model yet, neither in place nor buffered,
-    committing each batch into the buffer: a retry embeds only what is still missing. Returns the count."""
+    committing each batch but the last into the buffer: a retry embeds only what is still missing."""
     params = model_params(document_id, embedder)
     with db.transaction(user_id) as conn:
         run(conn, "delete_stale_buffer", params)
         pending = run(conn, "chunks_to_embed", params)
+    embedded = Embedded(count=len(pending))
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
-        vectors = embedder.embed([row["content"] for row in batch])
+        vectors = [pack_vector(vector) for vector in embedder.embed([row["content"] for row in batch])]
         before_write()  # e.g. the stage's heartbeat: stop here if the lease was lost
+        rows = [(row["id"], vector) for row, vector in zip(batch, vectors, strict=True)]
+        if start + batch_size >= len(pending):
+            embedded.held = rows
+            break
         with db.transaction(user_id) as conn:
-            run(conn, "create_buffer_staging")
-            with conn.cursor().copy(queries()["copy_buffer_staging"]) as copy:
-                for row, vector in zip(batch, vectors, strict=True):
-                    copy.write_row(
-                        (
-                            row["id"],
-                            document_id,
-                            user_id,
-                            job_id,
-                            embedder.model,
-                            embedder.dimensions,
-                            vector_literal(vector),
-                        )
-                    )
+            _stage_vectors(conn, rows, user_id=user_id, document_id=document_id, job_id=job_id, embedder=embedder)
             run(conn, "insert_buffer_from_staging")
-    return len(pending)
+    return embedded
 
 
-def swap_in(conn: psycopg.Connection[Row], document_id: UUID, embedder: Embedder) -> None:
-    """In the caller's transaction: every buffered vector of the model replaces its chunk's, the buffer is
-    emptied, and a chunk still without one fails the transaction (readers keep the old set)."""
+def _stage_vectors(
+    conn: psycopg.Connection[Row],
+    rows: list[tuple[UUID, PackedVector]],
+    *,
+    user_id: UUID,
+    document_id: UUID,
+    job_id: UUID,
+    embedder: Embedder,
+) -> None:
+    """``rows`` into this transaction's buffer_staging, by one binary COPY."""
+    types = [*_BUFFER_STAGING_TYPES, vector_oid(conn)]
+    run(conn, "create_buffer_staging")
+    with conn.cursor().copy(queries()["copy_buffer_staging"]) as copy:
+        copy.set_types(types)
+        for chunk_id, vector in rows:
+            copy.write_row((chunk_id, document_id, user_id, job_id, embedder.model, embedder.dimensions, vector))
+
+
+def swap_in(
+    conn: psycopg.Connection[Row],
+    document_id: UUID,
+    embedder: Embedder,
+    embedded: Embedded,
+    *,
+    user_id: UUID,
+    job_id: UUID,
+) -> None:
+    """In the caller's transaction: every vector of the model, buffered or held, replaces its chunk's, the
+    buffer is emptied, and a chunk still without one fails the transaction (readers keep the old set)."""
     params = model_params(document_id, embedder)
+    _stage_vectors(conn, embedded.held, user_id=user_id, document_id=document_id, job_id=job_id, embedder=embedder)
     run(conn, "swap_embeddings", params)
     run(conn, "delete_embedding_buffer", params)
     missing = one(conn, "count_unembedded_chunks", params)
@@ -163,19 +246,19 @@ def reembed_documents(
     ).fetchall()
     done: list[Reembedded] = []
     for position, (document_id, owner, job_id) in enumerate(documents, start=1):
-        vectors = buffer_missing_vectors(
+        embedded = embed_missing(
             worker, user_id=owner, document_id=document_id, job_id=job_id, embedder=embedder, batch_size=batch_size
         )
         with worker.transaction(owner) as conn:
-            swap_in(conn, document_id, embedder)
+            swap_in(conn, document_id, embedder, embedded, user_id=owner, job_id=job_id)
             append_event(
                 conn,
                 "reembedded",
                 user_id=owner,
                 document_id=document_id,
                 job_id=job_id,
-                details={"model": embedder.model, "dimensions": embedder.dimensions, "vectors": vectors},
+                details={"model": embedder.model, "dimensions": embedder.dimensions, "vectors": embedded.count},
             )
-        done.append(Reembedded(document_id, owner, vectors))
+        done.append(Reembedded(document_id, owner, embedded.count))
         progress(position, len(documents))
     return done

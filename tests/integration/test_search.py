@@ -194,3 +194,57 @@ def test_reembed_switches_each_document_to_the_new_model_and_search_follows(stac
     # AND search embeds the question with the document's new model and still finds the passage
     after = _search(stack, ALICE, {"query": "water damage flood", "k": 3})[1]["results"]
     assert after and "water damage" in after[0]["content"]
+
+
+class _CountingEmbedder(HashEmbedder):
+    """HashEmbedder that counts the texts it embeds and can fail on its n-th call."""
+
+    def __init__(self, *, fail_on_call: int | None = None) -> None:
+        super().__init__(model="docintake-hash-v2", dimensions=256)
+        self.calls, self.texts, self.fail_on_call = 0, 0, fail_on_call
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        if self.calls == self.fail_on_call:
+            raise RuntimeError("provider down")
+        self.texts += len(texts)
+        return super().embed(texts)
+
+
+def test_an_interrupted_embed_resumes_with_only_the_missing_chunks(stack: LocalStack) -> None:
+    from docintake.local.sample_documents import policy_markdown
+    from docintake.vectors import reembed_documents
+
+    # GIVEN alice's ready document with at least 7 chunks, re-embedded in batches of 2 until the third
+    # batch fails: the first two batches are committed into the buffer
+    document_id = upload_bytes(
+        stack, ALICE, "policy.md", policy_markdown(12_000, seed=3).encode(), "text/markdown"
+    ).document_id
+    stack.run_until_idle()
+    worker = Database(stack.database.role_url("worker"))
+    try:
+        with psycopg.connect(stack.database.admin_url, autocommit=True) as admin:
+            (total,) = admin.execute(
+                "SELECT count(*) FROM document_chunks WHERE document_id = %s", [document_id]
+            ).fetchone() or (0,)
+            assert total >= 7
+            with pytest.raises(RuntimeError, match="provider down"):
+                reembed_documents(admin, worker, _CountingEmbedder(fail_on_call=3), batch_size=2)
+            (buffered,) = admin.execute("SELECT count(*) FROM chunk_embedding_buffer").fetchone() or (0,)
+            (old,) = admin.execute(
+                "SELECT count(*) FROM document_chunks WHERE embedding_model = 'docintake-hash-v1'"
+            ).fetchone() or (0,)
+            # WHEN it runs again
+            resumed = _CountingEmbedder()
+            reembed_documents(admin, worker, resumed, batch_size=2)
+            rows = admin.execute(
+                "SELECT embedding_model, vector_dims(embedding), count(*) FROM document_chunks GROUP BY 1, 2"
+            ).fetchall()
+            (left,) = admin.execute("SELECT count(*) FROM chunk_embedding_buffer").fetchone() or (0,)
+    finally:
+        worker.close()
+    # THEN the failed run left 4 vectors in the buffer and the old vectors in place, the second run embedded
+    # only the other chunks, and every chunk now has the new model's vector, with the buffer empty
+    assert buffered == 4 and old == total
+    assert resumed.texts == total - 4
+    assert rows == [("docintake-hash-v2", 256, total)] and left == 0

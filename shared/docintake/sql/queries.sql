@@ -125,7 +125,7 @@ CREATE TEMP TABLE chunk_staging (LIKE document_chunks INCLUDING DEFAULTS) ON COM
 -- name: copy_chunk_staging
 COPY chunk_staging (id, document_id, user_id, ordinal, content, heading_path, page_start, page_end,
                     char_count, content_hash)
-FROM STDIN;
+FROM STDIN WITH (FORMAT BINARY);
 
 -- name: insert_chunks_from_staging
 INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, heading_path, page_start, page_end,
@@ -156,7 +156,7 @@ CREATE TEMP TABLE buffer_staging (LIKE chunk_embedding_buffer INCLUDING DEFAULTS
 
 -- name: copy_buffer_staging
 COPY buffer_staging (chunk_id, document_id, user_id, job_id, embedding_model, embedding_dimensions, embedding)
-FROM STDIN;
+FROM STDIN WITH (FORMAT BINARY);
 
 -- name: insert_buffer_from_staging
 -- A batch written twice (a retried attempt) keeps the first copy: the vectors are the same.
@@ -167,12 +167,18 @@ FROM buffer_staging
 ON CONFLICT (chunk_id, embedding_model) DO NOTHING;
 
 -- name: swap_embeddings
--- One statement moves every buffered vector of the document into its chunk.
+-- One statement moves every vector of the document into its chunk: the buffered batches and the last one,
+-- staged in this transaction (buffer_staging) rather than written to the buffer only to be deleted.
+-- The join is on the chunk's primary key alone: the planner then reads the vectors and looks each chunk up;
+-- adding c.document_id let it scan the chunks and re-read the vectors once per chunk (quadratic).
 UPDATE document_chunks c
 SET embedding = b.embedding, embedding_model = b.embedding_model, embedding_dimensions = b.embedding_dimensions
-FROM chunk_embedding_buffer b
-WHERE b.chunk_id = c.id AND b.document_id = %(document_id)s AND b.embedding_model = %(model)s
-  AND b.embedding_dimensions = %(dimensions)s;
+FROM (SELECT chunk_id, embedding_model, embedding_dimensions, embedding FROM chunk_embedding_buffer
+      WHERE document_id = %(document_id)s AND embedding_model = %(model)s AND embedding_dimensions = %(dimensions)s
+      UNION ALL
+      SELECT chunk_id, embedding_model, embedding_dimensions, embedding FROM buffer_staging
+      WHERE document_id = %(document_id)s AND embedding_model = %(model)s AND embedding_dimensions = %(dimensions)s) b
+WHERE b.chunk_id = c.id;
 
 -- name: delete_embedding_buffer
 DELETE FROM chunk_embedding_buffer WHERE document_id = %(document_id)s AND embedding_model = %(model)s;
