@@ -68,6 +68,41 @@ def test_the_demo_ingests_every_document_and_twice_duplicates_nothing(live_stack
     assert _counts(live_stack.database) == first
 
 
+def test_two_containers_per_stage_queue_ingest_without_duplicates(
+    database: LocalDatabase, moto_endpoint: str, tmp_path: Path
+) -> None:
+    # GIVEN a stack with two containers (module instances, connections, pollers) per stage queue
+    stack = LocalStack(
+        ROOT,
+        database,
+        aws_endpoint=moto_endpoint,
+        log_file=tmp_path / "functions.jsonl",
+        stack_name=f"c{uuid.uuid4().hex[:8]}",
+        concurrency=2,
+    )
+    with stack.running(pollers=True):
+        extra = {module.__name__ for module in stack.extra_containers}
+        # WHEN the demo's four documents go through it
+        out = io.StringIO()
+        assert run_demo(stack, count=4, timeout=120, out=out) == 0, out.getvalue()
+        with psycopg.connect(database.admin_url) as conn:
+            duplicates = conn.execute(
+                "SELECT count(*) FROM (SELECT document_id, ordinal FROM document_chunks"
+                " GROUP BY 1, 2 HAVING count(*) > 1) d"
+            ).fetchone()
+            completions = conn.execute(
+                "SELECT count(*), count(DISTINCT (job_id, stage)) FROM events WHERE event_type = 'stage_completed'"
+            ).fetchone()
+    # THEN Parse, Chunk and Embed each had a second container, every document is done with its chunks
+    # embedded, no chunk is written twice and every stage completed once per job
+    assert extra == {f"docintake_function_{name}Function_1" for name in ("Parse", "Chunk", "Embed")}
+    assert "demo finished: every document is done" in out.getvalue()
+    counts = _counts(database)
+    assert counts[0] == 4 and counts[1] == counts[2] > 20
+    assert duplicates == (0,)
+    assert completions is not None and completions[0] == completions[1] > 0
+
+
 def test_every_sample_event_runs_its_function(live_stack: LocalStack) -> None:
     events = {
         "UploadFunction": "upload",

@@ -95,6 +95,8 @@ class EventSource:
     s3_async: bool = False
     attempts: int = ASYNC_ATTEMPTS
     failure_queue: str | None = None
+    # The event source mapping's ScalingConfig.MaximumConcurrency, when it has one.
+    max_concurrency: int | None = None
 
 
 class LocalStack:
@@ -111,6 +113,7 @@ class LocalStack:
         stack_name: str = "docintake-local",
         function_timeout: int | None = None,
         environment: dict[str, str] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.root = root
         self.database = database
@@ -121,12 +124,17 @@ class LocalStack:
         self.stack_name = stack_name
         self.function_timeout = function_timeout  # chaos runs shorten every function's timeout (and lease)
         self.environment = environment or {}  # applied to every function over the template's
+        # Containers per SQS-driven function, each with its own poller, module instance and connections, as
+        # Lambda scales a queue's consumers (capped by the source's MaximumConcurrency). Tests keep one:
+        # locally the containers share a process, so their log lines share one logger's keys.
+        self.concurrency = concurrency
         self.schedules: list[tuple[str, float]] = []
         self.resolver = Resolver(self.template, region=REGION, stack_name=stack_name)
         self.queue_urls: dict[str, str] = {}
         self.bucket = ""
         self.sources: list[EventSource] = []
         self.functions: dict[str, ModuleType] = {}
+        self.extra_containers: list[ModuleType] = []  # pollers' containers beyond the first (concurrency)
         self._moto: Any = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -165,10 +173,11 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads.clear()
-        for module in self.functions.values():
+        for module in [*self.functions.values(), *self.extra_containers]:
             pipeline = getattr(module, "pipeline", None)
             if pipeline is not None:
                 pipeline.db.close()
+        self.extra_containers.clear()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -215,12 +224,16 @@ class LocalStack:
                     self.schedules.append((logical, _rate_seconds(str(event["Properties"]["Schedule"]))))
                 if event["Type"] == "SQS":
                     queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+                    scaling = self.resolver.resolve(event["Properties"].get("ScalingConfig", {}))
                     self.sources.append(
                         EventSource(
                             logical,
                             queue,
                             int(self.resolver.resolve(event["Properties"].get("BatchSize", 10))),
                             "ReportBatchItemFailures" in event["Properties"].get("FunctionResponseTypes", []),
+                            max_concurrency=int(scaling["MaximumConcurrency"])
+                            if "MaximumConcurrency" in scaling
+                            else None,
                         )
                     )
                 elif event["Type"] == "S3":
@@ -307,12 +320,20 @@ class LocalStack:
         """Imports the function's handler module the way Lambda would, with its environment applied."""
         if logical in self.functions and not overrides:
             return self.functions[logical]
+        module = self._new_container(logical, overrides)
+        if not overrides:
+            self.functions[logical] = module
+        return module
+
+    def _new_container(self, logical: str, overrides: dict[str, str] | None = None, number: int = 0) -> ModuleType:
+        """A fresh instance of the handler module: its own settings, clients and database connection."""
         props = function_properties(self.template, logical)
         module_name, _ = str(props["Handler"]).rsplit(".", 1)
         path = self.root / str(props["CodeUri"]) / f"{module_name.replace('.', '/')}.py"
         env = {**self.function_environment(logical), **(overrides or {})}
         with _environment(env):
-            spec = importlib.util.spec_from_file_location(f"docintake_function_{logical}", path)
+            name = f"docintake_function_{logical}" + (f"_{number}" if number else "")
+            spec = importlib.util.spec_from_file_location(name, path)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
@@ -322,12 +343,16 @@ class LocalStack:
         if operations is not None:
             # There is no Lambda service here to invoke ValidateFunction: its async-event queue stands in.
             module.operations = dataclasses.replace(operations, invoke_validate=self.invoke_validate_async)  # type: ignore[attr-defined]
-        if not overrides:
-            self.functions[logical] = module
         return module
 
-    def invoke(self, logical: str, event: dict[str, Any], overrides: dict[str, str] | None = None) -> Any:
-        module = self.load_function(logical, overrides)
+    def invoke(
+        self,
+        logical: str,
+        event: dict[str, Any],
+        overrides: dict[str, str] | None = None,
+        container: ModuleType | None = None,
+    ) -> Any:
+        module = container or self.load_function(logical, overrides)
         props = function_properties(self.template, logical)
         context = LambdaContext(
             logical,
@@ -342,9 +367,19 @@ class LocalStack:
     def start_pollers(self) -> None:
         for source in self.sources:
             self.load_function(source.function)
-            thread = threading.Thread(target=self._poll, args=(source,), name=f"poll-{source.queue}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            # The first container is looked up at each delivery (tests swap it); the others are extra.
+            containers: list[ModuleType | None] = [None]
+            if not source.s3_async:
+                wanted = min(self.concurrency, source.max_concurrency or self.concurrency)
+                extra = [self._new_container(source.function, number=n) for n in range(1, wanted)]
+                self.extra_containers += extra
+                containers += extra
+            for number, container in enumerate(containers):
+                thread = threading.Thread(
+                    target=self._poll, args=(source, container), name=f"poll-{source.queue}-{number}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
 
     def start_schedules(self) -> None:
         """EventBridge schedules (the sweeper): each function invoked at its rate, first after one period."""
@@ -403,7 +438,7 @@ class LocalStack:
                 return delivered
         return delivered
 
-    def _poll(self, source: EventSource) -> None:
+    def _poll(self, source: EventSource, container: ModuleType | None = None) -> None:
         sqs = self.client("sqs")
         url = self.queue_urls[source.queue]
         while not self._stop.is_set():
@@ -423,13 +458,20 @@ class LocalStack:
                 continue
             messages = response.get("Messages", [])
             if messages:
-                self._deliver(sqs, url, source, messages)
+                self._deliver(sqs, url, source, messages, container)
 
-    def _deliver(self, sqs: Any, url: str, source: EventSource, messages: list[dict[str, Any]]) -> None:
+    def _deliver(
+        self,
+        sqs: Any,
+        url: str,
+        source: EventSource,
+        messages: list[dict[str, Any]],
+        container: ModuleType | None = None,
+    ) -> None:
         if source.s3_async:
             done = [m for m in messages if self._invoke_async(source, m)]
         else:
-            done = self._invoke_batch(source, messages)
+            done = self._invoke_batch(source, messages, container)
         for message in done:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
@@ -477,10 +519,12 @@ class LocalStack:
         source = next(s for s in self.sources if s.s3_async)
         self.client("sqs").send_message(QueueUrl=self.queue_urls[source.queue], MessageBody=json.dumps(event))
 
-    def _invoke_batch(self, source: EventSource, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _invoke_batch(
+        self, source: EventSource, messages: list[dict[str, Any]], container: ModuleType | None = None
+    ) -> list[dict[str, Any]]:
         event = {"Records": [self._sqs_record(source, m) for m in messages]}
         try:
-            result = self.invoke(source.function, event) or {}
+            result = self.invoke(source.function, event, container=container) or {}
         except InvocationCrashed:
             log.warning("%s crashed; its batch comes back after the visibility timeout", source.function)
             return []
