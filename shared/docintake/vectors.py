@@ -61,15 +61,21 @@ class _PackedVectorDumper(Dumper):
         return obj  # type: ignore[no-any-return]
 
 
+@cache
+def _vector_dumper(oid: int) -> type[Dumper]:
+    return type("PackedVectorDumper", (_PackedVectorDumper,), {"oid": oid})
+
+
 def vector_oid(conn: psycopg.Connection[Any]) -> int:
-    """The ``vector`` type's oid on this connection, registered with a binary dumper the first time."""
+    """The ``vector`` type's oid on this connection (fetched once), with ``PackedVector`` dumped as it."""
     info = conn.adapters.types.get("vector")
     if info is None:
         info = TypeInfo.fetch(conn, "vector")
         if info is None:
             raise RuntimeError("the vector extension is not installed in this database")
         info.register(conn)
-        conn.adapters.register_dumper(PackedVector, type("VectorDumper", (_PackedVectorDumper,), {"oid": info.oid}))
+    # Every time, cheaply: another registration for the oid (e.g. pgvector's) must not take over our COPY.
+    conn.adapters.register_dumper(PackedVector, _vector_dumper(info.oid))
     return info.oid
 
 
