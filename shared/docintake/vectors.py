@@ -82,7 +82,8 @@ def vector_oid(conn: psycopg.Connection[Any]) -> int:
 @dataclass
 class Embedded:
     """What ``embed_missing`` did: ``count`` vectors made, all in the buffer but ``held``, the last batch,
-    which ``swap_in`` writes in its own transaction (one write instead of a buffer row and its deletion)."""
+    which ``swap_in`` stages in the swap's transaction (one write instead of a buffer row and its deletion).
+    Lost if that transaction fails: a retry embeds that one batch again."""
 
     count: int = 0
     held: list[tuple[UUID, PackedVector]] = field(default_factory=list)
@@ -151,7 +152,8 @@ def swap_in(
     job_id: UUID,
 ) -> None:
     """In the caller's transaction: every vector of the model, buffered or held, replaces its chunk's, the
-    buffer is emptied, and a chunk still without one fails the transaction (readers keep the old set)."""
+    buffer is emptied, and a chunk still without one fails the transaction (readers keep the old set).
+    Once per transaction: it creates the transaction's buffer_staging."""
     params = model_params(document_id, embedder)
     _stage_vectors(conn, embedded.held, user_id=user_id, document_id=document_id, job_id=job_id, embedder=embedder)
     run(conn, "swap_embeddings", params)

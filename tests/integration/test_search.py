@@ -248,3 +248,45 @@ def test_an_interrupted_embed_resumes_with_only_the_missing_chunks(stack: LocalS
     assert buffered == 4 and old == total
     assert resumed.texts == total - 4
     assert rows == [("docintake-hash-v2", 256, total)] and left == 0
+
+
+def test_a_failed_swap_loses_only_the_held_last_batch(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docintake import vectors
+    from docintake.local.sample_documents import policy_markdown
+
+    # GIVEN alice's ready document, re-embedded in batches of 3 with the swap's transaction failing after
+    # the held last batch was staged and swapped in
+    markdown = policy_markdown(12_000, seed=5).encode()
+    document_id = upload_bytes(stack, ALICE, "policy.md", markdown, "text/markdown").document_id
+    stack.run_until_idle()
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database gone")
+
+    worker = Database(stack.database.role_url("worker"))
+    try:
+        with psycopg.connect(stack.database.admin_url, autocommit=True) as admin:
+            (total,) = admin.execute(
+                "SELECT count(*) FROM document_chunks WHERE document_id = %s", [document_id]
+            ).fetchone() or (0,)
+            held = total - 3 * ((total - 1) // 3)
+            with monkeypatch.context() as patched:
+                patched.setattr(vectors, "append_event", fail)
+                with pytest.raises(RuntimeError, match="database gone"):
+                    vectors.reembed_documents(admin, worker, _CountingEmbedder(), batch_size=3)
+            (buffered,) = admin.execute("SELECT count(*) FROM chunk_embedding_buffer").fetchone() or (0,)
+            (new,) = admin.execute(
+                "SELECT count(*) FROM document_chunks WHERE embedding_model = 'docintake-hash-v2'"
+            ).fetchone() or (0,)
+            # WHEN it runs again
+            resumed = _CountingEmbedder()
+            vectors.reembed_documents(admin, worker, resumed, batch_size=3)
+            (done,) = admin.execute(
+                "SELECT count(*) FROM document_chunks WHERE embedding_model = 'docintake-hash-v2'"
+            ).fetchone() or (0,)
+    finally:
+        worker.close()
+    # THEN the failed run left every batch but the last in the buffer and no chunk on the new model, and the
+    # second run embedded only the last batch again
+    assert total > 3 and buffered == total - held and new == 0
+    assert resumed.texts == held and done == total

@@ -365,6 +365,9 @@ class LocalStack:
     # --- pollers -------------------------------------------------------------------------------------
 
     def start_pollers(self) -> None:
+        # Every container and client first, then the threads: loading a module applies its environment to
+        # os.environ, and boto3's default session is not thread-safe, so neither may overlap a running poller.
+        pollers: list[tuple[EventSource, ModuleType | None, Any]] = []
         for source in self.sources:
             self.load_function(source.function)
             # The first container is looked up at each delivery (tests swap it); the others are extra.
@@ -374,12 +377,13 @@ class LocalStack:
                 extra = [self._new_container(source.function, number=n) for n in range(1, wanted)]
                 self.extra_containers += extra
                 containers += extra
-            for number, container in enumerate(containers):
-                thread = threading.Thread(
-                    target=self._poll, args=(source, container), name=f"poll-{source.queue}-{number}", daemon=True
-                )
-                thread.start()
-                self._threads.append(thread)
+            pollers += [(source, container, self.client("sqs")) for container in containers]
+        for number, (source, container, sqs) in enumerate(pollers):
+            thread = threading.Thread(
+                target=self._poll, args=(source, container, sqs), name=f"poll-{source.queue}-{number}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def start_schedules(self) -> None:
         """EventBridge schedules (the sweeper): each function invoked at its rate, first after one period."""
@@ -438,8 +442,7 @@ class LocalStack:
                 return delivered
         return delivered
 
-    def _poll(self, source: EventSource, container: ModuleType | None = None) -> None:
-        sqs = self.client("sqs")
+    def _poll(self, source: EventSource, container: ModuleType | None, sqs: Any) -> None:
         url = self.queue_urls[source.queue]
         while not self._stop.is_set():
             try:
