@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP_WORDS = frozenset(
@@ -73,6 +74,13 @@ _STOP_WORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 17)
+def _feature_hash(feature: str) -> int:
+    """A feature's 64-bit hash. Cached: a policy's vocabulary and its word pairs repeat chunk after chunk,
+    and hashing was most of the embedder's time."""
+    return int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+
+
 class HashEmbedder:
     def __init__(self, *, model: str = "docintake-hash-v1", dimensions: int = 384) -> None:
         self.model = model
@@ -87,7 +95,7 @@ class HashEmbedder:
         counts = Counter(words)
         counts.update(f"{a} {b}" for a, b in itertools.pairwise(words))
         for feature, count in counts.items():
-            digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+            digest = _feature_hash(feature)
             index = digest % self.dimensions
             weight = 1.0 + math.log(count)
             vector[index] += weight if (digest >> 63) & 1 else -weight
