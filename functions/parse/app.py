@@ -10,7 +10,7 @@ from docintake.runtime import build_pipeline
 from docintake.stages import handle_stage_record
 
 logger = function_logger()
-tracer = function_tracer()
+tracer = function_tracer(http=True)
 pipeline = build_pipeline("ParseFunction")
 parser = parser_from_settings(pipeline.settings)
 

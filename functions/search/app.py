@@ -9,7 +9,7 @@ from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 
 logger = function_logger()
-tracer = function_tracer()
+tracer = function_tracer(http=True)
 pipeline = build_pipeline("SearchFunction")
 app = APIGatewayHttpResolver()
 

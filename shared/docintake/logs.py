@@ -134,13 +134,16 @@ def function_logger() -> Logger:
 _TRACED_KEY_PARAMETERS = ("Key", "CopySource")
 
 
-def function_tracer() -> Tracer:
-    """Powertools' Tracer for a handler module, with AWS calls traced but object keys left out.
+def function_tracer(*, http: bool = False) -> Tracer:
+    """Powertools' Tracer for a handler module, with AWS calls traced but object keys left out, and HTTP
+    calls (httpx: LlamaParse, OpenAI-compatible APIs) traced where ``http`` says the function makes them.
 
+    Only those modules are patched: by default the SDK patches every library it supports that is
+    installed, importing each (httpx, sqlite3, http.client…) into functions that never use them.
     The X-Ray SDK's botocore patch records a whitelist of request parameters, S3's ``Key`` among them;
     with the Tracer enabled (on Lambda) that whitelist is trimmed here. Subsegments of our own methods
     are not used: the SDK stores an escaping exception's message on them, unscrubbed."""
-    tracer = Tracer()
+    tracer = Tracer(patch_modules=("botocore", "httpx") if http else ("botocore",))
     boto_utils = sys.modules.get("aws_xray_sdk.ext.boto_utils")
     if boto_utils is not None:
         redact_traced_parameters(boto_utils.whitelist)
