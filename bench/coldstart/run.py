@@ -1,11 +1,14 @@
 """Cold start: each function's handler module imported the way Lambda does it, from `sam build`'s output.
 
 For every function in template.yaml, a fresh ``python3.11 -S -X importtime -c "import app"`` runs with only
-the function's code and its two layers on the path (no site-packages) and Lambda-like variables (so
-Powertools' Tracer is enabled and imports the X-Ray SDK). It reports the median over runs of:
+the function's code and its two layers on the path (no site-packages), Lambda-like variables (so
+Powertools' Tracer is enabled and imports the X-Ray SDK) and PYTHONDONTWRITEBYTECODE, as Lambda cannot
+write bytecode to its read-only code: what is measured is what the build ships (``make build`` compiles
+it). It reports the median over runs of:
 
 - ``import``: the cumulative ``-X importtime`` of ``app`` (module imports and module-level code: settings,
-  clients, the parser's sandbox), against the same measure of a bare ``import boto3, psycopg, pydantic``;
+  clients, the parser's sandbox), against the same measure of a bare ``import boto3, psycopg, pydantic``
+  run just before it (the median of the pairs' ratios);
 - ``unzipped``: the function's code plus its layers, in MB, against Lambda's 250 MB limit and the 100 MB
   target.
 
@@ -55,7 +58,12 @@ def import_micros(python: str, path: list[Path], statement: str, top: set[str], 
     """The summed cumulative ``-X importtime`` of the ``top`` modules imported by ``statement``."""
     result = subprocess.run(
         [python, "-S", "-X", "importtime", "-c", statement],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": os.pathsep.join(map(str, path)), **env},
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": os.pathsep.join(map(str, path)),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **env,
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -70,6 +78,14 @@ def import_micros(python: str, path: list[Path], statement: str, top: set[str], 
         if name in top:  # top-level: not indented
             total += int(cumulative)
     return total
+
+
+def bytecode_share(*folders: Path) -> float:
+    """The share of the modules under ``folders`` that have bytecode for this Python next to them."""
+    sources = [p for folder in folders for p in folder.rglob("*.py")]
+    tag = sys.implementation.cache_tag
+    compiled = [p for p in sources if (p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").exists()]
+    return len(compiled) / max(len(sources), 1)
 
 
 def size_mb(*folders: Path) -> float:
@@ -91,23 +107,30 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("run `make build` first (sam build)")
     python = _python()
     layers = [BUILD / "DepsLayer" / "python", BUILD / "SharedLayer" / "python"]
-    bare_runs = [
-        import_micros(python, layers[:1], "import boto3, psycopg, pydantic", {"boto3", "psycopg", "pydantic"}, {})
-        for _ in range(args.runs)
-    ]
-    bare = statistics.median(bare_runs) / 1000
+    # Each function's runs alternate with runs of the bare imports, and its ratio is the median of the pairs'
+    # ratios: the machine's speed drifts over a run by more than the differences measured here.
+    bare_statement = ("import boto3, psycopg, pydantic", {"boto3", "psycopg", "pydantic"})
+    bare_runs: list[int] = []
     rows = []
     for name in functions():
         code = BUILD / name
         env = {**LAMBDA_ENV, "AWS_LAMBDA_FUNCTION_NAME": name}
-        runs = [import_micros(python, [code, *layers], "import app", {"app"}, env) for _ in range(args.runs)]
-        millis = statistics.median(runs) / 1000
-        rows.append((name, millis, millis / bare, size_mb(code, *[layer.parent for layer in layers])))
+        pairs = []
+        for _ in range(args.runs):
+            bare_micros = import_micros(python, layers[:1], *bare_statement, {})
+            pairs.append((import_micros(python, [code, *layers], "import app", {"app"}, env), bare_micros))
+            bare_runs.append(bare_micros)
+        millis = statistics.median(app for app, _ in pairs) / 1000
+        ratio = statistics.median(app / bare_micros for app, bare_micros in pairs)
+        rows.append((name, millis, ratio, size_mb(code, *[layer.parent for layer in layers])))
+    bare = statistics.median(bare_runs) / 1000
     lines = [
         f"# Cold start — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()},"
         f" {os.cpu_count()} cores, Python {platform.python_version()}",
         "",
-        f"Bare `import boto3, psycopg, pydantic` from DepsLayer: **{bare:.0f} ms** (median of {args.runs}).",
+        f"Bare `import boto3, psycopg, pydantic` from DepsLayer: **{bare:.0f} ms** (median of {len(bare_runs)},"
+        " one before each handler run; × bare is the median of the pairs' ratios)."
+        f" Modules shipped with bytecode: {bytecode_share(BUILD):.0%}.",
         "",
         "| function | import ms | × bare | unzipped MB |",
         "|---|---:|---:|---:|",
