@@ -82,7 +82,7 @@ security: $(SECURITY_VENV)/.installed $(SAM_VENV)/.installed $(VENV)/.installed
 
 # sam build ships sources only, and Lambda's /opt and /var/task are read-only, so every cold start would
 # compile every module it imports again (the Chunk handler: ~990 ms of imports instead of ~400 ms).
-# The build ships bytecode for the python3.11 runtime; unchecked-hash, as zip timestamps are not kept.
+# The build ships bytecode for the python3.11 runtime, unchecked-hash: no source timestamp has to match.
 build: $(SAM_VENV)/.installed
 	$(SAM) build
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build > /dev/null
