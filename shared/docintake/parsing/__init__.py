@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -17,12 +19,46 @@ if TYPE_CHECKING:
 Heartbeat = Callable[[], None]
 
 
+def _text_translation() -> dict[int, str | None]:
+    # Control characters other than tab and newline, C1 controls, soft hyphens, byte-order marks, zero-width
+    # spaces, noncharacters (U+FFFE is what PDFium leaves where a word was hyphenated at a line end) and lone
+    # surrogates (which UTF-8 cannot encode) go; space-like characters become a space; Unicode hyphens become
+    # "-"; the Latin ligatures (U+FB00-FB06: ff fi fl ffi ffl) are spelled out.
+    table: dict[int, str | None] = dict.fromkeys((*range(0x09), *range(0x0E, 0x20), *range(0x7F, 0xA0)))
+    table.update({0x0B: "\n", 0x0C: "\n", 0x0D: "\n"})
+    table.update(dict.fromkeys((0xAD, 0xFEFF, 0x200B, 0x2060, *range(0xFDD0, 0xFDF0), *range(0xD800, 0xE000))))
+    table.update(dict.fromkeys(plane + c for plane in range(0, 0x110000, 0x10000) for c in (0xFFFE, 0xFFFF)))
+    table.update(dict.fromkeys((0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000), " "))
+    table.update({0x2010: "-", 0x2011: "-"})
+    table.update({c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
+    return table
+
+
+_TEXT_TRANSLATION = _text_translation()
+# An en or em dash between two letters is a hyphen set in the wrong glyph ("out\u2013of\u2013pocket").
+_DASH_IN_WORD = re.compile(r"(?<=[^\W\d_])[\u2013\u2014](?=[^\W\d_])")
+
+
+def normalize_text(text: str) -> str:
+    """Parsed text as plain Unicode: what a PDF, DOCX or OCR engine leaves in that is not text is removed,
+    and look-alikes are replaced by the characters a search would type. It looks no further than a
+    character's neighbours, so normalising page by page (before page offsets are taken) gives the same
+    text as normalising the whole. Applied once, by each parser, to the Markdown it returns."""
+    text = text.replace("\r\n", "\n").translate(_TEXT_TRANSLATION)
+    return _DASH_IN_WORD.sub("-", text)
+
+
 @dataclass(frozen=True)
 class PageMap:
     """``starts[i]`` is the Markdown offset where page ``pages[i]`` begins; offsets ascend."""
 
     pages: tuple[int, ...]
     starts: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        # An empty map (a document whose every page came out blank) has no page for any offset.
+        if not self.pages or len(self.pages) != len(self.starts):
+            raise ValueError(f"a page map needs one start per page and at least one page, not {self!r}")
 
     def page_at(self, offset: int) -> int:
         index = bisect.bisect_right(self.starts, offset) - 1

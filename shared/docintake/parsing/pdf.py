@@ -28,7 +28,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import PageMap, ParsedDocument
+from docintake.parsing import PageMap, ParsedDocument, normalize_text
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
@@ -89,12 +89,8 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
     if empty == page_count:
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
     _drop_running_lines(pages)
-    body_size = _body_size(pages)
-    heading_sizes = sorted(
-        {round(line.size * 2) / 2 for p in pages for line in p.lines if line.size > body_size * 1.15}
-    )
-    heading_sizes.reverse()
-    blocks_by_page = [_blocks(page, heading_sizes) for page in pages]
+    typography = _typography(pages)
+    blocks_by_page = [_blocks(page, typography) for page in pages]
     _join_across_pages(blocks_by_page)
 
     parts: list[str] = []
@@ -102,13 +98,18 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
     starts: list[int] = []
     offset = 0
     for page, blocks in zip(pages, blocks_by_page, strict=True):
-        if not blocks:
-            continue
-        text = "\n\n".join(blocks) + "\n\n"
+        # Normalised page by page, so that each start is an offset into the normalised Markdown.
+        text = normalize_text("\n\n".join(blocks)).strip()
+        if not text:
+            continue  # its text ran on to the previous page, or it had none: the map skips it
+        text += "\n\n"
         page_numbers.append(page.number)
         starts.append(offset)
         parts.append(text)
         offset += len(text)
+    if not parts:
+        # Text objects with nothing in them that reads: spaces, control characters.
+        raise UnsupportedDocument("no page has any text", code="empty_document")
     markdown = "".join(parts).rstrip() + "\n"
     warnings = (f"pages_without_text:{empty}",) if empty else ()
     return ParsedDocument(
@@ -350,15 +351,25 @@ def _reading_order(items: list[_Line | _Table], width: float) -> list[_Line | _T
     return ordered
 
 
+# A heading is never a value: an amount, a rate or a date, or one of the words a benefit table answers with.
+_VALUE = re.compile(r"[$€£¥]\s?\d|\d\s?%|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
+_VALUE_WORDS = frozenset({"yes", "no", "n/a", "na", "none", "covered", "not covered", "no charge", "included"})
+_DOT_LEADER = re.compile(r"(?:\.\s?){4,}|…")
+_SHORT_CELL = 40  # characters: text beside a line that is no longer than this is a cell, not a prose column
+
+
 def _drop_running_lines(pages: list[_Page]) -> None:
     """Removes running headers and footers: lines (digits aside) at the top or bottom of half the pages,
     or of three pages in a row — a package policy prints each coverage part's own form number in its
-    footer, so no one footer covers half of it, while a heading at the top of three pages in a row is rare."""
+    footer, so no one footer covers half of it, while a heading at the top of three pages in a row is rare.
+    A page is never emptied: where every line of a page repeats (a damaged file, a form whose pages print
+    the same words), those lines are its content and stay."""
     if len(pages) < 2:
         return
+    edges = [_edge_lines(page) for page in pages]
     where: dict[str, list[int]] = {}
-    for index, page in enumerate(pages):
-        for text in {_DIGITS.sub("#", line.text) for line in _edge_lines(page)}:
+    for index, lines in enumerate(edges):
+        for text in {_DIGITS.sub("#", line.text) for line in lines}:
             where.setdefault(text, []).append(index)
     half = max(2, (len(pages) + 1) // 2)
     running = {
@@ -366,13 +377,11 @@ def _drop_running_lines(pages: list[_Page]) -> None:
         for text, indexes in where.items()
         if len(indexes) >= half or any(b - a == 2 for a, b in zip(indexes, indexes[2:], strict=False))
     }
-    for page in pages:
-        edge_ids = {id(line) for line in _edge_lines(page)}
-        page.items = [
-            item
-            for item in page.items
-            if not (isinstance(item, _Line) and id(item) in edge_ids and _DIGITS.sub("#", item.text) in running)
-        ]
+    for page, lines in zip(pages, edges, strict=True):
+        dropped = {id(line) for line in lines if _DIGITS.sub("#", line.text) in running}
+        kept = [item for item in page.items if id(item) not in dropped]
+        if kept:
+            page.items = kept
 
 
 def _edge_lines(page: _Page) -> list[_Line]:
@@ -380,43 +389,131 @@ def _edge_lines(page: _Page) -> list[_Line]:
     return by_height[:_EDGE_LINES] + by_height[-_EDGE_LINES:]
 
 
-def _body_size(pages: list[_Page]) -> float:
-    sizes: Counter[float] = Counter()
+@dataclass(frozen=True)
+class _Typography:
+    """The document's own type, measured over all its lines: what its body text looks like, so that a
+    heading is whatever stands out from that body, in this document."""
+
+    body_size: float
+    levels: dict[float, int]  # a size that stands out above the body's → its heading level (1 the largest)
+    bold_stands_out: bool  # bold is not the body's common weight
+    caps_stand_out: bool  # capitals are not the body's common case
+
+    @property
+    def lowest_level(self) -> int:
+        return min(max(self.levels.values(), default=0) + 1, 6)
+
+
+def _typography(pages: list[_Page]) -> _Typography:
+    """The size carrying the most characters is the body's. A size at least a tenth larger that carries
+    much less text than the body is a heading level, ranked by size; sizes a rounding error apart (9.96
+    and 10.04) share a level. Bold and capitals mark a heading at body size only where the body itself
+    is not set that way, so a document set all in bold or all in capitals does not become all headings."""
+    chars: Counter[float] = Counter()
     for page in pages:
         for line in page.lines:
-            sizes[round(line.size, 1)] += len(line.text)
-    return sizes.most_common(1)[0][0] if sizes else 10.0
+            chars[round(line.size, 1)] += len(line.text)
+    if not chars:
+        return _Typography(10.0, {}, True, True)
+    body, body_chars = chars.most_common(1)[0]
+    at_body = [line for page in pages for line in page.lines if round(line.size, 1) == body]
+    bold_chars = sum(len(line.text) for line in at_body if line.bold)
+    caps_chars = sum(len(line.text) for line in at_body if _in_capitals(line.text))
+    larger = sorted((s for s, n in chars.items() if s >= body * 1.1 and n < body_chars / 2), reverse=True)
+    levels: dict[float, int] = {}
+    for size in larger:
+        close = next((levels[s] for s in levels if s - size < 0.4), None)
+        levels[size] = close if close is not None else min(max(levels.values(), default=0) + 1, 6)
+    return _Typography(body, levels, bold_chars < 0.4 * body_chars, caps_chars < 0.3 * body_chars)
 
 
-def _heading_level(line: _Line, heading_sizes: list[float]) -> int:
-    size = round(line.size * 2) / 2
-    if size in heading_sizes and len(line.text) <= 120:
-        return min(heading_sizes.index(size) + 1, 4)
-    letters = sum(1 for ch in line.text if ch.isalpha())
-    first_letter = next((ch for ch in line.text if ch.isalpha()), "")
-    short_title = (
-        letters >= 4
-        and len(line.text) <= 100
-        and first_letter.isupper()
-        and not line.text.endswith((*_SENTENCE_END, ","))
-    )
-    if not short_title:
+def _in_capitals(text: str) -> bool:
+    return sum(1 for ch in text if ch.isalpha()) >= 3 and text.upper() == text
+
+
+def _heading_level(line: _Line, typography: _Typography, *, tabular: bool) -> int:
+    """The heading level of a line, 0 for none: a short line that reads like a title, in a size that stands
+    out, or at body size in bold or capitals where those stand out. ``tabular``: the lines around it on
+    its page are a table's (see _tabular_lines), where short bold or capitalised text is a row label or
+    a column head, not a heading."""
+    text = line.text
+    letters = sum(1 for ch in text if ch.isalpha())
+    first_letter = next((ch for ch in text if ch.isalpha()), "")
+    if (
+        letters < 3
+        or len(text) > 120
+        or not first_letter.isupper()
+        or text.endswith((*_SENTENCE_END, ","))
+        or _BULLET.match(text)
+        or _VALUE.search(text)
+        or text.casefold() in _VALUE_WORDS
+        or _DOT_LEADER.search(text)
+    ):
         return 0
-    lowest = min(len(heading_sizes) + 1, 4)
-    if _NUMBERED_HEADING.match(line.text):
-        return max(1, lowest - 1)
-    # A short bold line, or a short line in capitals, at body size: the policy's lowest heading level.
-    if line.bold or (line.text.upper() == line.text and not _LIST_MARKER.match(line.text)):
-        return lowest
+    # A title may carry a form or section number ("PP 03 02 09 18 - Coverage for …"); a row of figures
+    # in a larger type is still no title.
+    digits = sum(1 for ch in text if ch.isdigit()) / len(text.replace(" ", ""))
+    size = round(line.size, 1)
+    if size in typography.levels:
+        return typography.levels[size] if digits <= 0.5 else 0
+    at_body_size = typography.body_size - 0.5 <= size < typography.body_size * 1.1
+    if tabular or not at_body_size or len(text) > 100 or _LIST_MARKER.match(text) or _is_value(text):
+        return 0
+    if (line.bold and typography.bold_stands_out) or (_in_capitals(text) and typography.caps_stand_out):
+        return typography.lowest_level
     return 0
 
 
-def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
+def _is_value(text: str) -> bool:
+    """An amount, a rate, a date or a count: what a table cell or a label's value holds, never a heading."""
+    digits = sum(1 for ch in text if ch.isdigit())
+    return bool(_VALUE.search(text)) or digits > 0.3 * len(text.replace(" ", "")) or text.casefold() in _VALUE_WORDS
+
+
+def _tabular_lines(page: _Page) -> set[int]:
+    """Ids of the page's lines that sit in a table its ruling did not show: a line with a value beside it
+    or right below it (a label and its value), a line in a row of short cells next to another such row,
+    and a line between two such rows. A prose column beside a line is long, so a heading in one column
+    of a two-column page is not taken for a cell."""
+    lines = page.lines
+    if not lines:
+        return set()
+    rows: list[list[_Line]] = []
+    for line in sorted(lines, key=lambda line: -line.top):
+        row = rows[-1] if rows else None
+        height = min(line.top - line.bottom, row[0].top - row[0].bottom) if row else 0.0
+        if row and height > 0 and min(line.top, row[0].top) - max(line.bottom, row[0].bottom) >= 0.5 * height:
+            row.append(line)
+        else:
+            rows.append([line])
+    tabular: set[int] = set()
+    cell_rows = [len(row) >= 2 and all(len(line.text) <= _SHORT_CELL for line in row) for row in rows]
+    for index, row in enumerate(rows):
+        if any(_is_value(line.text) for line in row):
+            tabular.update(id(line) for line in row)
+        neighbours = cell_rows[max(index - 1, 0) : index] + cell_rows[index + 1 : index + 2]
+        if cell_rows[index] and any(neighbours):
+            tabular.update(id(line) for line in row)
+    for above, line, below in zip([None, *lines[:-1]], lines, [*lines[1:], None], strict=True):
+        if (
+            below is not None
+            and _is_value(below.text)
+            and not _LIST_MARKER.match(below.text)
+            and 0 <= line.bottom - below.top < 1.5 * max(line.top - line.bottom, 1.0)
+        ):
+            tabular.add(id(line))
+        if above is not None and below is not None and id(above) in tabular and id(below) in tabular:
+            tabular.add(id(line))
+    return tabular
+
+
+def _blocks(page: _Page, typography: _Typography) -> list[str]:
     """Markdown blocks of one page: headings, tables, list items and re-flowed paragraphs."""
     blocks: list[str] = []
     current: list[str] = []
     previous: _Line | None = None
     heading: tuple[_Line, int] | None = None  # the heading just emitted, while nothing else followed
+    tabular = _tabular_lines(page)
 
     def flush() -> None:
         if current:
@@ -434,7 +531,7 @@ def _blocks(page: _Page, heading_sizes: list[float]) -> list[str]:
             blocks[-1] = f"{blocks[-1]} {item.text}"
             heading = (item, heading[1])
             continue
-        level = _heading_level(item, heading_sizes)
+        level = _heading_level(item, typography, tabular=id(item) in tabular)
         if level:
             flush()
             blocks.append(f"{'#' * level} {item.text}")
