@@ -1,0 +1,492 @@
+"""Tables found on a page from its geometry alone: ruling strokes and placed glyphs, in the page's reading
+frame (x to the right, y up, text upright). No PDF library here, so the OCR path can hand in lines found
+in an image and the boxes of its words.
+
+- Ruled tables follow pdfplumber's method (MIT): strokes become horizontal and vertical edges; edges
+  within a few points of one position snap to it, collinear pieces with small gaps join (real borders are
+  often drawn one cell edge at a time); the crossings of horizontal and vertical edges give the corners;
+  each corner's smallest rectangle bounded by edges is a cell, so a spanning cell stays one cell; cells
+  sharing corners form a table.
+- Unruled tables follow camelot's "stream" idea: glyphs grouped into text lines by position, lines cut
+  into segments at wide gaps, and a run of lines whose segments leave the same vertical gutters free is a
+  table, one row per text line.
+- Glyphs go to the cell that holds their centre (not their box: a tall glyph's box reaches into the rows
+  around it); a cell's lines are joined with a space.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import statistics
+from dataclasses import dataclass
+
+SNAP = 3.0  # edges closer than this (points) are one border
+JOIN = 3.0  # collinear pieces with gaps up to this are one edge
+CROSS = 3.0  # a horizontal and a vertical edge this close to meeting do meet
+MIN_EDGE = 3.0  # shorter edges are glyph parts or dots, not borders
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A straight stroke (or the axis of a thin filled rectangle) in the page frame."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True, slots=True)
+class Glyph:
+    """One character with its box in the page frame; ``space_before`` when the text had white space just
+    before it."""
+
+    text: str
+    left: float
+    bottom: float
+    right: float
+    top: float
+    index: int = 0
+    space_before: bool = False
+
+    @property
+    def x(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def y(self) -> float:
+        return (self.bottom + self.top) / 2
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+
+@dataclass
+class Table:
+    left: float
+    bottom: float
+    right: float
+    top: float
+    rows: list[list[str]]
+    ruled: bool = True
+
+    def holds(self, x: float, y: float, slack: float = 1.0) -> bool:
+        return self.left - slack <= x <= self.right + slack and self.bottom - slack <= y <= self.top + slack
+
+
+def find_tables(segments: list[Segment], glyphs: list[Glyph]) -> list[Table]:
+    """Ruled tables, then unruled ones among the glyphs no ruled table holds; top of the page first."""
+    ruled = ruled_tables(segments, glyphs)
+    rest = [g for g in glyphs if not any(t.holds(g.x, g.y) for t in ruled)]
+    tables = ruled + aligned_tables(rest)
+    tables.sort(key=lambda t: -t.top)
+    return tables
+
+
+# --- ruled tables ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Edge:
+    at: float  # y of a horizontal edge, x of a vertical one
+    start: float
+    end: float
+
+
+def ruled_tables(segments: list[Segment], glyphs: list[Glyph]) -> list[Table]:
+    horizontal: list[_Edge] = []
+    vertical: list[_Edge] = []
+    for s in segments:
+        if abs(s.y1 - s.y0) <= 1.0 and abs(s.x1 - s.x0) >= 1.0:
+            horizontal.append(_Edge((s.y0 + s.y1) / 2, min(s.x0, s.x1), max(s.x0, s.x1)))
+        elif abs(s.x1 - s.x0) <= 1.0 and abs(s.y1 - s.y0) >= 1.0:
+            vertical.append(_Edge((s.x0 + s.x1) / 2, min(s.y0, s.y1), max(s.y0, s.y1)))
+    if len(horizontal) < 2 or len(vertical) < 2:
+        return []
+    horizontal, vertical = _merged(horizontal), _merged(vertical)
+    corners = _corners(horizontal, vertical)
+    cells = _cells(corners)
+    tables = []
+    for group in _cell_groups(cells):
+        table = _ruled_table(group, glyphs)
+        if table is not None:
+            tables.append(table)
+    return tables
+
+
+def _merged(edges: list[_Edge]) -> list[_Edge]:
+    """Edges snapped to shared positions (the mean of each cluster), collinear pieces joined, short ones
+    dropped."""
+    edges.sort(key=lambda e: e.at)
+    clusters: list[list[_Edge]] = []
+    for edge in edges:
+        if clusters and edge.at - clusters[-1][-1].at <= SNAP:
+            clusters[-1].append(edge)
+        else:
+            clusters.append([edge])
+    merged: list[_Edge] = []
+    for cluster in clusters:
+        at = statistics.fmean(e.at for e in cluster)
+        cluster.sort(key=lambda e: e.start)
+        current = _Edge(at, cluster[0].start, cluster[0].end)
+        for edge in cluster[1:]:
+            if edge.start <= current.end + JOIN:
+                current.end = max(current.end, edge.end)
+            else:
+                merged.append(current)
+                current = _Edge(at, edge.start, edge.end)
+        merged.append(current)
+    return [e for e in merged if e.end - e.start >= MIN_EDGE]
+
+
+_Point = tuple[float, float]
+
+
+def _corners(horizontal: list[_Edge], vertical: list[_Edge]) -> dict[_Point, tuple[set[int], set[int]]]:
+    """Crossing points, each with the horizontal and vertical edges (by index) that make it."""
+    vertical_sorted = sorted(range(len(vertical)), key=lambda i: vertical[i].at)
+    xs = [vertical[i].at for i in vertical_sorted]
+    corners: dict[_Point, tuple[set[int], set[int]]] = {}
+    for hi, h in enumerate(horizontal):
+        lo = bisect.bisect_left(xs, h.start - CROSS)
+        hi_end = bisect.bisect_right(xs, h.end + CROSS)
+        for vi in vertical_sorted[lo:hi_end]:
+            v = vertical[vi]
+            if v.start - CROSS <= h.at <= v.end + CROSS:
+                point = (v.at, h.at)
+                found = corners.setdefault(point, (set(), set()))
+                found[0].add(hi)
+                found[1].add(vi)
+    return corners
+
+
+_Cell = tuple[float, float, float, float]  # left, bottom, right, top
+
+
+def _cells(corners: dict[_Point, tuple[set[int], set[int]]]) -> list[_Cell]:
+    """For each corner, the smallest rectangle below and right of it whose four sides are edges."""
+    columns: dict[float, list[float]] = {}
+    rows: dict[float, list[float]] = {}
+    for x, y in corners:
+        columns.setdefault(x, []).append(y)
+        rows.setdefault(y, []).append(x)
+    for ys in columns.values():
+        ys.sort(reverse=True)
+    for xs in rows.values():
+        xs.sort()
+    cells: list[_Cell] = []
+    for (x, y), (h_edges, v_edges) in corners.items():
+        below = [b for b in columns[x] if b < y and corners[(x, b)][1] & v_edges]
+        right = [r for r in rows[y] if r > x and corners[(r, y)][0] & h_edges]
+        cell = _smallest_cell(corners, x, y, below, right)
+        if cell is not None:
+            cells.append(cell)
+    return cells
+
+
+def _smallest_cell(
+    corners: dict[_Point, tuple[set[int], set[int]]], x: float, y: float, below: list[float], right: list[float]
+) -> _Cell | None:
+    for b in below:
+        for r in right:
+            opposite = corners.get((r, b))
+            if opposite is None:
+                continue
+            if opposite[1] & corners[(r, y)][1] and opposite[0] & corners[(x, b)][0]:
+                return (x, b, r, y)
+    return None
+
+
+def _cell_groups(cells: list[_Cell]) -> list[list[_Cell]]:
+    """Cells that share a corner, transitively."""
+    parent = list(range(len(cells)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[_Point, int] = {}
+    for i, (left, bottom, right, top) in enumerate(cells):
+        for corner in ((left, bottom), (left, top), (right, bottom), (right, top)):
+            j = owner.setdefault(corner, i)
+            parent[find(i)] = find(j)
+    groups: dict[int, list[_Cell]] = {}
+    for i, cell in enumerate(cells):
+        groups.setdefault(find(i), []).append(cell)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _ruled_table(cells: list[_Cell], glyphs: list[Glyph]) -> Table | None:
+    xs = sorted({c[0] for c in cells} | {c[2] for c in cells})
+    ys = sorted({c[1] for c in cells} | {c[3] for c in cells}, reverse=True)
+    left, right, top, bottom = xs[0], xs[-1], ys[0], ys[-1]
+    # A grid slot (row, column) to the cell covering it; a spanning cell covers several.
+    slot_cell: dict[tuple[int, int], int] = {}
+    origin: list[tuple[int, int]] = []
+    negative_ys = [-y for y in ys]
+    for i, (c_left, c_bottom, c_right, c_top) in enumerate(cells):
+        c0, c1 = xs.index(c_left), xs.index(c_right)
+        r0, r1 = negative_ys.index(-c_top), negative_ys.index(-c_bottom)
+        origin.append((r0, c0))
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                slot_cell[(r, c)] = i
+    held: list[list[Glyph]] = [[] for _ in cells]
+    for g in glyphs:
+        x, y = g.x, g.y
+        if not (left <= x <= right and bottom <= y <= top):
+            continue
+        c = bisect.bisect_right(xs, x) - 1
+        r = bisect.bisect_right(negative_ys, -y) - 1
+        cell = slot_cell.get((min(r, len(ys) - 2), min(c, len(xs) - 2)))
+        if cell is not None:
+            held[cell].append(g)
+    # Shading behind each line of text, or bands across a block, make rows of one cell across the whole
+    # width: not a table unless most rows with text have cells side by side.
+    whole_width = {r for i, (r, c) in enumerate(origin) if c == 0 and cells[i][2] == right and held[i]}
+    text_rows = {r for i, (r, _) in enumerate(origin) if held[i]}
+    if len(text_rows) < 2 or len(whole_width) * 2 > len(text_rows):
+        return None
+    grid = [["" for _ in range(len(xs) - 1)] for _ in range(len(ys) - 1)]
+    for i, (r, c) in enumerate(origin):
+        grid[r][c] = cell_text(held[i])
+    rows = _without_empty(grid)
+    if len(rows) < 2 or max(len(r) for r in rows) < 2 or sum(1 for r in rows for c in r if c) < 2:
+        return None
+    return Table(left, bottom, right, top, rows)
+
+
+def _without_empty(grid: list[list[str]]) -> list[list[str]]:
+    rows = [row for row in grid if any(row)]
+    if not rows:
+        return []
+    keep = [c for c in range(len(rows[0])) if any(row[c] for row in rows)]
+    return [[row[c] for c in keep] for row in rows]
+
+
+# --- text of a cell ----------------------------------------------------------------------------------------
+
+
+def cell_text(glyphs: list[Glyph]) -> str:
+    """The glyphs' text line by line, top first, lines joined with a space."""
+    return " ".join(" ".join(_words(line)) for line in text_lines(glyphs))
+
+
+def text_lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
+    """Glyphs grouped into lines (a glyph joins the line whose first glyph's band holds its centre), top
+    line first, each line left to right."""
+    lines: list[list[Glyph]] = []
+    bands: list[tuple[float, float]] = []
+    for g in sorted(glyphs, key=lambda g: -g.y):
+        if bands and bands[-1][0] <= g.y <= bands[-1][1]:
+            lines[-1].append(g)
+            continue
+        # The band is the middle of the first glyph: a superscript stays on its line, the next line does not.
+        quarter = max(g.height, 1.0) * 0.3
+        bands.append((g.y - quarter, g.y + quarter))
+        lines.append([g])
+    for line in lines:
+        line.sort(key=lambda g: g.left)
+    return lines
+
+
+def _gap_is_space(a: Glyph, b: Glyph) -> bool:
+    gap = b.left - a.right
+    return gap > 0.12 * max(a.height, b.height) or (b.space_before and b.index == a.index + 1 and gap > -0.5)
+
+
+def _words(line: list[Glyph]) -> list[str]:
+    words: list[str] = []
+    current = ""
+    previous: Glyph | None = None
+    for g in line:
+        if previous is not None and _gap_is_space(previous, g) and current:
+            words.append(current)
+            current = ""
+        current += g.text
+        previous = g
+    if current:
+        words.append(current)
+    return words
+
+
+# --- unruled tables ----------------------------------------------------------------------------------------
+
+_SEGMENT_GAP = 0.75  # a gap wider than this many line heights separates two cells of a row
+
+
+@dataclass
+class _Piece:
+    """A run of a text line without wide gaps: one cell's text, as far as one line shows it."""
+
+    left: float
+    right: float
+    glyphs: list[Glyph]
+
+    @property
+    def text(self) -> str:
+        return " ".join(_words(self.glyphs))
+
+
+@dataclass
+class _Row:
+    top: float
+    bottom: float
+    pieces: list[_Piece]
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+
+def _rows(glyphs: list[Glyph]) -> list[_Row]:
+    rows: list[_Row] = []
+    for line in text_lines(glyphs):
+        height = statistics.median(g.height for g in line)
+        pieces: list[_Piece] = []
+        for g in line:
+            if pieces and g.left - pieces[-1].right <= _SEGMENT_GAP * height:
+                pieces[-1].glyphs.append(g)
+                pieces[-1].right = max(pieces[-1].right, g.right)
+            else:
+                pieces.append(_Piece(g.left, g.right, [g]))
+        rows.append(_Row(max(g.top for g in line), min(g.bottom for g in line), pieces))
+    return rows
+
+
+def aligned_tables(glyphs: list[Glyph]) -> list[Table]:
+    """Tables without ruling: runs of text lines that share at least one free vertical gutter and whose
+    pieces fall into the same columns."""
+    rows = [r for r in _rows([g for g in glyphs if g.text.strip()]) if r.pieces]
+    tables: list[Table] = []
+    start = 0
+    while start < len(rows):
+        end = _table_run(rows, start)
+        if end > start:
+            table = _aligned_table(rows[start:end])
+            if table is not None:
+                tables.append(table)
+                start = end
+                continue
+        start += 1
+    return tables
+
+
+def _table_run(rows: list[_Row], start: int) -> int:
+    """The end of the run of rows from ``start`` that keeps a common gutter; ``start`` when too short."""
+    if len(rows[start].pieces) < 2:
+        return start
+    gutters = _gutters([rows[start]])
+    multi = 1
+    end = start + 1
+    singles = 0
+    while end < len(rows):
+        row, above = rows[end], rows[end - 1]
+        if above.bottom - row.top > 2.5 * max(row.height, above.height):
+            break
+        if len(row.pieces) < 2:
+            singles += 1
+            if singles > 2:
+                break
+            end += 1
+            continue
+        narrowed = _narrow(gutters, row)
+        if not narrowed:
+            break
+        gutters = narrowed
+        singles = 0
+        multi += 1
+        end += 1
+    end -= singles  # trailing single-piece lines are text after the table
+    return end if multi >= 3 else start
+
+
+def _gutters(rows: list[_Row]) -> list[tuple[float, float]]:
+    """Vertical strips that no piece of these rows covers, between their first and last piece."""
+    pieces = sorted((p.left, p.right) for r in rows for p in r.pieces)
+    free: list[tuple[float, float]] = []
+    reach = pieces[0][1]
+    for left, right in pieces[1:]:
+        if left > reach:
+            free.append((reach, left))
+        reach = max(reach, right)
+    return free
+
+
+def _narrow(gutters: list[tuple[float, float]], row: _Row) -> list[tuple[float, float]]:
+    """The parts of the gutters this row's pieces leave free, at least a point wide."""
+    result: list[tuple[float, float]] = []
+    for left, right in gutters:
+        parts = [(left, right)]
+        for p in row.pieces:
+            next_parts = []
+            for a, b in parts:
+                if p.right <= a or p.left >= b:
+                    next_parts.append((a, b))
+                    continue
+                if p.left > a:
+                    next_parts.append((a, p.left))
+                if p.right < b:
+                    next_parts.append((p.right, b))
+            parts = next_parts
+        result += [(a, b) for a, b in parts if b - a >= 1.0]
+    return result
+
+
+def _aligned_table(rows: list[_Row]) -> Table | None:
+    multi = [r for r in rows if len(r.pieces) >= 2]
+    # Columns: strips free in nearly every multi-piece row (a spanning header may cross one).
+    bounds = _column_bounds(multi)
+    if len(bounds) < 1:
+        return None
+    grid: list[list[str]] = []
+    for row in rows:
+        cells = ["" for _ in range(len(bounds) + 1)]
+        for p in row.pieces:
+            column = bisect.bisect_left(bounds, p.left)
+            cells[column] = f"{cells[column]} {p.text}".strip()
+        grid.append(cells)
+    table_rows = _without_empty(grid)
+    if not table_rows or len(table_rows[0]) < 2:
+        return None
+    filled = [c for r in table_rows for c in r if c]
+    multi_cell_rows = sum(1 for r in table_rows if sum(1 for c in r if c) >= 2)
+    if multi_cell_rows < 3:
+        return None
+    # Two columns of prose are not a table: table cells are short.
+    if statistics.median(len(c) for c in filled) > 30:
+        return None
+    left = min(p.left for r in rows for p in r.pieces)
+    right = max(p.right for r in rows for p in r.pieces)
+    return Table(left, rows[-1].bottom, right, rows[0].top, table_rows, ruled=False)
+
+
+def _column_bounds(rows: list[_Row]) -> list[float]:
+    """x positions between columns: the middles of strips that at most a tenth of the rows cover."""
+    allowed = len(rows) // 10
+    events: list[tuple[float, int]] = []
+    for r in rows:
+        for p in r.pieces:
+            events += [(p.left, 1), (p.right, -1)]
+    events.sort()
+    lo, hi = events[0][0], events[-1][0]
+    bounds: list[float] = []
+    depth = 0
+    free_from: float | None = None
+    for x, step in events:
+        depth += step
+        if depth <= allowed and free_from is None:
+            free_from = x
+        elif depth > allowed and free_from is not None:
+            if x - free_from >= 1.0 and lo < free_from and x < hi:
+                bounds.append((free_from + x) / 2)
+            free_from = None
+    return bounds
+
+
+def _pairs(values: list[float]) -> list[tuple[float, float]]:
+    return list(itertools.pairwise(values))
