@@ -19,7 +19,7 @@ into Markdown.
 from __future__ import annotations
 
 import ctypes
-import itertools
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +29,8 @@ import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument, normalize_text
+from docintake.parsing.tables import Glyph, Segment, find_tables
+from docintake.parsing.tables import Table as _Table
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
@@ -40,7 +42,8 @@ _SENTENCE_END = (".", "!", "?", ":", ";")
 _MIN_TEXT_CHARS = 1
 _EDGE_LINES = 2
 _RULE = 3.0  # a path thinner than this (points) is a rule, not an area
-_SNAP = 3.0  # edges closer than this are the same border
+_LINE_SHADING = 16.0  # a fill up to this tall (points) shades one line of text
+_SPREAD = 0.9  # a line wider than this many font sizes per character has gaps between cells
 
 
 @dataclass
@@ -52,15 +55,6 @@ class _Line:
     left: float
     right: float
     bold: bool
-
-
-@dataclass
-class _Table:
-    top: float
-    bottom: float
-    left: float
-    right: float
-    rows: list[list[str]]
 
 
 @dataclass
@@ -139,29 +133,76 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
         raise UnsupportedDocument(f"page {index + 1} could not be read", code="corrupt_pdf") from exc
     textpage = page.get_textpage()
     try:
-        width = float(page.get_width())
-        lines = _page_lines(textpage)
-        tables = _tables(page, textpage) if lines else []
-        result = _Page(index + 1, width)
-        placed: set[int] = set()
-        for line in lines:
-            table = next((i for i, t in enumerate(tables) if _inside(line, t)), None)
-            if table is None:
-                result.items.append(line)
-            elif table not in placed:
-                placed.add(table)
-                result.items.append(tables[table])
-        result.items = _reading_order(result.items, width)
+        text = textpage.get_text_range()
+        frame = _frame(page, textpage, len(text))
+        lines, spans = _page_lines(textpage, text, frame)
+        result = _Page(index + 1, frame.width)
+        tables: list[_Table] = []
+        if lines:
+            segments = _segments(page, frame)
+            if _may_hold_table(segments, lines):
+                glyphs = _glyphs(textpage, text, frame)
+                tables = find_tables(segments, list(glyphs.values()))
+                if tables:
+                    lines, spans = _lines_outside(lines, spans, tables, glyphs, text)
+        result.items = [*lines, *tables]
+        result.items.sort(key=lambda item: -item.top)
+        result.items = _reading_order(result.items, frame.width)
         return result
     finally:
         textpage.close()
         page.close()
 
 
-def _page_lines(textpage: pdfium.PdfTextPage) -> list[_Line]:
-    text = textpage.get_text_range()
+@dataclass(frozen=True)
+class _Frame:
+    """The page turned so its text reads left to right, y up: quarter turns of the text's direction
+    (counter-clockwise) and the page's size after them. A landscape page stored portrait (``/Rotate``)
+    and a table set sideways both draw their text at 90 or 270 degrees in page space."""
+
+    turns: int
+    page_width: float
+    page_height: float
+
+    @property
+    def width(self) -> float:
+        return self.page_height if self.turns % 2 else self.page_width
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        if self.turns == 1:
+            return y, self.page_width - x
+        if self.turns == 2:
+            return self.page_width - x, self.page_height - y
+        if self.turns == 3:
+            return self.page_height - y, x
+        return x, y
+
+    def box(self, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
+        x0, y0 = self.point(left, bottom)
+        x1, y1 = self.point(right, top)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def _frame(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, count: int) -> _Frame:
+    """The text's dominant direction, from a sample of its characters; the page's /Rotate without text."""
+    width, height = float(page.get_width()), float(page.get_height())
+    if page.get_rotation() % 180:
+        width, height = height, width  # pdfium reports the rotated size; character boxes are unrotated
+    votes = [0, 0, 0, 0]
+    for i in range(0, count, max(1, count // 64)):
+        angle = float(pdfium_c.FPDFText_GetCharAngle(textpage.raw, i))
+        if angle >= 0:
+            votes[-round(angle / (math.pi / 2)) % 4] += 1  # pdfium measures the angle clockwise
+    turns = votes.index(max(votes)) if any(votes) else (page.get_rotation() // 90) % 4
+    return _Frame(turns, width, height)
+
+
+def _page_lines(textpage: pdfium.PdfTextPage, text: str, frame: _Frame) -> tuple[list[_Line], list[range]]:
+    """pdfium's text lines, with their boxes in the page frame, and each line's character indices."""
     lines: list[_Line] = []
+    spans: list[range] = []
     position = 0
+    rect = pdfium_c.FS_RECTF()
     for raw in text.split("\r\n"):
         start = position
         position += len(raw) + 2
@@ -171,12 +212,16 @@ def _page_lines(textpage: pdfium.PdfTextPage) -> list[_Line]:
         first = start + (len(raw) - len(raw.lstrip()))
         last = start + len(raw.rstrip()) - 1
         size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, first))
-        left, bottom, _, top = textpage.get_charbox(first, loose=True)
-        _, _, right, _ = textpage.get_charbox(last, loose=True)
+        pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, first, rect)
+        a = frame.box(rect.left, rect.bottom, rect.right, rect.top)
+        pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, last, rect)
+        b = frame.box(rect.left, rect.bottom, rect.right, rect.top)
         # Bold at both ends: a bold run-in label ("Policy Number:" then the value) is not a heading.
         bold = _is_bold(textpage, first) and _is_bold(textpage, last)
-        lines.append(_Line(" ".join(stripped.split()), size, top, bottom, left, right, bold))
-    return lines
+        top, bottom = max(a[3], b[3]), min(a[1], b[1])
+        lines.append(_Line(" ".join(stripped.split()), size, top, bottom, min(a[0], b[0]), max(a[2], b[2]), bold))
+        spans.append(range(first, last + 1))
+    return lines, spans
 
 
 def _is_bold(textpage: pdfium.PdfTextPage, index: int) -> bool:
@@ -187,137 +232,149 @@ def _is_bold(textpage: pdfium.PdfTextPage, index: int) -> bool:
     return weight >= 600 or any(mark in name.value for mark in (b"Bold", b"Black", b"Heavy", b"Semibold"))
 
 
-def _inside(line: _Line, table: _Table) -> bool:
-    middle = (line.top + line.bottom) / 2
-    return table.bottom - 1 <= middle <= table.top + 1 and table.left - 1 <= line.left <= table.right
-
-
-# --- tables from ruling lines ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Edge:
-    horizontal: bool
-    at: float  # y of a horizontal edge, x of a vertical one
-    start: float
-    end: float
-
-
-def _edges(page: pdfium.PdfPage) -> list[_Edge]:
-    edges: list[_Edge] = []
-    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=4):
-        left, bottom, right, top = obj.get_bounds()
-        width, height = right - left, top - bottom
-        if width < _RULE and height < _RULE:
+def _glyphs(textpage: pdfium.PdfTextPage, text: str, frame: _Frame) -> dict[int, Glyph]:
+    """Every visible character with its box in the page frame, by character index."""
+    glyphs: dict[int, Glyph] = {}
+    rect = pdfium_c.FS_RECTF()
+    space = False
+    for index, char in enumerate(text):
+        if char.isspace() or char == "\ufffe":
+            space = True
             continue
-        if height < _RULE:
-            edges.append(_Edge(True, (top + bottom) / 2, left, right))
-        elif width < _RULE:
-            edges.append(_Edge(False, (left + right) / 2, bottom, top))
-        else:  # a filled or stroked rectangle: its four sides
-            edges += [
-                _Edge(True, top, left, right),
-                _Edge(True, bottom, left, right),
-                _Edge(False, left, bottom, top),
-                _Edge(False, right, bottom, top),
-            ]
-    return edges
+        pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, index, rect)
+        left, bottom, right, top = frame.box(rect.left, rect.bottom, rect.right, rect.top)
+        glyphs[index] = Glyph(char, left, bottom, right, top, index, space)
+        space = False
+    return glyphs
 
 
-def _tables(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[_Table]:
-    edges = _edges(page)
-    if len(edges) < 4:
-        return []
-    tables: list[_Table] = []
-    for group in _connected(edges):
-        horizontal = [e for e in group if e.horizontal]
-        vertical = [e for e in group if not e.horizontal]
-        if not horizontal or not vertical:
+def _lines_outside(
+    lines: list[_Line], spans: list[range], tables: list[_Table], glyphs: dict[int, Glyph], text: str
+) -> tuple[list[_Line], list[range]]:
+    """The lines with the characters the tables hold taken out: a line wholly in a table goes, one that
+    runs beside a table keeps only its own words."""
+    kept: list[_Line] = []
+    kept_spans: list[range] = []
+    for line, span in zip(lines, spans, strict=True):
+        inside = {i for i in span if i in glyphs and any(t.holds(glyphs[i].x, glyphs[i].y) for t in tables)}
+        if not inside:
+            kept.append(line)
+            kept_spans.append(span)
             continue
-        left, right = min(e.start for e in horizontal), max(e.end for e in horizontal)
-        bottom, top = min(e.start for e in vertical), max(e.end for e in vertical)
-        if right - left < 50 or top - bottom < 8:
+        rest = [glyphs[i] for i in span if i in glyphs and i not in inside]
+        if not rest:
             continue
-        columns = _borders([e.at for e in vertical if e.end - e.start >= 0.5 * (top - bottom)])
-        rows = _borders([e.at for e in horizontal if e.end - e.start >= 0.5 * (right - left)])
-        if len(columns) < 2 or len(rows) < 2:
+        kept.append(
+            _Line(
+                _rebuilt_text(text, span, inside),
+                line.size,
+                max(g.top for g in rest),
+                min(g.bottom for g in rest),
+                min(g.left for g in rest),
+                max(g.right for g in rest),
+                line.bold,
+            )
+        )
+        kept_spans.append(span)
+    return kept, kept_spans
+
+
+def _rebuilt_text(text: str, span: range, inside: set[int]) -> str:
+    return " ".join("".join(" " if i in inside else text[i] for i in span).split())
+
+
+# --- tables: page geometry for docintake.parsing.tables -----------------------------------------------------
+
+
+def _may_hold_table(segments: list[Segment], lines: list[_Line]) -> bool:
+    """Cheap test before reading every character's box: ruling in both directions, or lines that are much
+    wider than their text (cells far apart on one line)."""
+    horizontal = sum(1 for s in segments if abs(s.y1 - s.y0) <= 1 and abs(s.x1 - s.x0) >= _RULE)
+    vertical = sum(1 for s in segments if abs(s.x1 - s.x0) <= 1 and abs(s.y1 - s.y0) >= _RULE)
+    if horizontal >= 2 and vertical >= 2:
+        return True
+    spread = sum(1 for line in lines if line.right - line.left > _SPREAD * len(line.text) * max(line.size, 1.0))
+    return spread >= 3
+
+
+def _segments(page: pdfium.PdfPage, frame: _Frame) -> list[Segment]:
+    """The straight, axis-parallel pieces of the page's paths (inside form XObjects too), each piece of a
+    path on its own: one path often draws a whole grid."""
+    segments: list[Segment] = []
+    count = pdfium_c.FPDFPage_CountObjects(page.raw)
+    objects = [pdfium_c.FPDFPage_GetObject(page.raw, i) for i in range(count)]
+    _path_segments(objects, _IDENTITY, frame, segments, depth=0)
+    return segments
+
+
+_Matrix = tuple[float, float, float, float, float, float]
+_IDENTITY: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _times(inner: _Matrix, outer: _Matrix) -> _Matrix:
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+def _path_segments(objects: list[object], outer: _Matrix, frame: _Frame, out: list[Segment], depth: int) -> None:
+    matrix = pdfium_c.FS_MATRIX()
+    point_x, point_y = ctypes.c_float(), ctypes.c_float()
+    fill_mode, stroked = ctypes.c_int(), ctypes.c_int()
+    for obj in objects:
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 4:
+            pdfium_c.FPDFPageObj_GetMatrix(obj, matrix)
+            inner = _times((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), outer)
+            count = pdfium_c.FPDFFormObj_CountObjects(obj)
+            children = [pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(count)]
+            _path_segments(children, inner, frame, out, depth + 1)
             continue
-        columns = _borders([left, *columns, right])
-        rows = _borders([bottom, *rows, top])
-        cells = _grid_cells(textpage, columns, rows)
-        if cells and any(any(c for c in row) for row in cells):
-            tables.append(_Table(top, bottom, left, right, cells))
-    return tables
-
-
-def _connected(edges: list[_Edge]) -> list[list[_Edge]]:
-    """Edges grouped by touching: a horizontal and a vertical edge touch where they cross (with slack)."""
-    parent = list(range(len(edges)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, a in enumerate(edges):
-        for j in range(i + 1, len(edges)):
-            b = edges[j]
-            if a.horizontal == b.horizontal:
-                touching = abs(a.at - b.at) <= _SNAP and a.start <= b.end + _SNAP and b.start <= a.end + _SNAP
-            else:
-                h, v = (a, b) if a.horizontal else (b, a)
-                touching = h.start - _SNAP <= v.at <= h.end + _SNAP and v.start - _SNAP <= h.at <= v.end + _SNAP
-            if touching:
-                parent[find(i)] = find(j)
-    groups: dict[int, list[_Edge]] = {}
-    for i, edge in enumerate(edges):
-        groups.setdefault(find(i), []).append(edge)
-    return list(groups.values())
-
-
-def _borders(positions: list[float]) -> list[float]:
-    """Positions sorted, with those closer than the snap distance merged."""
-    merged: list[float] = []
-    for value in sorted(positions):
-        if merged and value - merged[-1] <= _SNAP:
+        if kind != pdfium_c.FPDF_PAGEOBJ_PATH:
             continue
-        merged.append(value)
-    return merged
+        pdfium_c.FPDFPageObj_GetMatrix(obj, matrix)
+        a, b, c, d, e, f = _times((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), outer)
+        pdfium_c.FPDFPath_GetDrawMode(obj, fill_mode, stroked)
+        subpath: list[Segment] = []
+        start: tuple[float, float] | None = None
+        current: tuple[float, float] | None = None
+        for i in range(pdfium_c.FPDFPath_CountSegments(obj)):
+            seg = pdfium_c.FPDFPath_GetPathSegment(obj, i)
+            pdfium_c.FPDFPathSegment_GetPoint(seg, point_x, point_y)
+            x, y = point_x.value, point_y.value
+            here = frame.point(a * x + c * y + e, b * x + d * y + f)
+            kind = pdfium_c.FPDFPathSegment_GetType(seg)
+            if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+                _keep_subpath(subpath, bool(stroked.value), frame, out)
+                subpath = []
+                start = here
+            elif kind == pdfium_c.FPDF_SEGMENT_LINETO and current is not None:
+                subpath.append(Segment(current[0], current[1], here[0], here[1]))
+            current = here
+            if pdfium_c.FPDFPathSegment_GetClose(seg) and start is not None and start != here:
+                subpath.append(Segment(here[0], here[1], start[0], start[1]))
+                current = start
+        _keep_subpath(subpath, bool(stroked.value), frame, out)
 
 
-def _grid_cells(textpage: pdfium.PdfTextPage, columns: list[float], rows: list[float]) -> list[list[str]]:
-    """Cell text, top row first. A table boxed without row rules gets its rows from where the first
-    column's lines start, so a value wrapping onto a second line stays in its row."""
-    if len(rows) == 2:
-        rows = _row_bands(textpage, columns[0], columns[1], rows[0], rows[1])
-    table: list[list[str]] = []
-    for top, bottom in zip(reversed(rows[1:]), reversed(rows[:-1]), strict=True):
-        table.append([" ".join(_cell_lines(textpage, left, bottom, right, top)) for left, right in _pairs(columns)])
-    return [row for row in table if any(row)]
-
-
-def _row_bands(textpage: pdfium.PdfTextPage, left: float, right: float, bottom: float, top: float) -> list[float]:
-    """Row borders of an unruled table: just above each line of text that starts in the first column."""
-    line_tops: list[float] = []
-    for index in range(textpage.count_chars()):
-        # Loose boxes span the font's ascent and descent, so every glyph of a line has the same top.
-        char_left, char_bottom, char_right, char_top = textpage.get_charbox(index, loose=True)
-        if char_right <= char_left or not (left <= (char_left + char_right) / 2 <= right):
-            continue
-        if bottom <= (char_bottom + char_top) / 2 <= top:
-            line_tops.append(char_top)
-    starts = sorted(_borders(line_tops), reverse=True)
-    return _borders([bottom, *(t - 0.5 for t in starts[1:]), top])
-
-
-def _pairs(values: list[float]) -> list[tuple[float, float]]:
-    return list(itertools.pairwise(values))
-
-
-def _cell_lines(textpage: pdfium.PdfTextPage, left: float, bottom: float, right: float, top: float) -> list[str]:
-    text = textpage.get_text_bounded(left + 0.5, bottom + 0.5, right - 0.5, top - 0.5)
-    return [" ".join(line.split()) for line in text.split("\r\n") if line.strip()]
+def _keep_subpath(subpath: list[Segment], stroked: bool, frame: _Frame, out: list[Segment]) -> None:
+    """A stroked outline's sides are rules, and so are a filled area's when it is thin (a rule drawn as a
+    bar), or a band across much of the page (row shading that also marks the rows). Not the sides of a
+    short fill one text line tall (shading behind the text of one cell: it would cut the cell into
+    slivers), nor of a page's or a whole block's background (it would frame everything on it). Shading
+    behind each line of a paragraph makes rows of one cell, which the table finder turns down."""
+    if not subpath:
+        return
+    if not stroked:
+        xs = [v for s in subpath for v in (s.x0, s.x1)]
+        ys = [v for s in subpath for v in (s.y0, s.y1)]
+        width, height = max(xs) - min(xs), max(ys) - min(ys)
+        if min(width, height) >= _RULE and (
+            (height <= _LINE_SHADING and width < frame.width / 4)
+            or width * height > frame.page_width * frame.page_height / 4
+        ):
+            return
+    out.extend(subpath)
 
 
 # --- page structure -----------------------------------------------------------------------------------
