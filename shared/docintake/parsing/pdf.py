@@ -22,6 +22,7 @@ import ctypes
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
@@ -29,7 +30,7 @@ import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument, normalize_text
-from docintake.parsing.tables import Glyph, Segment, find_tables
+from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
@@ -139,12 +140,9 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
         result = _Page(index + 1, frame.width)
         tables: list[_Table] = []
         if lines:
-            segments = _segments(page, frame)
-            if _may_hold_table(segments, lines):
-                glyphs = _glyphs(textpage, text, frame)
-                tables = find_tables(segments, list(glyphs.values()))
-                if tables:
-                    lines, spans = _lines_outside(lines, spans, tables, glyphs, text)
+            tables, glyphs = _tables(textpage, text, frame, _segments(page, frame), lines, spans)
+            if tables:
+                lines, spans = _lines_outside(lines, spans, tables, glyphs, text)
         result.items = [*lines, *tables]
         result.items.sort(key=lambda item: -item.top)
         result.items = _reading_order(result.items, frame.width)
@@ -232,19 +230,27 @@ def _is_bold(textpage: pdfium.PdfTextPage, index: int) -> bool:
     return weight >= 600 or any(mark in name.value for mark in (b"Bold", b"Black", b"Heavy", b"Semibold"))
 
 
-def _glyphs(textpage: pdfium.PdfTextPage, text: str, frame: _Frame) -> dict[int, Glyph]:
-    """Every visible character with its box in the page frame, by character index."""
+def _glyphs(textpage: pdfium.PdfTextPage, text: str, frame: _Frame, spans: list[range]) -> dict[int, Glyph]:
+    """The visible characters of these lines with their boxes in the page frame, by character index."""
     glyphs: dict[int, Glyph] = {}
     rect = pdfium_c.FS_RECTF()
-    space = False
-    for index, char in enumerate(text):
-        if char.isspace() or char == "\ufffe":
-            space = True
-            continue
-        pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, index, rect)
-        left, bottom, right, top = frame.box(rect.left, rect.bottom, rect.right, rect.top)
-        glyphs[index] = Glyph(char, left, bottom, right, top, index, space)
+    loose_box = pdfium_c.FPDFText_GetLooseCharBox
+    raw = textpage.raw
+    upright = frame.turns == 0
+    for span in spans:
         space = False
+        for index in span:
+            char = text[index]
+            if char.isspace() or char == "\ufffe":
+                space = True
+                continue
+            loose_box(raw, index, rect)
+            if upright:
+                box = (rect.left, rect.bottom, rect.right, rect.top)
+            else:
+                box = frame.box(rect.left, rect.bottom, rect.right, rect.top)
+            glyphs[index] = Glyph(char, *box, index, space)
+            space = False
     return glyphs
 
 
@@ -256,7 +262,15 @@ def _lines_outside(
     kept: list[_Line] = []
     kept_spans: list[range] = []
     for line, span in zip(lines, spans, strict=True):
-        inside = {i for i in span if i in glyphs and any(t.holds(glyphs[i].x, glyphs[i].y) for t in tables)}
+        near = [
+            t
+            for t in tables
+            if t.left - 1 <= line.right
+            and line.left <= t.right + 1
+            and t.bottom - 1 <= line.top
+            and line.bottom <= t.top + 1
+        ]
+        inside = {i for i in span if i in glyphs and any(t.holds(glyphs[i].x, glyphs[i].y) for t in near)}
         if not inside:
             kept.append(line)
             kept_spans.append(span)
@@ -286,15 +300,50 @@ def _rebuilt_text(text: str, span: range, inside: set[int]) -> str:
 # --- tables: page geometry for docintake.parsing.tables -----------------------------------------------------
 
 
-def _may_hold_table(segments: list[Segment], lines: list[_Line]) -> bool:
-    """Cheap test before reading every character's box: ruling in both directions, or lines that are much
-    wider than their text (cells far apart on one line)."""
-    horizontal = sum(1 for s in segments if abs(s.y1 - s.y0) <= 1 and abs(s.x1 - s.x0) >= _RULE)
-    vertical = sum(1 for s in segments if abs(s.x1 - s.x0) <= 1 and abs(s.y1 - s.y0) >= _RULE)
-    if horizontal >= 2 and vertical >= 2:
-        return True
-    spread = sum(1 for line in lines if line.right - line.left > _SPREAD * len(line.text) * max(line.size, 1.0))
-    return spread >= 3
+def _tables(
+    textpage: pdfium.PdfTextPage,
+    text: str,
+    frame: _Frame,
+    segments: list[Segment],
+    lines: list[_Line],
+    spans: list[range],
+) -> tuple[list[_Table], dict[int, Glyph]]:
+    """The page's tables and the glyphs read to find them. Reading every character's box costs more than
+    the rest of the page, so it is done by steps: the lines within the ruling's reach for ruled tables,
+    then every line only when three lines much wider than their text (cells far apart on one line) lie
+    outside those tables, or when a ruled table holds several values on a line."""
+    glyphs: dict[int, Glyph] = {}
+    found: list[_Table] = []
+    ruled = _ruled_area(segments)
+    if ruled is not None:
+        glyphs = _glyphs(textpage, text, frame, [span for line, span in zip(lines, spans, strict=True) if ruled(line)])
+        found = ruled_tables(segments, list(glyphs.values()))
+    settled = [t for t in found if not t.crowded]
+    wide = [
+        line
+        for line in lines
+        if line.right - line.left > _SPREAD * len(line.text) * max(line.size, 1.0)
+        and not any(t.holds((line.left + line.right) / 2, (line.top + line.bottom) / 2) for t in settled)
+    ]
+    if len(wide) < 3 and len(settled) == len(found):
+        return settled, glyphs
+    rest = [span for line, span in zip(lines, spans, strict=True) if ruled is None or not ruled(line)]
+    glyphs.update(_glyphs(textpage, text, frame, rest))
+    return find_tables(segments, list(glyphs.values()), ruled=found), glyphs
+
+
+def _ruled_area(segments: list[Segment]) -> Callable[[_Line], bool] | None:
+    """Whether a line is within reach of the page's ruling; None without ruling in both directions."""
+    horizontal = [s for s in segments if abs(s.y1 - s.y0) <= 1 and abs(s.x1 - s.x0) >= _RULE]
+    vertical = [s for s in segments if abs(s.x1 - s.x0) <= 1 and abs(s.y1 - s.y0) >= _RULE]
+    if len(horizontal) < 2 or len(vertical) < 2:
+        return None
+    ruling = horizontal + vertical
+    left = min(min(s.x0, s.x1) for s in ruling) - _RULE
+    right = max(max(s.x0, s.x1) for s in ruling) + _RULE
+    bottom = min(min(s.y0, s.y1) for s in ruling) - _RULE
+    top = max(max(s.y0, s.y1) for s in ruling) + _RULE
+    return lambda line: line.left < right and left < line.right and line.bottom < top and bottom < line.top
 
 
 def _segments(page: pdfium.PdfPage, frame: _Frame) -> list[Segment]:

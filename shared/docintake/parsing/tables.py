@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SNAP = 3.0  # edges closer than this (points) are one border
 JOIN = 3.0  # collinear pieces with gaps up to this are one edge
@@ -37,10 +37,10 @@ class Segment:
     y1: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Glyph:
     """One character with its box in the page frame; ``space_before`` when the text had white space just
-    before it."""
+    before it; ``x`` and ``y`` its centre."""
 
     text: str
     left: float
@@ -49,14 +49,12 @@ class Glyph:
     top: float
     index: int = 0
     space_before: bool = False
+    x: float = field(init=False)
+    y: float = field(init=False)
 
-    @property
-    def x(self) -> float:
-        return (self.left + self.right) / 2
-
-    @property
-    def y(self) -> float:
-        return (self.bottom + self.top) / 2
+    def __post_init__(self) -> None:
+        self.x = (self.left + self.right) / 2
+        self.y = (self.bottom + self.top) / 2
 
     @property
     def height(self) -> float:
@@ -71,18 +69,32 @@ class Table:
     top: float
     rows: list[list[str]]
     ruled: bool = True
+    crowded: bool = False  # many of its cells' lines hold several values far apart
 
     def holds(self, x: float, y: float, slack: float = 1.0) -> bool:
         return self.left - slack <= x <= self.right + slack and self.bottom - slack <= y <= self.top + slack
 
 
-def find_tables(segments: list[Segment], glyphs: list[Glyph]) -> list[Table]:
-    """Ruled tables, then unruled ones among the glyphs no ruled table holds; top of the page first."""
-    ruled = ruled_tables(segments, glyphs)
-    rest = [g for g in glyphs if not any(t.holds(g.x, g.y) for t in ruled)]
-    tables = ruled + aligned_tables(rest)
+def find_tables(segments: list[Segment], glyphs: list[Glyph], *, ruled: list[Table] | None = None) -> list[Table]:
+    """Ruled tables (``ruled``, when the caller found them already), then unruled ones among the glyphs no
+    ruled table holds; top of the page first."""
+    found = ruled_tables(segments, glyphs) if ruled is None else ruled
+    # Ruling round groups of rows or columns only (cells holding several values on a line): the columns
+    # and rows come from the text's alignment, over the whole page (the ruled part may be a piece of it).
+    ruled = [t for t in found if not t.crowded]
+    boxes = [(t.left - 1, t.bottom - 1, t.right + 1, t.top + 1) for t in ruled]
+    rest = [g for g in glyphs if not any(a <= g.x <= c and b <= g.y <= d for a, b, c, d in boxes)]
+    aligned = aligned_tables(rest)
+    for table in found:
+        if table.crowded and not any(_overlap(table, other) for other in aligned):
+            ruled.append(table)
+    tables = ruled + aligned
     tables.sort(key=lambda t: -t.top)
     return tables
+
+
+def _overlap(a: Table, b: Table) -> bool:
+    return a.left < b.right and b.left < a.right and a.bottom < b.top and b.bottom < a.top
 
 
 # --- ruled tables ----------------------------------------------------------------------------------------
@@ -252,12 +264,16 @@ def _ruled_table(cells: list[_Cell], glyphs: list[Glyph]) -> Table | None:
     if len(text_rows) < 2 or len(whole_width) * 2 > len(text_rows):
         return None
     grid = [["" for _ in range(len(xs) - 1)] for _ in range(len(ys) - 1)]
+    lines = split = 0
     for i, (r, c) in enumerate(origin):
-        grid[r][c] = cell_text(held[i])
+        cell_lines = text_lines(held[i])
+        grid[r][c] = cell_text(held[i], cell_lines)
+        lines += len(cell_lines)
+        split += sum(1 for line in cell_lines if len(_pieces(line)) >= 2)
     rows = _without_empty(grid)
     if len(rows) < 2 or max(len(r) for r in rows) < 2 or sum(1 for r in rows for c in r if c) < 2:
         return None
-    return Table(left, bottom, right, top, rows)
+    return Table(left, bottom, right, top, rows, crowded=split >= 3 and split >= 0.3 * lines)
 
 
 def _without_empty(grid: list[list[str]]) -> list[list[str]]:
@@ -271,9 +287,36 @@ def _without_empty(grid: list[list[str]]) -> list[list[str]]:
 # --- text of a cell ----------------------------------------------------------------------------------------
 
 
-def cell_text(glyphs: list[Glyph]) -> str:
-    """The glyphs' text line by line, top first, lines joined with a space."""
-    return " ".join(" ".join(_words(line)) for line in text_lines(glyphs))
+def cell_text(glyphs: list[Glyph], lines: list[list[Glyph]] | None = None) -> str:
+    """The glyphs' text line by line, top first, lines joined with a space; a cell set sideways (a
+    vertical header) line by line in its own reading direction."""
+    sideways = [g for g in glyphs if g.right - g.left > g.top - g.bottom]
+    if len(sideways) * 2 > len(glyphs):
+        return " ".join(_sideways_lines(glyphs))
+    return " ".join(" ".join(_words(line)) for line in (text_lines(glyphs) if lines is None else lines))
+
+
+def _sideways_lines(glyphs: list[Glyph]) -> list[str]:
+    """Text set at 90 degrees: lines are columns of glyphs, read in the order the text was written."""
+    columns: list[list[Glyph]] = []
+    for g in sorted(glyphs, key=lambda g: g.x):
+        if columns and g.x <= columns[-1][0].x + 0.3 * (columns[-1][0].right - columns[-1][0].left):
+            columns[-1].append(g)
+        else:
+            columns.append([g])
+    for column in columns:
+        column.sort(key=lambda g: g.index)
+    if len(columns) > 1 and columns[0][0].index > columns[-1][0].index:
+        columns.reverse()  # read downwards, the next line is to the left
+    lines = []
+    for column in columns:
+        text = column[0].text
+        for a, b in itertools.pairwise(column):
+            gap = max(b.bottom - a.top, a.bottom - b.top)
+            space = (b.space_before and b.index == a.index + 1) or gap > 0.12 * (b.right - b.left)
+            text += (" " if space else "") + b.text
+        lines.append(text)
+    return lines
 
 
 def text_lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
@@ -343,19 +386,21 @@ class _Row:
         return self.top - self.bottom
 
 
+def _pieces(line: list[Glyph]) -> list[_Piece]:
+    """A text line (left to right) cut at its wide gaps."""
+    height = statistics.median(g.height for g in line)
+    pieces: list[_Piece] = []
+    for g in line:
+        if pieces and g.left - pieces[-1].right <= _SEGMENT_GAP * height:
+            pieces[-1].glyphs.append(g)
+            pieces[-1].right = max(pieces[-1].right, g.right)
+        else:
+            pieces.append(_Piece(g.left, g.right, [g]))
+    return pieces
+
+
 def _rows(glyphs: list[Glyph]) -> list[_Row]:
-    rows: list[_Row] = []
-    for line in text_lines(glyphs):
-        height = statistics.median(g.height for g in line)
-        pieces: list[_Piece] = []
-        for g in line:
-            if pieces and g.left - pieces[-1].right <= _SEGMENT_GAP * height:
-                pieces[-1].glyphs.append(g)
-                pieces[-1].right = max(pieces[-1].right, g.right)
-            else:
-                pieces.append(_Piece(g.left, g.right, [g]))
-        rows.append(_Row(max(g.top for g in line), min(g.bottom for g in line), pieces))
-    return rows
+    return [_Row(max(g.top for g in line), min(g.bottom for g in line), _pieces(line)) for line in text_lines(glyphs)]
 
 
 def aligned_tables(glyphs: list[Glyph]) -> list[Table]:
