@@ -1,0 +1,590 @@
+"""OCR: pages without a text layer (scanned PDF pages, image uploads) become Markdown through an engine.
+
+- Which PDF pages: those with no text layer, and those whose text layer is nearly empty while an image
+  covers most of the page (a scan with a stamped page number or a few invisible words).
+- Pages are rendered at 200 dpi in grey by pypdfium2; image uploads (PNG, JPEG, TIFF; a multi-page TIFF
+  is a multi-page document) are split into pages here, with no image library: the engine decodes them.
+- Engines: ``RapidOcrEngine`` (local, offline; rapidocr + onnxruntime, the ``ocr`` extra) and
+  ``docintake.parsing.textract.TextractEngine`` (on AWS). Both return an ``OcrPage``: Markdown blocks
+  and the page's mean confidence (0..1).
+- Locally, the Markdown is built from the engine's text boxes: boxes on one baseline form a line, lines
+  form paragraphs by their gaps, taller short lines are headings; tables come from ruling lines found in
+  the page image (long runs of dark pixels), with each box placed in the grid cell holding its centre.
+  Kept here rather than in tables.py: boxes are whole text runs in pixels, not glyphs in points.
+- Every OCR'd page is reported: its number and confidence, and a warning code when it yielded no text
+  (``ocr_no_text:PAGE``) or its confidence is below the threshold (``ocr_low_confidence:PAGE``).
+
+Engines are created lazily, on the first page they read, i.e. inside the parse sandbox's forked child:
+onnxruntime's thread pools and a boto3 client's connection pool are never shared across a fork.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+import statistics
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from docintake.errors import UnsupportedDocument
+
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
+
+    from docintake.parsing import ParsedDocument
+
+DPI = 200
+# A page rendered bigger than this (pixels, longest side) is rendered smaller: a poster-sized page at 200 dpi
+# would need hundreds of MB and OCR gains nothing past newspaper-sized text.
+MAX_SIDE = 3400
+# A text layer this short (characters) on a page mostly covered by an image is not the page's text.
+NEARLY_EMPTY_CHARS = 40
+IMAGE_COVER = 0.5
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff")
+
+_LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
+_SENTENCE_END = (".", "!", "?", ":", ";", ",")
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One page as an engine reads it: grey pixels (rendered from a PDF) or an image file's bytes."""
+
+    width: int = 0
+    height: int = 0
+    pixels: bytes = b""  # 8-bit grey, row by row, ``width`` bytes a row
+    encoded: bytes = b""  # a PNG, JPEG or single-page TIFF file
+    content_type: str = "image/png"
+
+    def png(self) -> bytes:
+        """The page as a file: the upload's own bytes, or the rendered pixels as a grey PNG."""
+        return self.encoded or encode_png(self.pixels, self.width, self.height)
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    blocks: tuple[str, ...]  # Markdown blocks in reading order
+    confidence: float  # mean over the page's text, 0..1; 0 when there is none
+
+
+class OcrEngine(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def read(self, page: PageImage) -> OcrPage: ...
+
+
+@dataclass
+class OcrResult:
+    """What OCR made of a document's pages, keyed by 1-based page number."""
+
+    pages: dict[int, OcrPage] = field(default_factory=dict)
+
+    @property
+    def page_numbers(self) -> tuple[int, ...]:
+        return tuple(sorted(self.pages))
+
+    @property
+    def page_confidence(self) -> tuple[tuple[int, float], ...]:
+        return tuple((number, round(self.pages[number].confidence, 3)) for number in self.page_numbers)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(f"ocr_no_text:{number}" for number in self.page_numbers if not self.pages[number].blocks)
+
+    def has_text(self, number: int) -> bool:
+        page = self.pages.get(number)
+        return page is not None and bool(page.blocks)
+
+
+def with_confidence_warnings(parsed: ParsedDocument, min_confidence: float) -> ParsedDocument:
+    """Adds ``ocr_low_confidence:PAGE`` for each OCR'd page whose mean confidence is under the threshold."""
+    low = tuple(
+        f"ocr_low_confidence:{page}"
+        for page, score in parsed.page_confidence
+        if score < min_confidence and f"ocr_no_text:{page}" not in parsed.warnings
+    )
+    return dataclasses.replace(parsed, warnings=(*parsed.warnings, *low)) if low else parsed
+
+
+# --- PDF pages ------------------------------------------------------------------------------------------
+
+
+def pages_needing_ocr(pdf: pdfium.PdfDocument, text_chars: Sequence[int]) -> list[int]:
+    """0-based indexes of the pages to OCR, given each page's count of text-layer characters."""
+    wanted: list[int] = []
+    for index, chars in enumerate(text_chars):
+        if chars == 0 or (chars < NEARLY_EMPTY_CHARS and _image_cover(pdf, index) >= IMAGE_COVER):
+            wanted.append(index)
+    return wanted
+
+
+def ocr_pdf_pages(pdf: pdfium.PdfDocument, text_chars: Sequence[int], engine: OcrEngine) -> OcrResult:
+    """Reads the pages that need it (see ``pages_needing_ocr``) with the engine, one page at a time."""
+    result = OcrResult()
+    for index in pages_needing_ocr(pdf, text_chars):
+        result.pages[index + 1] = engine.read(render_page(pdf, index))
+    return result
+
+
+def render_page(pdf: pdfium.PdfDocument, index: int) -> PageImage:
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        scale = min(DPI / 72, MAX_SIDE / max(width, height, 1.0))
+        bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=True)
+        try:
+            columns, rows, stride = bitmap.width, bitmap.height, bitmap.stride
+            raw = bytes(bitmap.buffer)
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
+    pixels = raw if stride == columns else b"".join(raw[r * stride : r * stride + columns] for r in range(rows))
+    return PageImage(width=columns, height=rows, pixels=pixels)
+
+
+def _image_cover(pdf: pdfium.PdfDocument, index: int) -> float:
+    """The share of the page's area under its largest image."""
+    import pypdfium2.raw as pdfium_c
+
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        largest = 0.0
+        for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4):
+            left, bottom, right, top = obj.get_bounds()
+            visible = (min(right, width) - max(left, 0.0)) * (min(top, height) - max(bottom, 0.0))
+            largest = max(largest, visible)
+        return float(largest / max(width * height, 1.0))
+    finally:
+        page.close()
+
+
+def encode_png(pixels: bytes, width: int, height: int) -> bytes:
+    """An 8-bit grey PNG, so rendered pages can be sent as files without an image library."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"".join(b"\x00" + pixels[r * width : (r + 1) * width] for r in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b"")
+
+
+# --- image uploads ----------------------------------------------------------------------------------------
+
+
+def image_pages(data: bytes, content_type: str, *, max_pages: int) -> list[PageImage]:
+    """An image upload as pages: a PNG or JPEG is one page, a TIFF one page per image it holds."""
+    if content_type == "image/tiff":
+        files = split_tiff(data, max_pages=max_pages)
+    elif content_type in ("image/png", "image/jpeg"):
+        files = [data]
+    else:
+        raise UnsupportedDocument(f"no OCR for {content_type}", code="unsupported_type")
+    return [PageImage(encoded=file, content_type=content_type) for file in files]
+
+
+def split_tiff(data: bytes, *, max_pages: int) -> list[bytes]:
+    """One single-page TIFF per image of a (classic) TIFF file. Each keeps the whole file and points its
+    header at one image directory whose next-directory link is cut: every offset stays valid with no
+    rewriting, at the cost of size (a page of an N-page file weighs the file)."""
+    if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
+        raise UnsupportedDocument("not a TIFF file (or a BigTIFF)", code="corrupt_image")
+    order = "<" if data[:2] == b"II" else ">"
+    offsets: list[int] = []
+    offset = struct.unpack_from(order + "I", data, 4)[0]
+    while offset:
+        if offset in offsets or offset + 2 > len(data):
+            raise UnsupportedDocument("TIFF image directories are broken", code="corrupt_image")
+        offsets.append(offset)
+        if len(offsets) > max_pages:
+            raise UnsupportedDocument(f"TIFF has over {max_pages} pages", code="too_many_pages")
+        entries = struct.unpack_from(order + "H", data, offset)[0]
+        link = offset + 2 + 12 * entries
+        if link + 4 > len(data):
+            raise UnsupportedDocument("TIFF image directories are broken", code="corrupt_image")
+        offset = struct.unpack_from(order + "I", data, link)[0]
+    if not offsets:
+        raise UnsupportedDocument("TIFF holds no image", code="empty_document")
+    if len(offsets) == 1:
+        return [data]
+    pages: list[bytes] = []
+    for first in offsets:
+        page = bytearray(data)
+        struct.pack_into(order + "I", page, 4, first)
+        entries = struct.unpack_from(order + "H", data, first)[0]
+        struct.pack_into(order + "I", page, first + 2 + 12 * entries, 0)
+        pages.append(bytes(page))
+    return pages
+
+
+def parse_images(data: bytes, content_type: str, engine: OcrEngine, *, max_pages: int) -> ParsedDocument:
+    """An image upload read page by page. Raises empty_document when no page yields text."""
+    result = OcrResult()
+    pages = image_pages(data, content_type, max_pages=max_pages)
+    for number, page in enumerate(pages, start=1):
+        result.pages[number] = engine.read(page)
+    return document_from_ocr(result, len(pages), parser=engine.name)
+
+
+def document_from_ocr(result: OcrResult, page_count: int, *, parser: str) -> ParsedDocument:
+    from docintake.parsing import PageMap, ParsedDocument
+
+    parts: list[str] = []
+    numbers: list[int] = []
+    starts: list[int] = []
+    offset = 0
+    for number in result.page_numbers:
+        blocks = result.pages[number].blocks
+        if not blocks:
+            continue
+        text = "\n\n".join(blocks) + "\n\n"
+        numbers.append(number)
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text)
+    if not parts:
+        raise UnsupportedDocument("OCR found no text on any page", code="empty_document")
+    empty = page_count - len(parts)
+    return ParsedDocument(
+        "".join(parts).rstrip() + "\n",
+        PageMap(tuple(numbers), tuple(starts)),
+        page_count,
+        empty,
+        parser=parser,
+        warnings=result.warnings,
+        ocr_pages=result.page_numbers,
+        page_confidence=result.page_confidence,
+    )
+
+
+# --- Markdown from text boxes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """A run of text the engine read, in pixels (y grows downwards), with its confidence 0..1."""
+
+    text: str
+    confidence: float
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def x(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def y(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A ruling line in pixels: horizontal at ``at`` = y from ``start`` to ``end`` in x, or vertical."""
+
+    horizontal: bool
+    at: float
+    start: float
+    end: float
+
+
+@dataclass
+class _Grid:
+    columns: list[float]  # x borders, left to right
+    rows: list[float]  # y borders, top to bottom
+    cells: list[list[list[TextBox]]] = field(default_factory=list)
+
+    @property
+    def top(self) -> float:
+        return self.rows[0]
+
+    def holds(self, box: TextBox) -> bool:
+        return self.columns[0] <= box.x <= self.columns[-1] and self.rows[0] <= box.y <= self.rows[-1]
+
+
+def mean_confidence(boxes: Sequence[TextBox]) -> float:
+    """Confidence weighted by characters, so a long line counts more than a stray mark."""
+    chars = sum(len(box.text) for box in boxes)
+    return sum(box.confidence * len(box.text) for box in boxes) / chars if chars else 0.0
+
+
+def page_from_boxes(boxes: Sequence[TextBox], rules: Sequence[Rule] = ()) -> OcrPage:
+    """Markdown blocks of one page: tables from the ruling grid, then lines, paragraphs and headings."""
+    boxes = [box for box in boxes if box.text.strip()]
+    if not boxes:
+        return OcrPage((), 0.0)
+    grids = _grids(rules)
+    loose: list[TextBox] = []
+    for box in boxes:
+        grid = next((g for g in grids if g.holds(box)), None)
+        if grid is None:
+            loose.append(box)
+        else:
+            column = min(max(bisect.bisect_right(grid.columns, box.x) - 1, 0), len(grid.columns) - 2)
+            row = min(max(bisect.bisect_right(grid.rows, box.y) - 1, 0), len(grid.rows) - 2)
+            grid.cells[row][column].append(box)
+    items: list[tuple[float, str, list[TextBox]]] = [(line[0].top, "line", line) for line in _lines(loose)]
+    tables = {id(grid): grid for grid in grids}
+    items += [(grid.top, f"table:{id(grid)}", []) for grid in grids if any(c for row in grid.cells for c in row)]
+    items.sort(key=lambda item: item[0])
+
+    body = statistics.median([box.height for box in boxes])
+    blocks: list[str] = []
+    paragraph: list[str] = []
+    previous: list[TextBox] | None = None
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(_join(paragraph))
+            paragraph.clear()
+
+    for _, kind, line in items:
+        if kind != "line":
+            flush()
+            blocks.append(_markdown_table(tables[int(kind.split(":")[1])]))
+            previous = None
+            continue
+        text = " ".join(box.text.strip() for box in line)
+        height = max(box.height for box in line)
+        if height >= 1.3 * body and len(text) <= 100 and not text.endswith(_SENTENCE_END):
+            flush()
+            blocks.append(f"{'#' if height >= 1.8 * body else '##'} {text}")
+            previous = None
+            continue
+        gap = min(box.top for box in line) - max(box.bottom for box in previous) if previous else 0.0
+        if _LIST_MARKER.match(text) or gap > 0.8 * body:
+            flush()
+        paragraph.append(text)
+        previous = line
+    flush()
+    return OcrPage(tuple(blocks), mean_confidence(boxes))
+
+
+def _lines(boxes: list[TextBox]) -> list[list[TextBox]]:
+    """Boxes grouped by baseline (their vertical centres within half a line of each other), top to bottom,
+    each line left to right."""
+    lines: list[list[TextBox]] = []
+    for box in sorted(boxes, key=lambda b: (b.y, b.left)):
+        line = lines[-1] if lines else None
+        if line is not None:
+            centre = statistics.fmean(b.y for b in line)
+            if abs(box.y - centre) <= 0.5 * min(box.height, statistics.fmean(b.height for b in line)):
+                line.append(box)
+                continue
+        lines.append([box])
+    for line in lines:
+        line.sort(key=lambda b: b.left)
+    return lines
+
+
+def _join(lines: list[str]) -> str:
+    text = lines[0]
+    for line in lines[1:]:
+        text = text[:-1] + line if text.endswith("-") and line[:1].islower() else f"{text} {line}"
+    return text
+
+
+def _grids(rules: Sequence[Rule], snap: float = 8.0) -> list[_Grid]:
+    """Tables from ruling lines: rules that touch form a group; a group with at least two horizontal and two
+    vertical rules is a grid whose column borders are its vertical rules and row borders its horizontal ones
+    (rules shorter than half the group's extent are cell dividers of spanning rows and are left out)."""
+    groups = _touching(list(rules), snap)
+    grids: list[_Grid] = []
+    for group in groups:
+        horizontal = [r for r in group if r.horizontal]
+        vertical = [r for r in group if not r.horizontal]
+        if len(horizontal) < 2 or len(vertical) < 2:
+            continue
+        left, right = min(r.start for r in horizontal), max(r.end for r in horizontal)
+        top, bottom = min(r.start for r in vertical), max(r.end for r in vertical)
+        columns = _merged([r.at for r in vertical if r.end - r.start >= 0.5 * (bottom - top)], snap)
+        rows = _merged([r.at for r in horizontal if r.end - r.start >= 0.5 * (right - left)], snap)
+        columns = _merged([left, *columns, right], snap)
+        rows = _merged([top, *rows, bottom], snap)
+        if len(columns) < 3 and len(rows) < 3:
+            continue  # a box around text, not a table
+        if len(columns) < 2 or len(rows) < 2:
+            continue
+        grid = _Grid(columns, rows)
+        grid.cells = [[[] for _ in columns[1:]] for _ in rows[1:]]
+        grids.append(grid)
+    return grids
+
+
+def _touching(rules: list[Rule], snap: float) -> list[list[Rule]]:
+    parent = list(range(len(rules)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(rules):
+        for j in range(i + 1, len(rules)):
+            b = rules[j]
+            if a.horizontal == b.horizontal:
+                continue
+            h, v = (a, b) if a.horizontal else (b, a)
+            if h.start - snap <= v.at <= h.end + snap and v.start - snap <= h.at <= v.end + snap:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Rule]] = {}
+    for i, rule in enumerate(rules):
+        groups.setdefault(find(i), []).append(rule)
+    return list(groups.values())
+
+
+def _merged(values: list[float], snap: float) -> list[float]:
+    merged: list[float] = []
+    for value in sorted(values):
+        if merged and value - merged[-1] <= snap:
+            continue
+        merged.append(value)
+    return merged
+
+
+def _markdown_table(grid: _Grid) -> str:
+    rows = [[_cell_text(cell) for cell in row] for row in grid.cells]
+    rows = [row for row in rows if any(row)]
+    return markdown_table(rows)
+
+
+def _cell_text(boxes: list[TextBox]) -> str:
+    return " ".join(" ".join(box.text.strip() for box in line) for line in _lines(boxes)).replace("\n", " ")
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """A pipe table; the first row is the header. Pipes inside cells are escaped."""
+    width = max(len(row) for row in rows)
+    cells = [[cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
+    return "\n".join(lines)
+
+
+# --- the local engine ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class RapidOcrEngine:
+    """RapidOCR (PP-OCR models in the wheel, onnxruntime on the CPU). The session is made on first use, in
+    the process that reads: after the sandbox's fork, never before it."""
+
+    threads: int = 0  # onnxruntime intra-op threads; 0: one per CPU this process may use
+    name: str = "rapidocr"
+    _ocr: Any = None
+
+    @staticmethod
+    def preload() -> None:
+        """Imports the OCR libraries (~1.5 s) in the calling process, so each sandboxed child finds them
+        loaded. Importing starts no thread (onnxruntime's pools come with a session, OpenCV's with its first
+        parallel call), so the fork stays safe. Without the ``ocr`` extra this does nothing: the child
+        reports ocr_unavailable when a page needs OCR."""
+        try:
+            import cv2  # noqa: F401
+            import numpy  # noqa: F401
+            import rapidocr  # noqa: F401
+            from PIL import Image  # noqa: F401
+        except ImportError:
+            pass
+
+    def read(self, page: PageImage) -> OcrPage:
+        import numpy as np
+
+        grey = self._grey(page, np)
+        output = self._session()(grey)
+        boxes: list[TextBox] = []
+        for points, text, score in zip(
+            _or_empty(output.boxes), _or_empty(output.txts), _or_empty(output.scores), strict=False
+        ):
+            xs = [float(p[0]) for p in points]
+            ys = [float(p[1]) for p in points]
+            boxes.append(TextBox(str(text), float(score), min(xs), min(ys), max(xs), max(ys)))
+        return page_from_boxes(boxes, find_rules(grey))
+
+    def _session(self) -> Any:
+        if self._ocr is None:
+            import os
+
+            try:
+                from rapidocr import RapidOCR
+            except ImportError as exc:
+                # The `ocr` extra is not installed: a setup problem, reported as such rather than retried.
+                raise UnsupportedDocument(
+                    "OCR is not installed (pip install 'docintake[ocr]', or OCR_ENGINE=none)", code="ocr_unavailable"
+                ) from exc
+
+            threads = self.threads or len(os.sched_getaffinity(0))
+            self._ocr = RapidOCR(
+                params={
+                    "Global.log_level": "error",
+                    # Pages are upright once rendered (pdfium applies /Rotate): the angle classifier
+                    # would cost time for nothing.
+                    "Global.use_cls": False,
+                    # Detection on at most 1600 px: 200-dpi body text stays ~20 px high, and the page
+                    # costs ~20% less time and ~250 MB less memory than at 2000 px (measured).
+                    "Det.limit_type": "max",
+                    "Det.limit_side_len": 1600,
+                    "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                }
+            )
+        return self._ocr
+
+    @staticmethod
+    def _grey(page: PageImage, np: Any) -> Any:
+        if page.pixels:
+            return np.frombuffer(page.pixels, dtype=np.uint8).reshape(page.height, page.width)
+        import io
+
+        from PIL import Image, ImageOps, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(page.encoded)) as opened:
+                grey = (ImageOps.exif_transpose(opened) or opened).convert("L")
+                if max(grey.size) > MAX_SIDE:
+                    grey.thumbnail((MAX_SIDE, MAX_SIDE))
+                return np.asarray(grey)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise UnsupportedDocument("the image could not be decoded", code="corrupt_image") from exc
+
+
+def _or_empty(values: Any) -> Any:
+    # RapidOCR gives None for a page without text, else arrays (whose truth value is ambiguous).
+    return () if values is None else values
+
+
+def find_rules(grey: Any, dark: int = 140) -> list[Rule]:
+    """Ruling lines in a grey page image: runs of dark pixels at least 1/25 of the page long (text strokes
+    are far shorter), found by morphological opening with a long thin kernel."""
+    import cv2
+    import numpy as np
+
+    height, width = grey.shape
+    ink = (grey < dark).astype(np.uint8)
+    rules: list[Rule] = []
+    for horizontal in (True, False):
+        length = max((width if horizontal else height) // 25, 20)
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1) if horizontal else (1, length))
+        mask = cv2.morphologyEx(ink, cv2.MORPH_OPEN, kernel)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for label in range(1, count):
+            x, y, w, h = (int(v) for v in stats[label][:4])
+            if horizontal and h <= 12:
+                rules.append(Rule(True, y + h / 2, x, x + w))
+            elif not horizontal and w <= 12:
+                rules.append(Rule(False, x + w / 2, y, y + h))
+    return rules

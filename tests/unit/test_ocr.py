@@ -1,0 +1,281 @@
+"""OCR with the local engine (RapidOCR): scanned PDFs, mixed PDFs and image uploads become Markdown with their
+words, tables and a page map, and every OCR'd page is reported with its confidence.
+
+The inputs are made here: text drawn with reportlab, rasterised by pypdfium2, and the picture embedded in a
+new PDF with no text layer (or saved as PNG, JPEG, TIFF). Pages are small, so the few OCR runs stay fast."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pypdfium2 as pdfium
+import pytest
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+from docintake.errors import UnsupportedDocument
+from docintake.parsing import PageMap, ParsedDocument
+from docintake.parsing.local import LocalParser
+from docintake.parsing.ocr import (
+    OcrResult,
+    PageImage,
+    RapidOcrEngine,
+    Rule,
+    TextBox,
+    encode_png,
+    page_from_boxes,
+    split_tiff,
+    with_confidence_warnings,
+)
+
+Image = pytest.importorskip("PIL.Image")
+pytest.importorskip("rapidocr")
+
+PAGE = (612.0, 250.0)  # a short page: letter width, under a third of its height
+TABLE = [["Service", "In network", "Out of network"], ["Primary care", "$20 copay", "40% coinsurance"]]
+
+
+def _text_page(c: canvas.Canvas, title: str, body: str, table: bool) -> None:
+    c.setFont("Helvetica-Bold", 20)
+    c.drawString(60, PAGE[1] - 50, title)
+    c.setFont("Helvetica", 12)
+    c.drawString(60, PAGE[1] - 85, body)
+    if table:
+        columns, rows = [60, 220, 380, 560], [140, 115, 90]
+        for x in columns:
+            c.line(x, rows[-1], x, rows[0])
+        for y in rows:
+            c.line(columns[0], y, columns[-1], y)
+        for r, row in enumerate(TABLE):
+            for k, cell in enumerate(row):
+                c.drawString(columns[k] + 6, rows[r] - 17, cell)
+    c.showPage()
+
+
+def _born_digital(pages: list[tuple[str, str, bool]]) -> bytes:
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=PAGE)
+    for title, body, table in pages:
+        _text_page(c, title, body, table)
+    c.save()
+    return buffer.getvalue()
+
+
+def _raster(pdf_bytes: bytes) -> list[Image.Image]:
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    try:
+        return [pdf[i].render(scale=200 / 72, grayscale=True).to_pil() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def _scanned(images: list[Image.Image | None]) -> bytes:
+    """A PDF whose pages are the images (no text layer), or for None a born-digital page of _TEXT_PAGES."""
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=PAGE)
+    texts = iter(_TEXT_PAGES)
+    for image in images:
+        if image is None:
+            _text_page(c, *next(texts))
+        else:
+            c.drawImage(ImageReader(image), 0, 0, width=PAGE[0], height=PAGE[1])
+            c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+_TEXT_PAGES = [("Policy Declarations", "Named insured: Harbor Freight Logistics LLC", False)]
+_SCAN_PAGE = ("Summary of Benefits", "The deductible applies before coinsurance.", True)
+
+
+def _text_strip() -> Image.Image:
+    """The top of a rendered text page: the title and one line, the rest of the page cropped away."""
+    image = _raster(_born_digital(_TEXT_PAGES))[0]
+    return image.crop((0, 0, image.width, 280))
+
+
+@pytest.fixture(scope="module")
+def scan_image() -> Image.Image:
+    return _raster(_born_digital([_SCAN_PAGE]))[0]
+
+
+@pytest.fixture(scope="module")
+def parser() -> LocalParser:
+    return LocalParser(
+        max_pages=50, max_scanned_page_ratio=0.5, timeout_seconds=120, memory_mb=1536, ocr=RapidOcrEngine()
+    )
+
+
+@pytest.fixture(scope="module")
+def scanned_pdf(parser: LocalParser, scan_image: Image.Image) -> ParsedDocument:
+    return parser.parse(_scanned([scan_image]), "application/pdf", heartbeat=lambda: None)
+
+
+def _assert_scan_read(markdown: str) -> None:
+    assert "Summary of Benefits" in markdown
+    assert "deductible applies before coinsurance" in markdown
+    # The ruled table comes back as a pipe table with its cells in place.
+    assert "| Service | In network | Out of network |" in markdown
+    assert "| Primary care | $20 copay |" in markdown
+    assert "coinsurance |" in markdown.split("| Primary care", 1)[1]
+
+
+def test_scanned_pdf_is_read_in_the_sandbox_with_its_table_and_confidence(scanned_pdf: ParsedDocument) -> None:
+    # GIVEN a one-page PDF that is a picture of a heading, a sentence and a ruled table (no text layer)
+    # WHEN the local parser reads it (OCR inside the sandbox's child, under its memory cap)
+    # THEN the Markdown has the words, the heading and the table, and the page is reported as OCR'd
+    _assert_scan_read(scanned_pdf.markdown)
+    assert scanned_pdf.markdown.startswith("# Summary of Benefits") or "## Summary of Benefits" in scanned_pdf.markdown
+    assert scanned_pdf.ocr_pages == (1,)
+    [(page, confidence)] = scanned_pdf.page_confidence
+    assert page == 1 and 0.9 <= confidence <= 1.0
+    assert scanned_pdf.pages_without_text == 0
+    assert not [w for w in scanned_pdf.warnings if w.startswith("ocr_")]
+
+
+def test_mixed_pdf_keeps_text_and_scanned_pages_in_order(parser: LocalParser, scan_image: Image.Image) -> None:
+    # GIVEN a PDF whose first page has a text layer and whose second is a scan
+    data = _scanned([None, scan_image])
+    # WHEN it is parsed
+    parsed = parser.parse(data, "application/pdf", heartbeat=lambda: None)
+    # THEN both pages are there in order, the page map points at each, and only page 2 went through OCR
+    markdown = parsed.markdown
+    assert markdown.index("Harbor Freight Logistics") < markdown.index("Summary of Benefits")
+    assert parsed.page_map.pages == (1, 2)
+    assert parsed.page_map.page_at(markdown.index("Harbor Freight")) == 1
+    assert parsed.page_map.page_at(markdown.index("Primary care")) == 2
+    assert parsed.ocr_pages == (2,)
+    assert [p for p, _ in parsed.page_confidence] == [2]
+
+
+def test_images_png_jpeg_and_multipage_tiff(parser: LocalParser, scan_image: Image.Image) -> None:
+    # GIVEN the scan as a PNG, and a TIFF of two pages (the scan, then a page of text)
+    second = _text_strip()
+    png, tiff = io.BytesIO(), io.BytesIO()
+    scan_image.save(png, format="PNG")
+    scan_image.save(tiff, format="TIFF", save_all=True, append_images=[second], compression="tiff_deflate")
+    # WHEN each is parsed
+    from_png = parser.parse(png.getvalue(), "image/png", heartbeat=lambda: None)
+    from_tiff = parser.parse(tiff.getvalue(), "image/tiff", heartbeat=lambda: None)
+    # THEN the PNG reads as the scanned page did, and the TIFF is a two-page document in page order
+    _assert_scan_read(from_png.markdown)
+    assert from_png.ocr_pages == (1,) and from_png.page_count == 1
+    assert from_tiff.page_count == 2 and from_tiff.ocr_pages == (1, 2)
+    assert from_tiff.page_map.pages == (1, 2)
+    assert from_tiff.page_map.page_at(from_tiff.markdown.index("Harbor Freight")) == 2
+    assert from_tiff.markdown.index("Summary of Benefits") < from_tiff.markdown.index("Harbor Freight")
+
+
+def test_jpeg_upload_is_read(parser: LocalParser) -> None:
+    # GIVEN a JPEG photo-like scan of a page of text (no table: lossy compression blurs thin rules)
+    image = _text_strip()
+    jpeg = io.BytesIO()
+    image.convert("RGB").save(jpeg, format="JPEG", quality=70)
+    # WHEN it is parsed
+    parsed = parser.parse(jpeg.getvalue(), "image/jpeg", heartbeat=lambda: None)
+    # THEN its words come back
+    assert "Policy Declarations" in parsed.markdown
+    assert "Harbor Freight Logistics" in parsed.markdown
+
+
+def test_blank_scan_fails_empty_document_and_ocr_none_keeps_no_text_layer(scan_image: Image.Image) -> None:
+    # GIVEN a small scanned page with nothing on it
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(200, 100))
+    c.drawImage(ImageReader(Image.new("L", (400, 200), 255)), 0, 0, width=200, height=100)
+    c.showPage()
+    c.save()
+    blank = buffer.getvalue()
+    ocr = LocalParser(max_pages=5, max_scanned_page_ratio=0.5, timeout_seconds=60, memory_mb=1536, ocr=RapidOcrEngine())
+    no_ocr = LocalParser(max_pages=5, max_scanned_page_ratio=0.5, timeout_seconds=60, memory_mb=1536, ocr=None)
+    # WHEN it is parsed with OCR, and a real scan without
+    # THEN OCR finding nothing is empty_document, and with OCR off a scan is still refused as before
+    with pytest.raises(UnsupportedDocument) as empty:
+        ocr.parse(blank, "application/pdf", heartbeat=lambda: None)
+    assert empty.value.code == "empty_document"
+    with pytest.raises(UnsupportedDocument) as refused:
+        no_ocr.parse(_scanned([scan_image]), "application/pdf", heartbeat=lambda: None)
+    assert refused.value.code == "no_text_layer"
+    with pytest.raises(UnsupportedDocument) as image_refused:
+        no_ocr.parse(encode_png(b"\xff" * 4, 2, 2), "image/png", heartbeat=lambda: None)
+    assert image_refused.value.code == "no_text_layer"
+
+
+# --- pieces without the engine -------------------------------------------------------------------------------
+
+
+def test_boxes_become_lines_paragraphs_headings_and_a_grid_table() -> None:
+    # GIVEN boxes as an engine returns them: a tall title, two lines of one paragraph (the second box of the
+    # first line read before the first), a gap, a list item, and a 2x2 ruled table
+    boxes = [
+        TextBox("Coverage Summary", 0.99, 100, 100, 600, 160),
+        TextBox("applies to all", 0.98, 420, 200, 700, 230),
+        TextBox("The deductible", 0.97, 100, 202, 400, 232),
+        TextBox("covered services.", 0.96, 100, 240, 450, 270),
+        TextBox("1. Emergency care", 0.95, 100, 330, 450, 360),
+        TextBox("Service", 0.9, 110, 420, 250, 450),
+        TextBox("Copay", 0.9, 510, 420, 640, 450),
+        TextBox("Specialist", 0.9, 110, 480, 280, 510),
+        TextBox("$50", 0.9, 510, 480, 580, 510),
+    ]
+    rules = [Rule(True, y, 100, 900) for y in (400, 465, 530)] + [Rule(False, x, 400, 530) for x in (100, 500, 900)]
+    # WHEN they become a page
+    page = page_from_boxes(boxes, rules)
+    # THEN each structure is where it belongs, in reading order
+    assert page.blocks == (
+        "# Coverage Summary",
+        "The deductible applies to all covered services.",
+        "1. Emergency care",
+        "| Service | Copay |\n| --- | --- |\n| Specialist | $50 |",
+    )
+    assert 0.9 < page.confidence < 0.99
+
+
+def test_low_confidence_and_empty_pages_are_warnings() -> None:
+    # GIVEN OCR results: page 1 read well, page 2 poorly, page 3 with nothing
+    result = OcrResult()
+    result.pages[1] = page_from_boxes([TextBox("fine", 0.97, 0, 0, 10, 10)])
+    result.pages[2] = page_from_boxes([TextBox("smudge", 0.41, 0, 0, 10, 10)])
+    result.pages[3] = page_from_boxes([])
+    parsed = ParsedDocument(
+        "x\n",
+        PageMap((1,), (0,)),
+        3,
+        1,
+        ocr_pages=result.page_numbers,
+        page_confidence=result.page_confidence,
+        warnings=result.warnings,
+    )
+    # WHEN the parser applies its threshold
+    warned = with_confidence_warnings(parsed, 0.8)
+    # THEN the poor page and the empty page are named, the good one is not
+    assert warned.warnings == ("ocr_no_text:3", "ocr_low_confidence:2")
+    assert parsed.page_confidence == ((1, 0.97), (2, 0.41), (3, 0.0))
+
+
+def test_png_encoder_and_tiff_split_need_no_image_library() -> None:
+    # GIVEN 3x2 grey pixels and a two-page TIFF
+    pixels = bytes([0, 128, 255, 255, 128, 0])
+    png = encode_png(pixels, 3, 2)
+    tiff = io.BytesIO()
+    Image.new("L", (5, 4), 10).save(tiff, format="TIFF", save_all=True, append_images=[Image.new("L", (7, 3), 200)])
+    # WHEN the PNG is decoded and the TIFF split
+    decoded = Image.open(io.BytesIO(png))
+    pages = [Image.open(io.BytesIO(page)) for page in split_tiff(tiff.getvalue(), max_pages=10)]
+    # THEN the pixels survive, and each split file is one page of the right size
+    assert decoded.mode == "L" and decoded.size == (3, 2) and decoded.tobytes() == pixels
+    assert [page.size for page in pages] == [(5, 4), (7, 3)]
+    assert [getattr(page, "n_frames", 1) for page in pages] == [1, 1]
+    assert PageImage(width=3, height=2, pixels=pixels).png() == png
+    with pytest.raises(UnsupportedDocument) as too_many:
+        split_tiff(tiff.getvalue(), max_pages=1)
+    assert too_many.value.code == "too_many_pages"
+    # A directory chain that loops back on itself is refused, not followed forever.
+    looped = bytearray(tiff.getvalue())
+    first = struct.unpack_from("<I", looped, 4)[0]
+    entries = struct.unpack_from("<H", looped, first)[0]
+    struct.pack_into("<I", looped, first + 2 + 12 * entries, first)
+    with pytest.raises(UnsupportedDocument) as loop:
+        split_tiff(bytes(looped), max_pages=10)
+    assert loop.value.code == "corrupt_image"
