@@ -655,12 +655,15 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
 
 
 def _continues_heading(heading: tuple[_Line, int], line: _Line) -> bool:
-    """The line right below a heading, in the same type, is its second line, unless it starts a heading
-    of its own (SECTION II, B., 2.) or the heading above ended a sentence."""
+    """The line right below a heading, in the same type and case, is its second line, unless it starts a
+    heading of its own (SECTION II, B., 2.), ends a sentence (a paragraph's first line, right under a
+    heading in the body's type), or the heading above ended a sentence."""
     above, _ = heading
     height = max(line.top - line.bottom, 1.0)
     return (
         line.bold == above.bold
+        and _in_capitals(line.text) == _in_capitals(above.text)
+        and not line.text.endswith(_SENTENCE_END)
         and abs(line.size - above.size) < 0.25
         and 0 <= above.bottom - line.top < 0.8 * height
         and len(line.text) <= 100
