@@ -332,9 +332,32 @@ def text_lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
         quarter = max(g.height, 1.0) * 0.3
         bands.append((g.y - quarter, g.y + quarter))
         lines.append([g])
+    lines = _with_raised_glyphs(lines)
     for line in lines:
         line.sort(key=lambda g: g.left)
     return lines
+
+
+def _with_raised_glyphs(lines: list[list[Glyph]]) -> list[list[Glyph]]:
+    """A "line" of glyphs smaller than the line next to it, with its middle inside that line's height, is
+    a superscript or subscript of it (a footnote mark: "24.91²")."""
+    merged: list[list[Glyph]] = []
+    for i, line in enumerate(lines):
+        size = statistics.median(g.height for g in line)
+        y = statistics.fmean(g.y for g in line)
+        host = None
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(lines) and lines[j] is not line:
+                other = lines[j]
+                other_size = statistics.median(g.height for g in other)
+                if size < 0.85 * other_size and min(g.bottom for g in other) <= y <= max(g.top for g in other):
+                    host = other
+                    break
+        if host is None:
+            merged.append(line)
+        else:
+            host.extend(line)
+    return merged
 
 
 def _gap_is_space(a: Glyph, b: Glyph) -> bool:
@@ -431,7 +454,7 @@ def _table_run(rows: list[_Row], start: int) -> int:
     singles = 0
     while end < len(rows):
         row, above = rows[end], rows[end - 1]
-        if above.bottom - row.top > 2.5 * max(row.height, above.height):
+        if above.bottom - row.top > 3 * max(row.height, above.height):
             break
         if len(row.pieces) < 2:
             singles += 1
@@ -492,7 +515,7 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
     for row in rows:
         cells = ["" for _ in range(len(bounds) + 1)]
         for p in row.pieces:
-            column = bisect.bisect_left(bounds, p.left)
+            column = bisect.bisect_left(bounds, (p.left + p.right) / 2)  # a spanning header by its middle
             cells[column] = f"{cells[column]} {p.text}".strip()
         grid.append(cells)
     table_rows = _without_empty(grid)

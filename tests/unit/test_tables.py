@@ -1,0 +1,366 @@
+"""Tables in PDFs as real files draw them: borders one cell edge at a time, landscape pages stored portrait,
+shading behind lines of text, spanning and multi-line cells, bold labels, columns with no ruling at all;
+and cases from the real-world corpus in ../shared/corpus/tables (camelot's test files, MIT)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen.canvas import Canvas
+
+from docintake.parsing import parse_document
+from docintake.parsing.tables import Glyph, Segment, aligned_tables, cell_text, ruled_tables
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "tables"
+
+Draw = Callable[[Canvas], None]
+
+
+def _pdf(draw: Draw, *, rotate: int = 0, size: tuple[float, float] = letter) -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=size)
+    if rotate:
+        canvas.setPageRotation(rotate)
+    draw(canvas)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _markdown(data: bytes) -> str:
+    return parse_document(data, "application/pdf", max_pages=10).markdown
+
+
+def _tables(markdown: str) -> list[list[list[str]]]:
+    """The pipe tables of a Markdown text, delimiter rows left out."""
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+            if not all(set(cell) <= {"-", " "} for cell in cells):
+                current.append([cell.strip("| ") for cell in cells])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def _grid(
+    canvas: Canvas,
+    rows: list[list[str]],
+    *,
+    left: float = 72,
+    top: float = 700,
+    widths: tuple[float, ...] = (120, 120, 120),
+    height: float = 20,
+    font: str = "Helvetica",
+) -> None:
+    """A table whose every cell draws its own four borders as separate strokes, slightly short of the
+    corners, as carrier PDFs do."""
+    canvas.setLineWidth(0.5)
+    y = top
+    for row in rows:
+        x = left
+        for width, cell in zip(widths, row, strict=True):
+            for x0, y0, x1, y1 in (
+                (x + 0.4, y, x + width - 0.4, y),
+                (x + 0.4, y - height, x + width - 0.4, y - height),
+                (x, y - 0.4, x, y - height + 0.4),
+                (x + width, y - 0.4, x + width, y - height + 0.4),
+            ):
+                canvas.line(x0, y0, x1, y1)
+            canvas.setFont(font, 9)
+            canvas.drawString(x + 4, y - 14, cell)
+            x += width
+        y -= height
+
+
+ROWS = [
+    ["Coverage", "Limit", "Deductible"],
+    ["Dwelling", "$350,000", "$1,000"],
+    ["Other Structures", "$35,000", "$500"],
+    ["Personal Property", "$175,000", "$250"],
+]
+
+
+def test_borders_drawn_one_cell_edge_at_a_time_make_one_table() -> None:
+    # GIVEN a table whose borders are separate short strokes per cell edge
+    markdown = _markdown(_pdf(lambda c: _grid(c, ROWS)))
+    # THEN it is one pipe table with every cell in its row
+    assert _tables(markdown) == [ROWS]
+    # AND none of its lines is repeated as a paragraph
+    assert markdown.count("Other Structures") == 1
+
+
+def test_a_landscape_page_stored_portrait_reads_upright() -> None:
+    # GIVEN a portrait page with /Rotate 90 whose content is drawn turned, so it shows upright in landscape
+    def draw(canvas: Canvas) -> None:
+        canvas.translate(612, 0)
+        canvas.rotate(90)
+        canvas.setFont("Helvetica", 11)
+        canvas.drawString(72, 560, "Schedule of coverages for the insured location")
+        _grid(canvas, ROWS, top=520, widths=(200, 150, 150))
+
+    markdown = _markdown(_pdf(draw, rotate=90, size=(792, 612)))  # reportlab swaps the size it stores
+    # THEN the table comes out with its rows and columns in reading order, after the line above it
+    assert _tables(markdown) == [ROWS]
+    assert markdown.index("Schedule of coverages") < markdown.index("| Coverage")
+
+
+def test_shading_behind_each_line_of_text_is_not_a_table() -> None:
+    # GIVEN a paragraph with a filled rectangle behind each of its lines
+    lines = [
+        "The company will pay for direct physical loss to the dwelling on the",
+        "residence premises shown in the Declarations, including structures",
+        "attached to the dwelling, and materials and supplies located on or",
+        "next to the residence premises used to construct, alter or repair it.",
+    ]
+
+    def draw(canvas: Canvas) -> None:
+        for i, line in enumerate(lines):
+            y = 700 - i * 14
+            canvas.setFillGray(0.9)
+            canvas.rect(70, y - 4, 420, 14, stroke=0, fill=1)
+            canvas.setFillGray(0)
+            canvas.setFont("Helvetica", 10)
+            canvas.drawString(72, y, line)
+
+    markdown = _markdown(_pdf(draw))
+    # THEN there is no table, and the text is one paragraph
+    assert "|" not in markdown
+    assert " ".join(lines) in markdown
+
+
+def test_spanning_cells_come_out_once_and_rows_keep_their_cells() -> None:
+    # GIVEN a header cell spanning two columns and a label cell spanning two rows
+    def draw(canvas: Canvas) -> None:
+        canvas.setLineWidth(0.5)
+        left, top, w, h = 72.0, 700.0, 120.0, 20.0
+        for y in (top, top - h, top - 2 * h, top - 3 * h):  # row rules
+            canvas.line(left, y, left + 3 * w, y)
+        canvas.line(left + w, top - h, left + 3 * w, top - h)
+        for x in (left, left + 3 * w):
+            canvas.line(x, top, x, top - 3 * h)
+        canvas.line(left + w, top, left + w, top - 3 * h)
+        canvas.line(left + 2 * w, top - h, left + 2 * w, top - 3 * h)  # not through the spanning header
+        canvas.setFont("Helvetica", 9)
+        canvas.drawString(left + 4, top - 14, "Plan")
+        canvas.drawString(left + w + 4, top - 14, "Cost to you (in network and out of network)")
+        canvas.drawString(left + 4, top - 2 * h - 4, "Specialist visit")  # centred in its two rows
+        for r, (a, b) in enumerate([("$40 copay", "40% coinsurance"), ("$60 copay", "50% coinsurance")]):
+            canvas.drawString(left + w + 4, top - (r + 1) * h - 14, a)
+            canvas.drawString(left + 2 * w + 4, top - (r + 1) * h - 14, b)
+
+    (table,) = _tables(_markdown(_pdf(draw)))
+    # THEN the spanning header is one cell, once; the two-row label once; values in their rows
+    flat = [cell for row in table for cell in row]
+    assert flat.count("Cost to you (in network and out of network)") == 1
+    assert flat.count("Specialist visit") == 1
+    assert [c for c in table[1] if c and c != "Specialist visit"] == ["$40 copay", "40% coinsurance"]
+    assert [c for c in table[2] if c and c != "Specialist visit"] == ["$60 copay", "50% coinsurance"]
+
+
+def test_multi_line_cells_join_and_bold_labels_stay_cells() -> None:
+    # GIVEN a table with bold labels in the first column and a value wrapped over three lines
+    def draw(canvas: Canvas) -> None:
+        canvas.setLineWidth(0.5)
+        left, top = 72.0, 700.0
+        heights = (20.0, 44.0, 20.0)
+        ys = [top]
+        for h in heights:
+            ys.append(ys[-1] - h)
+        for y in ys:
+            canvas.line(left, y, left + 400, y)
+        for x in (left, left + 150, left + 400):
+            canvas.line(x, top, x, ys[-1])
+        cells = [
+            ("Deductible", ["$1,500 individual / $3,000 family"]),
+            (
+                "Out-of-pocket limit",
+                ["$6,000 individual / $12,000 family;", "copayments and coinsurance", "count toward it"],
+            ),
+            ("Preventive care", ["No charge"]),
+        ]
+        for (label, value), y in zip(cells, ys, strict=False):
+            canvas.setFont("Helvetica-Bold", 10)
+            canvas.drawString(left + 4, y - 14, label)
+            canvas.setFont("Helvetica", 10)
+            for i, line in enumerate(value):
+                canvas.drawString(left + 154, y - 14 - 12 * i, line)
+
+    markdown = _markdown(_pdf(draw))
+    # THEN the wrapped value is one cell, its lines joined with spaces, and no label became a heading
+    assert _tables(markdown) == [
+        [
+            ["Deductible", "$1,500 individual / $3,000 family"],
+            ["Out-of-pocket limit", "$6,000 individual / $12,000 family; copayments and coinsurance count toward it"],
+            ["Preventive care", "No charge"],
+        ]
+    ]
+    assert not [line for line in markdown.splitlines() if line.startswith("#")]
+
+
+UNRULED = [
+    ["Service", "In network", "Out of network"],
+    ["Primary care visit", "$25 copay", "40% coinsurance"],
+    ["Specialist visit", "$50 copay", "40% coinsurance"],
+    ["Urgent care", "$75 copay", "50% coinsurance"],
+    ["Emergency room", "$300 copay", "$300 copay"],
+]
+
+
+def test_a_table_without_ruling_is_found_from_aligned_columns() -> None:
+    # GIVEN columns of text with no lines at all, under a paragraph
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Helvetica", 10)
+        canvas.drawString(72, 720, "What you will pay for common medical events is shown below.")
+        for r, row in enumerate(UNRULED):
+            for x, cell in zip((72, 260, 400), row, strict=True):
+                canvas.setFont("Helvetica-Bold" if r == 0 else "Helvetica", 10)
+                canvas.drawString(x, 690 - 16 * r, cell)
+
+    markdown = _markdown(_pdf(draw))
+    # THEN the columns make a table, and the paragraph stays text
+    assert _tables(markdown) == [UNRULED]
+    assert markdown.startswith("What you will pay for common medical events is shown below.")
+
+
+def test_two_columns_of_prose_are_not_a_table() -> None:
+    # GIVEN a page set in two columns of ordinary text
+    left = "Coverage applies to bodily injury and property damage caused by an occurrence during the policy period"
+    right = "We will pay those sums that the insured becomes legally obligated to pay as damages because of injury"
+
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Helvetica", 10)
+        words_left, words_right = left.split(), right.split()
+        for r in range(0, len(words_left), 5):
+            canvas.drawString(72, 700 - 3 * r, " ".join(words_left[r : r + 5]))
+        for r in range(0, len(words_right), 5):
+            canvas.drawString(320, 700 - 3 * r, " ".join(words_right[r : r + 5]))
+
+    # THEN no table comes out of it
+    assert "|" not in _markdown(_pdf(draw))
+
+
+# --- the geometry alone ------------------------------------------------------------------------------------
+
+
+def _glyphs(text: str, left: float, baseline: float, size: float = 10.0, start: int = 0) -> list[Glyph]:
+    glyphs: list[Glyph] = []
+    x = left
+    space = False
+    for i, char in enumerate(text):
+        if char == " ":
+            x += size * 0.28
+            space = True
+            continue
+        glyphs.append(Glyph(char, x, baseline - 0.2 * size, x + 0.5 * size, baseline + 0.9 * size, start + i, space))
+        x += 0.5 * size
+        space = False
+    return glyphs
+
+
+def test_collinear_pieces_join_and_glyphs_go_to_the_cell_holding_their_centre() -> None:
+    # GIVEN a 2 x 2 grid drawn as pieces with small gaps, and a tall glyph whose box reaches the row above
+    segments = [Segment(0, y, 50, y) for y in (0, 20, 40)] + [Segment(51.5, y, 100, y) for y in (0, 20, 40)]
+    segments += [Segment(x, 0, x, 19) for x in (0, 50, 100)] + [Segment(x, 20.5, x, 40) for x in (0, 50, 100)]
+    glyphs = _glyphs("Name", 4, 26) + _glyphs("Value", 54, 26) + _glyphs("Ann", 4, 6) + _glyphs("42", 54, 6)
+    glyphs.append(Glyph("(", 70, 2, 73, 22.5, 99))  # centre in the lower row, box crossing the rule
+    # WHEN tables are found
+    (table,) = ruled_tables(segments, glyphs)
+    # THEN one table with the cells in place
+    assert table.rows == [["Name", "Value"], ["Ann", "42 ("]]
+
+
+def test_a_grid_whose_rows_are_single_cells_is_not_a_table() -> None:
+    # GIVEN boxes stacked like shading bands, one per line of text
+    segments: list[Segment] = []
+    glyphs: list[Glyph] = []
+    for i in range(4):
+        y = 100 - 20 * i
+        segments += [Segment(0, y, 300, y), Segment(0, y - 20, 300, y - 20), Segment(0, y, 0, y - 20)]
+        segments.append(Segment(300, y, 300, y - 20))
+        glyphs += _glyphs("a line of running text in a shaded band", 4, y - 14, start=100 * i)
+    # THEN no table
+    assert ruled_tables(segments, glyphs) == []
+
+
+def test_aligned_columns_make_a_table_and_a_wrapped_label_is_its_own_row() -> None:
+    rows = [("Benefit", "Amount"), ("Deductible", "$500"), ("Coinsurance", "20%"), ("Maximum", "$5,000")]
+    glyphs: list[Glyph] = []
+    for r, (a, b) in enumerate(rows):
+        glyphs += _glyphs(a, 0, 100 - 14 * r, start=100 * r) + _glyphs(b, 200, 100 - 14 * r, start=100 * r + 50)
+    (table,) = aligned_tables(glyphs)
+    assert table.rows == [list(row) for row in rows]
+    assert not table.ruled
+
+
+def test_cell_text_joins_lines_top_first() -> None:
+    glyphs = _glyphs("continued", 0, 0, start=20) + _glyphs("first line", 0, 12)
+    assert cell_text(glyphs) == "first line continued"
+
+
+# --- real-world cases ---------------------------------------------------------------------------------------
+
+
+def _corpus_table(file: str) -> list[list[list[str]]]:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the tables corpus is not beside the repository ({CORPUS})")
+    return _tables(_markdown((CORPUS / "pdf" / file).read_bytes()))
+
+
+def _truth(case: str) -> list[list[str]]:
+    cases = json.loads((CORPUS / "truth.json").read_text(encoding="utf-8"))
+    return next(c["rows"] for c in cases if c["id"] == case)
+
+
+def _has_row(tables: list[list[list[str]]], cells: list[str]) -> bool:
+    return any([c for c in row if c] == cells for table in tables for row in table)
+
+
+def test_corpus_sideways_table_on_a_page_turned_180_degrees() -> None:
+    # GIVEN a table printed sideways on a page with /Rotate 180 (clockwise_table_1)
+    tables = _corpus_table("clockwise_table_1.pdf")
+    # THEN its rows read in order, the row label first
+    assert _has_row(tables, ["Kerala", "5738", "6633", "8864", "8297", "245", "2161", "3195", "1645", "2391"])
+    assert _has_row(tables, ["Pooled", "38742", "53618", "60601", "86898", "4459", "21918", "27041", "14312", "18519"])
+
+
+def test_corpus_row_spanning_cells_are_written_once() -> None:
+    # GIVEN row_span_1, whose plan type and county cells span several rows
+    (table,) = [t for t in _corpus_table("row_span_1.pdf") if len(t) > 10]
+    # THEN every truth row is a row of the table, the spanned text in the first row of its span only
+    truth = _truth("row_span_1")
+    assert [[c for c in row if c] for row in table] == [[c for c in row if c] for row in truth]
+
+
+def test_corpus_background_bands_and_thin_fills_are_ruling() -> None:
+    # GIVEN background_lines_2: row groups are filled bands, rules drawn as thin fills
+    tables = _corpus_table("background_lines_2.pdf")
+    # THEN the bands separate the group label rows from the value rows below them
+    assert _has_row(tables, ["UI", "7429", "0", "2088", "1560", "3648", "0", "0", "0"])
+    truth = _truth("background_lines_2")
+    assert sum(_has_row(tables, [c for c in row if c]) for row in truth) >= len(truth) - 2
+
+
+def test_corpus_unruled_table_rows_with_dot_leaders() -> None:
+    # GIVEN population_growth: no ruling, columns only aligned
+    tables = _corpus_table("population_growth.pdf")
+    truth = _truth("population_growth")
+    found = sum(_has_row(tables, [c for c in row if c]) for row in truth)
+    assert found >= len(truth) - 1
+
+
+def test_corpus_shaded_rows_without_ruling_are_an_unruled_table() -> None:
+    # GIVEN health.pdf: alternating row shading, no ruling lines
+    tables = _corpus_table("health.pdf")
+    assert _has_row(
+        tables,
+        ["Andhra Pradesh", "47,824,589", "9,967,837", "1,275,000", "15,000", "59,082,426", "14,898,243", "73,980,669"],
+    )
