@@ -85,6 +85,31 @@ def test_the_body_is_the_size_with_the_most_characters_not_the_smallest() -> Non
     assert headings(parsed) == ["# Plan Overview"]
 
 
+def test_sizes_set_by_the_text_matrix_rank_as_headings_too() -> None:
+    # GIVEN a document that sets every string at "1 Tf" and scales it with the text matrix (PDFium then
+    # reports every font size as 1): an 18 pt title, a 13 pt section title and 10 pt prose
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(612, 792), invariant=1)
+
+    def scaled(text: str, size: float, y: float, font: str = BODY) -> None:
+        line = canvas.beginText()
+        line.setFont(font, 1)
+        line.setTextTransform(size, 0, 0, size, 72, y)
+        line.textOut(text)
+        canvas.drawText(line)
+
+    scaled("Summary of Benefits", 18, 740, BOLD)
+    for i in range(4):
+        scaled(PROSE[i % 3], 10, 710 - 14 * i)
+    scaled("Medical Services", 13, 640, BOLD)
+    for i in range(4):
+        scaled(PROSE[i % 3], 10, 620 - 14 * i)
+    canvas.showPage()
+    canvas.save()
+    # WHEN it is parsed  THEN the sizes as printed rank the two titles, and the prose is no heading
+    assert headings(parse(buffer.getvalue())) == ["# Summary of Benefits", "## Medical Services"]
+
+
 @pytest.mark.parametrize("font", [BOLD, BODY], ids=["all_bold", "all_caps"])
 def test_a_document_set_all_in_bold_or_all_in_capitals_does_not_become_all_headings(font: str) -> None:
     # GIVEN a document whose body is set in bold (or in capitals), with short lines among long ones

@@ -462,6 +462,7 @@ _VALUE = re.compile(r"[$€£¥]\s?\d|\d\s?%|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 _VALUE_WORDS = frozenset({"yes", "no", "n/a", "na", "none", "covered", "not covered", "no charge", "included"})
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}|…")
 _SHORT_CELL = 40  # characters: text beside a line that is no longer than this is a cell, not a prose column
+_HEADING_CHARS = 80  # a size whose lines hold more than this on average sets prose, not headings
 
 
 def _drop_running_lines(pages: list[_Page]) -> None:
@@ -504,33 +505,53 @@ class _Typography:
     levels: dict[float, int]  # a size that stands out above the body's → its heading level (1 the largest)
     bold_stands_out: bool  # bold is not the body's common weight
     caps_stand_out: bool  # capitals are not the body's common case
+    # The document sets all its text at one font size and scales it with the text matrix ("1 Tf", which
+    # PDFium reports as size 1): the height of a line's glyph boxes is then what tells its sizes apart.
+    by_height: bool = False
+
+    def size_of(self, line: _Line) -> float:
+        return _size_of(line, by_height=self.by_height)
 
     @property
     def lowest_level(self) -> int:
         return min(max(self.levels.values(), default=0) + 1, 6)
 
 
+def _size_of(line: _Line, *, by_height: bool) -> float:
+    # Glyph box heights vary by a few hundredths between fonts and edges; half points are close enough.
+    return round((line.top - line.bottom) * 2) / 2 if by_height else round(line.size, 1)
+
+
 def _typography(pages: list[_Page]) -> _Typography:
     """The size carrying the most characters is the body's. A size at least a tenth larger that carries
-    much less text than the body is a heading level, ranked by size; sizes a rounding error apart (9.96
-    and 10.04) share a level. Bold and capitals mark a heading at body size only where the body itself
+    much less text than the body, in short lines, is a heading level, ranked by size; sizes a rounding
+    error apart (9.96 and 10.04) share a level. Bold and capitals mark a heading at body size only where the body itself
     is not set that way, so a document set all in bold or all in capitals does not become all headings."""
-    chars: Counter[float] = Counter()
-    for page in pages:
-        for line in page.lines:
-            chars[round(line.size, 1)] += len(line.text)
-    if not chars:
+    lines = [line for page in pages for line in page.lines]
+    if not lines:
         return _Typography(10.0, {}, True, True)
+    heights = {_size_of(line, by_height=True) for line in lines}
+    by_height = len({round(line.size, 1) for line in lines}) == 1 and max(heights) >= 1.1 * max(min(heights), 1.0)
+    chars: Counter[float] = Counter()
+    count: Counter[float] = Counter()
+    for line in lines:
+        chars[_size_of(line, by_height=by_height)] += len(line.text)
+        count[_size_of(line, by_height=by_height)] += 1
     body, body_chars = chars.most_common(1)[0]
-    at_body = [line for page in pages for line in page.lines if round(line.size, 1) == body]
+    at_body = [line for line in lines if _size_of(line, by_height=by_height) == body]
     bold_chars = sum(len(line.text) for line in at_body if line.bold)
     caps_chars = sum(len(line.text) for line in at_body if _in_capitals(line.text))
-    larger = sorted((s for s, n in chars.items() if s >= body * 1.1 and n < body_chars / 2), reverse=True)
+    # Box heights also differ with the font and where two columns share a line: they need a wider margin.
+    step = 1.2 if by_height else 1.1
+    larger = sorted(
+        (s for s, n in chars.items() if s >= body * step and n < body_chars / 2 and n <= _HEADING_CHARS * count[s]),
+        reverse=True,
+    )
     levels: dict[float, int] = {}
     for size in larger:
         close = next((levels[s] for s in levels if s - size < 0.4), None)
         levels[size] = close if close is not None else min(max(levels.values(), default=0) + 1, 6)
-    return _Typography(body, levels, bold_chars < 0.4 * body_chars, caps_chars < 0.3 * body_chars)
+    return _Typography(body, levels, bold_chars < 0.4 * body_chars, caps_chars < 0.3 * body_chars, by_height)
 
 
 def _in_capitals(text: str) -> bool:
@@ -559,7 +580,7 @@ def _heading_level(line: _Line, typography: _Typography, *, tabular: bool) -> in
     # A title may carry a form or section number ("PP 03 02 09 18 - Coverage for …"); a row of figures
     # in a larger type is still no title.
     digits = sum(1 for ch in text if ch.isdigit()) / len(text.replace(" ", ""))
-    size = round(line.size, 1)
+    size = typography.size_of(line)
     if size in typography.levels:
         return typography.levels[size] if digits <= 0.5 else 0
     at_body_size = typography.body_size - 0.5 <= size < typography.body_size * 1.1
@@ -632,7 +653,7 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
             blocks.append(markdown_table(item.rows))
             previous = heading = None
             continue
-        if heading is not None and _continues_heading(heading, item):
+        if heading is not None and _continues_heading(heading, item, typography):
             # A heading wrapped onto a second line (a narrow column): one heading.
             blocks[-1] = f"{blocks[-1]} {item.text}"
             heading = (item, heading[1])
@@ -654,7 +675,7 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
     return blocks
 
 
-def _continues_heading(heading: tuple[_Line, int], line: _Line) -> bool:
+def _continues_heading(heading: tuple[_Line, int], line: _Line, typography: _Typography) -> bool:
     """The line right below a heading, in the same type and case, is its second line, unless it starts a
     heading of its own (SECTION II, B., 2.), ends a sentence (a paragraph's first line, right under a
     heading in the body's type), or the heading above ended a sentence."""
@@ -664,7 +685,7 @@ def _continues_heading(heading: tuple[_Line, int], line: _Line) -> bool:
         line.bold == above.bold
         and _in_capitals(line.text) == _in_capitals(above.text)
         and not line.text.endswith(_SENTENCE_END)
-        and abs(line.size - above.size) < 0.25
+        and abs(typography.size_of(line) - typography.size_of(above)) < 0.25
         and 0 <= above.bottom - line.top < 0.8 * height
         and len(line.text) <= 100
         and not _NEW_HEADING.match(line.text)
