@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -10,7 +11,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The presigned URL lifetime is capped by the design at 15 minutes.
 MAX_UPLOAD_URL_SECONDS = 900
 
-ALLOWED_CONTENT_TYPES: frozenset[str] = frozenset({"application/pdf", "text/plain", "text/markdown"})
+
+class ContentType(StrEnum):
+    """The document types an upload may declare; validation checks the bytes against the declaration."""
+
+    PDF = "application/pdf"
+    TEXT = "text/plain"
+    MARKDOWN = "text/markdown"
+    HTML = "text/html"
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    PNG = "image/png"
+    JPEG = "image/jpeg"
+    TIFF = "image/tiff"
+
+
+ALLOWED_CONTENT_TYPES: frozenset[str] = frozenset(member.value for member in ContentType)
 
 
 class Settings(BaseSettings):

@@ -4,7 +4,8 @@
     ├── PermanentError            the job fails with ``code``; retrying the same input gives the same answer
     │   │                         object_missing (the upload or a derived object is gone)
     │   ├── InvalidMessage          bad_message: redelivered until it lands in the DLQ, never dropped
-    │   ├── UnsupportedDocument     unsupported_type, corrupt_pdf, encrypted_pdf, too_many_pages, no_text_layer,
+    │   ├── UnsupportedDocument     unsupported_type, corrupt_pdf, encrypted_pdf, corrupt_docx, encrypted_docx,
+    │   │                           too_large, too_many_pages, no_text_layer,
     │   │                           empty_document, not_utf8, parse_timeout, parse_memory (the local parser);
     │   │                           parser_rejected, parser_failed (LlamaParse)
     │   ├── UploadMismatch          checksum_mismatch, size_mismatch, type_mismatch

@@ -28,9 +28,15 @@ EXPLANATIONS: dict[str, tuple[str, bool]] = {
     "object_missing": ("The uploaded file is no longer in storage. Upload it again.", False),
     "document_deleted": ("The document was deleted.", False),
     # Reading it.
-    "unsupported_type": ("This kind of file is not supported. Upload a PDF, plain text or Markdown file.", False),
+    "unsupported_type": (
+        "This kind of file is not supported. Upload a PDF, Word (.docx), HTML, PNG, JPEG, TIFF, text or Markdown file.",
+        False,
+    ),
     "corrupt_pdf": ("The PDF is damaged and could not be read. Export or scan it again and upload it.", False),
     "encrypted_pdf": ("The PDF is password-protected. Remove the password and upload it again.", False),
+    "corrupt_docx": ("The Word file is damaged or not a .docx file and could not be read. Save it again.", False),
+    "encrypted_docx": ("The Word file is password-protected. Remove the password and upload it again.", False),
+    "too_large": ("The document unpacks to more data than allowed. Split it and upload the parts.", False),
     "too_many_pages": ("The document has more pages than allowed. Split it and upload the parts.", False),
     "no_text_layer": ("Most pages are scanned images without text. Upload a version with selectable text.", False),
     "empty_document": ("The document contains no text.", False),

@@ -7,12 +7,14 @@ and the key's user and document against the database.
 
 from __future__ import annotations
 
+import codecs
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
 from docintake import metrics
+from docintake.config import ContentType
 from docintake.db import Row, one, run
 from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
@@ -29,7 +31,26 @@ from docintake.storage import (
 
 logger = Logger(service="docintake", child=True)
 Outcome = Literal["validated", "rejected", "duplicate", "ignored"]
-_BINARY_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x7fELF", b"MZ")
+_ZIP_MAGIC = b"PK\x03\x04"
+# An OLE compound file: what an encrypted DOCX is (and a legacy .doc); the parser tells them apart by code.
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGE_MAGIC: dict[str, tuple[bytes, ...]] = {
+    ContentType.PNG: (b"\x89PNG\r\n\x1a\n",),
+    ContentType.JPEG: (b"\xff\xd8\xff",),
+    ContentType.TIFF: (b"II*\x00", b"MM\x00*"),
+}
+_BINARY_MAGIC = (
+    b"%PDF-",
+    _ZIP_MAGIC,
+    _CFB_MAGIC,
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"II*\x00",
+    b"MM\x00*",
+    b"GIF8",
+    b"\x7fELF",
+    b"MZ",
+)
 
 
 def validate_upload(
@@ -184,10 +205,23 @@ def _mismatch(found: Row, stored: StoredObject) -> UploadMismatch | None:
 
 
 def sniff_matches(content_type: str, head: bytes) -> bool:
-    """Magic bytes against the declared type: PDFs carry %PDF- in their first KiB, text is UTF-8."""
-    if content_type == "application/pdf":
+    """Magic bytes against the declared type: PDFs carry %PDF- in their first KiB, images start with their
+    signature, a DOCX is a zip whose first entries are an Office package's (or an encrypted one), text is
+    UTF-8, HTML is text in any charset."""
+    if content_type == ContentType.PDF:
         return b"%PDF-" in head[:1024]
-    if content_type in ("text/plain", "text/markdown"):
+    if content_type in _IMAGE_MAGIC:
+        return head.startswith(_IMAGE_MAGIC[content_type])
+    if content_type == ContentType.DOCX:
+        if head.startswith(_CFB_MAGIC):
+            return True
+        # Writers put [Content_Types].xml and the word/ parts first; the parser checks the whole package.
+        return head.startswith(_ZIP_MAGIC) and (b"word/" in head or b"[Content_Types].xml" in head)
+    if content_type == ContentType.HTML:
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return True
+        return b"\x00" not in head and not head.startswith(_BINARY_MAGIC)
+    if content_type in (ContentType.TEXT, ContentType.MARKDOWN):
         if b"\x00" in head or head.startswith(_BINARY_MAGIC):
             return False
         try:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from docintake.api import UploadTicket
+from docintake.config import ContentType
 from docintake.db import queries
 from docintake.local.stack import LocalStack
 
@@ -66,9 +67,27 @@ def api_event(
     return event
 
 
+# The upload types by file extension; the system's MIME table may lack some (.docx, .md) or differ (.tif).
+_TYPES_BY_SUFFIX = {
+    ".pdf": ContentType.PDF,
+    ".txt": ContentType.TEXT,
+    ".md": ContentType.MARKDOWN,
+    ".markdown": ContentType.MARKDOWN,
+    ".png": ContentType.PNG,
+    ".jpg": ContentType.JPEG,
+    ".jpeg": ContentType.JPEG,
+    ".tif": ContentType.TIFF,
+    ".tiff": ContentType.TIFF,
+    ".docx": ContentType.DOCX,
+    ".html": ContentType.HTML,
+    ".htm": ContentType.HTML,
+}
+
+
 def content_type_for(path: Path) -> str:
-    if path.suffix.lower() in (".md", ".markdown"):
-        return "text/markdown"
+    known = _TYPES_BY_SUFFIX.get(path.suffix.lower())
+    if known is not None:
+        return known.value
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 

@@ -7,9 +7,10 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
+from docintake.config import ContentType
 from docintake.errors import UnsupportedDocument
 
 if TYPE_CHECKING:
@@ -112,7 +113,33 @@ def parse_document(data: bytes, content_type: str, *, max_pages: int) -> ParsedD
         return parse_pdf(data, max_pages=max_pages)
     if content_type in ("text/plain", "text/markdown"):
         return parse_text(data)
+    if content_type == ContentType.DOCX:
+        from docintake.parsing.docx import parse_docx
+
+        return _normalized(parse_docx(data, max_pages=max_pages))
+    if content_type == ContentType.HTML:
+        from docintake.parsing.html import parse_html
+
+        return _normalized(parse_html(data))
     raise UnsupportedDocument(f"no parser for {content_type}", code="unsupported_type")
+
+
+def _normalized(parsed: ParsedDocument) -> ParsedDocument:
+    """``normalize_text`` page by page (it may change lengths), the page map rebuilt over the result."""
+    pages: list[int] = []
+    starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for span in parsed.page_map.spans(len(parsed.markdown)):
+        text = normalize_text(parsed.markdown[span["start"] : span["end"]])
+        if text.strip():
+            pages.append(span["page"])
+            starts.append(offset)
+            parts.append(text)
+            offset += len(text)
+    if not parts:
+        raise UnsupportedDocument("document has no text", code="empty_document")
+    return replace(parsed, markdown="".join(parts), page_map=PageMap(tuple(pages), tuple(starts)))
 
 
 def parse_text(data: bytes) -> ParsedDocument:

@@ -73,7 +73,15 @@ _RETRYABLE = frozenset({408, 429})
 _REJECTED = frozenset({400, 413, 415, 422})
 _UNSAFE_CODE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_FILENAMES = {"application/pdf": "document.pdf"}
+# LlamaParse reads these itself; the name's extension tells it the type.
+_FILENAMES = {
+    "application/pdf": "document.pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "document.docx",
+    "text/html": "document.html",
+    "image/png": "document.png",
+    "image/jpeg": "document.jpg",
+    "image/tiff": "document.tiff",
+}
 
 
 class _Model(BaseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from docintake.config import Settings
+from docintake.config import ContentType, Settings
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import Heartbeat, ParsedDocument, parse_document
 
 # Imported here, before any fork, so the sandboxed child finds the parser loaded instead of importing it.
+from docintake.parsing.docx import parse_docx  # noqa: F401
 from docintake.parsing.pdf import parse_pdf
 from docintake.parsing.sandbox import Sandbox
 
@@ -39,6 +40,11 @@ class LocalParser:
         if content_type == "application/pdf":
             # Untrusted bytes into a C library: see sandbox.py for the limits and what each failure becomes.
             parsed = self.sandbox.run(partial(parse_pdf, data, max_pages=self.max_pages), heartbeat=heartbeat)
+        elif content_type in (ContentType.DOCX, ContentType.HTML):
+            # DOCX: lxml (C) on untrusted XML, a tree several times the inflated part's size. HTML: html.parser
+            # has quadratic paths on malformed markup (html.py avoids the known ones). Same limits as PDFs.
+            work = partial(parse_document, data, content_type, max_pages=self.max_pages)
+            parsed = self.sandbox.run(work, heartbeat=heartbeat)
         else:
             # Decoding UTF-8 cannot hang or balloon, so text and Markdown stay in-process.
             parsed = parse_document(data, content_type, max_pages=self.max_pages)

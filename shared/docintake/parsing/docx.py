@@ -1,0 +1,532 @@
+"""DOCX parsing: a Word document's body becomes Markdown (headings, lists, tables) plus a page map.
+
+python-docx opens the package (it finds the main part through the package relationships and parses every
+XML part with lxml, entities unresolved); the body is then read from its element tree, because python-docx's
+objects give neither the body order of paragraphs and tables, nor page breaks, nor numbering formats.
+
+- Headings: the paragraph style's name ("heading 1".."heading 9", "title"), else its outline level, looked up
+  through the style's ``basedOn`` chain; a paragraph's own outline level wins. Levels past 6 read as 6.
+- Lists: a paragraph's numbering (``numPr``, its own or its style's) is a list item, nested by ``ilvl``;
+  bullet or numbered from the level's ``numFmt``; numbered items are counted per list and level.
+- Tables: one pipe table per top-level table, the first row as its header. Every row has the grid's width:
+  a cell spanning columns (``gridSpan``) or rows (``vMerge``) is one cell, its text in the first grid cell it
+  covers and the others empty. A cell's paragraphs are joined by spaces; a table inside a cell is flattened
+  into that cell's text. A table of one cell is a layout box: its content reads as paragraphs.
+- Direct bold (``w:b`` on a run) is kept as ``**bold**`` outside headings; hyperlinks keep their text;
+  deleted revisions, field codes, headers, footers, footnotes, comments and text boxes are not read.
+
+Pages: Word does not store pages; it lays them out when it renders. A page starts after an explicit page
+break (``w:br w:type="page"``, or ``pageBreakBefore`` on a paragraph) and at each section break that starts a
+new page (every type but ``continuous``). ``w:lastRenderedPageBreak`` is ignored although it marks where Word
+last broke a page: it is a cache written only by Word, absent from files other programs write, stale after
+any edit elsewhere and dependent on the fonts and printer at that save, so pages built on it would change
+with whoever saved the file last. The page numbers cited are therefore the author's explicit pages.
+
+Hostile packages fail with a code before anything is inflated: an OLE compound file is an encrypted DOCX
+(``encrypted_docx``) or a legacy .doc (``unsupported_type``); a zip whose central directory declares more
+than the caps (``too_large``; zipfile stops at the declared size, so the directory cannot lie about it); a
+zip that is not a Word document (``corrupt_docx``); no text (``empty_document``); more pages than allowed
+(``too_many_pages``). The local parser runs this in the parse sandbox: lxml is C on untrusted XML and a 50 MB
+part builds a tree several times its size, so the same time and memory limits as for PDFs apply.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import docx
+
+from docintake.errors import UnsupportedDocument
+from docintake.parsing import PageMap, ParsedDocument
+from docintake.parsing.html import pipe_table
+
+# Inflated sizes the zip's central directory may declare: every member, and the largest one.
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_MEMBER_BYTES = 50 * 1024 * 1024
+MAX_MEMBERS = 10_000
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# The stream an encrypted OOXML package keeps inside its OLE compound file, named in UTF-16LE.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_HEADING_NAME = re.compile(r"heading ([1-9])")
+# Word's "List Bullet 2" is a separate list whose level 0 is indented further: its depth is in its name.
+_LIST_STYLE_NAME = re.compile(r"list (?:bullet|number) ([2-9])")
+# Inline containers whose runs are the paragraph's text (hyperlinks, insertions, content controls, fields).
+_RUN_CONTAINERS = {
+    f"{_W}hyperlink",
+    f"{_W}ins",
+    f"{_W}moveTo",
+    f"{_W}smartTag",
+    f"{_W}customXml",
+    f"{_W}fldSimple",
+    f"{_W}sdt",
+    f"{_W}sdtContent",
+    f"{_W}dir",
+    f"{_W}bdo",
+}
+_BLOCK_CONTAINERS = {f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml"}
+_FALSE = {"0", "false", "off", "none"}
+
+Element = Any  # an lxml element; lxml ships no type information
+
+
+def parse_docx(data: bytes, *, max_pages: int) -> ParsedDocument:
+    document = _open(data)
+    reader = _BodyReader(_Styles(document.styles.element), _Numbering(document), max_pages)
+    reader.read(document.element.body)
+    pages = reader.finish()
+    parts: list[str] = []
+    numbers: list[int] = []
+    starts: list[int] = []
+    offset = 0
+    for number, blocks in enumerate(pages, start=1):
+        if not blocks:
+            continue
+        text = "\n\n".join(blocks) + "\n\n"
+        numbers.append(number)
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text)
+    if not parts:
+        raise UnsupportedDocument("document has no text", code="empty_document")
+    markdown = "".join(parts).rstrip() + "\n"
+    return ParsedDocument(markdown, PageMap(tuple(numbers), tuple(starts)), len(pages), 0, parser="local")
+
+
+def _open(data: bytes) -> Any:
+    if data.startswith(_CFB_MAGIC):
+        if _ENCRYPTED_PACKAGE in data:
+            raise UnsupportedDocument("DOCX is password-protected", code="encrypted_docx")
+        raise UnsupportedDocument("an OLE compound file (Word 97-2003 .doc?), not a DOCX", code="unsupported_type")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnsupportedDocument("not a DOCX (zip) file", code="corrupt_docx") from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise UnsupportedDocument(f"DOCX has {len(members)} parts, over {MAX_MEMBERS}", code="too_large")
+        total = sum(member.file_size for member in members)
+        largest = max((member.file_size for member in members), default=0)
+        if total > MAX_UNCOMPRESSED_BYTES or largest > MAX_MEMBER_BYTES:
+            raise UnsupportedDocument(f"DOCX inflates to {total} bytes (largest part {largest})", code="too_large")
+        if "[Content_Types].xml" not in archive.namelist():
+            raise UnsupportedDocument("zip is not an Office document", code="corrupt_docx")
+    try:
+        return docx.Document(io.BytesIO(data))
+    except MemoryError:
+        raise  # the sandbox reports it as parse_memory
+    except Exception as exc:
+        # What python-docx, lxml and zipfile raise on a damaged package is not one tree: PackageNotFoundError,
+        # ValueError (the main part is a workbook or a presentation), XMLSyntaxError (bad XML, or an entity
+        # expansion past libxml2's amplification limit), KeyError (a relationship to a missing part),
+        # BadZipFile (a CRC error: a member inflating past the size its directory entry declares),
+        # EOFError, NotImplementedError (a compression method or zip encryption). All mean: unreadable.
+        raise UnsupportedDocument(f"DOCX could not be read ({type(exc).__name__})", code="corrupt_docx") from exc
+
+
+def _attr(element: Element | None, name: str = "val") -> str | None:
+    if element is None:
+        return None
+    value: str | None = element.get(f"{_W}{name}")
+    return value
+
+
+def _is_on(element: Element | None) -> bool:
+    """A toggle property (``<w:b/>``, ``<w:b w:val="false"/>``): present and not switched off."""
+    if element is None:
+        return False
+    value = _attr(element)
+    return value is None or value.lower() not in _FALSE
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class _Style:
+    name: str
+    based_on: str | None
+    outline_level: int | None
+    num_id: str | None
+    ilvl: int | None
+
+
+class _Styles:
+    """Paragraph styles by id: heading level and numbering, inherited through ``basedOn``."""
+
+    def __init__(self, root: Element) -> None:
+        self.styles: dict[str, _Style] = {}
+        self.default: str | None = None
+        for style in root.iter(f"{_W}style"):
+            if _attr(style, "type") not in (None, "paragraph"):
+                continue
+            style_id = _attr(style, "styleId")
+            if style_id is None:
+                continue
+            ppr = style.find(f"{_W}pPr")
+            num_pr = ppr.find(f"{_W}numPr") if ppr is not None else None
+            outline = _attr(ppr.find(f"{_W}outlineLvl")) if ppr is not None else None
+            self.styles[style_id] = _Style(
+                name=(_attr(style.find(f"{_W}name")) or "").strip().lower(),
+                based_on=_attr(style.find(f"{_W}basedOn")),
+                outline_level=_int(outline, 9) if outline is not None else None,
+                num_id=_attr(num_pr.find(f"{_W}numId")) if num_pr is not None else None,
+                ilvl=_int(_attr(num_pr.find(f"{_W}ilvl")), 0) if num_pr is not None else None,
+            )
+            if _is_on_attr(_attr(style, "default")):
+                self.default = style_id
+
+    def _chain(self, style_id: str | None) -> Iterator[_Style]:
+        seen: set[str] = set()
+        current = style_id if style_id in self.styles else self.default
+        while current is not None and current in self.styles and current not in seen and len(seen) < 32:
+            seen.add(current)
+            style = self.styles[current]
+            yield style
+            current = style.based_on
+
+    def heading_level(self, style_id: str | None) -> int | None:
+        for style in self._chain(style_id):
+            match = _HEADING_NAME.fullmatch(style.name)
+            if match:
+                return min(int(match.group(1)), 6)
+            if style.name == "title":
+                return 1
+            if style.outline_level is not None:
+                return min(style.outline_level + 1, 6) if style.outline_level < 9 else None
+        return None
+
+    def list_depth(self, style_id: str | None) -> int:
+        for style in self._chain(style_id):
+            match = _LIST_STYLE_NAME.fullmatch(style.name)
+            if match:
+                return int(match.group(1)) - 1
+        return 0
+
+    def numbering(self, style_id: str | None) -> tuple[str | None, int | None]:
+        for style in self._chain(style_id):
+            if style.num_id is not None:
+                return style.num_id, style.ilvl
+        return None, None
+
+
+def _is_on_attr(value: str | None) -> bool:
+    return value is not None and value.lower() not in _FALSE
+
+
+@dataclass(frozen=True)
+class _Level:
+    bullet: bool
+    start: int
+
+
+class _Numbering:
+    """List levels by (numId, ilvl): bullet or numbered, and where the count starts."""
+
+    def __init__(self, document: Any) -> None:
+        self.levels: dict[tuple[str, int], _Level] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (KeyError, NotImplementedError):
+            return  # no numbering part: every numPr reads as a bullet
+        abstract: dict[str, dict[int, _Level]] = {}
+        style_links: dict[str, str] = {}
+        for node in root.iter(f"{_W}abstractNum"):
+            abstract_id = _attr(node, "abstractNumId") or ""
+            abstract[abstract_id] = self._levels(node)
+            link = _attr(node.find(f"{_W}numStyleLink"))
+            if link:
+                style_links[abstract_id] = link
+        styles = _Styles(document.styles.element)
+        nums = {_attr(num, "numId") or "": num for num in root.iter(f"{_W}num")}
+        for num_id, num in nums.items():
+            abstract_id = _attr(num.find(f"{_W}abstractNumId")) or ""
+            if abstract_id in style_links:
+                # The levels live with the numbering the linked style points at.
+                linked, _ = styles.numbering(style_links[abstract_id])
+                if linked in nums:
+                    abstract_id = _attr(nums[linked].find(f"{_W}abstractNumId")) or abstract_id
+            levels = dict(abstract.get(abstract_id, {}))
+            for override in num.iter(f"{_W}lvlOverride"):
+                ilvl = _int(_attr(override, "ilvl"), 0)
+                levels.update(self._levels(override))
+                start = override.find(f"{_W}startOverride")
+                if start is not None and ilvl in levels:
+                    levels[ilvl] = _Level(levels[ilvl].bullet, _int(_attr(start), 1))
+            for ilvl, level in levels.items():
+                self.levels[(num_id, ilvl)] = level
+
+    @staticmethod
+    def _levels(node: Element) -> dict[int, _Level]:
+        levels: dict[int, _Level] = {}
+        for lvl in node.findall(f"{_W}lvl"):
+            fmt = _attr(lvl.find(f"{_W}numFmt")) or "decimal"
+            levels[_int(_attr(lvl, "ilvl"), 0)] = _Level(
+                bullet=fmt in ("bullet", "none"), start=_int(_attr(lvl.find(f"{_W}start")), 1)
+            )
+        return levels
+
+    def level(self, num_id: str, ilvl: int) -> _Level:
+        # A level the list does not define is numbered like its first level; an unknown list is bulleted.
+        return self.levels.get((num_id, ilvl)) or self.levels.get((num_id, 0)) or _Level(bullet=True, start=1)
+
+
+@dataclass
+class _Paragraph:
+    """One paragraph's text, split where it has explicit page breaks."""
+
+    segments: list[str] = field(default_factory=lambda: [""])
+
+    def add(self, text: str) -> None:
+        self.segments[-1] += text
+
+    def page_break(self) -> None:
+        self.segments.append("")
+
+
+class _BodyReader:
+    def __init__(self, styles: _Styles, numbering: _Numbering, max_pages: int) -> None:
+        self.styles = styles
+        self.numbering = numbering
+        self.max_pages = max_pages
+        self.pages: list[list[str]] = [[]]
+        self.list_lines: list[str] = []
+        # Content column of the last item at each list level, so a nested item indents under its parent.
+        self.list_columns: list[int] = []
+        self.counters: dict[tuple[str, int], int] = {}
+        self.list_id: str | None = None  # numId of the open list's top-level items
+        self.section_starts: list[str] = []
+        self.anything = False
+
+    # Body order: paragraphs and tables, content controls opened; a sectPr in a paragraph ends a section.
+    def read(self, body: Element) -> None:
+        self.section_starts = [_attr(sect.find(f"{_W}type")) or "nextPage" for sect in body.iter(f"{_W}sectPr")]
+        self._blocks(body)
+
+    def _blocks(self, container: Element) -> None:
+        for child in container:
+            tag = child.tag
+            if tag == f"{_W}p":
+                self._paragraph(child)
+            elif tag == f"{_W}tbl":
+                self._table(child)
+            elif tag in _BLOCK_CONTAINERS:
+                self._blocks(child)
+
+    def finish(self) -> list[list[str]]:
+        self._end_list()
+        return self.pages
+
+    def _new_page(self) -> None:
+        self._end_list()
+        self.pages.append([])
+        if len(self.pages) > self.max_pages:
+            raise UnsupportedDocument(f"document has more than {self.max_pages} pages", code="too_many_pages")
+
+    def _emit(self, block: str) -> None:
+        self._end_list()
+        self.pages[-1].append(block)
+        self.anything = True
+
+    def _end_list(self) -> None:
+        if self.list_lines:
+            self.pages[-1].append("\n".join(self.list_lines))
+            self.anything = True
+        self.list_lines, self.list_columns = [], []
+
+    def _paragraph(self, p: Element) -> None:
+        ppr = p.find(f"{_W}pPr")
+        style_id = _attr(ppr.find(f"{_W}pStyle")) if ppr is not None else None
+        if ppr is not None and _is_on(ppr.find(f"{_W}pageBreakBefore")) and self.anything:
+            self._new_page()
+        level = self._heading_level(ppr, style_id)
+        content = _Paragraph()
+        _runs(p, content, bold_allowed=level is None)
+        for index, segment in enumerate(content.segments):
+            if index:
+                self._new_page()
+            text = " ".join(segment.split())
+            if not text:
+                continue
+            if level is not None:
+                self._emit("#" * level + " " + text)
+            elif (item := self._list_item(ppr, style_id)) is not None:
+                self._list_line(*item, text)
+            else:
+                self._emit(text)
+        if ppr is not None and ppr.find(f"{_W}sectPr") is not None:
+            self._end_section()
+
+    def _end_section(self) -> None:
+        # The break's kind is the next section's: its sectPr says how it starts.
+        if self.section_starts:
+            self.section_starts.pop(0)
+        following = self.section_starts[0] if self.section_starts else "nextPage"
+        if following != "continuous":
+            self._new_page()
+
+    def _heading_level(self, ppr: Element | None, style_id: str | None) -> int | None:
+        outline = _attr(ppr.find(f"{_W}outlineLvl")) if ppr is not None else None
+        if outline is not None:
+            value = _int(outline, 9)
+            return min(value + 1, 6) if value < 9 else None
+        return self.styles.heading_level(style_id)
+
+    def _list_item(self, ppr: Element | None, style_id: str | None) -> tuple[str, int] | None:
+        num_pr = ppr.find(f"{_W}numPr") if ppr is not None else None
+        num_id = _attr(num_pr.find(f"{_W}numId")) if num_pr is not None else None
+        ilvl = _int(_attr(num_pr.find(f"{_W}ilvl")), -1) if num_pr is not None else -1
+        if num_id is None:
+            num_id, style_ilvl = self.styles.numbering(style_id)
+            ilvl = style_ilvl if style_ilvl is not None else ilvl
+        if num_id is None or num_id == "0":
+            return None
+        return num_id, min(max(ilvl, self.styles.list_depth(style_id), 0), 8)
+
+    def _list_line(self, num_id: str, ilvl: int, text: str) -> None:
+        if ilvl == 0 and self.list_lines and num_id != self.list_id:
+            self._end_list()  # another list begins (a numbered one after bullets, say)
+        if ilvl == 0:
+            self.list_id = num_id
+        level = self.numbering.level(num_id, ilvl)
+        for key in [k for k in self.counters if k[0] == num_id and k[1] > ilvl]:
+            del self.counters[key]  # a deeper list restarts under each new parent item
+        if level.bullet:
+            marker = "- "
+        else:
+            count = self.counters.get((num_id, ilvl), level.start - 1) + 1
+            self.counters[(num_id, ilvl)] = count
+            marker = f"{count}. "
+        depth = min(ilvl, len(self.list_columns))
+        indent = self.list_columns[depth - 1] if depth else 0
+        del self.list_columns[depth:]
+        self.list_columns.append(indent + len(marker))
+        self.list_lines.append(" " * indent + marker + text)
+
+    def _table(self, tbl: Element) -> None:
+        rows = _table_rows(tbl)
+        if not any(cell for row in rows for cell in row):
+            return
+        if len(rows) == 1 and len(rows[0]) == 1:
+            # A one-cell table is a box around text, not data: its content reads as the body does.
+            cells = tbl.findall(f"{_W}tr/{_W}tc")
+            if len(cells) == 1:
+                self._blocks(cells[0])
+                return
+        self._emit(pipe_table(rows))
+
+
+def _runs(container: Element, out: _Paragraph, *, bold_allowed: bool) -> None:
+    """Appends the text of a paragraph's runs, in order, to ``out``; page breaks split it."""
+    for child in container:
+        tag = child.tag
+        if tag == f"{_W}r":
+            _run(child, out, bold_allowed=bold_allowed)
+        elif tag in _RUN_CONTAINERS:
+            _runs(child, out, bold_allowed=bold_allowed)
+
+
+def _run(r: Element, out: _Paragraph, *, bold_allowed: bool) -> None:
+    rpr = r.find(f"{_W}rPr")
+    bold = bold_allowed and rpr is not None and _is_on(rpr.find(f"{_W}b"))
+    if rpr is not None and _is_on(rpr.find(f"{_W}vanish")):
+        return  # hidden text
+    text = ""
+    for child in r:
+        tag = child.tag
+        if tag == f"{_W}t":
+            text += child.text or ""
+        elif tag in (f"{_W}tab", f"{_W}cr"):
+            text += " "
+        elif tag == f"{_W}noBreakHyphen":
+            text += "-"
+        elif tag == f"{_W}br":
+            if _attr(child, "type") == "page":
+                _add(out, text, bold)
+                text = ""
+                out.page_break()
+            else:
+                text += " "
+    _add(out, text, bold)
+
+
+def _add(out: _Paragraph, text: str, bold: bool) -> None:
+    if not text:
+        return
+    core = text.strip()
+    if not bold or not core:
+        out.add(text)
+        return
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    current = out.segments[-1]
+    if current.endswith("**") and not lead and not current.endswith("\\**"):
+        # Adjacent bold runs (Word splits runs at every edit) make one bold span.
+        out.segments[-1] = current[:-2] + core + "**" + trail
+    else:
+        out.add(f"{lead}**{core}**{trail}")
+
+
+def _cell_text(tc: Element) -> str:
+    """A cell's paragraphs joined by spaces; a nested table's cells by "; ", its rows by " / "."""
+    parts: list[str] = []
+    for child in tc:
+        if child.tag == f"{_W}p":
+            paragraph = _Paragraph()
+            _runs(child, paragraph, bold_allowed=True)
+            parts.append(" ".join("".join(paragraph.segments).split()))
+        elif child.tag == f"{_W}tbl":
+            rows = _table_rows(child)
+            parts.append(" / ".join("; ".join(cell for cell in row if cell) for row in rows))
+        elif child.tag in _BLOCK_CONTAINERS:
+            parts.append(_cell_text(child))
+    return " ".join(part for part in parts if part)
+
+
+def _table_rows(tbl: Element) -> list[list[str]]:
+    """The table's rows at the grid's width; a spanning cell's text in the first grid cell it covers."""
+    grid = len(tbl.findall(f"{_W}tblGrid/{_W}gridCol"))
+    rows: list[list[str]] = []
+    for tr in _rows(tbl):
+        trpr = tr.find(f"{_W}trPr")
+        row: list[str] = [""] * (_int(_attr(trpr.find(f"{_W}gridBefore")), 0) if trpr is not None else 0)
+        for tc in _cells(tr):
+            tcpr = tc.find(f"{_W}tcPr")
+            span = _int(_attr(tcpr.find(f"{_W}gridSpan")), 1) if tcpr is not None else 1
+            merge = tcpr.find(f"{_W}vMerge") if tcpr is not None else None
+            # vMerge without "restart" continues the cell above: its text is already there.
+            continues = merge is not None and (_attr(merge) or "continue") != "restart"
+            row.append("" if continues else _cell_text(tc))
+            row.extend([""] * max(min(span, 64) - 1, 0))
+        rows.append(row)
+    width = max([grid, *(len(row) for row in rows)]) if rows else 0
+    for row in rows:
+        row.extend([""] * (width - len(row)))
+    return [row for row in rows if any(row)] or rows[:0]
+
+
+def _rows(tbl: Element) -> Iterator[Element]:
+    for child in tbl:
+        if child.tag == f"{_W}tr":
+            yield child
+        elif child.tag in _BLOCK_CONTAINERS:
+            yield from _rows(child)
+
+
+def _cells(tr: Element) -> Iterator[Element]:
+    for child in tr:
+        if child.tag == f"{_W}tc":
+            yield child
+        elif child.tag in _BLOCK_CONTAINERS:
+            yield from _cells(child)

@@ -1,0 +1,381 @@
+"""HTML parsing: a web page becomes Markdown (headings, paragraphs, lists, tables) on one page per
+CSS page break, with the standard library's tolerant ``html.parser``.
+
+- ``h1``-``h6`` are headings; ``p``, ``div`` and the other block elements end a paragraph, ``br`` a line.
+- ``ul``/``ol``/``li`` are lists, nested as they are in the markup; ordered items are counted.
+- ``table``/``tr``/``td``/``th`` become pipe tables at the grid's width: a cell spanning columns or rows
+  (``colspan``, ``rowspan``) is one cell, its text in the first grid cell it covers and the others empty.
+  A table inside a cell is flattened into that cell's text.
+- ``script``, ``style``, ``head``, ``nav``, ``footer`` (and ``template``, ``noscript``, ``svg``...) are
+  dropped with their content; entities are decoded; whitespace collapses as a browser collapses it.
+- The charset is the BOM's, else a ``<meta>`` declaration's in the first 4 KiB, else UTF-8, else
+  windows-1252 (what browsers assume of undeclared legacy pages).
+- An element styled ``page-break-before: always`` (or ``break-before: page``) starts a new page; a page
+  without it is one page.
+
+Pure Python over a size-capped input, so it runs in-process: no native code, memory linear in the input.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from docintake.errors import UnsupportedDocument
+from docintake.parsing import PageMap, ParsedDocument
+
+# Measured: html.parser alone reads about 2 MB/s, with this reader about 0.8 MB/s, so this cap is 15 s at
+# most; a benefits page is well under 1 MB.
+MAX_HTML_BYTES = 10 * 1024 * 1024
+_DROPPED = {"script", "style", "nav", "footer", "template", "noscript", "svg", "math", "iframe", "object"}
+# What a <head> holds; any other element ends a <head> left open, as it does in a browser.
+_HEAD_CONTENT = {"title", "meta", "link", "style", "script", "base", "noscript", "template"}
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+_BLOCKS = {
+    "p", "div", "section", "article", "main", "header", "aside", "blockquote", "address", "figure",
+    "figcaption", "form", "fieldset", "dl", "dt", "dd", "hr", "pre", "caption", "center", "details", "summary",
+}  # fmt: skip
+# Deeper lists are drawn at this depth (indentation grows with depth, and Word's lists stop at 9 levels).
+_MAX_LIST_DEPTH = 8
+_MAX_GRID_CELLS = 1_000_000
+# Each table inside a cell is flattened into the cell around it, which costs its depth: deeper ones are not
+# tables of their own.
+_MAX_TABLE_DEPTH = 8
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_PAGE_BREAK = re.compile(r"(?:page-)?break-before\s*:\s*(?:always|page)", re.IGNORECASE)
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def parse_html(data: bytes) -> ParsedDocument:
+    if len(data) > MAX_HTML_BYTES:
+        raise UnsupportedDocument(f"HTML of {len(data)} bytes, over {MAX_HTML_BYTES}", code="too_large")
+    reader = _HtmlReader()
+    try:
+        reader.feed(_closed(decode_html(data)))
+        reader.close()
+    except AssertionError as exc:
+        # _markupbase asserts on declarations it cannot scan; parse_html_declaration below avoids the known one.
+        raise UnsupportedDocument("HTML could not be read", code="corrupt_html") from exc
+    pages = reader.finish()
+    parts: list[str] = []
+    numbers: list[int] = []
+    starts: list[int] = []
+    offset = 0
+    for number, blocks in enumerate(pages, start=1):
+        if not blocks:
+            continue
+        text = "\n\n".join(blocks) + "\n\n"
+        numbers.append(number)
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text)
+    if not parts:
+        raise UnsupportedDocument("document has no text", code="empty_document")
+    markdown = "".join(parts).rstrip() + "\n"
+    return ParsedDocument(markdown, PageMap(tuple(numbers), tuple(starts)), len(pages), 0, parser="local")
+
+
+def decode_html(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    declared = _META_CHARSET.search(data[:4096])
+    if declared:
+        try:
+            encoding = codecs.lookup(declared.group(1).decode("ascii")).name
+        except (LookupError, UnicodeDecodeError):
+            encoding = "utf-8"
+        # A page that says UTF-16 in ASCII bytes is not UTF-16 (browsers agree); latin-1 means windows-1252.
+        encoding = {"utf-16-le": "utf-8", "utf-16-be": "utf-8", "utf-16": "utf-8", "latin-1": "cp1252"}.get(
+            encoding, encoding
+        )
+        return data.decode(encoding, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _closed(text: str) -> str:
+    """The text with its last unclosed construct closed at the end. html.parser rescans the rest of the input
+    for each ``<!--``, ``<?``, ``</`` or ``<a`` it cannot close, so a run of them is quadratic (measured: 60 s
+    for 200 KB of ``<!--``); closed at the end they read as one construct, as a browser reads them (an
+    unclosed comment runs to the end of the file)."""
+    if text.rfind("<!--") > text.rfind("-->"):
+        text += "-->"
+    if text.rfind("<") > text.rfind(">"):
+        text += ">"
+    return text
+
+
+def pipe_table(rows: list[list[str]]) -> str:
+    """A Markdown pipe table, the first row its header; pipes inside cells are escaped."""
+    width = max(len(row) for row in rows)
+    cells = [[cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
+    return "\n".join(lines)
+
+
+@dataclass
+class _Cell:
+    text: list[str] = field(default_factory=list)
+    colspan: int = 1
+    rowspan: int = 1
+
+
+@dataclass
+class _Table:
+    rows: list[list[_Cell]] = field(default_factory=list)
+
+    def cell(self) -> _Cell | None:
+        return self.rows[-1][-1] if self.rows and self.rows[-1] else None
+
+    def grid(self) -> list[list[str]]:
+        """Rows at the grid's width: spans reserve their grid cells, which stay empty."""
+        height = len(self.rows)
+        # Spans multiply the grid; past this many grid cells they are ignored rather than laid out.
+        area = sum(cell.colspan * min(cell.rowspan, height - r) for r, row in enumerate(self.rows) for cell in row)
+        spans = area <= _MAX_GRID_CELLS
+        taken: dict[tuple[int, int], str] = {}
+        for r, row in enumerate(self.rows):
+            c = 0
+            for cell in row:
+                while (r, c) in taken:
+                    c += 1
+                text = " ".join(" ".join(cell.text).split())
+                colspan = cell.colspan if spans else 1
+                for dr in range(min(cell.rowspan, height - r) if spans else 1):
+                    for dc in range(colspan):
+                        taken[(r + dr, c + dc)] = text if dr == dc == 0 else ""
+                c += colspan
+        if not taken:
+            return []
+        width = max(c for _, c in taken) + 1
+        grid = [[taken.get((r, c), "") for c in range(width)] for r in range(height)]
+        return [row for row in grid if any(row)]
+
+
+def _span(value: str | None) -> int:
+    try:
+        # Browsers clamp colspan to 1000 and rowspan to 65534; a page has no use for more than this.
+        return min(max(int(value or "1"), 1), 64)
+    except ValueError:
+        return 1
+
+
+class _HtmlReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pages: list[list[str]] = [[]]
+        self.inline: list[str] = []
+        self.dropped: list[str] = []  # open elements whose content is dropped
+        self.in_head = False
+        self.heading: int | None = None
+        self.pre = 0
+        # One entry per open ul/ol: (ordered, items so far); list_lines collects the items of the outermost.
+        self.lists: list[list[int]] = []
+        self.list_lines: list[str] = []
+        self.list_columns: list[int] = []
+        self.item_marker: tuple[int, str] | None = None  # (depth, marker) of the item whose text is open
+        self.tables: list[_Table] = []
+        self.ignored_tables = 0
+
+    def parse_html_declaration(self, i: int) -> int:
+        # "<![" is a bogus comment in HTML (browsers read it to the next ">"); html.parser's marked-section
+        # scanner raises AssertionError on "<![" without a name after it.
+        if self.rawdata.startswith("<![", i):
+            return self.parse_bogus_comment(i)
+        return super().parse_html_declaration(i)
+
+    def finish(self) -> list[list[str]]:
+        while self.tables:  # tables left open at the end of the file
+            self._table_end("table")
+        self._flush()
+        self._end_list()
+        return self.pages
+
+    # Text goes to the open table cell, else to the paragraph (or list item) being read.
+    def handle_data(self, data: str) -> None:
+        if self.dropped or self.in_head:
+            return
+        if self.tables:
+            cell = self.tables[-1].cell()
+            if cell is not None:
+                cell.text.append(data)
+            return
+        self.inline.append(data if self.pre else re.sub(r"\s+", " ", data))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self.in_head = True
+            return
+        if self.in_head and tag not in _HEAD_CONTENT:
+            self.in_head = False
+        if self.dropped or tag in _DROPPED:
+            if tag in _DROPPED and tag not in _VOID:
+                self.dropped.append(tag)
+            return
+        style = next((value for name, value in attrs if name == "style" and value), "")
+        if style and _PAGE_BREAK.search(style) and not self.tables:
+            self._flush()
+            self._end_list()
+            if any(self.pages[-1]):
+                self.pages.append([])
+        if self.tables:
+            self._table_start(tag, attrs)
+            return
+        if tag in _HEADINGS:
+            self._flush()
+            self._end_list()
+            self.heading = _HEADINGS[tag]
+        elif tag in ("ul", "ol"):
+            self._flush()
+            self.lists.append([1 if tag == "ol" else 0, _start(attrs) - 1])
+        elif tag == "li":
+            self._flush()
+            if not self.lists:
+                self.lists.append([0, 0])  # a stray <li> outside a list
+            kind = self.lists[-1]
+            kind[1] += 1
+            self.item_marker = (len(self.lists) - 1, f"{kind[1]}. " if kind[0] else "- ")
+        elif tag == "br":
+            self.inline.append("\n" if not self.list_lines and self.item_marker is None else " ")
+        elif tag == "table":
+            self._flush()
+            self._end_list()
+            self.tables.append(_Table())
+        elif tag in _BLOCKS:
+            self._flush()
+            if tag == "pre":
+                self.pre += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self.in_head = False
+        if self.dropped:
+            if tag in self.dropped:
+                del self.dropped[self.dropped.index(tag) :]
+            return
+        if self.tables:
+            self._table_end(tag)
+            return
+        if tag in _HEADINGS:
+            self._flush()
+            self.heading = None
+        elif tag in ("ul", "ol"):
+            self._flush()
+            self.item_marker = None
+            if self.lists:
+                self.lists.pop()
+            if not self.lists:
+                self._end_list()
+        elif tag == "li":
+            self._flush()
+            self.item_marker = None
+        elif tag in _BLOCKS:
+            self._flush()
+            if tag == "pre" and self.pre:
+                self.pre -= 1
+
+    def _table_start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        table = self.tables[-1]
+        if tag == "table":
+            if len(self.tables) >= _MAX_TABLE_DEPTH:
+                self.ignored_tables += 1  # its cells read as cells of the table around it
+            else:
+                self.tables.append(_Table())
+        elif tag == "tr":
+            table.rows.append([])
+        elif tag in ("td", "th"):
+            if not table.rows:
+                table.rows.append([])
+            values = dict(attrs)
+            table.rows[-1].append(_Cell(colspan=_span(values.get("colspan")), rowspan=_span(values.get("rowspan"))))
+        elif tag in _BLOCKS or tag in ("br", "li") or tag in _HEADINGS:
+            cell = table.cell()
+            if cell is not None:
+                cell.text.append(" ")
+
+    def _table_end(self, tag: str) -> None:
+        if tag == "table" and self.ignored_tables:
+            self.ignored_tables -= 1
+            return
+        if tag != "table":
+            if tag in _BLOCKS or tag in ("li",) or tag in _HEADINGS:
+                cell = self.tables[-1].cell()
+                if cell is not None:
+                    cell.text.append(" ")
+            return
+        rows = self.tables.pop().grid()
+        if self.tables:
+            cell = self.tables[-1].cell()
+            if cell is not None and rows:
+                cell.text.append(" " + " / ".join("; ".join(c for c in row if c) for row in rows) + " ")
+        elif rows:
+            self._emit(pipe_table(rows))
+
+    def _flush(self) -> None:
+        """Ends the paragraph, heading or list item being read."""
+        text = "".join(self.inline)
+        self.inline = []
+        if self.pre:
+            text = text.strip("\n")
+        else:
+            text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
+            text = re.sub(r"\n{2,}", "\n", text).strip()
+        # An empty heading or item stays open: its text may come inside a nested block (<li><p>text</p>).
+        if self.heading is not None:
+            if text:
+                self._emit("#" * self.heading + " " + " ".join(text.split()))
+                self.heading = None
+            return
+        if self.item_marker is not None:
+            if text:
+                depth, marker = self.item_marker
+                self.item_marker = None
+                self._list_line(depth, marker, " ".join(text.split()))
+            return
+        if text:
+            if self.lists:
+                # Text inside a list but outside any item, or after an item's nested list: its own line.
+                self._list_line(len(self.lists) - 1, "", " ".join(text.split()))
+            else:
+                self._emit(text)
+
+    def _list_line(self, depth: int, marker: str, text: str) -> None:
+        depth = min(depth, len(self.list_columns), _MAX_LIST_DEPTH)
+        indent = self.list_columns[depth - 1] if depth else 0
+        if marker:
+            del self.list_columns[depth:]
+            self.list_columns.append(indent + len(marker))
+        else:
+            indent = self.list_columns[depth] if depth < len(self.list_columns) else indent
+        self.list_lines.append(" " * indent + marker + text)
+
+    def _end_list(self) -> None:
+        if self.list_lines:
+            self.pages[-1].append("\n".join(self.list_lines))
+        self.list_lines, self.list_columns = [], []
+
+    def _emit(self, block: str) -> None:
+        self._end_list()
+        self.pages[-1].append(block)
+
+
+def _start(attrs: list[tuple[str, str | None]]) -> int:
+    for name, value in attrs:
+        if name == "start":
+            try:
+                return int(value or "1")
+            except ValueError:
+                return 1
+    return 1

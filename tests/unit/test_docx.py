@@ -1,0 +1,287 @@
+"""DOCX parsing: headings, lists, tables and pages from documents built with python-docx; hostile packages."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import docx
+import pytest
+from docx.enum.section import WD_SECTION
+from docx.enum.text import WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+
+from docintake.cli import main
+from docintake.config import Settings
+from docintake.errors import UnsupportedDocument
+from docintake.parsing import ParsedDocument, parse_document
+from docintake.parsing import docx as docx_parsing
+from docintake.parsing.local import LocalParser
+from tests.docx_documents import (
+    BULLETS,
+    DOCX,
+    NUMBERS,
+    benefits_docx,
+    build,
+    compound_file,
+    list_item,
+    understated_size,
+    with_member,
+    zip_of,
+)
+
+
+def _parse(data: bytes, max_pages: int = 50) -> ParsedDocument:
+    return parse_document(data, DOCX, max_pages=max_pages)
+
+
+def _page_text(parsed: ParsedDocument, page: int) -> str:
+    (span,) = [s for s in parsed.page_map.spans(len(parsed.markdown)) if s["page"] == page]
+    return parsed.markdown[span["start"] : span["end"]]
+
+
+def test_a_benefits_summary_reads_as_markdown_with_headings_lists_and_a_merged_table() -> None:
+    parsed = _parse(benefits_docx())
+    assert parsed.markdown.startswith(
+        "# Summary of Benefits\n\n# Costs for Medical Care\n\n"
+        "The **overall deductible** is $500. See the glossary.\n\n"
+        "- Preventive care\n  - Screenings\n  - Immunizations\n    - Childhood\n- Emergency care\n\n"
+        "## How to file a claim\n\n1. Call the plan\n2. Send the form\n\n"
+    )
+    # The office visit spans two rows (vMerge) and "Not covered" two columns (gridSpan): every row is 3 wide.
+    assert (
+        "| Service | In-network | Out-of-network |\n| --- | --- | --- |\n"
+        "| Office visit | $20 copay | 40% coinsurance |\n|  | $40 copay | 50% coinsurance |\n"
+        "| Hospital stay | Not covered |  |\n\n"
+    ) in parsed.markdown
+    assert parsed.parser == "local" and parsed.pages_without_text == 0
+
+
+def test_a_page_break_and_a_second_section_make_three_pages() -> None:
+    parsed = _parse(benefits_docx())
+    assert parsed.page_count == 3 and parsed.page_map.pages == (1, 2, 3)
+    # The break sits inside a paragraph: the text before it stays on page 1, the rest starts page 2.
+    assert _page_text(parsed, 1).rstrip().endswith("Limits apply.")
+    assert _page_text(parsed, 2) == "Page two begins here.\n\nNetwork providers are listed online.\n\n"
+    assert _page_text(parsed, 3) == "# Exclusions\n\nCosmetic surgery is not covered.\n"
+
+
+def test_a_continuous_section_break_and_a_rendered_page_break_start_no_page() -> None:
+    def fill(document: docx.document.Document) -> None:
+        first = document.add_paragraph("Declarations")
+        # Where Word last broke the page when it rendered: a cache, not the author's page.
+        run = first.add_run(" continued")
+        run._r.insert(0, OxmlElement("w:lastRenderedPageBreak"))
+        document.add_section(WD_SECTION.CONTINUOUS)
+        document.add_paragraph("Same page")
+        paragraph = document.add_paragraph("Forced new page")
+        paragraph.paragraph_format.page_break_before = True
+
+    parsed = _parse(build(fill))
+    assert parsed.page_map.pages == (1, 2)
+    assert _page_text(parsed, 1) == "Declarations continued\n\nSame page\n\n"
+    assert _page_text(parsed, 2) == "Forced new page\n"
+
+
+def test_headings_come_from_outline_levels_and_styles_based_on_headings() -> None:
+    def fill(document: docx.document.Document) -> None:
+        custom = document.styles.add_style("Benefit Heading", docx.enum.style.WD_STYLE_TYPE.PARAGRAPH)
+        custom.base_style = document.styles["Heading 3"]
+        document.add_paragraph("Inherited", style="Benefit Heading")
+        outlined = document.add_paragraph("Outlined")
+        outlined._p.get_or_add_pPr().append(_outline_level(1))
+        document.add_paragraph("Heading 8 reads as 6", style="Heading 8")
+        document.add_paragraph("Body text")
+
+    assert _parse(build(fill)).markdown == "### Inherited\n\n## Outlined\n\n###### Heading 8 reads as 6\n\nBody text\n"
+
+
+def _outline_level(level: int) -> OxmlElement:
+    element = OxmlElement("w:outlineLvl")
+    element.set(qn("w:val"), str(level))
+    return element
+
+
+def test_numbered_lists_count_per_level_and_restart_under_each_parent() -> None:
+    def fill(document: docx.document.Document) -> None:
+        list_item(document, "File the claim", NUMBERS, 0)
+        list_item(document, "Online", NUMBERS, 1)
+        list_item(document, "By mail", NUMBERS, 1)
+        list_item(document, "Wait for the decision", NUMBERS, 0)
+        list_item(document, "Appeal", NUMBERS, 1)
+        document.add_paragraph("Between lists")
+        list_item(document, "A bullet", BULLETS, 0)
+
+    assert _parse(build(fill)).markdown == (
+        "1. File the claim\n   1. Online\n   2. By mail\n2. Wait for the decision\n   1. Appeal\n\n"
+        "Between lists\n\n- A bullet\n"
+    )
+
+
+def test_cells_join_paragraphs_flatten_nested_tables_and_escape_pipes() -> None:
+    def fill(document: docx.document.Document) -> None:
+        table = document.add_table(rows=2, cols=2)
+        table.cell(0, 0).text = "Benefit"
+        table.cell(0, 1).text = "Limit"
+        cell = table.cell(1, 0)
+        cell.text = "Dental"
+        cell.add_paragraph("Preventive | basic")
+        inner = table.cell(1, 1).add_table(rows=2, cols=2)
+        for (row, col), text in {(0, 0): "Child", (0, 1): "$1,000", (1, 0): "Adult", (1, 1): "$500"}.items():
+            inner.cell(row, col).text = text
+
+    assert _parse(build(fill)).markdown == (
+        "| Benefit | Limit |\n| --- | --- |\n| Dental Preventive \\| basic | Child; $1,000 / Adult; $500 |\n"
+    )
+
+
+def test_a_one_cell_table_reads_as_its_paragraphs() -> None:
+    def fill(document: docx.document.Document) -> None:
+        box = document.add_table(rows=1, cols=1).cell(0, 0)
+        box.text = "Important notice"
+        box.add_paragraph("Keep this page.")
+
+    assert _parse(build(fill)).markdown == "Important notice\n\nKeep this page.\n"
+
+
+def test_deleted_revisions_field_codes_and_hidden_text_are_not_read() -> None:
+    def fill(document: docx.document.Document) -> None:
+        paragraph = document.add_paragraph("Kept")
+        deleted = OxmlElement("w:del")
+        run = OxmlElement("w:r")
+        text = OxmlElement("w:delText")
+        text.text = "Deleted"
+        run.append(text)
+        deleted.append(run)
+        paragraph._p.append(deleted)
+        code = paragraph.add_run()
+        instruction = OxmlElement("w:instrText")
+        instruction.text = " PAGE "
+        code._r.append(instruction)
+        paragraph.add_run(" Hidden").font.hidden = True
+        paragraph.add_run(" words")
+
+    assert _parse(build(fill)).markdown == "Kept words\n"
+
+
+def test_text_is_normalized_like_every_parser_s() -> None:
+    def fill(document: docx.document.Document) -> None:
+        document.add_paragraph("Out–of–pock\u00adet\u200b limit")
+
+    assert _parse(build(fill)).markdown == "Out-of-pocket limit\n"
+
+
+def test_more_pages_than_allowed_fail_with_too_many_pages() -> None:
+    def fill(document: docx.document.Document) -> None:
+        for page in range(4):
+            document.add_paragraph(f"Page {page}").add_run().add_break(WD_BREAK.PAGE)
+
+    assert _parse(build(fill), max_pages=5).page_count == 5  # the last break opens an empty fifth page
+    with pytest.raises(UnsupportedDocument) as raised:
+        _parse(build(fill), max_pages=3)
+    assert raised.value.code == "too_many_pages"
+
+
+def _blank(document: docx.document.Document) -> None:
+    document.add_paragraph("   ")
+    document.add_page_break()
+    document.add_table(rows=2, cols=2)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code"),
+    [
+        ("not a zip", b"This is plain text, not a Word file.", "corrupt_docx"),
+        ("truncated", benefits_docx()[:3000], "corrupt_docx"),
+        ("zip of other things", zip_of({"notes.txt": b"hello"}), "corrupt_docx"),
+        (
+            "workbook-like package",
+            zip_of(
+                {
+                    "[Content_Types].xml": b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+                }
+            ),
+            "corrupt_docx",
+        ),
+        ("malformed document.xml", with_member(benefits_docx(), "word/document.xml", b"<w:document"), "corrupt_docx"),
+        (
+            "entity expansion",
+            with_member(
+                benefits_docx(),
+                "word/document.xml",
+                b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+                + b"".join(
+                    b'<!ENTITY a%d "%s">' % (i, b"&a%s;" % (str(i - 1).encode() if i > 1 else b"") * 10)
+                    for i in range(1, 10)
+                )
+                + b']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+                b"<w:body><w:p><w:r><w:t>&a9;</w:t></w:r></w:p></w:body></w:document>",
+            ),
+            "corrupt_docx",
+        ),
+        # The directory says 100 bytes; zipfile stops there and the CRC check fails.
+        ("understated size", understated_size(benefits_docx(), "word/document.xml", 100), "corrupt_docx"),
+        ("encrypted (OLE compound file)", compound_file("EncryptedPackage"), "encrypted_docx"),
+        ("Word 97-2003 .doc", compound_file("WordDocument"), "unsupported_type"),
+        ("no paragraphs", build(lambda document: None), "empty_document"),
+        ("only blanks, breaks and empty cells", build(_blank), "empty_document"),
+    ],
+)
+def test_hostile_and_empty_packages_fail_with_a_code(name: str, data: bytes, code: str) -> None:
+    with pytest.raises(UnsupportedDocument) as raised:
+        _parse(data)
+    assert raised.value.code == code, name
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_before_anything_inflates() -> None:
+    # 60 MB of zeros deflates to about 60 KB; the directory declares the 60 MB.
+    bomb = zip_of({"[Content_Types].xml": b"<Types/>", "word/document.xml": bytes(60 << 20)})
+    assert len(bomb) < 1 << 20
+    started = time.perf_counter()
+    with pytest.raises(UnsupportedDocument) as raised:
+        _parse(bomb)
+    assert raised.value.code == "too_large"
+    assert time.perf_counter() - started < 0.5
+
+
+def test_parts_that_inflate_past_the_total_cap_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = benefits_docx()
+    monkeypatch.setattr(docx_parsing, "MAX_UNCOMPRESSED_BYTES", 20_000)
+    with pytest.raises(UnsupportedDocument) as raised:
+        _parse(data)
+    assert raised.value.code == "too_large"
+
+
+def test_the_local_parser_reads_docx_in_the_sandbox_and_returns_its_codes() -> None:
+    parser = LocalParser.from_settings(Settings(max_pages=50))
+    parsed = parser.parse(benefits_docx(), DOCX, heartbeat=lambda: None)
+    assert parsed.page_map.pages == (1, 2, 3) and "| Hospital stay | Not covered |  |" in parsed.markdown
+    with pytest.raises(UnsupportedDocument) as raised:
+        parser.parse(compound_file("EncryptedPackage"), DOCX, heartbeat=lambda: None)
+    assert raised.value.code == "encrypted_docx"
+
+
+def test_docintake_parse_prints_a_docx_as_json_with_its_pages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "summary.docx"
+    path.write_bytes(benefits_docx())
+    assert main(["parse", str(path), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["page_count"] == 3 and document["parser"] == "local"
+    assert [p["page"] for p in document["pages"]] == [1, 2, 3]
+    assert document["pages"][-1]["end"] == len(document["markdown"])
+    assert document["markdown"].startswith("# Summary of Benefits\n\n")
+    assert "| Hospital stay | Not covered |  |" in document["markdown"]
+
+
+def test_docintake_parse_exits_2_with_the_code_of_an_encrypted_docx(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "locked.docx"
+    path.write_bytes(compound_file("EncryptedPackage"))
+    assert main(["parse", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "encrypted_docx" and captured.out == ""
