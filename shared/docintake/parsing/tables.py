@@ -270,10 +270,40 @@ def _ruled_table(cells: list[_Cell], glyphs: list[Glyph]) -> Table | None:
         grid[r][c] = cell_text(held[i], cell_lines)
         lines += len(cell_lines)
         split += sum(1 for line in cell_lines if len(_pieces(line)) >= 2)
+    bands = [(ys[r], ys[r + 1]) for r in range(len(grid)) if any(grid[r])]
     rows = _without_empty(grid)
     if len(rows) < 2 or max(len(r) for r in rows) < 2 or sum(1 for r in rows for c in r if c) < 2:
         return None
-    return Table(left, bottom, right, top, rows, crowded=split >= 3 and split >= 0.3 * lines)
+    table = Table(left, bottom, right, top, rows, crowded=split >= 3 and split >= 0.3 * lines)
+    return _with_row_labels(table, bands, glyphs)
+
+
+_LABEL_REACH = 72.0  # row labels set outside the ruling sit at most this far (points) left of it
+_LABEL_LENGTH = 40  # and are short
+
+
+def _with_row_labels(table: Table, bands: list[tuple[float, float]], glyphs: list[Glyph]) -> Table:
+    """Row labels printed left of the ruling, level with its rows, become the table's first column, when
+    most rows have one. A label is the run of text nearest the ruling, starting close to it: the end of a
+    line of prose in a column beside the table starts far away, so prose is never taken for labels."""
+    beside = [g for g in glyphs if g.right <= table.left + 1 and table.bottom < g.y < table.top]
+    if not beside:
+        return table
+    labels: list[str] = []
+    used: list[Glyph] = []
+    for top, bottom in bands:
+        texts = []
+        for line in text_lines([g for g in beside if bottom < g.y < top]):
+            label = _pieces(line)[-1]
+            if label.left < table.left - _LABEL_REACH:
+                return table
+            texts.append(label.text)
+            used += label.glyphs
+        labels.append(" ".join(texts))
+    if sum(1 for label in labels if label) * 2 < len(labels) or any(len(label) > _LABEL_LENGTH for label in labels):
+        return table
+    rows = [[label, *row] for label, row in zip(labels, table.rows, strict=True)]
+    return Table(min(g.left for g in used), table.bottom, table.right, table.top, rows, crowded=table.crowded)
 
 
 def _without_empty(grid: list[list[str]]) -> list[list[str]]:
@@ -514,7 +544,7 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
     grid: list[list[str]] = []
     for row in rows:
         cells = ["" for _ in range(len(bounds) + 1)]
-        for p in row.pieces:
+        for p in (part for piece in row.pieces for part in _split_at(piece, bounds)):
             column = bisect.bisect_left(bounds, (p.left + p.right) / 2)  # a spanning header by its middle
             cells[column] = f"{cells[column]} {p.text}".strip()
         grid.append(cells)
@@ -531,6 +561,22 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
     left = min(p.left for r in rows for p in r.pieces)
     right = max(p.right for r in rows for p in r.pieces)
     return Table(left, rows[-1].bottom, right, rows[0].top, table_rows, ruled=False)
+
+
+def _split_at(piece: _Piece, bounds: list[float]) -> list[_Piece]:
+    """A piece cut where a column bound falls in a gap between its words wider than a plain space: header
+    words of neighbouring columns set close together ("method method"). A spanning header's words, a
+    plain space apart, stay together."""
+    parts = [_Piece(piece.left, piece.left, [])]
+    for a, b in itertools.pairwise([*piece.glyphs, None]):
+        parts[-1].glyphs.append(a)
+        parts[-1].right = max(parts[-1].right, a.right)
+        if b is None:
+            break
+        gap = b.left - a.right
+        if gap > 0.4 * max(a.height, b.height) and any(a.right < x < b.left for x in bounds):
+            parts.append(_Piece(b.left, b.left, []))
+    return parts
 
 
 def _column_bounds(rows: list[_Row]) -> list[float]:
