@@ -5,7 +5,7 @@
     │   │                         object_missing (the upload or a derived object is gone)
     │   ├── InvalidMessage          bad_message: redelivered until it lands in the DLQ, never dropped
     │   ├── UnsupportedDocument     unsupported_type, corrupt_pdf, encrypted_pdf, corrupt_docx, encrypted_docx,
-    │   │                           too_large, too_many_pages, no_text_layer,
+    │   │                           corrupt_html, too_large, too_many_pages, no_text_layer,
     │   │                           empty_document, not_utf8, parse_timeout, parse_memory (the local parser);
     │   │                           parser_rejected, parser_failed (LlamaParse)
     │   ├── UploadMismatch          checksum_mismatch, size_mismatch, type_mismatch

@@ -36,6 +36,7 @@ EXPLANATIONS: dict[str, tuple[str, bool]] = {
     "encrypted_pdf": ("The PDF is password-protected. Remove the password and upload it again.", False),
     "corrupt_docx": ("The Word file is damaged or not a .docx file and could not be read. Save it again.", False),
     "encrypted_docx": ("The Word file is password-protected. Remove the password and upload it again.", False),
+    "corrupt_html": ("The web page could not be read. Save it again (as HTML) and upload it.", False),
     "too_large": ("The document unpacks to more data than allowed. Split it and upload the parts.", False),
     "too_many_pages": ("The document has more pages than allowed. Split it and upload the parts.", False),
     "no_text_layer": ("Most pages are scanned images without text. Upload a version with selectable text.", False),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -285,3 +287,14 @@ def test_docintake_parse_exits_2_with_the_code_of_an_encrypted_docx(
     assert main(["parse", str(path), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.err.strip() == "encrypted_docx" and captured.out == ""
+
+
+def test_a_parser_crash_on_a_docx_is_reported_as_corrupt_docx(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGSEGV)  # what a libxml2 fault would do to the child
+
+    monkeypatch.setattr("docintake.parsing.local.parse_document", crash)
+    parser = LocalParser.from_settings(Settings())
+    with pytest.raises(UnsupportedDocument) as raised:
+        parser.parse(benefits_docx(), DOCX, heartbeat=lambda: None)
+    assert raised.value.code == "corrupt_docx"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from docintake.config import ContentType, Settings
@@ -44,7 +44,8 @@ class LocalParser:
             # DOCX: lxml (C) on untrusted XML, a tree several times the inflated part's size. HTML: html.parser
             # has quadratic paths on malformed markup (html.py avoids the known ones). Same limits as PDFs.
             work = partial(parse_document, data, content_type, max_pages=self.max_pages)
-            parsed = self.sandbox.run(work, heartbeat=heartbeat)
+            crash_code = "corrupt_docx" if content_type == ContentType.DOCX else "corrupt_html"
+            parsed = replace(self.sandbox, crash_code=crash_code).run(work, heartbeat=heartbeat)
         else:
             # Decoding UTF-8 cannot hang or balloon, so text and Markdown stay in-process.
             parsed = parse_document(data, content_type, max_pages=self.max_pages)

@@ -7,6 +7,7 @@ the child that costs the child, never the handler. What comes back is the parser
                          parse_memory     the child hit its address-space cap: MemoryError, or SIGABRT (a C
                                           library's failed allocation)
                          corrupt_pdf      the child died by another signal or exited without a result
+                                          (``crash_code``: corrupt_docx for a Word file)
                          (the parser's)   whatever DocintakeError the parser raised, with its code
 
 All are permanent: the same bytes through the same parser give the same answer, so a retry would only burn
@@ -63,6 +64,8 @@ class Sandbox:
     memory_mb: int
     # The caller's heartbeat (lease and message visibility) is called this often while the child works.
     heartbeat_seconds: float = 10.0
+    # What a child that died without a result says about the file it was reading.
+    crash_code: str = "corrupt_pdf"
 
     def run(self, work: Callable[[], T], *, heartbeat: Heartbeat | None = None) -> T:
         """Runs ``work`` in a forked child and returns its result, or raises as the module docstring says.
@@ -154,7 +157,7 @@ class Sandbox:
         # Any other signal (SIGSEGV, SIGBUS, SIGILL, or a SIGKILL from the kernel) may still have been caused
         # by the cap, but nothing says so: the file is called corrupt.
         how = f"killed by {signal.Signals(-exitcode).name}" if exitcode < 0 else f"exited with {exitcode}"
-        raise UnsupportedDocument(f"the parser {how} without a result", code="corrupt_pdf")
+        raise UnsupportedDocument(f"the parser {how} without a result", code=self.crash_code)
 
 
 def _child(work: Callable[[], Any], writer: Connection, memory_mb: int, cpu_seconds: int) -> None:
