@@ -3,11 +3,10 @@ into Markdown.
 
 - Headings come from font size (larger than the body text), bold short lines, short lines in capitals,
   and the numbering policies use (SECTION I, PART A, ARTICLE 3, ENDORSEMENT …).
-- Tables are found from their ruling: path objects' edges (lines, and the edges of filled cell
-  backgrounds) that meet form a grid; column borders are the vertical edges crossing the table, rows
-  the horizontal ones — or, for a boxed table without row rules, each line whose first cell has
-  text. Cell text is read with pdfium's bounded text, so wrapped cells stay one cell. A table
-  continued on the next page under the same header row is merged into one.
+- Pages are read in their text's direction (a landscape page stored portrait with /Rotate, a table set
+  sideways), and tables come from ``docintake.parsing.tables``: ruled ones from the path segments'
+  crossings, unruled ones from aligned text; the lines they hold leave the text flow. A table continued
+  on the next page under the same header row is merged into one.
 - Running headers and footers (the same line, digits aside, at the top or bottom of half the pages,
   or of three pages in a row) are dropped.
 - Two-column pages are read column by column: lines that cross the page's middle separate bands, and
