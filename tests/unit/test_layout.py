@@ -171,6 +171,30 @@ def test_a_bold_line_between_paragraphs_is_a_heading_when_bold_is_not_the_bodys_
     assert headings(parse(data)) == ["# Prescription Drugs", "# EXCLUDED SERVICES"]
 
 
+def test_a_heading_over_prose_that_quotes_amounts_stays_a_heading() -> None:
+    # GIVEN a bold heading over a paragraph whose first line quotes an amount, and a second heading in the
+    # left column of two, level with a line of the right column (drawn first) that quotes a rate
+    right_column = [
+        "Coinsurance is 20% after the deductible for",
+        "covered services from network providers, and",
+        "you pay the difference for other providers.",
+    ]
+    data = pdf(
+        [
+            *[Text(line, 600 - 14 * i, x=320) for i, line in enumerate(right_column)],
+            *prose(750),
+            Text("Emergency Room Care", 700, font=BOLD),
+            Text("You pay $250 for each visit to an emergency room, waived if you are admitted.", 686),
+            *prose(672),
+            Text("Ambulance Services", 600, font=BOLD),
+            Text("Ground and air ambulance to the", 586),
+            Text("nearest facility that can treat you.", 572),
+        ]
+    )
+    # THEN both are headings: a value that makes a label a label is a short one
+    assert headings(parse(data)) == ["# Emergency Room Care", "# Ambulance Services"]
+
+
 # --- running headers and footers ---------------------------------------------------------------------------
 
 

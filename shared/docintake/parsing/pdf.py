@@ -3,10 +3,11 @@ into Markdown.
 
 - Headings come from font size (larger than the body text), bold short lines, short lines in capitals,
   and the numbering policies use (SECTION I, PART A, ARTICLE 3, ENDORSEMENT …).
-- Pages are read in their text's direction (a landscape page stored portrait with /Rotate, a table set
-  sideways), and tables come from ``docintake.parsing.tables``: ruled ones from the path segments'
-  crossings, unruled ones from aligned text; the lines they hold leave the text flow. A table continued
-  on the next page under the same header row is merged into one.
+- Tables are found from their ruling: path objects' edges (lines, and the edges of filled cell
+  backgrounds) that meet form a grid; column borders are the vertical edges crossing the table, rows
+  the horizontal ones — or, for a boxed table without row rules, each line whose first cell has
+  text. Cell text is read with pdfium's bounded text, so wrapped cells stay one cell. A table
+  continued on the next page under the same header row is merged into one.
 - Running headers and footers (the same line, digits aside, at the top or bottom of half the pages,
   or of three pages in a row) are dropped.
 - Two-column pages are read column by column: lines that cross the page's middle separate bands, and
@@ -563,13 +564,20 @@ def _heading_level(line: _Line, typography: _Typography, *, tabular: bool) -> in
     its page are a table's (see _tabular_lines), where short bold or capitalised text is a row label or
     a column head, not a heading."""
     text = line.text
-    letters = sum(1 for ch in text if ch.isalpha())
+    size = typography.size_of(line)
+    level = typography.levels.get(size, 0)
+    if not level:
+        # Most lines are body text: settled by their type before their words are looked at.
+        emphasised = (line.bold and typography.bold_stands_out) or (typography.caps_stand_out and _in_capitals(text))
+        at_body_size = typography.body_size - 0.5 <= size < typography.body_size * 1.1
+        if not emphasised or not at_body_size or tabular or len(text) > 100 or _LIST_MARKER.match(text):
+            return 0
     first_letter = next((ch for ch in text if ch.isalpha()), "")
     if (
-        letters < 3
-        or len(text) > 120
+        len(text) > 120
         or not first_letter.isupper()
         or text.endswith((*_SENTENCE_END, ","))
+        or sum(map(str.isalpha, text)) < 3
         or _BULLET.match(text)
         or _VALUE.search(text)
         or text.casefold() in _VALUE_WORDS
@@ -577,33 +585,27 @@ def _heading_level(line: _Line, typography: _Typography, *, tabular: bool) -> in
     ):
         return 0
     # A title may carry a form or section number ("PP 03 02 09 18 - Coverage for …"); a row of figures
-    # in a larger type is still no title.
-    digits = sum(1 for ch in text if ch.isdigit()) / len(text.replace(" ", ""))
-    size = typography.size_of(line)
-    if size in typography.levels:
-        return typography.levels[size] if digits <= 0.5 else 0
-    at_body_size = typography.body_size - 0.5 <= size < typography.body_size * 1.1
-    if tabular or not at_body_size or len(text) > 100 or _LIST_MARKER.match(text) or _is_value(text):
+    # in a larger type is still no title, and at body size a third of digits makes a value.
+    digits = sum(map(str.isdigit, text)) / len(text.replace(" ", ""))
+    if digits > (0.5 if level else 0.3):
         return 0
-    if (line.bold and typography.bold_stands_out) or (_in_capitals(text) and typography.caps_stand_out):
-        return typography.lowest_level
-    return 0
+    return level or typography.lowest_level
 
 
 def _is_value(text: str) -> bool:
     """An amount, a rate, a date or a count: what a table cell or a label's value holds, never a heading."""
-    digits = sum(1 for ch in text if ch.isdigit())
+    digits = sum(map(str.isdigit, text))
     return bool(_VALUE.search(text)) or digits > 0.3 * len(text.replace(" ", "")) or text.casefold() in _VALUE_WORDS
 
 
 def _tabular_lines(page: _Page) -> set[int]:
-    """Ids of the page's lines that sit in a table its ruling did not show: a line with a value beside it
-    or right below it (a label and its value), a line in a row of short cells next to another such row,
-    and a line between two such rows. A prose column beside a line is long, so a heading in one column
-    of a two-column page is not taken for a cell."""
+    """Ids of the page's lines that sit in a table its ruling did not show: a line with a short value beside
+    it or right below it (a label and its value), a line in a row of short cells next to another such row,
+    and a line between two such rows. Prose beside or below a line is long, so a heading in one column of
+    a two-column page, or one over a paragraph that quotes an amount, is not taken for a cell."""
     lines = page.lines
-    if not lines:
-        return set()
+    cells = {id(line) for line in lines if len(line.text) <= _SHORT_CELL}
+    values = {id(line) for line in lines if id(line) in cells and _is_value(line.text)}
     rows: list[list[_Line]] = []
     for line in sorted(lines, key=lambda line: -line.top):
         row = rows[-1] if rows else None
@@ -613,17 +615,15 @@ def _tabular_lines(page: _Page) -> set[int]:
         else:
             rows.append([line])
     tabular: set[int] = set()
-    cell_rows = [len(row) >= 2 and all(len(line.text) <= _SHORT_CELL for line in row) for row in rows]
+    cell_rows = [len(row) >= 2 and all(id(line) in cells for line in row) for row in rows]
     for index, row in enumerate(rows):
-        if any(_is_value(line.text) for line in row):
-            tabular.update(id(line) for line in row)
         neighbours = cell_rows[max(index - 1, 0) : index] + cell_rows[index + 1 : index + 2]
-        if cell_rows[index] and any(neighbours):
+        if (len(row) >= 2 and any(id(line) in values for line in row)) or (cell_rows[index] and any(neighbours)):
             tabular.update(id(line) for line in row)
-    for above, line, below in zip([None, *lines[:-1]], lines, [*lines[1:], None], strict=True):
+    for above, line, below in zip([None, *lines[:-1]], lines, [*lines[1:], None], strict=bool(lines)):
         if (
             below is not None
-            and _is_value(below.text)
+            and id(below) in values
             and not _LIST_MARKER.match(below.text)
             and 0 <= line.bottom - below.top < 1.5 * max(line.top - line.bottom, 1.0)
         ):
