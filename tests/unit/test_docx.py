@@ -298,3 +298,26 @@ def test_a_parser_crash_on_a_docx_is_reported_as_corrupt_docx(monkeypatch: pytes
     with pytest.raises(UnsupportedDocument) as raised:
         parser.parse(benefits_docx(), DOCX, heartbeat=lambda: None)
     assert raised.value.code == "corrupt_docx"
+
+
+def test_tables_of_contents_are_not_read() -> None:
+    def fill(document: docx.document.Document) -> None:
+        entry = document.styles.add_style("toc 1", docx.enum.style.WD_STYLE_TYPE.PARAGRAPH)
+        document.add_paragraph("Coverage\t3", style=entry)
+        # Word's generated table of contents: a content control of the "Table of Contents" gallery.
+        sdt = OxmlElement("w:sdt")
+        sdt_pr = OxmlElement("w:sdtPr")
+        part = OxmlElement("w:docPartObj")
+        gallery = OxmlElement("w:docPartGallery")
+        gallery.set(qn("w:val"), "Table of Contents")
+        part.append(gallery)
+        sdt_pr.append(part)
+        content = OxmlElement("w:sdtContent")
+        sdt.append(sdt_pr)
+        sdt.append(content)
+        document.element.body.insert(0, sdt)
+        content.append(document.add_paragraph("Exclusions\t7")._p)
+        document.add_heading("Coverage", 1)
+        document.add_paragraph("We cover the dwelling.")
+
+    assert _parse(build(fill)).markdown == "# Coverage\n\nWe cover the dwelling.\n"

@@ -13,7 +13,8 @@ objects give neither the body order of paragraphs and tables, nor page breaks, n
   covers and the others empty. A cell's paragraphs are joined by spaces; a table inside a cell is flattened
   into that cell's text. A table of one cell is a layout box: its content reads as paragraphs.
 - Direct bold (``w:b`` on a run) is kept as ``**bold**`` outside headings; hyperlinks keep their text;
-  deleted revisions, field codes, headers, footers, footnotes, comments and text boxes are not read.
+  deleted revisions, field codes, hidden text, tables of contents (they repeat the headings), headers,
+  footers, footnotes, comments and text boxes are not read.
 
 Pages: Word does not store pages; it lays them out when it renders. A page starts after an explicit page
 break (``w:br w:type="page"``, or ``pageBreakBefore`` on a paragraph) and at each section break that starts a
@@ -56,6 +57,7 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING_NAME = re.compile(r"heading ([1-9])")
 # Word's "List Bullet 2" is a separate list whose level 0 is indented further: its depth is in its name.
+_TOC_NAME = re.compile(r"toc [1-9]|toc heading|table of figures")
 _LIST_STYLE_NAME = re.compile(r"list (?:bullet|number) ([2-9])")
 # Inline containers whose runs are the paragraph's text (hyperlinks, insertions, content controls, fields).
 _RUN_CONTAINERS = {
@@ -207,6 +209,9 @@ class _Styles:
                 return min(style.outline_level + 1, 6) if style.outline_level < 9 else None
         return None
 
+    def is_toc(self, style_id: str | None) -> bool:
+        return any(_TOC_NAME.fullmatch(style.name) for style in self._chain(style_id))
+
     def list_depth(self, style_id: str | None) -> int:
         for style in self._chain(style_id):
             match = _LIST_STYLE_NAME.fullmatch(style.name)
@@ -308,6 +313,8 @@ class _BodyReader:
         self.list_id: str | None = None  # numId of the open list's top-level items
         self.section_starts: list[str] = []
         self.anything = False
+        # Inside a table of contents: its lines repeat the headings with page numbers, so they are not read.
+        self.in_toc = 0
 
     # Body order: paragraphs and tables, content controls opened; a sectPr in a paragraph ends a section.
     def read(self, body: Element) -> None:
@@ -322,7 +329,12 @@ class _BodyReader:
             elif tag == f"{_W}tbl":
                 self._table(child)
             elif tag in _BLOCK_CONTAINERS:
+                toc = tag == f"{_W}sdt" and _attr(child.find(f"{_W}sdtPr/{_W}docPartObj/{_W}docPartGallery")) == (
+                    "Table of Contents"
+                )
+                self.in_toc += toc
                 self._blocks(child)
+                self.in_toc -= toc
 
     def finish(self) -> list[list[str]]:
         self._end_list()
@@ -357,7 +369,7 @@ class _BodyReader:
             if index:
                 self._new_page()
             text = " ".join(segment.split())
-            if not text:
+            if not text or self.in_toc or self.styles.is_toc(style_id):
                 continue
             if level is not None:
                 self._emit("#" * level + " " + text)
