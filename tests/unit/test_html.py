@@ -192,3 +192,17 @@ def test_docintake_parse_prints_an_html_page_as_markdown(tmp_path: Path, capsys:
     assert main(["parse", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# Summary of Benefits & Coverage\n\n") and "| Lab | Not covered |  |\n" in out
+
+
+def test_hidden_elements_are_dropped_to_their_own_end_tag() -> None:
+    page = (
+        "<div hidden><div>help dialog</div><p>shortcuts</div>"
+        "<section style='display: none'><section>menu</section></section>"
+        "<span style='visibility:hidden'>x</span><p>Visible text</p>"
+    )
+    assert _parse(page).markdown == "Visible text\n"
+
+
+def test_preformatted_text_is_fenced_so_its_lines_stay_text() -> None:
+    page = "<p>Example:</p><pre># not a heading\n- not an item\n```\n  indented</pre><p>After</p>"
+    assert _parse(page).markdown == "Example:\n\n````\n# not a heading\n- not an item\n```\n  indented\n````\n\nAfter\n"

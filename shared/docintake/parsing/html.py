@@ -6,14 +6,17 @@ CSS page break, with the standard library's tolerant ``html.parser``.
 - ``table``/``tr``/``td``/``th`` become pipe tables at the grid's width: a cell spanning columns or rows
   (``colspan``, ``rowspan``) is one cell, its text in the first grid cell it covers and the others empty.
   A table inside a cell is flattened into that cell's text.
-- ``script``, ``style``, ``head``, ``nav``, ``footer`` (and ``template``, ``noscript``, ``svg``...) are
-  dropped with their content; entities are decoded; whitespace collapses as a browser collapses it.
+- ``script``, ``style``, ``head``, ``nav``, ``footer`` (and ``template``, ``noscript``, ``svg``...) and
+  hidden elements (``hidden``, ``display: none``) are dropped with their content; ``pre`` is fenced;
+  entities are decoded; whitespace collapses as a browser collapses it.
 - The charset is the BOM's, else a ``<meta>`` declaration's in the first 4 KiB, else UTF-8, else
   windows-1252 (what browsers assume of undeclared legacy pages).
 - An element styled ``page-break-before: always`` (or ``break-before: page``) starts a new page; a page
   without it is one page.
 
-Pure Python over a size-capped input, so it runs in-process: no native code, memory linear in the input.
+Pure Python over a size-capped input: no native code, memory linear in the input. The local parser still
+runs it in the parse sandbox: html.parser has quadratic paths on malformed markup (``_closed`` avoids the
+known ones), and the sandbox's time limit bounds any other.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ _MAX_GRID_CELLS = 1_000_000
 _MAX_TABLE_DEPTH = 8
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _PAGE_BREAK = re.compile(r"(?:page-)?break-before\s*:\s*(?:always|page)", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -215,11 +219,12 @@ class _HtmlReader(HTMLParser):
             return
         if self.in_head and tag not in _HEAD_CONTENT:
             self.in_head = False
-        if self.dropped or tag in _DROPPED:
-            if tag in _DROPPED and tag not in _VOID:
+        style = next((value for name, value in attrs if name == "style" and value), "")
+        if self.dropped or tag in _DROPPED or _hidden(attrs, style):
+            # Inside a dropped element every open element is tracked, so its own end tag is found.
+            if tag not in _VOID:
                 self.dropped.append(tag)
             return
-        style = next((value for name, value in attrs if name == "style" and value), "")
         if style and _PAGE_BREAK.search(style) and not self.tables:
             self._flush()
             self._end_list()
@@ -263,7 +268,8 @@ class _HtmlReader(HTMLParser):
             self.in_head = False
         if self.dropped:
             if tag in self.dropped:
-                del self.dropped[self.dropped.index(tag) :]
+                # The innermost open element of that name closes, with anything left open inside it.
+                del self.dropped[len(self.dropped) - 1 - self.dropped[::-1].index(tag) :]
             return
         if self.tables:
             self._table_end(tag)
@@ -329,6 +335,11 @@ class _HtmlReader(HTMLParser):
         self.inline = []
         if self.pre:
             text = text.strip("\n")
+            if text.strip() and self.heading is None and self.item_marker is None and not self.lists:
+                # Preformatted text is fenced, so a line in it starting with "#" or "-" stays text.
+                fence = "`" * max(3, *(len(run) + 1 for run in re.findall(r"`+", text)))
+                self._emit(f"{fence}\n{text}\n{fence}")
+                return
         else:
             text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
             text = re.sub(r"\n{2,}", "\n", text).strip()
@@ -369,6 +380,11 @@ class _HtmlReader(HTMLParser):
     def _emit(self, block: str) -> None:
         self._end_list()
         self.pages[-1].append(block)
+
+
+def _hidden(attrs: list[tuple[str, str | None]], style: str) -> bool:
+    """Not shown by a browser: the ``hidden`` attribute, or ``display: none`` / ``visibility: hidden``."""
+    return any(name == "hidden" for name, _ in attrs) or bool(style and _HIDDEN_STYLE.search(style))
 
 
 def _start(attrs: list[tuple[str, str | None]]) -> int:
