@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parse = commands.add_parser("parse", help="parse a file to Markdown with the configured parser (PARSER)")
     parse.add_argument("file", type=Path)
     parse.add_argument("--content-type", help="default: from the file name")
-    parse.add_argument("--json", action="store_true", help="one JSON object: markdown, page_count, pages, warnings")
+    parse.add_argument(
+        "--json", action="store_true", help="one JSON object: markdown, pages, warnings, ocr_pages, page_confidence"
+    )
 
     chunk = commands.add_parser("chunk", help="chunk Markdown (or `docintake parse --json` output) like the pipeline")
     chunk.add_argument("file", help="a Markdown file, or - for standard input")
@@ -289,6 +291,8 @@ def _parse(args: argparse.Namespace) -> int:
         "pages": parsed.page_map.spans(len(parsed.markdown)),
         "warnings": list(parsed.warnings),
         "parser": parsed.parser,
+        "ocr_pages": list(parsed.ocr_pages),
+        "page_confidence": [{"page": page, "confidence": score} for page, score in parsed.page_confidence],
     }
     print(json.dumps(document, ensure_ascii=False))
     return 0
@@ -443,6 +447,11 @@ def _documents(args: argparse.Namespace) -> int:
             error = result["error"]
             advice = "retry can help" if error["retryable"] else "retry will not help"
             print(f"  {error['code']}: {error['message']} ({advice})")
+        if result.get("page_confidence"):
+            pages = ", ".join(f"{p['page']} ({float(p['confidence']):.0%})" for p in result["page_confidence"])
+            print(f"  OCR'd pages (mean confidence): {pages}")
+        if result.get("warnings"):
+            print(f"  warnings: {', '.join(result['warnings'])}")
     return 0
 
 

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # The memory is address space the parse may add to what the process already maps.
     parse_timeout_seconds: float = Field(default=240.0, gt=0)
     parse_memory_mb: int = Field(default=1536, ge=128)
+    # OCR of pages without a text layer and of image uploads: RapidOCR on this machine (the `ocr` extra),
+    # Amazon Textract on AWS (the template sets it), or none (scans then fail with no_text_layer).
+    ocr_engine: Literal["local", "textract", "none"] = "local"
+    # An OCR'd page whose mean confidence (0..1) is under this is listed as a warning.
+    ocr_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     # LlamaParse (PARSER=llamaparse): the key from the environment or a Secrets Manager secret.
     llamaparse_api_key: SecretStr | None = None
     llamaparse_api_key_secret_arn: str | None = None

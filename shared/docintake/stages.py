@@ -72,13 +72,25 @@ def parse_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer:
             parsed.page_map.to_json().encode("utf-8"),
             "application/json",
         )
-        run(conn, "set_document_pages", {"document_id": message.document_id, "page_count": parsed.page_count})
+        run(
+            conn,
+            "set_document_pages",
+            {
+                "document_id": message.document_id,
+                "page_count": parsed.page_count,
+                "ocr_pages": [page for page, _ in parsed.page_confidence],
+                "ocr_confidence": [confidence for _, confidence in parsed.page_confidence],
+                "warnings": list(parsed.warnings),
+            },
+        )
         return {
             "parser": parsed.parser,
             "pages": parsed.page_count,
             "pages_without_text": parsed.pages_without_text,
             "markdown_chars": len(parsed.markdown),
             "warnings": list(parsed.warnings),
+            "ocr_pages": list(parsed.ocr_pages),
+            "page_confidence": [{"page": page, "confidence": score} for page, score in parsed.page_confidence],
         }
 
     return write

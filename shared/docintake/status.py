@@ -46,6 +46,13 @@ EXPLANATIONS: dict[str, tuple[str, bool]] = {
     "parse_memory": ("The document needs more memory to read than allowed. Split it and upload the parts.", False),
     "parser_rejected": ("The parsing service refused the document.", False),
     "parser_failed": ("The parsing service could not read the document.", False),
+    # OCR (scanned pages and images). ocr_throttled and ocr_unavailable are transient, explained as such.
+    "corrupt_image": ("The image is damaged and could not be read. Save or scan it again and upload it.", False),
+    "ocr_not_installed": ("Text recognition for scanned pages is not installed here. Contact support.", False),
+    "ocr_invalid_parameter": ("The text recognition service refused a page of this document.", False),
+    "ocr_unsupported_document": ("The text recognition service cannot read this image format.", False),
+    "ocr_bad_document": ("The text recognition service could not read a page image. Scan it again.", False),
+    "ocr_document_too_large": ("A page image is too large to read. Scan it at a lower resolution.", False),
     # Embedding.
     "embedding_input_too_long": ("A passage is too long for the embedding model. Contact support.", False),
     "embedding_rejected": ("The embedding service refused the document's text. Contact support.", False),
@@ -94,6 +101,11 @@ class ErrorView(BaseModel):
     retryable: bool
 
 
+class PageConfidence(BaseModel):
+    page: int
+    confidence: float  # the mean OCR confidence of the page's text, 0..1
+
+
 class DocumentView(BaseModel):
     document_id: UUID
     filename: str
@@ -110,6 +122,11 @@ class DocumentView(BaseModel):
     updated_at: datetime
     finished_at: datetime | None
     error: ErrorView | None
+    # Pages whose text came from OCR, each with its confidence; warnings are the parse's codes, e.g.
+    # ocr_low_confidence:3 (OCR read page 3 with less confidence than the threshold: check its text).
+    ocr_pages: list[int] = []
+    page_confidence: list[PageConfidence] = []
+    warnings: list[str] = []
 
 
 def document_view(row: Row) -> DocumentView:
@@ -133,6 +150,12 @@ def document_view(row: Row) -> DocumentView:
         updated_at=row["updated_at"],
         finished_at=row["finished_at"],
         error=error,
+        ocr_pages=list(row.get("ocr_pages") or ()),
+        page_confidence=[
+            PageConfidence(page=page, confidence=round(confidence, 3))
+            for page, confidence in zip(row.get("ocr_pages") or (), row.get("ocr_confidence") or (), strict=True)
+        ],
+        warnings=list(row.get("parse_warnings") or ()),
     )
 
 

@@ -19,7 +19,8 @@ def test_parse_json_describes_the_markdown_and_its_pages(tmp_path: Path, capsys:
     path.write_bytes(sample.data)
     assert main(["parse", str(path), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"markdown", "page_count", "pages", "warnings", "parser"}
+    assert set(document) == {"markdown", "page_count", "pages", "warnings", "parser", "ocr_pages", "page_confidence"}
+    assert document["ocr_pages"] == [] and document["page_confidence"] == []
     assert document["page_count"] == sample.pages and document["parser"] == "local"
     pages = document["pages"]
     assert [p["page"] for p in pages] == list(range(1, sample.pages + 1))

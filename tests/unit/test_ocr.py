@@ -7,13 +7,16 @@ new PDF with no text layer (or saved as PNG, JPEG, TIFF). Pages are small, so th
 from __future__ import annotations
 
 import io
+import json
 import struct
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from docintake.cli import main
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument
 from docintake.parsing.local import LocalParser
@@ -70,8 +73,9 @@ def _raster(pdf_bytes: bytes) -> list[Image.Image]:
         pdf.close()
 
 
-def _scanned(images: list[Image.Image | None]) -> bytes:
-    """A PDF whose pages are the images (no text layer), or for None a born-digital page of _TEXT_PAGES."""
+def _scanned(images: list[Image.Image | None], *, stamp: str = "") -> bytes:
+    """A PDF whose pages are the images (no text layer, or only ``stamp`` in small type over the image, as a
+    scanner's page number), or for None a born-digital page of _TEXT_PAGES."""
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=PAGE)
     texts = iter(_TEXT_PAGES)
@@ -80,6 +84,9 @@ def _scanned(images: list[Image.Image | None]) -> bytes:
             _text_page(c, *next(texts))
         else:
             c.drawImage(ImageReader(image), 0, 0, width=PAGE[0], height=PAGE[1])
+            if stamp:
+                c.setFont("Helvetica", 6)
+                c.drawString(PAGE[0] - 40, 8, stamp)
             c.showPage()
     c.save()
     return buffer.getvalue()
@@ -135,8 +142,9 @@ def test_scanned_pdf_is_read_in_the_sandbox_with_its_table_and_confidence(scanne
 
 
 def test_mixed_pdf_keeps_text_and_scanned_pages_in_order(parser: LocalParser, scan_image: Image.Image) -> None:
-    # GIVEN a PDF whose first page has a text layer and whose second is a scan
-    data = _scanned([None, scan_image])
+    # GIVEN a PDF whose first page has a text layer and whose second is a scan under a text layer of only
+    # a stamped page number (nearly empty, while the image covers the page)
+    data = _scanned([None, scan_image], stamp="p. 2")
     # WHEN it is parsed
     parsed = parser.parse(data, "application/pdf", heartbeat=lambda: None)
     # THEN both pages are there in order, the page map points at each, and only page 2 went through OCR
@@ -279,3 +287,17 @@ def test_png_encoder_and_tiff_split_need_no_image_library() -> None:
     with pytest.raises(UnsupportedDocument) as loop:
         split_tiff(bytes(looped), max_pages=10)
     assert loop.value.code == "corrupt_image"
+
+
+def test_cli_parse_json_reports_ocr_pages_and_confidence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a PNG scan of a line of text, and the default settings (OCR_ENGINE=local)
+    path = tmp_path / "declarations.png"
+    _text_strip().save(path, format="PNG")
+    # WHEN `docintake parse FILE --json` reads it
+    assert main(["parse", str(path), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    # THEN the Markdown has its words and the JSON names the OCR'd page with its confidence
+    assert "Harbor Freight Logistics" in document["markdown"]
+    assert document["ocr_pages"] == [1]
+    [page] = document["page_confidence"]
+    assert page["page"] == 1 and 0.8 <= page["confidence"] <= 1.0

@@ -163,6 +163,8 @@ def test_iam_uses_star_only_where_aws_allows_no_scoping() -> None:
         "xray:PutTelemetryRecords",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSubnets",
+        # Textract (OCR of scanned pages in ParseFunction) has no resource-level permissions.
+        "textract:AnalyzeDocument",
     }
     for name, role in _of_type("AWS::IAM::Role").items():
         for policy in role["Properties"]["Policies"]:
@@ -202,3 +204,18 @@ def test_alarms_cover_every_dlq_queue_age_and_function_and_the_dashboard_reads_t
     body = Resolver(TEMPLATE, stack_name="demo").resolve(RESOURCES["Dashboard"]["Properties"]["DashboardBody"])
     metrics = {m[1] for w in json.loads(body)["widgets"] for m in w["properties"].get("metrics", [])}
     assert {"StageCompleted", "StageDuration", "DocumentsReady", "Retries", "DLQSends"} <= metrics
+
+
+def test_parse_function_gets_its_ocr_engine_from_a_parameter_and_may_call_textract() -> None:
+    parameter = TEMPLATE["Parameters"]["OcrEngine"]
+    assert parameter["Default"] == "textract"
+    # The local engine (RapidOCR + onnxruntime + OpenCV, ~390 MB) cannot be deployed in a zip function.
+    assert set(parameter["AllowedValues"]) == {"textract", "none"}
+    environment = RESOURCES["ParseFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["OCR_ENGINE"] == {"Ref": "OcrEngine"}
+    statements = RESOURCES["ParseFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    ocr = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "OcrPages"]
+    assert ocr and ocr[0]["Action"] == "textract:AnalyzeDocument"
+    for name, role in _of_type("AWS::IAM::Role").items():
+        if name != "ParseFunctionRole":
+            assert "textract" not in str(role), name

@@ -310,6 +310,9 @@ class LocalStack:
         secret = raw.get("DATABASE_SECRET_ARN")
         role = SECRET_ROLES.get(str(secret.get("Ref", "")), "worker") if isinstance(secret, dict) else "worker"
         env.pop("DATABASE_SECRET_ARN", None)
+        if "OCR_ENGINE" in env:
+            # Textract is AWS's: on this machine OCR is RapidOCR (the `ocr` extra) unless OCR_ENGINE says else.
+            env["OCR_ENGINE"] = os.environ.get("OCR_ENGINE", "local")
         env.update(self.environment)
         env["DATABASE_URL"] = self.database.role_url(role)
         env["AWS_ENDPOINT_URL"] = str(self.aws_endpoint)

@@ -94,6 +94,9 @@ class ParsedDocument:
     parser: str = "local"
     # Codes of what was noticed but not fatal, e.g. "pages_without_text:3". Never document text.
     warnings: tuple[str, ...] = ()
+    # Pages (1-based) whose text came from OCR, and each one's mean OCR confidence (0..1).
+    ocr_pages: tuple[int, ...] = ()
+    page_confidence: tuple[tuple[int, float], ...] = ()
 
 
 class Parser(Protocol):

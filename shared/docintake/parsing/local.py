@@ -1,4 +1,5 @@
-"""The local parser provider: no network; PDFs through pypdfium2 in the sandbox, text and Markdown passed through."""
+"""The local parser provider: PDFs through pypdfium2 in the sandbox, scanned pages and image uploads through
+an OCR engine (RapidOCR on this machine, Textract on AWS; see ocr.py), text and Markdown passed through."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from docintake.parsing import Heartbeat, ParsedDocument, parse_document
 
 # Imported here, before any fork, so the sandboxed child finds the parser loaded instead of importing it.
 from docintake.parsing.docx import parse_docx  # noqa: F401
+from docintake.parsing.ocr import IMAGE_TYPES, OcrEngine, RapidOcrEngine, parse_images, with_confidence_warnings
 from docintake.parsing.pdf import parse_pdf
 from docintake.parsing.sandbox import Sandbox
 
@@ -22,6 +24,9 @@ class LocalParser:
     timeout_seconds: float
     memory_mb: int
     name: str = "local"
+    # None: no OCR, and a document mostly of scans fails with no_text_layer (max_scanned_page_ratio).
+    ocr: OcrEngine | None = None
+    ocr_min_confidence: float = 0.8
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalParser:
@@ -30,6 +35,8 @@ class LocalParser:
             max_scanned_page_ratio=settings.max_scanned_page_ratio,
             timeout_seconds=settings.parse_timeout_seconds,
             memory_mb=settings.parse_memory_mb,
+            ocr=ocr_engine_from_settings(settings),
+            ocr_min_confidence=settings.ocr_min_confidence,
         )
 
     @property
@@ -37,9 +44,18 @@ class LocalParser:
         return Sandbox(timeout_seconds=self.timeout_seconds, memory_mb=self.memory_mb)
 
     def parse(self, data: bytes, content_type: str, *, heartbeat: Heartbeat) -> ParsedDocument:
+        if isinstance(self.ocr, RapidOcrEngine) and content_type in (ContentType.PDF, *IMAGE_TYPES):
+            self.ocr.preload()  # once per process, before the fork
         if content_type == "application/pdf":
             # Untrusted bytes into a C library: see sandbox.py for the limits and what each failure becomes.
-            parsed = self.sandbox.run(partial(parse_pdf, data, max_pages=self.max_pages), heartbeat=heartbeat)
+            # The OCR engine, if any, starts in the child too (onnxruntime's threads do not survive a fork).
+            work = partial(parse_pdf, data, max_pages=self.max_pages, ocr=self.ocr)
+            parsed = self.sandbox.run(work, heartbeat=heartbeat)
+        elif content_type in IMAGE_TYPES:
+            if self.ocr is None:
+                raise UnsupportedDocument("an image needs OCR, which is off (OCR_ENGINE=none)", code="no_text_layer")
+            work = partial(parse_images, data, content_type, self.ocr, max_pages=self.max_pages)
+            parsed = self.sandbox.run(work, heartbeat=heartbeat)
         elif content_type in (ContentType.DOCX, ContentType.HTML):
             # DOCX: lxml (C) on untrusted XML, a tree several times the inflated part's size. HTML: html.parser
             # has quadratic paths on malformed markup (html.py avoids the known ones). Same limits as PDFs.
@@ -49,8 +65,22 @@ class LocalParser:
         else:
             # Decoding UTF-8 cannot hang or balloon, so text and Markdown stay in-process.
             parsed = parse_document(data, content_type, max_pages=self.max_pages)
-        if parsed.page_count and parsed.pages_without_text / parsed.page_count > self.max_scanned_page_ratio:
+        if (
+            self.ocr is None
+            and parsed.page_count
+            and parsed.pages_without_text / parsed.page_count > self.max_scanned_page_ratio
+        ):
             raise UnsupportedDocument(
                 f"{parsed.pages_without_text} of {parsed.page_count} pages have no text layer", code="no_text_layer"
             )
-        return parsed
+        return with_confidence_warnings(parsed, self.ocr_min_confidence)
+
+
+def ocr_engine_from_settings(settings: Settings) -> OcrEngine | None:
+    if settings.ocr_engine == "textract":
+        from docintake.parsing.textract import TextractEngine
+
+        return TextractEngine()
+    if settings.ocr_engine == "local":
+        return RapidOcrEngine()
+    return None

@@ -44,6 +44,7 @@ MAX_SIDE = 3400
 # A text layer this short (characters) on a page mostly covered by an image is not the page's text.
 NEARLY_EMPTY_CHARS = 40
 IMAGE_COVER = 0.5
+BLANK = 235  # a rendered page whose darkest pixel is this light has no ink on it
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff")
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
@@ -127,7 +128,10 @@ def ocr_pdf_pages(pdf: pdfium.PdfDocument, text_chars: Sequence[int], engine: Oc
     """Reads the pages that need it (see ``pages_needing_ocr``) with the engine, one page at a time."""
     result = OcrResult()
     for index in pages_needing_ocr(pdf, text_chars):
-        result.pages[index + 1] = engine.read(render_page(pdf, index))
+        image = render_page(pdf, index)
+        # A blank page (nothing drawn, or only near-white) has nothing to read: a second of OCR saved.
+        blank = not image.pixels or min(image.pixels) >= BLANK
+        result.pages[index + 1] = OcrPage((), 0.0) if blank else engine.read(image)
     return result
 
 
@@ -492,7 +496,7 @@ class RapidOcrEngine:
         """Imports the OCR libraries (~1.5 s) in the calling process, so each sandboxed child finds them
         loaded. Importing starts no thread (onnxruntime's pools come with a session, OpenCV's with its first
         parallel call), so the fork stays safe. Without the ``ocr`` extra this does nothing: the child
-        reports ocr_unavailable when a page needs OCR."""
+        reports ocr_not_installed when a page needs OCR."""
         try:
             import cv2  # noqa: F401
             import numpy  # noqa: F401
@@ -524,7 +528,7 @@ class RapidOcrEngine:
             except ImportError as exc:
                 # The `ocr` extra is not installed: a setup problem, reported as such rather than retried.
                 raise UnsupportedDocument(
-                    "OCR is not installed (pip install 'docintake[ocr]', or OCR_ENGINE=none)", code="ocr_unavailable"
+                    "OCR is not installed (pip install 'docintake[ocr]', or OCR_ENGINE=none)", code="ocr_not_installed"
                 ) from exc
 
             threads = self.threads or len(os.sched_getaffinity(0))

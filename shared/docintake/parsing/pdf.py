@@ -30,6 +30,7 @@ import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument, normalize_text
+from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 
@@ -69,7 +70,7 @@ class _Page:
         return [item for item in self.items if isinstance(item, _Line)]
 
 
-def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
+def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedDocument:
     pdf = _open(data)
     try:
         page_count = len(pdf)
@@ -78,14 +79,26 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
         if page_count > max_pages:
             raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
         pages = [_read_page(pdf, i) for i in range(page_count)]
+        # OCR (see ocr.py): pages with no text layer, or a nearly empty one over a page-sized image.
+        read = OcrResult()
+        if ocr is not None:
+            chars = [sum(len(line.text) for line in p.lines) + 100 * (len(p.items) - len(p.lines)) for p in pages]
+            read = ocr_pdf_pages(pdf, chars, ocr)
     finally:
         pdf.close()
-    empty = sum(1 for page in pages if not page.items)
+    for number in read.pages:
+        pages[number - 1].items = []
+    empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
     if empty == page_count:
+        if ocr is not None:
+            raise UnsupportedDocument("no page has text, OCR included", code="empty_document")
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
     _drop_running_lines(pages)
     typography = _typography(pages)
-    blocks_by_page = [_blocks(page, typography) for page in pages]
+    blocks_by_page = [
+        list(read.pages[page.number].blocks) if page.number in read.pages else _blocks(page, typography)
+        for page in pages
+    ]
     _join_across_pages(blocks_by_page)
 
     parts: list[str] = []
@@ -106,9 +119,16 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
         # Text objects with nothing in them that reads: spaces, control characters.
         raise UnsupportedDocument("no page has any text", code="empty_document")
     markdown = "".join(parts).rstrip() + "\n"
-    warnings = (f"pages_without_text:{empty}",) if empty else ()
+    warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
     return ParsedDocument(
-        markdown, PageMap(tuple(page_numbers), tuple(starts)), page_count, empty, parser="local", warnings=warnings
+        markdown,
+        PageMap(tuple(page_numbers), tuple(starts)),
+        page_count,
+        empty,
+        parser="local",
+        warnings=warnings,
+        ocr_pages=read.page_numbers,
+        page_confidence=read.page_confidence,
     )
 
 

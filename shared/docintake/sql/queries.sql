@@ -110,7 +110,8 @@ WHERE id = %(document_id)s
 RETURNING id;
 
 -- name: set_document_pages
-UPDATE documents SET page_count = %(page_count)s, updated_at = now()
+UPDATE documents SET page_count = %(page_count)s, ocr_pages = %(ocr_pages)s, ocr_confidence = %(ocr_confidence)s,
+       parse_warnings = %(warnings)s, updated_at = now()
 WHERE id = %(document_id)s
 RETURNING id;
 
@@ -371,6 +372,7 @@ SELECT 1 AS found FROM documents WHERE id = %(document_id)s;
 -- name: list_documents
 -- The caller's documents, newest first, one page after the cursor (created_at, id), with the newest job.
 SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, d.page_count, d.created_at,
+       d.ocr_pages, d.ocr_confidence, d.parse_warnings,
        greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
@@ -385,6 +387,7 @@ LIMIT %(limit)s;
 
 -- name: get_document_view
 SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, d.page_count, d.created_at,
+       d.ocr_pages, d.ocr_confidence, d.parse_warnings,
        greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
