@@ -1,15 +1,19 @@
 """The local PDF parser: pypdfium2 text, font sizes, weights, line positions and ruling lines, turned
 into Markdown.
 
-- Headings come from font size (larger than the body text), bold short lines, short lines in capitals,
-  and the numbering policies use (SECTION I, PART A, ARTICLE 3, ENDORSEMENT …).
+- Headings come from the document's own type: the size carrying the most characters is the body's, the
+  sizes clearly above it are heading levels in rank order, and short bold or capitalised lines at body
+  size are the lowest level where the body itself is not set in bold or capitals. Short labels among
+  table-like lines (rows of short cells, a label over or beside its value) are not headings.
 - Tables are found from their ruling: path objects' edges (lines, and the edges of filled cell
   backgrounds) that meet form a grid; column borders are the vertical edges crossing the table, rows
   the horizontal ones — or, for a boxed table without row rules, each line whose first cell has
   text. Cell text is read with pdfium's bounded text, so wrapped cells stay one cell. A table
   continued on the next page under the same header row is merged into one.
 - Running headers and footers (the same line, digits aside, at the top or bottom of half the pages,
-  or of three pages in a row) are dropped.
+  or of three pages in a row) are dropped, unless they are all a page holds: no page is emptied.
+- The Markdown is normalised page by page (``docintake.parsing.normalize_text``); a document left
+  without text fails ``empty_document``.
 - Two-column pages are read column by column: lines that cross the page's middle separate bands, and
   within a band the left column comes before the right.
 - Lines re-flow into paragraphs by their vertical gaps, with hyphenation undone, across page breaks
@@ -30,7 +34,6 @@ import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument, normalize_text
-from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 
@@ -70,7 +73,7 @@ class _Page:
         return [item for item in self.items if isinstance(item, _Line)]
 
 
-def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedDocument:
+def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
     pdf = _open(data)
     try:
         page_count = len(pdf)
@@ -79,26 +82,14 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
         if page_count > max_pages:
             raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
         pages = [_read_page(pdf, i) for i in range(page_count)]
-        # OCR (see ocr.py): pages with no text layer, or a nearly empty one over a page-sized image.
-        read = OcrResult()
-        if ocr is not None:
-            chars = [sum(len(line.text) for line in p.lines) + 100 * (len(p.items) - len(p.lines)) for p in pages]
-            read = ocr_pdf_pages(pdf, chars, ocr)
     finally:
         pdf.close()
-    for number in read.pages:
-        pages[number - 1].items = []
-    empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
+    empty = sum(1 for page in pages if not page.items)
     if empty == page_count:
-        if ocr is not None:
-            raise UnsupportedDocument("no page has text, OCR included", code="empty_document")
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
     _drop_running_lines(pages)
     typography = _typography(pages)
-    blocks_by_page = [
-        list(read.pages[page.number].blocks) if page.number in read.pages else _blocks(page, typography)
-        for page in pages
-    ]
+    blocks_by_page = [_blocks(page, typography) for page in pages]
     _join_across_pages(blocks_by_page)
 
     parts: list[str] = []
@@ -119,16 +110,9 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
         # Text objects with nothing in them that reads: spaces, control characters.
         raise UnsupportedDocument("no page has any text", code="empty_document")
     markdown = "".join(parts).rstrip() + "\n"
-    warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
+    warnings = (f"pages_without_text:{empty}",) if empty else ()
     return ParsedDocument(
-        markdown,
-        PageMap(tuple(page_numbers), tuple(starts)),
-        page_count,
-        empty,
-        parser="local",
-        warnings=warnings,
-        ocr_pages=read.page_numbers,
-        page_confidence=read.page_confidence,
+        markdown, PageMap(tuple(page_numbers), tuple(starts)), page_count, empty, parser="local", warnings=warnings
     )
 
 
@@ -695,14 +679,15 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
 
 
 def _continues_heading(heading: tuple[_Line, int], line: _Line, typography: _Typography) -> bool:
-    """The line right below a heading, in the same type and case, is its second line, unless it starts a
-    heading of its own (SECTION II, B., 2.), ends a sentence (a paragraph's first line, right under a
-    heading in the body's type), or the heading above ended a sentence."""
+    """The line right below a heading, in the same type, is its second line, unless it starts a heading of
+    its own (SECTION II, B., 2.), ends a sentence or leaves the capitals of a heading set in capitals (a
+    paragraph's first line, right under a heading in the body's type), or the heading above ended a
+    sentence."""
     above, _ = heading
     height = max(line.top - line.bottom, 1.0)
     return (
         line.bold == above.bold
-        and _in_capitals(line.text) == _in_capitals(above.text)
+        and (_in_capitals(line.text) or not _in_capitals(above.text))
         and not line.text.endswith(_SENTENCE_END)
         and abs(typography.size_of(line) - typography.size_of(above)) < 0.25
         and 0 <= above.bottom - line.top < 0.8 * height
