@@ -5,11 +5,10 @@ into Markdown.
   sizes clearly above it are heading levels in rank order, and short bold or capitalised lines at body
   size are the lowest level where the body itself is not set in bold or capitals. Short labels among
   table-like lines (rows of short cells, a label over or beside its value) are not headings.
-- Tables are found from their ruling: path objects' edges (lines, and the edges of filled cell
-  backgrounds) that meet form a grid; column borders are the vertical edges crossing the table, rows
-  the horizontal ones — or, for a boxed table without row rules, each line whose first cell has
-  text. Cell text is read with pdfium's bounded text, so wrapped cells stay one cell. A table
-  continued on the next page under the same header row is merged into one.
+- Pages are read in their text's direction (a landscape page stored portrait with /Rotate, a table set
+  sideways), and tables come from ``docintake.parsing.tables``: ruled ones from the path segments'
+  crossings, unruled ones from aligned text; the lines they hold leave the text flow. A table continued
+  on the next page under the same header row is merged into one.
 - Running headers and footers (the same line, digits aside, at the top or bottom of half the pages,
   or of three pages in a row) are dropped, unless they are all a page holds: no page is emptied.
 - The Markdown is normalised page by page (``docintake.parsing.normalize_text``); a document left
@@ -34,12 +33,12 @@ import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument, normalize_text
+from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
-_NUMBERED_HEADING = re.compile(r"^(?:SECTION|PART|ARTICLE|COVERAGE PART|ENDORSEMENT|SCHEDULE)\s+[A-Z0-9IVXLC]+\b")
 _DIGITS = re.compile(r"\d+")
 # How a heading of its own begins (as opposed to the second line of a wrapped one).
 _NEW_HEADING = re.compile(r"^(?:[A-Z0-9]{1,4}[.)]\s|[IVXLC]+\.\s|(?:SECTION|PART|ARTICLE|ENDORSEMENT|SCHEDULE)\b)")
@@ -73,7 +72,7 @@ class _Page:
         return [item for item in self.items if isinstance(item, _Line)]
 
 
-def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
+def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedDocument:
     pdf = _open(data)
     try:
         page_count = len(pdf)
@@ -82,14 +81,26 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
         if page_count > max_pages:
             raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
         pages = [_read_page(pdf, i) for i in range(page_count)]
+        # OCR (see ocr.py): pages with no text layer, or a nearly empty one over a page-sized image.
+        read = OcrResult()
+        if ocr is not None:
+            chars = [sum(len(line.text) for line in p.lines) + 100 * (len(p.items) - len(p.lines)) for p in pages]
+            read = ocr_pdf_pages(pdf, chars, ocr)
     finally:
         pdf.close()
-    empty = sum(1 for page in pages if not page.items)
+    for number in read.pages:
+        pages[number - 1].items = []
+    empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
     if empty == page_count:
+        if ocr is not None:
+            raise UnsupportedDocument("no page has text, OCR included", code="empty_document")
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
     _drop_running_lines(pages)
     typography = _typography(pages)
-    blocks_by_page = [_blocks(page, typography) for page in pages]
+    blocks_by_page = [
+        list(read.pages[page.number].blocks) if page.number in read.pages else _blocks(page, typography)
+        for page in pages
+    ]
     _join_across_pages(blocks_by_page)
 
     parts: list[str] = []
@@ -110,9 +121,16 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
         # Text objects with nothing in them that reads: spaces, control characters.
         raise UnsupportedDocument("no page has any text", code="empty_document")
     markdown = "".join(parts).rstrip() + "\n"
-    warnings = (f"pages_without_text:{empty}",) if empty else ()
+    warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
     return ParsedDocument(
-        markdown, PageMap(tuple(page_numbers), tuple(starts)), page_count, empty, parser="local", warnings=warnings
+        markdown,
+        PageMap(tuple(page_numbers), tuple(starts)),
+        page_count,
+        empty,
+        parser="local",
+        warnings=warnings,
+        ocr_pages=read.page_numbers,
+        page_confidence=read.page_confidence,
     )
 
 
