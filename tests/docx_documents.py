@@ -138,3 +138,36 @@ CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 def compound_file(stream: str) -> bytes:
     return CFB_MAGIC + b"\x00" * 504 + stream.encode("utf-16-le") + b"\x00" * 1024
+
+
+_FOOTNOTES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> {note}</w:t></w:r></w:p>'
+    "</w:footnote></w:footnotes>"
+)
+
+
+def with_footnote(data: bytes, after: str, note: str) -> bytes:
+    """The package with a footnotes part holding ``note`` as footnote 1, referenced after the text ``after``
+    (python-docx cannot write footnotes)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    members = {info.filename: source.read(info) for info in source.infolist()}
+    members["word/footnotes.xml"] = _FOOTNOTES.format(note=note).encode()
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"</Types>",
+        b'<Override PartName="/word/footnotes.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>',
+    )
+    members["word/_rels/document.xml.rels"] = members["word/_rels/document.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdFootnotes" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        b'relationships/footnotes" Target="footnotes.xml"/></Relationships>',
+    )
+    anchor = f"{after}</w:t></w:r>".encode()
+    assert anchor in members["word/document.xml"]
+    members["word/document.xml"] = members["word/document.xml"].replace(
+        anchor, anchor + b'<w:r><w:footnoteReference w:id="1"/></w:r>', 1
+    )
+    return zip_of(members)

@@ -30,6 +30,7 @@ from tests.docx_documents import (
     compound_file,
     list_item,
     understated_size,
+    with_footnote,
     with_member,
     zip_of,
 )
@@ -321,3 +322,35 @@ def test_tables_of_contents_are_not_read() -> None:
         document.add_paragraph("We cover the dwelling.")
 
     assert _parse(build(fill)).markdown == "# Coverage\n\nWe cover the dwelling.\n"
+
+
+_TEXT_BOX_RUN = (
+    '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    ' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    ' xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
+    ' xmlns:v="urn:schemas-microsoft-com:vml">'
+    '<mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx><w:txbxContent>'
+    "<w:p><w:r><w:t>Call 1-800-555-0100</w:t></w:r></w:p><w:p><w:r><w:t>to file a claim.</w:t></w:r></w:p>"
+    "</w:txbxContent></wps:txbx></wps:wsp></w:drawing></mc:Choice>"
+    "<mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>"
+    "<w:p><w:r><w:t>Call 1-800-555-0100</w:t></w:r></w:p><w:p><w:r><w:t>to file a claim.</w:t></w:r></w:p>"
+    "</w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+)
+
+
+def test_a_text_box_reads_once_after_its_paragraph() -> None:
+    def fill(document: docx.document.Document) -> None:
+        from docx.oxml import parse_xml
+
+        anchor = document.add_paragraph("Claims")
+        anchor._p.append(parse_xml(_TEXT_BOX_RUN))
+        document.add_paragraph("Next paragraph")
+
+    assert _parse(build(fill)).markdown == "Claims\n\nCall 1-800-555-0100 to file a claim.\n\nNext paragraph\n"
+
+
+def test_footnotes_are_markdown_footnotes_at_the_end_of_their_page() -> None:
+    data = with_footnote(benefits_docx(), "Limits apply.", "Per calendar year, in-network only.")
+    parsed = _parse(data)
+    assert _page_text(parsed, 1).endswith("Limits apply.[^1]\n\n[^1]: Per calendar year, in-network only.\n\n")
+    assert parsed.markdown.count("Per calendar year") == 1 and parsed.page_map.pages == (1, 2, 3)

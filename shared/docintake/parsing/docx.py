@@ -13,8 +13,10 @@ objects give neither the body order of paragraphs and tables, nor page breaks, n
   covers and the others empty. A cell's paragraphs are joined by spaces; a table inside a cell is flattened
   into that cell's text. A table of one cell is a layout box: its content reads as paragraphs.
 - Direct bold (``w:b`` on a run) is kept as ``**bold**`` outside headings; hyperlinks keep their text;
-  deleted revisions, field codes, hidden text, tables of contents (they repeat the headings), headers,
-  footers, footnotes, comments and text boxes are not read.
+  a text box reads as a paragraph after the paragraph it is anchored in; footnotes are Markdown footnotes
+  (``[^1]`` where referenced, ``[^1]: text`` at the end of that page); deleted revisions, field codes,
+  hidden text, tables of contents (they repeat the headings), headers, footers, endnotes and comments are
+  not read.
 
 Pages: Word does not store pages; it lays them out when it renders. A page starts after an explicit page
 break (``w:br w:type="page"``, or ``pageBreakBefore`` on a paragraph) and at each section break that starts a
@@ -41,6 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import docx
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml.parser import parse_xml
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument
@@ -55,6 +59,7 @@ _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 _HEADING_NAME = re.compile(r"heading ([1-9])")
 # Word's "List Bullet 2" is a separate list whose level 0 is indented further: its depth is in its name.
 _TOC_NAME = re.compile(r"toc [1-9]|toc heading|table of figures")
@@ -80,7 +85,8 @@ Element = Any  # an lxml element; lxml ships no type information
 
 def parse_docx(data: bytes, *, max_pages: int) -> ParsedDocument:
     document = _open(data)
-    reader = _BodyReader(_Styles(document.styles.element), _Numbering(document), max_pages)
+    notes = _Notes(_footnotes(document))
+    reader = _BodyReader(_Styles(document.styles.element), _Numbering(document), notes, max_pages)
     reader.read(document.element.body)
     pages = reader.finish()
     parts: list[str] = []
@@ -292,6 +298,7 @@ class _Paragraph:
     """One paragraph's text, split where it has explicit page breaks."""
 
     segments: list[str] = field(default_factory=lambda: [""])
+    notes: _Notes | None = None
 
     def add(self, text: str) -> None:
         self.segments[-1] += text
@@ -300,10 +307,52 @@ class _Paragraph:
         self.segments.append("")
 
 
+@dataclass
+class _Notes:
+    """Footnote texts by id, and the ids referenced on the page being read, in order: a page's footnotes
+    are written at its end, as Markdown footnotes, so they are cited with the page that prints them."""
+
+    texts: dict[str, str]
+    pending: list[str] = field(default_factory=list)
+
+    def reference(self, note_id: str | None) -> str:
+        if note_id is None or note_id not in self.texts:
+            return ""
+        if note_id not in self.pending:
+            self.pending.append(note_id)
+        return f"[^{note_id}]"
+
+    def definitions(self) -> str:
+        lines = [f"[^{note_id}]: {self.texts[note_id]}" for note_id in self.pending]
+        self.pending.clear()
+        return "\n".join(lines)
+
+
+def _footnotes(document: Any) -> dict[str, str]:
+    """The footnotes part's notes by id (python-docx does not read that part; its XML is parsed with
+    python-docx's parser, entities unresolved). Separators are not notes."""
+    for rel in document.part.rels.values():
+        if rel.reltype == RT.FOOTNOTES and not rel.is_external:
+            try:
+                root = parse_xml(rel.target_part.blob)
+            except MemoryError:
+                raise
+            except Exception:
+                return {}  # the body is still worth reading without its footnotes
+            notes = {}
+            for note in root.iter(f"{_W}footnote"):
+                note_id = _attr(note, "id")
+                if note_id is not None and _attr(note, "type") in (None, "normal") and (text := _cell_text(note)):
+                    notes[note_id] = text
+            return notes
+    return {}
+
+
 class _BodyReader:
-    def __init__(self, styles: _Styles, numbering: _Numbering, max_pages: int) -> None:
+    def __init__(self, styles: _Styles, numbering: _Numbering, notes: _Notes, max_pages: int) -> None:
         self.styles = styles
         self.numbering = numbering
+        self.notes = notes
         self.max_pages = max_pages
         self.pages: list[list[str]] = [[]]
         self.list_lines: list[str] = []
@@ -337,11 +386,16 @@ class _BodyReader:
                 self.in_toc -= toc
 
     def finish(self) -> list[list[str]]:
-        self._end_list()
+        self._end_page()
         return self.pages
 
-    def _new_page(self) -> None:
+    def _end_page(self) -> None:
         self._end_list()
+        if notes := self.notes.definitions():
+            self.pages[-1].append(notes)
+
+    def _new_page(self) -> None:
+        self._end_page()
         self.pages.append([])
         if len(self.pages) > self.max_pages:
             raise UnsupportedDocument(f"document has more than {self.max_pages} pages", code="too_many_pages")
@@ -363,7 +417,7 @@ class _BodyReader:
         if ppr is not None and _is_on(ppr.find(f"{_W}pageBreakBefore")) and self.anything:
             self._new_page()
         level = self._heading_level(ppr, style_id)
-        content = _Paragraph()
+        content = _Paragraph(notes=self.notes)
         _runs(p, content, bold_allowed=level is None)
         for index, segment in enumerate(content.segments):
             if index:
@@ -376,6 +430,9 @@ class _BodyReader:
             elif (item := self._list_item(ppr, style_id)) is not None:
                 self._list_line(*item, text)
             else:
+                self._emit(text)
+        for box in _text_boxes(p):
+            if text := _cell_text(box, self.notes):
                 self._emit(text)
         if ppr is not None and ppr.find(f"{_W}sectPr") is not None:
             self._end_section()
@@ -427,7 +484,7 @@ class _BodyReader:
         self.list_lines.append(" " * indent + marker + text)
 
     def _table(self, tbl: Element) -> None:
-        rows = _table_rows(tbl)
+        rows = _table_rows(tbl, self.notes)
         if not any(cell for row in rows for cell in row):
             return
         if len(rows) == 1 and len(rows[0]) == 1:
@@ -463,6 +520,8 @@ def _run(r: Element, out: _Paragraph, *, bold_allowed: bool) -> None:
             text += " "
         elif tag == f"{_W}noBreakHyphen":
             text += "-"
+        elif tag == f"{_W}footnoteReference" and out.notes is not None:
+            text += out.notes.reference(_attr(child, "id"))
         elif tag == f"{_W}br":
             if _attr(child, "type") == "page":
                 _add(out, text, bold)
@@ -490,23 +549,31 @@ def _add(out: _Paragraph, text: str, bold: bool) -> None:
         out.add(f"{lead}**{core}**{trail}")
 
 
-def _cell_text(tc: Element) -> str:
+def _text_boxes(p: Element) -> Iterator[Element]:
+    """The paragraph's text boxes (shapes anchored in its runs). Word writes each twice, as a DrawingML shape
+    and as a VML fallback inside markup-compatibility content: the fallback copy is skipped."""
+    for box in p.iter(f"{_W}txbxContent"):
+        if not any(ancestor.tag == f"{_MC}Fallback" for ancestor in box.iterancestors()):
+            yield box
+
+
+def _cell_text(tc: Element, notes: _Notes | None = None) -> str:
     """A cell's paragraphs joined by spaces; a nested table's cells by "; ", its rows by " / "."""
     parts: list[str] = []
     for child in tc:
         if child.tag == f"{_W}p":
-            paragraph = _Paragraph()
+            paragraph = _Paragraph(notes=notes)
             _runs(child, paragraph, bold_allowed=True)
             parts.append(" ".join("".join(paragraph.segments).split()))
         elif child.tag == f"{_W}tbl":
-            rows = _table_rows(child)
+            rows = _table_rows(child, notes)
             parts.append(" / ".join("; ".join(cell for cell in row if cell) for row in rows))
         elif child.tag in _BLOCK_CONTAINERS:
-            parts.append(_cell_text(child))
+            parts.append(_cell_text(child, notes))
     return " ".join(part for part in parts if part)
 
 
-def _table_rows(tbl: Element) -> list[list[str]]:
+def _table_rows(tbl: Element, notes: _Notes | None = None) -> list[list[str]]:
     """The table's rows at the grid's width; a spanning cell's text in the first grid cell it covers."""
     grid = len(tbl.findall(f"{_W}tblGrid/{_W}gridCol"))
     rows: list[list[str]] = []
@@ -519,7 +586,7 @@ def _table_rows(tbl: Element) -> list[list[str]]:
             merge = tcpr.find(f"{_W}vMerge") if tcpr is not None else None
             # vMerge without "restart" continues the cell above: its text is already there.
             continues = merge is not None and (_attr(merge) or "continue") != "restart"
-            row.append("" if continues else _cell_text(tc))
+            row.append("" if continues else _cell_text(tc, notes))
             row.extend([""] * max(min(span, 64) - 1, 0))
         rows.append(row)
     width = max([grid, *(len(row) for row in rows)]) if rows else 0
