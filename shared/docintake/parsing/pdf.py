@@ -33,12 +33,12 @@ import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument, normalize_text
-from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
+_NUMBERED_HEADING = re.compile(r"^(?:SECTION|PART|ARTICLE|COVERAGE PART|ENDORSEMENT|SCHEDULE)\s+[A-Z0-9IVXLC]+\b")
 _DIGITS = re.compile(r"\d+")
 # How a heading of its own begins (as opposed to the second line of a wrapped one).
 _NEW_HEADING = re.compile(r"^(?:[A-Z0-9]{1,4}[.)]\s|[IVXLC]+\.\s|(?:SECTION|PART|ARTICLE|ENDORSEMENT|SCHEDULE)\b)")
@@ -72,7 +72,7 @@ class _Page:
         return [item for item in self.items if isinstance(item, _Line)]
 
 
-def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedDocument:
+def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
     pdf = _open(data)
     try:
         page_count = len(pdf)
@@ -81,26 +81,14 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
         if page_count > max_pages:
             raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
         pages = [_read_page(pdf, i) for i in range(page_count)]
-        # OCR (see ocr.py): pages with no text layer, or a nearly empty one over a page-sized image.
-        read = OcrResult()
-        if ocr is not None:
-            chars = [sum(len(line.text) for line in p.lines) + 100 * (len(p.items) - len(p.lines)) for p in pages]
-            read = ocr_pdf_pages(pdf, chars, ocr)
     finally:
         pdf.close()
-    for number in read.pages:
-        pages[number - 1].items = []
-    empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
+    empty = sum(1 for page in pages if not page.items)
     if empty == page_count:
-        if ocr is not None:
-            raise UnsupportedDocument("no page has text, OCR included", code="empty_document")
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
     _drop_running_lines(pages)
     typography = _typography(pages)
-    blocks_by_page = [
-        list(read.pages[page.number].blocks) if page.number in read.pages else _blocks(page, typography)
-        for page in pages
-    ]
+    blocks_by_page = [_blocks(page, typography) for page in pages]
     _join_across_pages(blocks_by_page)
 
     parts: list[str] = []
@@ -121,16 +109,9 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
         # Text objects with nothing in them that reads: spaces, control characters.
         raise UnsupportedDocument("no page has any text", code="empty_document")
     markdown = "".join(parts).rstrip() + "\n"
-    warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
+    warnings = (f"pages_without_text:{empty}",) if empty else ()
     return ParsedDocument(
-        markdown,
-        PageMap(tuple(page_numbers), tuple(starts)),
-        page_count,
-        empty,
-        parser="local",
-        warnings=warnings,
-        ocr_pages=read.page_numbers,
-        page_confidence=read.page_confidence,
+        markdown, PageMap(tuple(page_numbers), tuple(starts)), page_count, empty, parser="local", warnings=warnings
     )
 
 
@@ -292,6 +273,18 @@ def _lines_outside(
             and t.bottom - 1 <= line.top
             and line.bottom <= t.top + 1
         ]
+        if not near:
+            kept.append(line)
+            kept_spans.append(span)
+            continue
+        if any(
+            t.left - 1 <= line.left
+            and line.right <= t.right + 1
+            and t.bottom - 1 <= line.bottom
+            and line.top <= t.top + 1
+            for t in near
+        ):
+            continue  # wholly inside a table
         inside = {i for i in span if i in glyphs and any(t.holds(glyphs[i].x, glyphs[i].y) for t in near)}
         if not inside:
             kept.append(line)
@@ -355,17 +348,26 @@ def _tables(
 
 
 def _ruled_area(segments: list[Segment]) -> Callable[[_Line], bool] | None:
-    """Whether a line is within reach of the page's ruling; None without ruling in both directions."""
+    """Whether a line is within reach of the page's ruling: level with a vertical rule (a table's columns
+    have them; a rule under a heading or over a footer does not) and within the horizontal rules' span.
+    None without ruling in both directions."""
     horizontal = [s for s in segments if abs(s.y1 - s.y0) <= 1 and abs(s.x1 - s.x0) >= _RULE]
     vertical = [s for s in segments if abs(s.x1 - s.x0) <= 1 and abs(s.y1 - s.y0) >= _RULE]
     if len(horizontal) < 2 or len(vertical) < 2:
         return None
-    ruling = horizontal + vertical
-    left = min(min(s.x0, s.x1) for s in ruling) - _RULE
-    right = max(max(s.x0, s.x1) for s in ruling) + _RULE
-    bottom = min(min(s.y0, s.y1) for s in ruling) - _RULE
-    top = max(max(s.y0, s.y1) for s in ruling) + _RULE
-    return lambda line: line.left < right and left < line.right and line.bottom < top and bottom < line.top
+    left = min(min(s.x0, s.x1) for s in horizontal) - _RULE
+    right = max(max(s.x0, s.x1) for s in horizontal) + _RULE
+    spans: list[list[float]] = []
+    for low, high in sorted((min(s.y0, s.y1) - _RULE, max(s.y0, s.y1) + _RULE) for s in vertical):
+        if spans and low <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], high)
+        else:
+            spans.append([low, high])
+
+    def near(line: _Line) -> bool:
+        return line.left < right and left < line.right and any(lo < line.top and line.bottom < hi for lo, hi in spans)
+
+    return near
 
 
 def _segments(page: pdfium.PdfPage, frame: _Frame) -> list[Segment]:

@@ -248,13 +248,12 @@ def _ruled_table(cells: list[_Cell], glyphs: list[Glyph]) -> Table | None:
             for c in range(c0, c1):
                 slot_cell[(r, c)] = i
     held: list[list[Glyph]] = [[] for _ in cells]
-    for g in glyphs:
+    last_row, last_column = len(ys) - 2, len(xs) - 2
+    for g in [g for g in glyphs if left <= g.x <= right and bottom <= g.y <= top]:
         x, y = g.x, g.y
-        if not (left <= x <= right and bottom <= y <= top):
-            continue
         c = bisect.bisect_right(xs, x) - 1
         r = bisect.bisect_right(negative_ys, -y) - 1
-        cell = slot_cell.get((min(r, len(ys) - 2), min(c, len(xs) - 2)))
+        cell = slot_cell.get((min(r, last_row), min(c, last_column)))
         if cell is not None:
             held[cell].append(g)
     # Shading behind each line of text, or bands across a block, make rows of one cell across the whole
@@ -567,15 +566,14 @@ def _split_at(piece: _Piece, bounds: list[float]) -> list[_Piece]:
     """A piece cut where a column bound falls in a gap between its words wider than a plain space: header
     words of neighbouring columns set close together ("method method"). A spanning header's words, a
     plain space apart, stay together."""
-    parts = [_Piece(piece.left, piece.left, [])]
-    for a, b in itertools.pairwise([*piece.glyphs, None]):
-        parts[-1].glyphs.append(a)
-        parts[-1].right = max(parts[-1].right, a.right)
-        if b is None:
-            break
+    parts = [_Piece(piece.left, piece.left, [piece.glyphs[0]])]
+    for a, b in itertools.pairwise(piece.glyphs):
         gap = b.left - a.right
         if gap > 0.4 * max(a.height, b.height) and any(a.right < x < b.left for x in bounds):
             parts.append(_Piece(b.left, b.left, []))
+        parts[-1].glyphs.append(b)
+    for part in parts:
+        part.right = max(g.right for g in part.glyphs)
     return parts
 
 
