@@ -4,11 +4,13 @@ refused with a known code — never an unknown error, which the pipeline would r
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 
+from docintake.cli import main
 from docintake.errors import PermanentError, UnsupportedDocument
 from docintake.parsing.local import LocalParser
 
@@ -74,3 +76,24 @@ def test_each_damaged_file_parses_to_its_text_or_is_refused_with_a_known_code(pa
 def test_the_corpus_is_the_one_the_expectations_describe() -> None:
     # A file added to the corpus is still checked above; one removed should be removed here too.
     assert set(EXPECTED) <= {path.name for path in FILES}
+
+
+@pytest.mark.skipif(not FILES, reason=f"no malformed corpus at {MALFORMED}")
+def test_docintake_parse_exits_0_with_markdown_or_2_with_a_code_for_every_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the command a user runs on each damaged file (without OCR: its engine is tested elsewhere)
+    monkeypatch.setenv("OCR_ENGINE", "none")
+    outcomes: dict[str, tuple[int, str]] = {}
+    for path in FILES:
+        # WHEN `docintake parse FILE --json` runs
+        status = main(["parse", str(path), "--json"])
+        captured = capsys.readouterr()
+        # THEN it exits 0 with a JSON document holding Markdown, or 2 with the error code alone on stderr
+        if status == 0:
+            outcomes[path.name] = (0, json.loads(captured.out)["markdown"].strip())
+        else:
+            outcomes[path.name] = (status, captured.err.strip())
+    expected = {name: (2 if outcome in KNOWN_CODES else 0, outcome) for name, outcome in EXPECTED.items()}
+    assert {name: outcomes[name] for name in expected} == expected
+    assert all(status in (0, 2) and text for status, text in outcomes.values())
