@@ -206,3 +206,11 @@ def test_hidden_elements_are_dropped_to_their_own_end_tag() -> None:
 def test_preformatted_text_is_fenced_so_its_lines_stay_text() -> None:
     page = "<p>Example:</p><pre># not a heading\n- not an item\n```\n  indented</pre><p>After</p>"
     assert _parse(page).markdown == "Example:\n\n````\n# not a heading\n- not an item\n```\n  indented\n````\n\nAfter\n"
+
+
+def test_a_table_caption_reads_as_a_paragraph_before_the_table() -> None:
+    page = (
+        "<table><caption>Prescription drugs</caption>"
+        "<tr><th>Tier</th><th>Copay</th></tr><tr><td>1</td><td>$10</td></tr></table>"
+    )
+    assert _parse(page).markdown == "Prescription drugs\n\n| Tier | Copay |\n| --- | --- |\n| 1 | $10 |\n"

@@ -134,6 +134,8 @@ class _Cell:
 @dataclass
 class _Table:
     rows: list[list[_Cell]] = field(default_factory=list)
+    # Text before the first cell: the caption (or text a browser would move out in front of the table).
+    caption: list[str] = field(default_factory=list)
 
     def cell(self) -> _Cell | None:
         return self.rows[-1][-1] if self.rows and self.rows[-1] else None
@@ -208,8 +210,7 @@ class _HtmlReader(HTMLParser):
             return
         if self.tables:
             cell = self.tables[-1].cell()
-            if cell is not None:
-                cell.text.append(data)
+            (cell.text if cell is not None else self.tables[-1].caption).append(data)
             return
         self.inline.append(data if self.pre else re.sub(r"\s+", " ", data))
 
@@ -321,12 +322,17 @@ class _HtmlReader(HTMLParser):
                 if cell is not None:
                     cell.text.append(" ")
             return
-        rows = self.tables.pop().grid()
+        table = self.tables.pop()
+        caption = " ".join(" ".join(table.caption).split())
+        rows = table.grid()
         if self.tables:
-            cell = self.tables[-1].cell()
-            if cell is not None and rows:
-                cell.text.append(" " + " / ".join("; ".join(c for c in row if c) for row in rows) + " ")
-        elif rows:
+            flat = " / ".join("; ".join(c for c in row if c) for row in rows)
+            outer = self.tables[-1].cell()
+            (outer.text if outer is not None else self.tables[-1].caption).append(f" {caption} {flat} ")
+            return
+        if caption:
+            self._emit(caption)
+        if rows:
             self._emit(pipe_table(rows))
 
     def _flush(self) -> None:
