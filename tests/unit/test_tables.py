@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -299,6 +300,16 @@ def test_aligned_columns_make_a_table_and_a_wrapped_label_is_its_own_row() -> No
     (table,) = aligned_tables(glyphs)
     assert table.rows == [list(row) for row in rows]
     assert not table.ruled
+
+
+def test_a_dense_hatching_of_strokes_is_refused_in_bounded_time() -> None:
+    # GIVEN a page drawn with 1,000 horizontal and 1,000 vertical strokes (a hatched area, a hostile file)
+    segments = [Segment(0, y * 4.0, 4000, y * 4.0) for y in range(1000)]  # 4 points apart: no snapping
+    segments += [Segment(x * 4.0, 0, x * 4.0, 4000) for x in range(1000)]
+    started = time.monotonic()
+    # THEN no table comes of it, quickly
+    assert ruled_tables(segments, _glyphs("text", 10, 10)) == []
+    assert time.monotonic() - started < 2
 
 
 def test_cell_text_joins_lines_top_first() -> None:

@@ -25,6 +25,7 @@ SNAP = 3.0  # edges closer than this (points) are one border
 JOIN = 3.0  # collinear pieces with gaps up to this are one edge
 CROSS = 3.0  # a horizontal and a vertical edge this close to meeting do meet
 MIN_EDGE = 3.0  # shorter edges are glyph parts or dots, not borders
+MAX_CROSSINGS = 60_000  # horizontal x vertical edges: a 300 x 200 grid; real tables stay far below
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,8 @@ def ruled_tables(segments: list[Segment], glyphs: list[Glyph]) -> list[Table]:
     if len(horizontal) < 2 or len(vertical) < 2:
         return []
     horizontal, vertical = _merged(horizontal), _merged(vertical)
+    if len(horizontal) * len(vertical) > MAX_CROSSINGS:
+        return []  # a drawing or a hatched area, not a table; finding its cells would cost quadratic time
     corners = _corners(horizontal, vertical)
     cells = _cells(corners)
     tables = []
