@@ -544,12 +544,24 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
     if len(bounds) < 1:
         return None
     grid: list[list[str]] = []
+    placed: list[list[tuple[int, _Piece]]] = []
     for row in rows:
         cells = ["" for _ in range(len(bounds) + 1)]
+        placed.append([])
         for p in (part for piece in row.pieces for part in _split_at(piece, bounds)):
             column = bisect.bisect_left(bounds, (p.left + p.right) / 2)  # a spanning header by its middle
             cells[column] = f"{cells[column]} {p.text}".strip()
+            placed[-1].append((column, p))
         grid.append(cells)
+    prose = _prose_beside(grid)
+    if prose is not None:
+        # Prose in a column of the page beside the table, level with some of its rows: not part of it.
+        grid = [[c for i, c in enumerate(row) if i != prose] for row in grid]
+        kept = [[p for column, p in row if column != prose] for row in placed]
+        rows = [_Row(r.top, r.bottom, pieces) for r, pieces in zip(rows, kept, strict=True) if pieces]
+        grid = [g for g, pieces in zip(grid, kept, strict=True) if pieces]
+        if len(rows) < 3:
+            return None
     table_rows = _without_empty(grid)
     if not table_rows or len(table_rows[0]) < 2:
         return None
@@ -563,6 +575,17 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
     left = min(p.left for r in rows for p in r.pieces)
     right = max(p.right for r in rows for p in r.pieces)
     return Table(left, rows[-1].bottom, right, rows[0].top, table_rows, ruled=False)
+
+
+def _prose_beside(grid: list[list[str]]) -> int | None:
+    """The first or last column when it holds prose rather than cells: long texts, mostly alone on their
+    row (the table's rows fall between the lines of a paragraph beside it)."""
+    for column in (0, len(grid[0]) - 1):
+        texts = [row[column] for row in grid if row[column]]
+        alone = sum(1 for row in grid if row[column] and not any(c for i, c in enumerate(row) if i != column))
+        if len(texts) >= 3 and alone * 2 >= len(texts) and statistics.fmean(len(t) for t in texts) > 30:
+            return column
+    return None
 
 
 def _split_at(piece: _Piece, bounds: list[float]) -> list[_Piece]:
