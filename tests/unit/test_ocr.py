@@ -301,3 +301,20 @@ def test_cli_parse_json_reports_ocr_pages_and_confidence(tmp_path: Path, capsys:
     assert document["ocr_pages"] == [1]
     [page] = document["page_confidence"]
     assert page["page"] == 1 and 0.8 <= page["confidence"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png"),
+        (b"\xff\xd8\xff\xe0" + b"garbage" * 10, "image/jpeg"),
+        (b"II*\x00" + b"\xff\xff\xff\x7f", "image/tiff"),
+        (b"MM\x00+\x00\x08", "image/tiff"),  # BigTIFF
+    ],
+    ids=["png", "jpeg", "tiff-offset-past-end", "bigtiff"],
+)
+def test_broken_images_fail_with_corrupt_image(parser: LocalParser, data: bytes, content_type: str) -> None:
+    # GIVEN image bytes that do not decode  WHEN parsed  THEN a permanent failure with its code
+    with pytest.raises(UnsupportedDocument) as caught:
+        parser.parse(data, content_type, heartbeat=lambda: None)
+    assert caught.value.code == "corrupt_image"

@@ -509,7 +509,14 @@ class RapidOcrEngine:
         import numpy as np
 
         grey = self._grey(page, np)
-        output = self._session()(grey)
+        try:
+            output = self._session()(grey)
+        except Exception as exc:
+            # onnxruntime reports a failed allocation (the sandbox's address-space cap) as a runtime error:
+            # made a MemoryError here, so the sandbox reports parse_memory instead of an unknown error.
+            if "bad_alloc" in str(exc) or "Failed to allocate" in str(exc):
+                raise MemoryError("OCR ran out of memory") from exc
+            raise
         boxes: list[TextBox] = []
         for points, text, score in zip(
             _or_empty(output.boxes), _or_empty(output.txts), _or_empty(output.scores), strict=False
@@ -532,6 +539,7 @@ class RapidOcrEngine:
                 ) from exc
 
             threads = self.threads or len(os.sched_getaffinity(0))
+            _one_malloc_arena()
             self._ocr = RapidOCR(
                 params={
                     "Global.log_level": "error",
@@ -564,6 +572,20 @@ class RapidOcrEngine:
                 return np.asarray(grey)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise UnsupportedDocument("the image could not be decoded", code="corrupt_image") from exc
+
+
+def _one_malloc_arena() -> None:
+    """glibc gives each thread that allocates its own arena, reserving 64 MB of address space apiece (on
+    64-bit); under the sandbox's address-space cap, onnxruntime's threads would spend the cap on
+    reservations. One arena keeps the cap for memory actually used. Best effort: not glibc, no change."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, 1)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
 
 
 def _or_empty(values: Any) -> Any:
