@@ -244,8 +244,10 @@ def _glyphs(textpage: pdfium.PdfTextPage, text: str, frame: _Frame, spans: list[
         space = False
         for index in span:
             char = text[index]
-            if char.isspace() or char == "\ufffe":
+            if char.isspace():
                 space = True
+                continue
+            if char == "\ufffe":  # pdfium's mark for a soft hyphen: no glyph, no word break
                 continue
             loose_box(raw, index, rect)
             if upright:

@@ -477,31 +477,27 @@ def aligned_tables(glyphs: list[Glyph]) -> list[Table]:
 
 
 def _table_run(rows: list[_Row], start: int) -> int:
-    """The end of the run of rows from ``start`` that keeps a common gutter; ``start`` when too short."""
+    """The end of the run of rows from ``start`` that keeps a common gutter; ``start`` when too short. Up to
+    two single-piece lines in a row (a section label, a wrapped label) may sit between its rows; the run
+    ends with its last row of several pieces."""
     if len(rows[start].pieces) < 2:
         return start
     gutters = _gutters([rows[start]])
     multi = 1
-    end = start + 1
-    singles = 0
-    while end < len(rows):
-        row, above = rows[end], rows[end - 1]
+    end = start + 1  # just after the last row of several pieces
+    index = start + 1
+    while index < len(rows) and index - end <= 2:
+        row, above = rows[index], rows[index - 1]
         if above.bottom - row.top > 3 * max(row.height, above.height):
             break
-        if len(row.pieces) < 2:
-            singles += 1
-            if singles > 2:
+        if len(row.pieces) >= 2:
+            narrowed = _narrow(gutters, row)
+            if not narrowed:
                 break
-            end += 1
-            continue
-        narrowed = _narrow(gutters, row)
-        if not narrowed:
-            break
-        gutters = narrowed
-        singles = 0
-        multi += 1
-        end += 1
-    end -= singles  # trailing single-piece lines are text after the table
+            gutters = narrowed
+            multi += 1
+            end = index + 1
+        index += 1
     return end if multi >= 3 else start
 
 
