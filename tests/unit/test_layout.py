@@ -195,6 +195,22 @@ def test_a_heading_over_prose_that_quotes_amounts_stays_a_heading() -> None:
     assert headings(parse(data)) == ["# Emergency Room Care", "# Ambulance Services"]
 
 
+def test_the_capitalised_end_of_a_sentence_is_not_a_heading() -> None:
+    # GIVEN a paragraph whose last line, in the same type, is set in capitals (a name, a wrapped title)
+    data = pdf(
+        [
+            *prose(740),
+            Text("Complaints about this plan may be sent in writing to", 690),
+            Text("THE STATE DEPARTMENT OF INSURANCE", 676),
+            *prose(640),
+        ]
+    )
+    parsed = parse(data)
+    # THEN it stays in its sentence
+    assert headings(parsed) == []
+    assert "may be sent in writing to THE STATE DEPARTMENT OF INSURANCE" in parsed.markdown
+
+
 # --- running headers and footers ---------------------------------------------------------------------------
 
 

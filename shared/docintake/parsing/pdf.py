@@ -33,12 +33,12 @@ import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument, normalize_text
+from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
-_NUMBERED_HEADING = re.compile(r"^(?:SECTION|PART|ARTICLE|COVERAGE PART|ENDORSEMENT|SCHEDULE)\s+[A-Z0-9IVXLC]+\b")
 _DIGITS = re.compile(r"\d+")
 # How a heading of its own begins (as opposed to the second line of a wrapped one).
 _NEW_HEADING = re.compile(r"^(?:[A-Z0-9]{1,4}[.)]\s|[IVXLC]+\.\s|(?:SECTION|PART|ARTICLE|ENDORSEMENT|SCHEDULE)\b)")
@@ -72,7 +72,7 @@ class _Page:
         return [item for item in self.items if isinstance(item, _Line)]
 
 
-def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
+def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedDocument:
     pdf = _open(data)
     try:
         page_count = len(pdf)
@@ -81,14 +81,26 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
         if page_count > max_pages:
             raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
         pages = [_read_page(pdf, i) for i in range(page_count)]
+        # OCR (see ocr.py): pages with no text layer, or a nearly empty one over a page-sized image.
+        read = OcrResult()
+        if ocr is not None:
+            chars = [sum(len(line.text) for line in p.lines) + 100 * (len(p.items) - len(p.lines)) for p in pages]
+            read = ocr_pdf_pages(pdf, chars, ocr)
     finally:
         pdf.close()
-    empty = sum(1 for page in pages if not page.items)
+    for number in read.pages:
+        pages[number - 1].items = []
+    empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
     if empty == page_count:
+        if ocr is not None:
+            raise UnsupportedDocument("no page has text, OCR included", code="empty_document")
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
     _drop_running_lines(pages)
     typography = _typography(pages)
-    blocks_by_page = [_blocks(page, typography) for page in pages]
+    blocks_by_page = [
+        list(read.pages[page.number].blocks) if page.number in read.pages else _blocks(page, typography)
+        for page in pages
+    ]
     _join_across_pages(blocks_by_page)
 
     parts: list[str] = []
@@ -109,9 +121,16 @@ def parse_pdf(data: bytes, *, max_pages: int) -> ParsedDocument:
         # Text objects with nothing in them that reads: spaces, control characters.
         raise UnsupportedDocument("no page has any text", code="empty_document")
     markdown = "".join(parts).rstrip() + "\n"
-    warnings = (f"pages_without_text:{empty}",) if empty else ()
+    warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
     return ParsedDocument(
-        markdown, PageMap(tuple(page_numbers), tuple(starts)), page_count, empty, parser="local", warnings=warnings
+        markdown,
+        PageMap(tuple(page_numbers), tuple(starts)),
+        page_count,
+        empty,
+        parser="local",
+        warnings=warnings,
+        ocr_pages=read.page_numbers,
+        page_confidence=read.page_confidence,
     )
 
 
@@ -683,7 +702,11 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
             blocks[-1] = f"{blocks[-1]} {item.text}"
             heading = (item, heading[1])
             continue
-        level = _heading_level(item, typography, tabular=id(item) in tabular)
+        # The end of a line above it in the same type (a wrapped title whose first line did not stand out,
+        # a paragraph's last line) is no heading of its own.
+        level = 0
+        if not _runs_on(previous, item, typography):
+            level = _heading_level(item, typography, tabular=id(item) in tabular)
         if level:
             flush()
             blocks.append(f"{'#' * level} {item.text}")
@@ -698,6 +721,18 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
         previous = item
     flush()
     return blocks
+
+
+def _runs_on(above: _Line | None, line: _Line, typography: _Typography) -> bool:
+    """Whether ``line`` carries on the sentence of the line right above it, set in the same type."""
+    return (
+        above is not None
+        and above.bold == line.bold
+        and typography.size_of(above) == typography.size_of(line)
+        and 0 <= above.bottom - line.top < 0.8 * max(line.top - line.bottom, 1.0)
+        and not above.text.endswith(_SENTENCE_END)
+        and not _LIST_MARKER.match(line.text)
+    )
 
 
 def _continues_heading(heading: tuple[_Line, int], line: _Line, typography: _Typography) -> bool:
