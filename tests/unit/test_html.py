@@ -214,3 +214,7 @@ def test_a_table_caption_reads_as_a_paragraph_before_the_table() -> None:
         "<tr><th>Tier</th><th>Copay</th></tr><tr><td>1</td><td>$10</td></tr></table>"
     )
     assert _parse(page).markdown == "Prescription drugs\n\n| Tier | Copay |\n| --- | --- |\n| 1 | $10 |\n"
+
+
+def test_preformatted_text_without_backticks_gets_a_three_backtick_fence() -> None:
+    assert _parse("<pre>Plan  ID: 42</pre>").markdown == "```\nPlan  ID: 42\n```\n"

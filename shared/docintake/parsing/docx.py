@@ -85,9 +85,18 @@ Element = Any  # an lxml element; lxml ships no type information
 
 def parse_docx(data: bytes, *, max_pages: int) -> ParsedDocument:
     document = _open(data)
-    notes = _Notes(_footnotes(document))
-    reader = _BodyReader(_Styles(document.styles.element), _Numbering(document), notes, max_pages)
-    reader.read(document.element.body)
+    try:
+        # A part whose content type or root element is not the expected one loads as a plain part, or as
+        # an element without these children; a relationship marked external has no part (ValueError).
+        body, styles = document.element.body, document.styles.element
+    except (AttributeError, ValueError) as exc:
+        raise UnsupportedDocument("DOCX parts are not WordprocessingML", code="corrupt_docx") from exc
+    if body is None:
+        raise UnsupportedDocument("document has no body", code="empty_document")
+    paragraph_styles = _Styles(styles)
+    numbering = _Numbering(document, paragraph_styles)
+    reader = _BodyReader(paragraph_styles, numbering, _Notes(_footnotes(document)), max_pages)
+    reader.read(body)
     pages = reader.finish()
     parts: list[str] = []
     numbers: list[int] = []
@@ -245,12 +254,13 @@ class _Level:
 class _Numbering:
     """List levels by (numId, ilvl): bullet or numbered, and where the count starts."""
 
-    def __init__(self, document: Any) -> None:
+    def __init__(self, document: Any, styles: _Styles) -> None:
         self.levels: dict[tuple[str, int], _Level] = {}
         try:
             root = document.part.numbering_part.element
-        except (KeyError, NotImplementedError):
-            return  # no numbering part: every numPr reads as a bullet
+        except (KeyError, NotImplementedError, AttributeError, ValueError):
+            # No numbering part, or not one (a plain part, an external target): every numPr is a bullet.
+            return
         abstract: dict[str, dict[int, _Level]] = {}
         style_links: dict[str, str] = {}
         for node in root.iter(f"{_W}abstractNum"):
@@ -259,7 +269,6 @@ class _Numbering:
             link = _attr(node.find(f"{_W}numStyleLink"))
             if link:
                 style_links[abstract_id] = link
-        styles = _Styles(document.styles.element)
         nums = {_attr(num, "numId") or "": num for num in root.iter(f"{_W}num")}
         for num_id, num in nums.items():
             abstract_id = _attr(num.find(f"{_W}abstractNumId")) or ""

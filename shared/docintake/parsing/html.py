@@ -343,7 +343,7 @@ class _HtmlReader(HTMLParser):
             text = text.strip("\n")
             if text.strip() and self.heading is None and self.item_marker is None and not self.lists:
                 # Preformatted text is fenced, so a line in it starting with "#" or "-" stays text.
-                fence = "`" * max(3, *(len(run) + 1 for run in re.findall(r"`+", text)))
+                fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", text))])
                 self._emit(f"{fence}\n{text}\n{fence}")
                 return
         else:
