@@ -226,6 +226,20 @@ def _blank(document: docx.document.Document) -> None:
         ),
         # The directory says 100 bytes; zipfile stops there and the CRC check fails.
         ("understated size", understated_size(benefits_docx(), "word/document.xml", 100), "corrupt_docx"),
+        (
+            "main part is not WordprocessingML",
+            with_member(benefits_docx(), "word/document.xml", b'<?xml version="1.0"?><root/>'),
+            "corrupt_docx",
+        ),
+        (
+            "document without a body",
+            with_member(
+                benefits_docx(),
+                "word/document.xml",
+                b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>',
+            ),
+            "empty_document",
+        ),
         ("encrypted (OLE compound file)", compound_file("EncryptedPackage"), "encrypted_docx"),
         ("Word 97-2003 .doc", compound_file("WordDocument"), "unsupported_type"),
         ("no paragraphs", build(lambda document: None), "empty_document"),
