@@ -156,6 +156,30 @@ def test_bold_labels_in_an_unruled_table_are_not_headings() -> None:
         assert text in parsed.markdown
 
 
+def test_the_header_and_labels_of_a_benefits_grid_drawn_row_by_row_are_not_headings() -> None:
+    # GIVEN a summary of benefits whose unruled grid has a bold two-line header row and bold row labels,
+    # its cells wrapped and drawn row by row (the layout that lost real summaries' tables to headings)
+    columns = (40, 190, 360, 480)
+    rows = [
+        (["Common", "Medical Event"], ["Services You Need"], ["What You Will Pay", "In Network"], ["Out-of-Network"]),
+        (["If you visit a doctor's", "office or clinic"], ["Primary care visit"], ["$20 copay"], ["40% coinsurance"]),
+        (["Emergency Care"], ["Emergency room"], ["$250 copay"], ["$250 copay"]),
+        (["HOSPITAL STAY"], ["Facility fee"], ["20% coinsurance"], ["40% coinsurance"]),
+    ]
+    items = [Text("Summary of Benefits and Coverage", 760, x=40, size=14, font=BOLD), *prose(735)]
+    y = 680.0
+    for index, row in enumerate(rows):
+        for column, (x, cell) in enumerate(zip(columns, row, strict=True)):
+            font = BOLD if index == 0 or column == 0 else BODY
+            items += [Text(text, y - 11 * i, x=x, size=9, font=font) for i, text in enumerate(cell)]
+        y -= 11 * max(len(cell) for cell in row) + 8
+    parsed = parse(pdf(items))
+    # THEN the title is the only heading, and every label is still in the text
+    assert headings(parsed) == ["# Summary of Benefits and Coverage"]
+    for label in ("Medical Event", "Out-of-Network", "Emergency Care", "HOSPITAL STAY"):
+        assert label in parsed.markdown
+
+
 def test_a_bold_line_between_paragraphs_is_a_heading_when_bold_is_not_the_bodys_weight() -> None:
     # GIVEN a document in one size whose body is regular, with short bold and capitalised lines between
     data = pdf(
