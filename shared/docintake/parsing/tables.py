@@ -52,14 +52,12 @@ class Glyph:
     space_before: bool = False
     x: float = field(init=False)
     y: float = field(init=False)
+    height: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.x = (self.left + self.right) / 2
         self.y = (self.bottom + self.top) / 2
-
-    @property
-    def height(self) -> float:
-        return self.top - self.bottom
+        self.height = self.top - self.bottom
 
 
 @dataclass
@@ -371,20 +369,20 @@ def text_lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
 
 
 def _with_raised_glyphs(lines: list[list[Glyph]]) -> list[list[Glyph]]:
-    """A "line" of glyphs smaller than the line next to it, with its middle inside that line's height, is
-    a superscript or subscript of it (a footnote mark: "24.91²")."""
+    """A short "line" of glyphs smaller than the line next to it, with its middle inside that line's height,
+    is a superscript or subscript of it (a footnote mark: "24.91²")."""
     merged: list[list[Glyph]] = []
     for i, line in enumerate(lines):
-        size = statistics.median(g.height for g in line)
-        y = statistics.fmean(g.y for g in line)
         host = None
-        for j in (i + 1, i - 1):
-            if 0 <= j < len(lines) and lines[j] is not line:
-                other = lines[j]
-                other_size = statistics.median(g.height for g in other)
-                if size < 0.85 * other_size and min(g.bottom for g in other) <= y <= max(g.top for g in other):
-                    host = other
-                    break
+        if len(line) <= 3:
+            size = max(g.height for g in line)
+            y = line[0].y
+            for j in (i + 1, i - 1):
+                if 0 <= j < len(lines) and len(lines[j]) > len(line):
+                    other = lines[j]
+                    if size < 0.85 * max(g.height for g in other) and other[0].bottom <= y <= other[0].top:
+                        host = other
+                        break
         if host is None:
             merged.append(line)
         else:
