@@ -1,14 +1,18 @@
 """Runs bench/parse: every parser, each in a fresh worker process, on the corpus and on the large document.
 
 Inputs are generated (deterministically) by ``docintake.local.ground_truth`` into ``bench/out/parse/``;
-each worker's Markdown is scored there by ``docintake.local.parse_quality``. The report (a Markdown table
-per input set, then ratio lines against the issue's targets) is printed and written to
-``bench/out/parse.md``, the numbers to ``bench/out/parse.json``. ``--strict`` exits 1 when a target is missed.
+each worker's Markdown is scored there by ``docintake.local.parse_quality``. Then the real-world tables
+corpus (``../shared/corpus/tables``, beside the repository): docintake, pdfplumber's default table finder
+and pymupdf4llm, each output scored by the corpus's own ``score.py`` (imported from there, not copied).
+The report (a Markdown table per input set, the tables lines, then ratio lines against the issue's
+targets) is printed and written to ``bench/out/parse.md``, the numbers to ``bench/out/parse.json``.
+``--strict`` exits 1 when a target is missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -16,13 +20,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pypdfium2 as pdfium
 
 from docintake.local.ground_truth import TruthDocument, ground_truth_corpus, large_document
 from docintake.local.parse_quality import QualityScores, combine, score
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "out"
+TABLES = ROOT.parent / "shared" / "corpus" / "tables"  # real-world tables with ground truth, beside the repo
 PARSERS = ("docintake", "pymupdf4llm", "pdfplumber", "pypdf")
+TABLE_PARSERS = ("docintake", "pdfplumber", "pymupdf4llm")
 OURS = "docintake"
 WORKER_TIMEOUT_S = 900
 
@@ -75,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=300, help="pages of the large document")
     parser.add_argument("--megabytes", type=float, default=25.0, help="size of the large document")
     parser.add_argument("--no-large", action="store_true", help="skip the large document")
+    parser.add_argument("--no-tables", action="store_true", help="skip the real-world tables corpus")
     args = parser.parse_args(argv)
 
     inputs = OUT / "parse"
@@ -101,14 +112,136 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report = _report(results, suites, args.parsers)
     targets = _targets(results, suites)
+    tables_scores: dict[str, dict[str, float]] = {}
+    if not args.no_tables:
+        tables = _tables_corpus([p for p in args.parsers if p in TABLE_PARSERS], args.repeat)
+        report += ["", *tables.report]
+        targets += tables.targets
+        tables_scores = tables.scores
     text = "\n".join([*report, "", *(t.line() for t in targets)]) + "\n"
     print()
     print(text, end="")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "parse.md").write_text(text, encoding="utf-8")
-    (OUT / "parse.json").write_text(json.dumps(_as_json(results, targets), indent=1), encoding="utf-8")
+    as_json = {**_as_json(results, targets), "tables_corpus": tables_scores}
+    (OUT / "parse.json").write_text(json.dumps(as_json, indent=1), encoding="utf-8")
     print(f"\nwritten to {(OUT / 'parse.md').relative_to(ROOT)} in {time.perf_counter() - started:.0f} s total")
     return 1 if args.strict and not all(t.met for t in targets) else 0
+
+
+@dataclass(frozen=True)
+class TablesResult:
+    report: list[str]
+    targets: list[Target]
+    scores: dict[str, dict[str, float]]
+
+
+def _tables_corpus(parsers: list[str], repeat: int) -> TablesResult:
+    """The real-world tables corpus (../shared/corpus/tables), scored by its own score.py: one line per
+    parser, with pages/s over the corpus's pages (median of ``repeat`` runs per PDF)."""
+    if not (TABLES / "score.py").is_file():
+        return TablesResult([f"tables corpus: not found at {TABLES}"], [], {})
+    score = _load_score()
+    cases = json.loads((TABLES / "truth.json").read_text(encoding="utf-8"))
+    files = [TABLES / f for f in dict.fromkeys(c["file"] for c in cases)]
+    pages = sum(len(pdfium.PdfDocument(f)) for f in files)
+    lines = [
+        f"### tables corpus: {len(cases)} real tables ({sum(c['kind'] == 'ruled' for c in cases)} ruled) on "
+        f"{len(files)} PDFs, {pages} pages; scored by its score.py; median of {repeat} runs",
+        "",
+    ]
+    scores: dict[str, dict[str, float]] = {}
+    for name in parsers:
+        out = OUT / "parse" / "tables" / name
+        command = [sys.executable, "-m", "bench.parse.worker", name, str(out), *map(str, files)]
+        command += ["--repeat", str(repeat), "--paged", "--warmup", str(files[0])]
+        try:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            lines.append(f"tables: {name} timed out after {WORKER_TIMEOUT_S} s")
+            continue
+        result_file = out / "result.json"
+        result = json.loads(result_file.read_text()) if result_file.exists() else {"error": done.stderr[-300:]}
+        if "error" in result:
+            lines.append(f"tables: {name} failed: {result['error']}")
+            continue
+        seconds = sum(float(d.get("seconds", 0.0)) for d in result["documents"])
+        figures = _score_tables(score, cases, out)
+        figures["pages_per_second"] = pages / seconds if seconds else 0.0
+        scores[name] = figures
+        lines.append(
+            f"tables: {name:<12} cases={len(cases)} found={figures['found']:.0f} "
+            f"cell_recall={figures['cell_recall']:.3f} row_integrity={figures['row_integrity']:.3f} "
+            f"ruled_cell_recall={figures['ruled_cell_recall']:.3f} "
+            f"unruled_cell_recall={figures['unruled_cell_recall']:.3f} pages/s={figures['pages_per_second']:.1f}"
+        )
+    return TablesResult(lines, _tables_targets(scores), scores)
+
+
+def _load_score() -> ModuleType:
+    """The corpus's scorer, imported from beside the repository rather than copied into it."""
+    spec = importlib.util.spec_from_file_location("tables_corpus_score", TABLES / "score.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _score_tables(score: ModuleType, cases: list[dict[str, Any]], out: Path) -> dict[str, float]:
+    """score.py's figures, computed as its main() does from each PDF's saved output."""
+    rows = []
+    for case in cases:
+        saved = out / f"{Path(case['file']).stem}.json"
+        best = None
+        if saved.exists():
+            markdown, _ = score.page_slice(json.loads(saved.read_text(encoding="utf-8")), int(case["page"]))
+            for table in score.extract_tables(markdown):
+                scored = score.score_table(case["rows"], table)
+                if best is None or (scored[0], scored[2]) > (best[0], best[2]):
+                    best = scored
+        if best is None:
+            truth_rows = [[x for x in row if x.strip()] for row in case["rows"]]
+            best = (0, sum(len(r) for r in truth_rows), 0, sum(1 for r in truth_rows if r))
+        found, total, rows_ok, nrows = best
+        rows.append((case["kind"], found / total if total else 0.0, rows_ok / nrows if nrows else 0.0))
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    return {
+        "found": float(sum(1 for _, recall, _ in rows if recall >= score.FOUND_MIN)),
+        "cell_recall": mean([r for _, r, _ in rows]),
+        "row_integrity": mean([i for _, _, i in rows]),
+        "ruled_cell_recall": mean([r for kind, r, _ in rows if kind == "ruled"]),
+        "unruled_cell_recall": mean([r for kind, r, _ in rows if kind == "unruled"]),
+    }
+
+
+def _tables_targets(scores: dict[str, dict[str, float]]) -> list[Target]:
+    ours = scores.get(OURS)
+    if ours is None:
+        return [Target("tables corpus: docintake did not run", False)]
+    targets = [
+        Target(f"tables corpus: docintake {label} {ours[key]:.3f} (target ≥ {floor})", ours[key] >= floor)
+        for key, label, floor in (
+            ("cell_recall", "cell recall", 0.9),
+            ("ruled_cell_recall", "ruled cell recall", 0.95),
+            ("unruled_cell_recall", "unruled cell recall", 0.8),
+            ("row_integrity", "row integrity", 0.85),
+        )
+    ]
+    for peer in ("pdfplumber", "pymupdf4llm"):
+        theirs = scores.get(peer)
+        if theirs is not None:
+            ahead = ours["cell_recall"] > theirs["cell_recall"] and ours["row_integrity"] > theirs["row_integrity"]
+            targets.append(
+                Target(
+                    f"tables corpus: docintake {ours['cell_recall']:.3f}/{ours['row_integrity']:.3f} vs {peer} "
+                    f"{theirs['cell_recall']:.3f}/{theirs['row_integrity']:.3f} (cell recall/row integrity, target >)",
+                    ahead,
+                )
+            )
+    return targets
 
 
 def _write_inputs(folder: Path, docs: list[TruthDocument]) -> list[Path]:

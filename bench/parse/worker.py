@@ -66,6 +66,71 @@ def _pymupdf4llm() -> Parse:
     return parse
 
 
+# The tables corpus scores the tables on each truth's page, so there each parser returns its Markdown with
+# the page offsets ``score.py`` reads: {"markdown", "pages": [{"page", "start", "end"}]}.
+Paged = Callable[[bytes], dict[str, object]]
+
+
+def _paged(pages: list[tuple[int, str]]) -> dict[str, object]:
+    markdown, offsets = "", []
+    for number, text in pages:
+        offsets.append({"page": number, "start": len(markdown), "end": len(markdown) + len(text)})
+        markdown += text + "\n\n"
+    return {"markdown": markdown, "pages": offsets}
+
+
+def _docintake_paged() -> Paged:
+    from docintake.parsing import parse_document
+
+    def parse(data: bytes) -> dict[str, object]:
+        parsed = parse_document(data, "application/pdf", max_pages=100_000)
+        ends = [*parsed.page_map.starts[1:], len(parsed.markdown)]
+        pages = zip(parsed.page_map.pages, parsed.page_map.starts, ends, strict=True)
+        return {"markdown": parsed.markdown, "pages": [{"page": p, "start": s, "end": e} for p, s, e in pages]}
+
+    return parse
+
+
+def _pdfplumber_tables() -> Paged:
+    """pdfplumber's default table finder (ruling lines), each table written as a pipe table."""
+    import pdfplumber
+
+    def pipe_table(rows: list[list[str | None]]) -> str:
+        cells = [[" ".join((cell or "").split()).replace("|", "\\|") for cell in row] for row in rows]
+        width = max(len(row) for row in cells)
+        lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in cells]
+        return "\n".join([lines[0], "|" + " --- |" * width, *lines[1:]])
+
+    def parse(data: bytes) -> dict[str, object]:
+        pages: list[tuple[int, str]] = []
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for number, page in enumerate(pdf.pages, start=1):
+                tables = [t for t in page.extract_tables() if t and any(t)]
+                pages.append((number, "\n\n".join(pipe_table(t) for t in tables)))
+                page.close()
+        return _paged(pages)
+
+    return parse
+
+
+def _pymupdf4llm_paged() -> Paged:
+    import pymupdf  # AGPL: a benchmark peer only, never imported by docintake
+    import pymupdf4llm
+
+    def parse(data: bytes) -> dict[str, object]:
+        with pymupdf.open(stream=data, filetype="pdf") as doc:
+            chunks = pymupdf4llm.to_markdown(doc, page_chunks=True, show_progress=False)
+        return _paged([(int(c["metadata"]["page"]), str(c["text"])) for c in chunks])
+
+    return parse
+
+
+PAGED: dict[str, Callable[[], Paged]] = {
+    "docintake": _docintake_paged,
+    "pdfplumber": _pdfplumber_tables,
+    "pymupdf4llm": _pymupdf4llm_paged,
+}
+
 PARSERS: dict[str, Callable[[], Parse]] = {
     "docintake": _docintake,
     "pymupdf4llm": _pymupdf4llm,
@@ -91,12 +156,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pdfs", type=Path, nargs="+")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--warmup", type=Path)
+    parser.add_argument("--paged", action="store_true", help="write {stem}.json with page offsets (tables corpus)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     result: dict[str, object] = {"parser": args.parser}
     started = time.perf_counter()
     try:
-        parse = PARSERS[args.parser]()
+        if args.paged:
+            paged = PAGED[args.parser]()
+
+            def parse(data: bytes) -> str:
+                return json.dumps(paged(data))
+        else:
+            parse = PARSERS[args.parser]()
     except ImportError as exc:
         result["error"] = f"not installed: {exc}"
         (args.out / "result.json").write_text(json.dumps(result))
@@ -117,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             documents.append({"name": path.stem, "error": f"{type(exc).__name__}: {exc}"})
             traceback.print_exc()
             continue
-        (args.out / f"{path.stem}.md").write_text(markdown, encoding="utf-8")
+        (args.out / f"{path.stem}.{'json' if args.paged else 'md'}").write_text(markdown, encoding="utf-8")
         documents.append({"name": path.stem, "seconds": statistics.median(seconds), "runs": seconds})
     result["documents"] = documents
     result["peak_rss_mb"] = _peak_rss_mb()
