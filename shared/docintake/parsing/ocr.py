@@ -345,7 +345,7 @@ def page_from_boxes(boxes: Sequence[TextBox], rules: Sequence[Rule] = ()) -> Ocr
     items += [(grid.top, f"table:{id(grid)}", []) for grid in grids if any(c for row in grid.cells for c in row)]
     items.sort(key=lambda item: item[0])
 
-    body = statistics.median([box.height for box in boxes])
+    body = _body_height(boxes)
     blocks: list[str] = []
     paragraph: list[str] = []
     previous: list[TextBox] | None = None
@@ -375,6 +375,18 @@ def page_from_boxes(boxes: Sequence[TextBox], rules: Sequence[Rule] = ()) -> Ocr
         previous = line
     flush()
     return OcrPage(tuple(blocks), mean_confidence(boxes))
+
+
+def _body_height(boxes: Sequence[TextBox]) -> float:
+    """The text height carrying half the page's characters (a median weighted by characters): a short page of
+    a title and one long line has the line's height as its body, not the mean of the two."""
+    total = sum(len(box.text) for box in boxes)
+    seen = 0
+    for box in sorted(boxes, key=lambda b: b.height):
+        seen += len(box.text)
+        if seen * 2 >= total:
+            return box.height
+    return boxes[-1].height
 
 
 def _lines(boxes: list[TextBox]) -> list[list[TextBox]]:
