@@ -662,7 +662,13 @@ def _tabular_lines(page: _Page) -> set[int]:
     tabular: set[int] = set()
     cell_rows = [len(row) >= 2 and all(id(line) in cells for line in row) for row in rows]
     for index, row in enumerate(rows):
-        neighbours = cell_rows[max(index - 1, 0) : index] + cell_rows[index + 1 : index + 2]
+        # The next row of the same table starts within a few line heights (a wrapped cell, a row gap).
+        reach = 3 * max(row[0].top - row[0].bottom, 1.0)
+        neighbours = [
+            cell_rows[other]
+            for other in (index - 1, index + 1)
+            if 0 <= other < len(rows) and abs(rows[other][0].top - row[0].top) <= reach
+        ]
         if (len(row) >= 2 and any(id(line) in values for line in row)) or (cell_rows[index] and any(neighbours)):
             tabular.update(id(line) for line in row)
     for above, line, below in zip([None, *lines[:-1]], lines, [*lines[1:], None], strict=bool(lines)):
