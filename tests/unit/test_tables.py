@@ -375,3 +375,23 @@ def test_corpus_shaded_rows_without_ruling_are_an_unruled_table() -> None:
         tables,
         ["Andhra Pradesh", "47,824,589", "9,967,837", "1,275,000", "15,000", "59,082,426", "14,898,243", "73,980,669"],
     )
+
+
+def test_corpus_row_labels_printed_beside_the_ruling_are_the_first_column() -> None:
+    # GIVEN vertical_header: township names set left of the ruled grid, level with its rows
+    tables = _corpus_table("vertical_header.pdf")
+    # THEN each name heads its row of votes
+    votes = ["963", "439", "55", "26", "47", "164", "173", "111", "268", "272", "275", "269", "271", "224", "76"]
+    assert _has_row(tables, ["Alcona", *votes])
+
+
+def test_corpus_a_table_beside_a_column_of_prose_keeps_the_prose_out() -> None:
+    # GIVEN us-007: a small unruled table in one column of a page whose other column is running text
+    markdown = _markdown((CORPUS / "pdf" / "us-007.pdf").read_bytes()) if CORPUS.is_dir() else ""
+    tables = [t for t in _corpus_table("us-007.pdf") if _has_row([t], ["Weekly", "$ 71.15"])]
+    # THEN the table is there, with no sentence of the text beside it in its cells
+    assert len(tables) == 1
+    assert _has_row(tables, ["Semiannually", "1,850.00"])
+    assert max(len(cell) for row in tables[0] for cell in row) <= 35
+    # AND its cells are not repeated in the text around it (pdfium runs text lines across both)
+    assert markdown.count("71.15") == 1
