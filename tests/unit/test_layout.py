@@ -219,20 +219,24 @@ def test_a_heading_over_prose_that_quotes_amounts_stays_a_heading() -> None:
     assert headings(parse(data)) == ["# Emergency Room Care", "# Ambulance Services"]
 
 
-def test_the_capitalised_end_of_a_sentence_is_not_a_heading() -> None:
-    # GIVEN a paragraph whose last line, in the same type, is set in capitals (a name, a wrapped title)
+def test_the_capitalised_end_of_a_wrapped_sentence_is_not_a_heading_but_one_after_a_short_line_is() -> None:
+    # GIVEN a full line whose sentence runs on to a line set in capitals (a name, a wrapped title), and a
+    # short list item followed, as closely, by a heading in capitals in the same type
     data = pdf(
         [
             *prose(740),
-            Text("Complaints about this plan may be sent in writing to", 690),
+            Text("Complaints about this plan, or about a decision we made on your claim, may be sent to", 690),
             Text("THE STATE DEPARTMENT OF INSURANCE", 676),
-            *prose(640),
+            *prose(650),
+            Text("1. Coverage for the dwelling", 590),
+            Text("SECTION II - LIABILITY", 576),
+            *prose(556),
         ]
     )
     parsed = parse(data)
-    # THEN it stays in its sentence
-    assert headings(parsed) == []
-    assert "may be sent in writing to THE STATE DEPARTMENT OF INSURANCE" in parsed.markdown
+    # THEN the first stays in its sentence and the second is a heading
+    assert headings(parsed) == ["# SECTION II - LIABILITY"]
+    assert "may be sent to THE STATE DEPARTMENT OF INSURANCE" in parsed.markdown
 
 
 # --- running headers and footers ---------------------------------------------------------------------------

@@ -690,6 +690,11 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
     previous: _Line | None = None
     heading: tuple[_Line, int] | None = None  # the heading just emitted, while nothing else followed
     tabular = _tabular_lines(page)
+    # Where the lines starting at each left edge end at the furthest: a line that gets near it was full,
+    # and its sentence wrapped onto the next line.
+    column_right: dict[int, float] = {}
+    for line in page.lines:
+        column_right[round(line.left / 10)] = max(column_right.get(round(line.left / 10), 0.0), line.right)
 
     def flush() -> None:
         if current:
@@ -707,10 +712,11 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
             blocks[-1] = f"{blocks[-1]} {item.text}"
             heading = (item, heading[1])
             continue
-        # The end of a line above it in the same type (a wrapped title whose first line did not stand out,
-        # a paragraph's last line) is no heading of its own.
+        # The end of a full line above it in the same type (a wrapped title whose first line did not stand
+        # out, a paragraph's last line) is no heading of its own.
         level = 0
-        if not _runs_on(previous, item, typography):
+        full = previous is not None and previous.right >= 0.85 * column_right[round(previous.left / 10)]
+        if not (full and _runs_on(previous, item, typography)):
             level = _heading_level(item, typography, tabular=id(item) in tabular)
         if level:
             flush()
