@@ -461,16 +461,25 @@ def aligned_tables(glyphs: list[Glyph]) -> list[Table]:
     pieces fall into the same columns."""
     rows = [r for r in _rows([g for g in glyphs if g.text.strip()]) if r.pieces]
     tables: list[Table] = []
+    runs: list[tuple[int, int]] = []
     start = 0
     while start < len(rows):
         end = _table_run(rows, start)
-        if end > start:
-            table = _aligned_table(rows[start:end])
-            if table is not None:
-                tables.append(table)
+        table = _aligned_table(rows[start:end]) if end > start else None
+        if table is None:
+            start += 1
+            continue
+        if runs and runs[-1][1] == start and rows[start - 1].bottom - rows[start].top < 4 * rows[start].height:
+            # A header block set apart, whose gutters differ from the body's (spanning headings): one
+            # table, when the body's columns still hold with the header on top.
+            joined = _aligned_table(rows[runs[-1][0] : end])
+            if joined is not None and len(joined.rows[0]) >= len(table.rows[0]):
+                tables[-1], runs[-1] = joined, (runs[-1][0], end)
                 start = end
                 continue
-        start += 1
+        tables.append(table)
+        runs.append((start, end))
+        start = end
     return tables
 
 
