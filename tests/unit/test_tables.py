@@ -312,6 +312,17 @@ def test_a_dense_hatching_of_strokes_is_refused_in_bounded_time() -> None:
     assert time.monotonic() - started < 2
 
 
+def test_a_numbered_list_with_hanging_indents_is_not_a_table() -> None:
+    # GIVEN list items whose markers stand in a column of their own, text at a tab stop, some lines wrapped
+    lines = [("1.", "Bodily injury means harm,"), ("", "sickness or disease."), ("2.", "Business means a trade.")]
+    lines += [("3.", "Insured means you and"), ("", "your relatives."), ("4.", "Occurrence means an accident.")]
+    glyphs: list[Glyph] = []
+    for r, (marker, text) in enumerate(lines):
+        glyphs += _glyphs(marker, 0, 100 - 13 * r, start=100 * r) + _glyphs(text, 40, 100 - 13 * r, start=100 * r + 10)
+    # THEN the columns do not make a table
+    assert aligned_tables(glyphs) == []
+
+
 def test_cell_text_joins_lines_top_first() -> None:
     glyphs = _glyphs("continued", 0, 0, start=20) + _glyphs("first line", 0, 12)
     assert cell_text(glyphs) == "first line continued"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 import statistics
 from dataclasses import dataclass, field
 
@@ -412,6 +413,7 @@ def _words(line: list[Glyph]) -> list[str]:
 
 # --- unruled tables ----------------------------------------------------------------------------------------
 
+_LIST_MARKER = re.compile(r"^(?:\(?[0-9]{1,3}[.)]|\(?[a-zA-Z]{1,2}[.)]|\(?[ivxlc]{1,5}[.)]|[•▪●◦‣∙·*\-–—])$")
 _SEGMENT_GAP = 0.75  # a gap wider than this many line heights separates two cells of a row
 
 
@@ -572,8 +574,11 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
     multi_cell_rows = sum(1 for r in table_rows if sum(1 for c in r if c) >= 2)
     if multi_cell_rows < 3:
         return None
-    # Two columns of prose are not a table: table cells are short.
+    # Two columns of prose are not a table: table cells are short. Nor is a list set with hanging indents
+    # (markers in a column of their own).
     if statistics.median(len(c) for c in filled) > 30:
+        return None
+    if all(_LIST_MARKER.match(row[0]) for row in table_rows if row[0]) and sum(1 for r in table_rows if r[0]) >= 2:
         return None
     left = min(p.left for r in rows for p in r.pieces)
     right = max(p.right for r in rows for p in r.pieces)
