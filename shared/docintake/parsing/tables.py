@@ -6,12 +6,15 @@ in an image and the boxes of its words.
   within a few points of one position snap to it, collinear pieces with small gaps join (real borders are
   often drawn one cell edge at a time); the crossings of horizontal and vertical edges give the corners;
   each corner's smallest rectangle bounded by edges is a cell, so a spanning cell stays one cell; cells
-  sharing corners form a table.
+  sharing corners form a table. A grid whose rows are single cells across (shading bands) is no table;
+  row labels printed just left of the ruling become its first column.
 - Unruled tables follow camelot's "stream" idea: glyphs grouped into text lines by position, lines cut
-  into segments at wide gaps, and a run of lines whose segments leave the same vertical gutters free is a
-  table, one row per text line.
+  into pieces at wide gaps, and a run of lines whose pieces leave the same vertical gutters free is a
+  table, one row per text line. Prose (long cells, a paragraph beside the table) and lists with hanging
+  indents are turned down. Ruling that boxes groups of rows or columns only (cells holding several
+  values on a line) gives way to the alignment.
 - Glyphs go to the cell that holds their centre (not their box: a tall glyph's box reaches into the rows
-  around it); a cell's lines are joined with a space.
+  around it); a cell's lines are joined with a space, sideways text read in its own direction.
 """
 
 from __future__ import annotations
@@ -632,7 +635,3 @@ def _column_bounds(rows: list[_Row]) -> list[float]:
                 bounds.append((free_from + x) / 2)
             free_from = None
     return bounds
-
-
-def _pairs(values: list[float]) -> list[tuple[float, float]]:
-    return list(itertools.pairwise(values))
