@@ -89,7 +89,8 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
     finally:
         pdf.close()
     for number in read.pages:
-        pages[number - 1].items = []
+        if read.has_text(number):  # OCR's text replaces the page's own (none, or a stamp over the scan)
+            pages[number - 1].items = []
     empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
     if empty == page_count:
         if ocr is not None:
@@ -98,7 +99,7 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
     _drop_running_lines(pages)
     typography = _typography(pages)
     blocks_by_page = [
-        list(read.pages[page.number].blocks) if page.number in read.pages else _blocks(page, typography)
+        list(read.pages[page.number].blocks) if read.has_text(page.number) else _blocks(page, typography)
         for page in pages
     ]
     _join_across_pages(blocks_by_page)
