@@ -27,6 +27,7 @@ from docintake.parsing.ocr import (
     Rule,
     TextBox,
     encode_png,
+    find_rules,
     page_from_boxes,
     split_tiff,
     with_confidence_warnings,
@@ -319,3 +320,23 @@ def test_broken_images_fail_with_corrupt_image(parser: LocalParser, data: bytes,
     with pytest.raises(UnsupportedDocument) as caught:
         parser.parse(data, content_type, heartbeat=lambda: None)
     assert caught.value.code == "corrupt_image"
+
+
+def test_ruling_lines_are_found_in_the_image_even_scanned_askew() -> None:
+    import cv2
+    import numpy as np
+
+    # GIVEN a white page with a level rule, a rule 1.4 degrees askew, a vertical rule and a line of "text"
+    page = np.full((800, 1000), 255, dtype=np.uint8)
+    cv2.line(page, (100, 100), (900, 100), 0, 2)
+    cv2.line(page, (100, 300), (900, 320), 0, 2)
+    cv2.line(page, (500, 400), (500, 700), 0, 2)
+    for x in range(100, 600, 12):  # glyph-sized marks: no rule
+        cv2.rectangle(page, (x, 500), (x + 7, 512), 0, -1)
+    # WHEN rules are looked for
+    rules = find_rules(page)
+    # THEN the three rules are found with their extent, and the marks are not rules
+    horizontal = sorted((round(r.at), round(r.start), round(r.end)) for r in rules if r.horizontal)
+    vertical = [(round(r.at), round(r.start), round(r.end)) for r in rules if not r.horizontal]
+    assert [(at // 10, start // 10, end // 10) for at, start, end in horizontal] == [(10, 10, 90), (31, 10, 90)]
+    assert [(at // 10, start // 10, end // 10) for at, start, end in vertical] == [(50, 40, 70)]

@@ -646,8 +646,9 @@ def find_rules(grey: Any, dark: int = 140) -> list[Rule]:
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         for label in range(1, count):
             x, y, w, h = (int(v) for v in stats[label][:4])
-            if horizontal and h <= 12:
+            # Thin, or as thick as a rule scanned up to 2 degrees askew (its box grows with its length).
+            if horizontal and h <= max(12, 0.035 * w):
                 rules.append(Rule(True, y + h / 2, x, x + w))
-            elif not horizontal and w <= 12:
+            elif not horizontal and w <= max(12, 0.035 * h):
                 rules.append(Rule(False, x + w / 2, y, y + h))
     return rules
