@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     per_page = seconds / max(pages, 1)
     confidence = sum(c for _, c in parsed.page_confidence) / max(len(parsed.page_confidence), 1)
     side = local.ocr.det_side if isinstance(local.ocr, RapidOcrEngine) else 0
-    print(f"OCR (RapidOCR, detection at {side} px, {os.cpu_count()} CPUs, 200 dpi letter pages, {local.memory_mb} MB cap)")  # noqa: E501
+    cap = local.memory_mb
+    print(f"OCR (RapidOCR, detection at {side} px, {os.cpu_count()} CPUs, 200 dpi letter pages, {cap} MB cap)")
     peak = max(own, child)
     print(f"load average at the end: {load:.1f} (wall time counts other processes' use of the CPUs; CPU time not)")
     print("| pages | s/page | CPU s/page | words recovered | mean confidence | peak RSS | handler | sandbox child |")
