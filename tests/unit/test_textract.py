@@ -230,3 +230,51 @@ def test_rendered_pages_are_valid_pngs() -> None:
     png = page.png()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert (page.width, page.height) == (round(100 * 200 / 72), round(50 * 200 / 72))
+
+
+def test_a_service_engine_reads_several_pages_at_once_and_keeps_their_order() -> None:
+    import struct
+    import threading
+    import time
+
+    from docintake.parsing.ocr import OcrPage, ocr_pdf_pages
+
+    # GIVEN a six-page scan (no text layer; each page a drawn box, each page a different height) and an engine
+    # that takes a moment per page and may read three at once
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(100, 100))
+    for number in range(1, 7):
+        c.setPageSize((100, 60 + 10 * number))
+        c.rect(10, 10, 50, 30, fill=1)
+        c.showPage()
+    c.save()
+
+    class SlowService:
+        name = "slow"
+        concurrency = 3
+
+        def __init__(self) -> None:
+            self.active = self.most = 0
+            self.lock = threading.Lock()
+
+        def read(self, page: PageImage) -> OcrPage:
+            with self.lock:
+                self.active += 1
+                self.most = max(self.most, self.active)
+            time.sleep(0.05)
+            with self.lock:
+                self.active -= 1
+            height = struct.unpack(">I", page.png()[20:24])[0]  # the PNG's IHDR height
+            return OcrPage((f"page {height}",), 0.9)
+
+    engine = SlowService()
+    pdf = pdfium.PdfDocument(buffer.getvalue())
+    # WHEN the pages are read
+    result = ocr_pdf_pages(pdf, [0] * 6, engine)
+    pdf.close()
+    # THEN calls overlapped (up to the engine's concurrency), and each page got its own answer, in page order
+    assert 1 < engine.most <= 3
+    assert result.page_numbers == (1, 2, 3, 4, 5, 6)
+    heights = [int(result.pages[n].blocks[0].split()[1]) for n in result.page_numbers]
+    assert heights == sorted(heights) and len(set(heights)) == 6
+    assert all(abs(h - (60 + 10 * n) * 200 / 72) <= 2 for n, h in enumerate(heights, start=1))

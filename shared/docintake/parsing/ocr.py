@@ -27,6 +27,7 @@ import statistics
 import struct
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -75,6 +76,10 @@ class OcrPage:
 class OcrEngine(Protocol):
     @property
     def name(self) -> str: ...
+
+    # Pages read at once: 1 for an engine that keeps the CPUs busy itself, more for a remote service.
+    @property
+    def concurrency(self) -> int: ...
 
     def read(self, page: PageImage) -> OcrPage: ...
 
@@ -125,13 +130,32 @@ def pages_needing_ocr(pdf: pdfium.PdfDocument, text_chars: Sequence[int]) -> lis
 
 
 def ocr_pdf_pages(pdf: pdfium.PdfDocument, text_chars: Sequence[int], engine: OcrEngine) -> OcrResult:
-    """Reads the pages that need it (see ``pages_needing_ocr``) with the engine, one page at a time."""
+    """Reads the pages that need it (see ``pages_needing_ocr``) with the engine: one at a time, or for an
+    engine with ``concurrency`` > 1 (a service) that many at once, while this thread renders the next pages
+    (pdfium is not thread-safe, so rendering stays here; at most 2 x concurrency pages wait, as PNGs)."""
     result = OcrResult()
-    for index in pages_needing_ocr(pdf, text_chars):
-        image = render_page(pdf, index)
-        # A blank page (nothing drawn, or only near-white) has nothing to read: a second of OCR saved.
-        blank = not image.pixels or min(image.pixels) >= BLANK
-        result.pages[index + 1] = OcrPage((), 0.0) if blank else engine.read(image)
+    workers = max(int(engine.concurrency), 1)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="ocr") if workers > 1 else None
+    pending: dict[int, Future[OcrPage]] = {}
+    try:
+        for index in pages_needing_ocr(pdf, text_chars):
+            image = render_page(pdf, index)
+            # A blank page (nothing drawn, or only near-white) has nothing to read: a second of OCR saved.
+            if not image.pixels or min(image.pixels) >= BLANK:
+                result.pages[index + 1] = OcrPage((), 0.0)
+            elif pool is None:
+                result.pages[index + 1] = engine.read(image)
+            else:
+                busy = [future for future in pending.values() if not future.done()]
+                if len(busy) >= 2 * workers:
+                    wait(busy, return_when=FIRST_COMPLETED)
+                encoded = PageImage(width=image.width, height=image.height, encoded=image.png())
+                pending[index + 1] = pool.submit(engine.read, encoded)
+        for number, future in pending.items():
+            result.pages[number] = future.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return result
 
 
@@ -505,6 +529,7 @@ class RapidOcrEngine:
     # 1280 costs ~20% less time than 1600 for the same words (docs/decisions.md).
     det_side: int = 1280
     name: str = "rapidocr"
+    concurrency: int = 1  # onnxruntime spreads one page over the CPUs already
     _ocr: Any = None
 
     @staticmethod

@@ -23,7 +23,8 @@ allows textract:AnalyzeDocument on "*" (template.yaml).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from docintake.errors import DependencyUnavailable, UnsupportedDocument
@@ -53,6 +54,11 @@ _SKIPPED = {"LAYOUT_PAGE_NUMBER"}
 class TextractEngine:
     client: Any = None  # a boto3 "textract" client; made on first use when None
     name: str = "textract"
+    # Pages in flight at once: a page takes Textract a few seconds, so a 60-page scan read one at a time
+    # would spend most of the parse limit waiting. Throttling beyond the account's quota is retried
+    # (botocore's adaptive mode slows the calls down), then reported as transient.
+    concurrency: int = 4
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def read(self, page: PageImage) -> OcrPage:
         document = page.png()
@@ -75,13 +81,16 @@ class TextractEngine:
         return page_from_blocks(response.get("Blocks", []))
 
     def _client(self) -> Any:
-        if self.client is None:
-            import boto3
-            from botocore.config import Config
+        # Pages are read from several threads; boto3's default session must not make clients concurrently.
+        with self._lock:
+            if self.client is None:
+                import boto3
+                from botocore.config import Config
 
-            # Throttling is retried by botocore first (adaptive backs off across calls), then by the stage.
-            self.client = boto3.client("textract", config=Config(retries={"mode": "adaptive", "max_attempts": 6}))
-        return self.client
+                # Throttling is retried by botocore first (adaptive backs off across calls), then by the stage.
+                retries = Config(retries={"mode": "adaptive", "max_attempts": 6})
+                self.client = boto3.client("textract", config=retries)
+            return self.client
 
 
 def page_from_blocks(blocks: list[dict[str, Any]]) -> OcrPage:
