@@ -447,12 +447,22 @@ def _documents(args: argparse.Namespace) -> int:
             error = result["error"]
             advice = "retry can help" if error["retryable"] else "retry will not help"
             print(f"  {error['code']}: {error['message']} ({advice})")
-        if result.get("page_confidence"):
-            pages = ", ".join(f"{p['page']} ({float(p['confidence']):.0%})" for p in result["page_confidence"])
-            print(f"  OCR'd pages (mean confidence): {pages}")
-        if result.get("warnings"):
-            print(f"  warnings: {', '.join(result['warnings'])}")
+        for line in _parse_notes(result):
+            print(line)
     return 0
+
+
+def _parse_notes(view: dict[str, object]) -> list[str]:
+    """What parsing noticed, under `documents show`: OCR'd pages with their mean confidence, and warnings."""
+    lines: list[str] = []
+    confidences = view.get("page_confidence")
+    if isinstance(confidences, list) and confidences:
+        pages = ", ".join(f"{p['page']} ({float(p['confidence']):.0%})" for p in confidences)
+        lines.append(f"  OCR'd pages (mean confidence): {pages}")
+    warnings = view.get("warnings")
+    if isinstance(warnings, list) and warnings:
+        lines.append(f"  warnings: {', '.join(map(str, warnings))}")
+    return lines
 
 
 def _document_line(item: dict[str, object]) -> str:

@@ -340,3 +340,19 @@ def test_ruling_lines_are_found_in_the_image_even_scanned_askew() -> None:
     vertical = [(round(r.at), round(r.start), round(r.end)) for r in rules if not r.horizontal]
     assert [(at // 10, start // 10, end // 10) for at, start, end in horizontal] == [(10, 10, 90), (31, 10, 90)]
     assert [(at // 10, start // 10, end // 10) for at, start, end in vertical] == [(50, 40, 70)]
+
+
+def test_documents_show_prints_ocr_pages_their_confidence_and_warnings() -> None:
+    from docintake.cli import _parse_notes
+
+    # GIVEN a document view as GET /documents/{id} returns it
+    view = {
+        "page_confidence": [{"page": 2, "confidence": 0.973}, {"page": 3, "confidence": 0.612}],
+        "warnings": ["ocr_low_confidence:3"],
+    }
+    # WHEN `documents show` prints it THEN the user reads which pages were OCR'd, how well, and the warning
+    assert _parse_notes(view) == [
+        "  OCR'd pages (mean confidence): 2 (97%), 3 (61%)",
+        "  warnings: ocr_low_confidence:3",
+    ]
+    assert _parse_notes({"page_confidence": [], "warnings": []}) == []
