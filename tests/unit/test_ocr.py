@@ -28,8 +28,10 @@ from docintake.parsing.ocr import (
     TextBox,
     encode_png,
     find_rules,
+    image_pages,
     page_from_boxes,
-    split_tiff,
+    tiff_directories,
+    tiff_page,
     with_confidence_warnings,
 )
 
@@ -272,14 +274,20 @@ def test_png_encoder_and_tiff_split_need_no_image_library() -> None:
     Image.new("L", (5, 4), 10).save(tiff, format="TIFF", save_all=True, append_images=[Image.new("L", (7, 3), 200)])
     # WHEN the PNG is decoded and the TIFF split
     decoded = Image.open(io.BytesIO(png))
-    pages = [Image.open(io.BytesIO(page)) for page in split_tiff(tiff.getvalue(), max_pages=10)]
+    directories = tiff_directories(tiff.getvalue(), max_pages=10)
+    pages = [Image.open(io.BytesIO(tiff_page(tiff.getvalue(), d))) for d in directories]
     # THEN the pixels survive, and each split file is one page of the right size
     assert decoded.mode == "L" and decoded.size == (3, 2) and decoded.tobytes() == pixels
     assert [page.size for page in pages] == [(5, 4), (7, 3)]
     assert [getattr(page, "n_frames", 1) for page in pages] == [1, 1]
+    # The pages of an upload share its bytes until each is read (no copy of a 50 MB file per page).
+    data = tiff.getvalue()
+    uploaded = image_pages(data, "image/tiff", max_pages=10)
+    assert len(uploaded) == 2 and all(page.encoded is data for page in uploaded)
+    assert [Image.open(io.BytesIO(page.png())).size for page in uploaded] == [(5, 4), (7, 3)]
     assert PageImage(width=3, height=2, pixels=pixels).png() == png
     with pytest.raises(UnsupportedDocument) as too_many:
-        split_tiff(tiff.getvalue(), max_pages=1)
+        tiff_directories(tiff.getvalue(), max_pages=1)
     assert too_many.value.code == "too_many_pages"
     # A directory chain that loops back on itself is refused, not followed forever.
     looped = bytearray(tiff.getvalue())
@@ -287,7 +295,7 @@ def test_png_encoder_and_tiff_split_need_no_image_library() -> None:
     entries = struct.unpack_from("<H", looped, first)[0]
     struct.pack_into("<I", looped, first + 2 + 12 * entries, first)
     with pytest.raises(UnsupportedDocument) as loop:
-        split_tiff(bytes(looped), max_pages=10)
+        tiff_directories(bytes(looped), max_pages=10)
     assert loop.value.code == "corrupt_image"
 
 

@@ -59,11 +59,14 @@ class PageImage:
     width: int = 0
     height: int = 0
     pixels: bytes = b""  # 8-bit grey, row by row, ``width`` bytes a row
-    encoded: bytes = b""  # a PNG, JPEG or single-page TIFF file
+    encoded: bytes = b""  # a PNG, JPEG or TIFF file
     content_type: str = "image/png"
+    tiff_directory: int = 0  # a page of a multi-page TIFF: its image directory's offset in ``encoded``
 
     def png(self) -> bytes:
-        """The page as a file: the upload's own bytes, or the rendered pixels as a grey PNG."""
+        """The page as a file: the upload's own bytes (one page of them), or the pixels as a grey PNG."""
+        if self.tiff_directory:
+            return tiff_page(self.encoded, self.tiff_directory)
         return self.encoded or encode_png(self.pixels, self.width, self.height)
 
 
@@ -208,20 +211,19 @@ def encode_png(pixels: bytes, width: int, height: int) -> bytes:
 
 
 def image_pages(data: bytes, content_type: str, *, max_pages: int) -> list[PageImage]:
-    """An image upload as pages: a PNG or JPEG is one page, a TIFF one page per image it holds."""
+    """An image upload as pages: a PNG or JPEG is one page, a TIFF one page per image it holds. The pages of
+    a multi-page TIFF share the upload's bytes; each becomes a file of its own only when it is read."""
     if content_type == "image/tiff":
-        files = split_tiff(data, max_pages=max_pages)
-    elif content_type in ("image/png", "image/jpeg"):
-        files = [data]
-    else:
+        directories = tiff_directories(data, max_pages=max_pages)
+        if len(directories) > 1:
+            return [PageImage(encoded=data, content_type=content_type, tiff_directory=d) for d in directories]
+    elif content_type not in ("image/png", "image/jpeg"):
         raise UnsupportedDocument(f"no OCR for {content_type}", code="unsupported_type")
-    return [PageImage(encoded=file, content_type=content_type) for file in files]
+    return [PageImage(encoded=data, content_type=content_type)]
 
 
-def split_tiff(data: bytes, *, max_pages: int) -> list[bytes]:
-    """One single-page TIFF per image of a (classic) TIFF file. Each keeps the whole file and points its
-    header at one image directory whose next-directory link is cut: every offset stays valid with no
-    rewriting, at the cost of size (a page of an N-page file weighs the file)."""
+def tiff_directories(data: bytes, *, max_pages: int) -> list[int]:
+    """The offsets of a (classic) TIFF file's image directories, one per page, in order."""
     if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
         raise UnsupportedDocument("not a TIFF file (or a BigTIFF)", code="corrupt_image")
     order = "<" if data[:2] == b"II" else ">"
@@ -240,24 +242,31 @@ def split_tiff(data: bytes, *, max_pages: int) -> list[bytes]:
         offset = struct.unpack_from(order + "I", data, link)[0]
     if not offsets:
         raise UnsupportedDocument("TIFF holds no image", code="empty_document")
-    if len(offsets) == 1:
-        return [data]
-    pages: list[bytes] = []
-    for first in offsets:
-        page = bytearray(data)
-        struct.pack_into(order + "I", page, 4, first)
-        entries = struct.unpack_from(order + "H", data, first)[0]
-        struct.pack_into(order + "I", page, first + 2 + 12 * entries, 0)
-        pages.append(bytes(page))
-    return pages
+    return offsets
+
+
+def tiff_page(data: bytes, directory: int) -> bytes:
+    """A single-page TIFF of one image directory of ``data``, without an image library: the whole file with
+    its header pointing at that directory and the directory's next-directory link cut. Every offset stays
+    valid with no rewriting, at the cost of size (a page of an N-page file weighs the whole file)."""
+    order = "<" if data[:2] == b"II" else ">"
+    page = bytearray(data)
+    struct.pack_into(order + "I", page, 4, directory)
+    entries = struct.unpack_from(order + "H", data, directory)[0]
+    struct.pack_into(order + "I", page, directory + 2 + 12 * entries, 0)
+    return bytes(page)
 
 
 def parse_images(data: bytes, content_type: str, engine: OcrEngine, *, max_pages: int) -> ParsedDocument:
     """An image upload read page by page. Raises empty_document when no page yields text."""
     result = OcrResult()
     pages = image_pages(data, content_type, max_pages=max_pages)
-    for number, page in enumerate(pages, start=1):
-        result.pages[number] = engine.read(page)
+    workers = min(max(int(engine.concurrency), 1), len(pages))
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="ocr") as pool:
+            result.pages.update(enumerate(pool.map(engine.read, pages), start=1))
+    else:
+        result.pages.update((number, engine.read(page)) for number, page in enumerate(pages, start=1))
     return document_from_ocr(result, len(pages), parser=engine.name)
 
 
@@ -605,7 +614,7 @@ class RapidOcrEngine:
         from PIL import Image, ImageOps, UnidentifiedImageError
 
         try:
-            with Image.open(io.BytesIO(page.encoded)) as opened:
+            with Image.open(io.BytesIO(page.png())) as opened:
                 grey = (ImageOps.exif_transpose(opened) or opened).convert("L")
                 if max(grey.size) > MAX_SIDE:
                     grey.thumbnail((MAX_SIDE, MAX_SIDE))
