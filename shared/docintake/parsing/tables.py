@@ -253,12 +253,10 @@ def _ruled_table(cells: list[_Cell], glyphs: list[Glyph]) -> Table | None:
             for c in range(c0, c1):
                 slot_cell[(r, c)] = i
     held: list[list[Glyph]] = [[] for _ in cells]
-    last_row, last_column = len(ys) - 2, len(xs) - 2
+    # The slot left of and below each glyph's centre; a centre on the last border belongs to the last slot.
+    column_hi, row_hi, place = len(xs) - 1, len(ys) - 1, bisect.bisect_right
     for g in [g for g in glyphs if left <= g.x <= right and bottom <= g.y <= top]:
-        x, y = g.x, g.y
-        c = bisect.bisect_right(xs, x) - 1
-        r = bisect.bisect_right(negative_ys, -y) - 1
-        cell = slot_cell.get((min(r, last_row), min(c, last_column)))
+        cell = slot_cell.get((place(negative_ys, -g.y, 1, row_hi) - 1, place(xs, g.x, 1, column_hi) - 1))
         if cell is not None:
             held[cell].append(g)
     # Shading behind each line of text, or bands across a block, make rows of one cell across the whole
@@ -273,7 +271,7 @@ def _ruled_table(cells: list[_Cell], glyphs: list[Glyph]) -> Table | None:
         cell_lines = text_lines(held[i])
         grid[r][c] = cell_text(held[i], cell_lines)
         lines += len(cell_lines)
-        split += sum(1 for line in cell_lines if len(_pieces(line)) >= 2)
+        split += sum(1 for line in cell_lines if _has_wide_gap(line))
     bands = [(ys[r], ys[r + 1]) for r in range(len(grid)) if any(grid[r])]
     rows = _without_empty(grid)
     if len(rows) < 2 or max(len(r) for r in rows) < 2 or sum(1 for r in rows for c in r if c) < 2:
@@ -442,6 +440,10 @@ class _Row:
     @property
     def height(self) -> float:
         return self.top - self.bottom
+
+
+def _has_wide_gap(line: list[Glyph]) -> bool:
+    return any(b.left - a.right > _SEGMENT_GAP * a.height for a, b in itertools.pairwise(line))
 
 
 def _pieces(line: list[Glyph]) -> list[_Piece]:
