@@ -323,6 +323,22 @@ def test_a_numbered_list_with_hanging_indents_is_not_a_table() -> None:
     assert aligned_tables(glyphs) == []
 
 
+def test_footnote_marks_raised_over_a_note_stay_with_the_note_not_the_table() -> None:
+    # GIVEN an unruled table, then a note line whose footnote numbers are small raised glyphs far apart
+    rows = [("Benefit", "Amount"), ("Deductible", "$500"), ("Coinsurance", "20%"), ("Maximum", "$5,000")]
+    glyphs: list[Glyph] = []
+    for r, (a, b) in enumerate(rows):
+        glyphs += _glyphs(a, 0, 100 - 14 * r, start=100 * r) + _glyphs(b, 200, 100 - 14 * r, start=100 * r + 50)
+    glyphs += _glyphs("Applies per person, each year, and to network providers only", 6, 40, start=900)
+    for n, x in enumerate((0, 60, 150, 200)):
+        glyphs += _glyphs(str(n + 1), x, 44, size=6, start=990 + n)
+    # WHEN tables are found
+    (table,) = aligned_tables(glyphs)
+    # THEN the table ends with its last row; the marks went to the note's line, which is no row of it
+    assert table.rows == [list(row) for row in rows]
+    assert table.bottom > 44
+
+
 def test_cell_text_joins_lines_top_first() -> None:
     glyphs = _glyphs("continued", 0, 0, start=20) + _glyphs("first line", 0, 12)
     assert cell_text(glyphs) == "first line continued"

@@ -371,20 +371,18 @@ def text_lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
 
 
 def _with_raised_glyphs(lines: list[list[Glyph]]) -> list[list[Glyph]]:
-    """A short "line" of glyphs smaller than the line next to it, with its middle inside that line's height,
-    is a superscript or subscript of it (a footnote mark: "24.91²")."""
+    """A "line" of glyphs smaller than the line next to it, with its middle inside that line's height, is
+    superscripts or subscripts of it (footnote marks: "24.91²", a row of note numbers over the notes)."""
     merged: list[list[Glyph]] = []
     for i, line in enumerate(lines):
         host = None
-        if len(line) <= 3:
-            size = max(g.height for g in line)
-            y = line[0].y
-            for j in (i + 1, i - 1):
-                if 0 <= j < len(lines) and len(lines[j]) > len(line):
-                    other = lines[j]
-                    if size < 0.85 * max(g.height for g in other) and other[0].bottom <= y <= other[0].top:
-                        host = other
-                        break
+        y = line[0].y
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(lines) and lines[j][0].bottom <= y <= lines[j][0].top:
+                other = lines[j]
+                if len(other) > len(line) and max(g.height for g in line) < 0.85 * max(g.height for g in other):
+                    host = other
+                    break
         if host is None:
             merged.append(line)
         else:
