@@ -283,35 +283,18 @@ def _lines_outside(
     lines: list[_Line], spans: list[range], tables: list[_Table], glyphs: dict[int, Glyph], text: str
 ) -> tuple[list[_Line], list[range]]:
     """The lines with the characters the tables hold taken out: a line wholly in a table goes, one that
-    runs beside a table keeps only its own words. Boxes come from the line's glyphs: pdfium may run one
-    text line across a table and the text beside it."""
+    runs beside a table keeps only its own words. By character, not by box: pdfium may run one text line
+    across a table and the text beside it, and a note may touch a table's box."""
+    held = frozenset().union(*(t.glyphs for t in tables))
     kept: list[_Line] = []
     kept_spans: list[range] = []
     for line, span in zip(lines, spans, strict=True):
-        own = [glyphs[i] for i in span if i in glyphs]
-        if not own:
-            kept.append(line)
-            kept_spans.append(span)
-            continue
-        left, right = min(g.left for g in own), max(g.right for g in own)
-        bottom, top = min(g.bottom for g in own), max(g.top for g in own)
-        near = [
-            t
-            for t in tables
-            if t.left - 1 <= right and left <= t.right + 1 and t.bottom - 1 <= top and bottom <= t.top + 1
-        ]
-        if not near:
-            kept.append(line)
-            kept_spans.append(span)
-            continue
-        if any(t.holds(left, bottom) and t.holds(right, top) for t in near):
-            continue  # wholly inside a table
-        inside = {g.index for g in own if any(t.holds(g.x, g.y) for t in near)}
+        inside = {i for i in span if i in held}
         if not inside:
             kept.append(line)
             kept_spans.append(span)
             continue
-        rest = [g for g in own if g.index not in inside]
+        rest = [glyphs[i] for i in span if i in glyphs and i not in inside]
         if not rest:
             continue
         kept.append(

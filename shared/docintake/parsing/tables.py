@@ -73,6 +73,7 @@ class Table:
     rows: list[list[str]]
     ruled: bool = True
     crowded: bool = False  # many of its cells' lines hold several values far apart
+    glyphs: frozenset[int] = frozenset()  # the indexes of the glyphs its cells hold
 
     def holds(self, x: float, y: float, slack: float = 1.0) -> bool:
         return self.left - slack <= x <= self.right + slack and self.bottom - slack <= y <= self.top + slack
@@ -276,7 +277,8 @@ def _ruled_table(cells: list[_Cell], glyphs: list[Glyph]) -> Table | None:
     rows = _without_empty(grid)
     if len(rows) < 2 or max(len(r) for r in rows) < 2 or sum(1 for r in rows for c in r if c) < 2:
         return None
-    table = Table(left, bottom, right, top, rows, crowded=split >= 3 and split >= 0.3 * lines)
+    held_ids = frozenset(g.index for cell in held for g in cell)
+    table = Table(left, bottom, right, top, rows, crowded=split >= 3 and split >= 0.3 * lines, glyphs=held_ids)
     return _with_row_labels(table, bands, glyphs)
 
 
@@ -305,7 +307,15 @@ def _with_row_labels(table: Table, bands: list[tuple[float, float]], glyphs: lis
     if sum(1 for label in labels if label) * 2 < len(labels) or any(len(label) > _LABEL_LENGTH for label in labels):
         return table
     rows = [[label, *row] for label, row in zip(labels, table.rows, strict=True)]
-    return Table(min(g.left for g in used), table.bottom, table.right, table.top, rows, crowded=table.crowded)
+    return Table(
+        min(g.left for g in used),
+        table.bottom,
+        table.right,
+        table.top,
+        rows,
+        crowded=table.crowded,
+        glyphs=table.glyphs | {g.index for g in used},
+    )
 
 
 def _without_empty(grid: list[list[str]]) -> list[list[str]]:
@@ -345,7 +355,7 @@ def _sideways_lines(glyphs: list[Glyph]) -> list[str]:
         text = column[0].text
         for a, b in itertools.pairwise(column):
             gap = max(b.bottom - a.top, a.bottom - b.top)
-            space = (b.space_before and b.index == a.index + 1) or gap > 0.12 * (b.right - b.left)
+            space = (b.space_before and 0 < b.index - a.index <= 3) or gap > 0.12 * (b.right - b.left)
             text += (" " if space else "") + b.text
         lines.append(text)
     return lines
@@ -380,7 +390,11 @@ def _with_raised_glyphs(lines: list[list[Glyph]]) -> list[list[Glyph]]:
         for j in (i + 1, i - 1):
             if 0 <= j < len(lines) and lines[j][0].bottom <= y <= lines[j][0].top:
                 other = lines[j]
-                if len(other) > len(line) and max(g.height for g in line) < 0.85 * max(g.height for g in other):
+                if (
+                    len(other) > len(line)
+                    and (len(line) <= 3 or not any(g.text.isalpha() for g in line))  # marks, not words
+                    and max(g.height for g in line) < 0.85 * max(g.height for g in other)
+                ):
                     host = other
                     break
         if host is None:
@@ -391,8 +405,10 @@ def _with_raised_glyphs(lines: list[list[Glyph]]) -> list[list[Glyph]]:
 
 
 def _gap_is_space(a: Glyph, b: Glyph) -> bool:
+    """A wide gap, or white space in the text between two glyphs that follow each other there (at most a
+    line break apart: the white space takes indexes of its own)."""
     gap = b.left - a.right
-    return gap > 0.12 * max(a.height, b.height) or (b.space_before and b.index == a.index + 1 and gap > -0.5)
+    return gap > 0.12 * max(a.height, b.height) or (b.space_before and 0 < b.index - a.index <= 3 and gap > -0.5)
 
 
 def _words(line: list[Glyph]) -> list[str]:
@@ -585,7 +601,8 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
         return None
     left = min(p.left for r in rows for p in r.pieces)
     right = max(p.right for r in rows for p in r.pieces)
-    return Table(left, rows[-1].bottom, right, rows[0].top, table_rows, ruled=False)
+    held = frozenset(g.index for r in rows for p in r.pieces for g in p.glyphs)
+    return Table(left, rows[-1].bottom, right, rows[0].top, table_rows, ruled=False, glyphs=held)
 
 
 def _prose_beside(grid: list[list[str]]) -> int | None:
