@@ -422,3 +422,13 @@ def test_corpus_a_table_beside_a_column_of_prose_keeps_the_prose_out() -> None:
     assert max(len(cell) for row in tables[0] for cell in row) <= 35
     # AND its cells are not repeated in the text around it (pdfium runs text lines across both)
     assert markdown.count("71.15") == 1
+
+
+def test_corpus_ruling_round_groups_of_rows_gives_way_to_the_text_alignment() -> None:
+    # GIVEN district_health: boxes round whole sections, values set in aligned columns inside each box
+    tables = _corpus_table("district_health.pdf")
+    rows = [[c for c in row if c] for table in tables for row in table]
+    # THEN each indicator is a row with its four values, not a box of run-together lines
+    (row,) = [r for r in rows if r and r[0].startswith("Children age 6-9 months receiving solid")]
+    assert row[1:] == ["78.6", "75.0", "85.9", "89.3"]
+    assert sum(1 for r in rows if r[-2:] == ["NA", "NA"]) >= 10
