@@ -91,10 +91,12 @@ build: $(SAM_VENV)/.installed
 bench-chunk: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.chunk $(BENCH_ARGS)
 
-# Parsing speed, memory and quality against pypdf, pdfplumber and pymupdf4llm, on the ground-truth corpus
-# and a 300-page, 25 MB policy.
+# Parsing speed, memory and quality against pypdf, pdfplumber and pymupdf4llm: the ground-truth corpus, a
+# 300-page, 25 MB policy and the real tables corpus in ../shared/corpus/tables; then OCR's seconds a page
+# and the sandboxed parse's peak RSS on scanned pages.
 bench-parse: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.parse $(BENCH_ARGS)
+	$(BIN)/python -m bench.ocr $(BENCH_ARGS)
 
 # Chunk + embedding writes against plain COPY and executemany; per-user search latency among 200,000 chunks.
 bench-store: $(VENV)/.installed-bench
