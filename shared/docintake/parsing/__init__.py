@@ -6,8 +6,8 @@ import bisect
 import json
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from docintake.config import ContentType
@@ -99,6 +99,37 @@ class ParsedDocument:
     page_confidence: tuple[tuple[int, float], ...] = ()
 
 
+def join_pages(pages: Iterable[tuple[int, str]], *, empty: str = "document has no text") -> tuple[str, PageMap]:
+    """Each page's Markdown, normalised (``normalize_text``) and joined with blank lines, and the map of
+    where each page with text begins. Normalised page by page, so every start is an offset into the
+    result; a page left with no text is not in the map. No page with text: ``empty_document``."""
+    parts: list[str] = []
+    numbers: list[int] = []
+    starts: list[int] = []
+    offset = 0
+    for number, page in pages:
+        text = normalize_text(page).strip("\n").rstrip()
+        if not text.strip():
+            continue
+        text += "\n\n"
+        numbers.append(number)
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text)
+    if not parts:
+        raise UnsupportedDocument(empty, code="empty_document")
+    return "".join(parts).rstrip() + "\n", PageMap(tuple(numbers), tuple(starts))
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """A pipe table; the first row is the header. Pipes inside cells are escaped."""
+    width = max(len(row) for row in rows)
+    cells = [[cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
+    return "\n".join(lines)
+
+
 class Parser(Protocol):
     """A parser provider. ``parse`` raises PermanentError or TransientError subclasses, nothing else."""
 
@@ -119,30 +150,12 @@ def parse_document(data: bytes, content_type: str, *, max_pages: int) -> ParsedD
     if content_type == ContentType.DOCX:
         from docintake.parsing.docx import parse_docx
 
-        return _normalized(parse_docx(data, max_pages=max_pages))
+        return parse_docx(data, max_pages=max_pages)
     if content_type == ContentType.HTML:
         from docintake.parsing.html import parse_html
 
-        return _normalized(parse_html(data))
+        return parse_html(data)
     raise UnsupportedDocument(f"no parser for {content_type}", code="unsupported_type")
-
-
-def _normalized(parsed: ParsedDocument) -> ParsedDocument:
-    """``normalize_text`` page by page (it may change lengths), the page map rebuilt over the result."""
-    pages: list[int] = []
-    starts: list[int] = []
-    parts: list[str] = []
-    offset = 0
-    for span in parsed.page_map.spans(len(parsed.markdown)):
-        text = normalize_text(parsed.markdown[span["start"] : span["end"]])
-        if text.strip():
-            pages.append(span["page"])
-            starts.append(offset)
-            parts.append(text)
-            offset += len(text)
-    if not parts:
-        raise UnsupportedDocument("document has no text", code="empty_document")
-    return replace(parsed, markdown="".join(parts), page_map=PageMap(tuple(pages), tuple(starts)))
 
 
 def parse_text(data: bytes) -> ParsedDocument:

@@ -47,8 +47,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.parser import parse_xml
 
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import PageMap, ParsedDocument
-from docintake.parsing.html import pipe_table
+from docintake.parsing import ParsedDocument, join_pages, markdown_table
 
 # Inflated sizes the zip's central directory may declare: every member, and the largest one.
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
@@ -98,22 +97,8 @@ def parse_docx(data: bytes, *, max_pages: int) -> ParsedDocument:
     reader = _BodyReader(paragraph_styles, numbering, _Notes(_footnotes(document)), max_pages)
     reader.read(body)
     pages = reader.finish()
-    parts: list[str] = []
-    numbers: list[int] = []
-    starts: list[int] = []
-    offset = 0
-    for number, blocks in enumerate(pages, start=1):
-        if not blocks:
-            continue
-        text = "\n\n".join(blocks) + "\n\n"
-        numbers.append(number)
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text)
-    if not parts:
-        raise UnsupportedDocument("document has no text", code="empty_document")
-    markdown = "".join(parts).rstrip() + "\n"
-    return ParsedDocument(markdown, PageMap(tuple(numbers), tuple(starts)), len(pages), 0, parser="local")
+    markdown, page_map = join_pages((number, "\n\n".join(blocks)) for number, blocks in enumerate(pages, start=1))
+    return ParsedDocument(markdown, page_map, len(pages), 0, parser="local")
 
 
 def _open(data: bytes) -> Any:
@@ -502,7 +487,7 @@ class _BodyReader:
             if len(cells) == 1:
                 self._blocks(cells[0])
                 return
-        self._emit(pipe_table(rows))
+        self._emit(markdown_table(rows))
 
 
 def _runs(container: Element, out: _Paragraph, *, bold_allowed: bool) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import PageMap, ParsedDocument
+from docintake.parsing import ParsedDocument, join_pages, markdown_table
 
 # Measured: html.parser alone reads about 2 MB/s, with this reader about 0.8 MB/s, so this cap is 15 s at
 # most; a benefits page is well under 1 MB.
@@ -64,22 +64,8 @@ def parse_html(data: bytes) -> ParsedDocument:
         # _markupbase asserts on declarations it cannot scan; parse_html_declaration below avoids the known one.
         raise UnsupportedDocument("HTML could not be read", code="corrupt_html") from exc
     pages = reader.finish()
-    parts: list[str] = []
-    numbers: list[int] = []
-    starts: list[int] = []
-    offset = 0
-    for number, blocks in enumerate(pages, start=1):
-        if not blocks:
-            continue
-        text = "\n\n".join(blocks) + "\n\n"
-        numbers.append(number)
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text)
-    if not parts:
-        raise UnsupportedDocument("document has no text", code="empty_document")
-    markdown = "".join(parts).rstrip() + "\n"
-    return ParsedDocument(markdown, PageMap(tuple(numbers), tuple(starts)), len(pages), 0, parser="local")
+    markdown, page_map = join_pages((number, "\n\n".join(blocks)) for number, blocks in enumerate(pages, start=1))
+    return ParsedDocument(markdown, page_map, len(pages), 0, parser="local")
 
 
 def decode_html(data: bytes) -> str:
@@ -113,15 +99,6 @@ def _closed(text: str) -> str:
     if text.rfind("<") > text.rfind(">"):
         text += ">"
     return text
-
-
-def pipe_table(rows: list[list[str]]) -> str:
-    """A Markdown pipe table, the first row its header; pipes inside cells are escaped."""
-    width = max(len(row) for row in rows)
-    cells = [[cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row)) for row in rows]
-    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
-    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
-    return "\n".join(lines)
 
 
 @dataclass
@@ -333,7 +310,7 @@ class _HtmlReader(HTMLParser):
         if caption:
             self._emit(caption)
         if rows:
-            self._emit(pipe_table(rows))
+            self._emit(markdown_table(rows))
 
     def _flush(self) -> None:
         """Ends the paragraph, heading or list item being read."""

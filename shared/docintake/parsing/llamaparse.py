@@ -52,7 +52,7 @@ from docintake.aws import read_api_key
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, TransientError, UnsupportedDocument
 from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds, retry_after_seconds
-from docintake.parsing import Heartbeat, PageMap, ParsedDocument, parse_text
+from docintake.parsing import Heartbeat, PageMap, ParsedDocument, join_pages, parse_text
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -308,25 +308,14 @@ def _clean(markdown: str) -> str:
 
 def _from_pages(pages: list[_Page]) -> ParsedDocument:
     """Per-page Markdown joined with blank lines; the map records where each page with text begins."""
-    parts: list[str] = []
-    numbers: list[int] = []
-    starts: list[int] = []
-    offset = 0
-    for index, page in enumerate(pages, start=1):
-        text = _clean(page.md or "").strip("\n").rstrip()
-        if not text.strip():
-            continue
-        text += "\n\n"
-        numbers.append(page.page if page.page is not None else index)
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text)
-    if not parts:
-        raise UnsupportedDocument("LlamaParse found no text on any page", code="empty_document")
-    empty = len(pages) - len(parts)
+    markdown, page_map = join_pages(
+        ((page.page if page.page is not None else index, _clean(page.md or "")) for index, page in enumerate(pages, 1)),
+        empty="LlamaParse found no text on any page",
+    )
+    empty = len(pages) - len(page_map.pages)
     return ParsedDocument(
-        "".join(parts).rstrip() + "\n",
-        PageMap(tuple(numbers), tuple(starts)),
+        markdown,
+        page_map,
         len(pages),
         empty,
         parser="llamaparse",

@@ -32,11 +32,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from docintake.errors import UnsupportedDocument
+from docintake.parsing import ParsedDocument, join_pages, markdown_table
 
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
-
-    from docintake.parsing import ParsedDocument
 
 DPI = 200
 # A page rendered bigger than this (pixels, longest side) is rendered smaller: a poster-sized page at 200 dpi
@@ -271,27 +270,14 @@ def parse_images(data: bytes, content_type: str, engine: OcrEngine, *, max_pages
 
 
 def document_from_ocr(result: OcrResult, page_count: int, *, parser: str) -> ParsedDocument:
-    from docintake.parsing import PageMap, ParsedDocument
-
-    parts: list[str] = []
-    numbers: list[int] = []
-    starts: list[int] = []
-    offset = 0
-    for number in result.page_numbers:
-        blocks = result.pages[number].blocks
-        if not blocks:
-            continue
-        text = "\n\n".join(blocks) + "\n\n"
-        numbers.append(number)
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text)
-    if not parts:
-        raise UnsupportedDocument("OCR found no text on any page", code="empty_document")
-    empty = page_count - len(parts)
+    markdown, page_map = join_pages(
+        ((number, "\n\n".join(result.pages[number].blocks)) for number in result.page_numbers),
+        empty="OCR found no text on any page",
+    )
+    empty = page_count - len(page_map.pages)
     return ParsedDocument(
-        "".join(parts).rstrip() + "\n",
-        PageMap(tuple(numbers), tuple(starts)),
+        markdown,
+        page_map,
         page_count,
         empty,
         parser=parser,
@@ -513,15 +499,6 @@ def _markdown_table(grid: _Grid) -> str:
 
 def _cell_text(boxes: list[TextBox]) -> str:
     return " ".join(" ".join(box.text.strip() for box in line) for line in _lines(boxes)).replace("\n", " ")
-
-
-def markdown_table(rows: list[list[str]]) -> str:
-    """A pipe table; the first row is the header. Pipes inside cells are escaped."""
-    width = max(len(row) for row in rows)
-    cells = [[cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row)) for row in rows]
-    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
-    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
-    return "\n".join(lines)
 
 
 # --- the local engine ---------------------------------------------------------------------------------------

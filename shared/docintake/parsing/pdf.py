@@ -32,7 +32,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import PageMap, ParsedDocument, normalize_text
+from docintake.parsing import ParsedDocument, join_pages, markdown_table
 from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
@@ -104,28 +104,15 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
     ]
     _join_across_pages(blocks_by_page)
 
-    parts: list[str] = []
-    page_numbers: list[int] = []
-    starts: list[int] = []
-    offset = 0
-    for page, blocks in zip(pages, blocks_by_page, strict=True):
-        # Normalised page by page, so that each start is an offset into the normalised Markdown.
-        text = normalize_text("\n\n".join(blocks)).strip()
-        if not text:
-            continue  # its text ran on to the previous page, or it had none: the map skips it
-        text += "\n\n"
-        page_numbers.append(page.number)
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text)
-    if not parts:
-        # Text objects with nothing in them that reads: spaces, control characters.
-        raise UnsupportedDocument("no page has any text", code="empty_document")
-    markdown = "".join(parts).rstrip() + "\n"
+    # Text objects with nothing in them that reads (spaces, control characters) leave no page: empty_document.
+    markdown, page_map = join_pages(
+        ((page.number, "\n\n".join(blocks)) for page, blocks in zip(pages, blocks_by_page, strict=True)),
+        empty="no page has any text",
+    )
     warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
     return ParsedDocument(
         markdown,
-        PageMap(tuple(page_numbers), tuple(starts)),
+        page_map,
         page_count,
         empty,
         parser="local",
@@ -769,15 +756,6 @@ def _join_across_pages(pages: list[list[str]]) -> None:
 
 def _is_prose(block: str) -> bool:
     return not block.startswith(("#", "|", "- ")) and not _LIST_MARKER.match(block)
-
-
-def markdown_table(rows: list[list[str]]) -> str:
-    """A pipe table; the first row is the header. Pipes inside cells are escaped."""
-    width = max(len(row) for row in rows)
-    cells = [[cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row)) for row in rows]
-    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
-    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
-    return "\n".join(lines)
 
 
 def _join(lines: list[str]) -> str:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docintake.errors import DependencyUnavailable, UnsupportedDocument
-from docintake.parsing.ocr import OcrPage, PageImage, markdown_table
+from docintake.parsing import markdown_table
+from docintake.parsing.ocr import OcrPage, PageImage
 
 MAX_BYTES = 10 * 1024 * 1024
 
