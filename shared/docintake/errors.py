@@ -5,9 +5,11 @@
     │   │                         object_missing (the upload or a derived object is gone)
     │   ├── InvalidMessage          bad_message: redelivered until it lands in the DLQ, never dropped
     │   ├── UnsupportedDocument     unsupported_type, corrupt_pdf, encrypted_pdf, corrupt_docx, encrypted_docx,
-    │   │                           corrupt_html, too_large, too_many_pages, no_text_layer,
+    │   │                           corrupt_html, corrupt_image, too_large, too_many_pages, no_text_layer,
     │   │                           empty_document, not_utf8, parse_timeout, parse_memory (the local parser);
-    │   │                           parser_rejected, parser_failed (LlamaParse)
+    │   │                           ocr_not_installed (RapidOCR missing); ocr_invalid_parameter,
+    │   │                           ocr_unsupported_document, ocr_bad_document, ocr_document_too_large
+    │   │                           (Textract); parser_rejected, parser_failed (LlamaParse)
     │   ├── UploadMismatch          checksum_mismatch, size_mismatch, type_mismatch
     │   └──                         embedding_input_too_long, embedding_rejected, embedding_dimension_mismatch
     └── TransientError            retried with backoff through the message's visibility timeout
@@ -16,7 +18,8 @@
         ├── LeaseLost               lease_lost: our lease expired and another invocation took over (fencing)
         └── DependencyUnavailable   database_unavailable, s3_unavailable, s3_access_denied, sqs_unavailable,
                                     parser_unavailable, parser_auth, parser_bad_response, secrets_unavailable,
-                                    embedding_unavailable, embedding_auth, embedding_bad_response
+                                    embedding_unavailable, embedding_auth, embedding_bad_response,
+                                    ocr_throttled, ocr_unavailable, ocr_access_denied (Textract)
 
 Unknown exceptions are treated as transient (code internal_error): retried, then dead-lettered.
 """

@@ -89,7 +89,8 @@ def parse_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer:
             "pages_without_text": parsed.pages_without_text,
             "markdown_chars": len(parsed.markdown),
             "warnings": list(parsed.warnings),
-            "ocr_pages": list(parsed.ocr_pages),
+            # The same pages as the document row's ocr_pages (one source: the per-page confidences).
+            "ocr_pages": [page for page, _ in parsed.page_confidence],
             "page_confidence": [{"page": page, "confidence": score} for page, score in parsed.page_confidence],
         }
 

@@ -46,7 +46,8 @@ EXPLANATIONS: dict[str, tuple[str, bool]] = {
     "parse_memory": ("The document needs more memory to read than allowed. Split it and upload the parts.", False),
     "parser_rejected": ("The parsing service refused the document.", False),
     "parser_failed": ("The parsing service could not read the document.", False),
-    # OCR (scanned pages and images). ocr_throttled and ocr_unavailable are transient, explained as such.
+    # OCR (scanned pages and images). ocr_throttled, ocr_unavailable and ocr_access_denied (Textract) are
+    # transient and get the transient explanation below.
     "corrupt_image": ("The image is damaged and could not be read. Save or scan it again and upload it.", False),
     "ocr_not_installed": ("Text recognition for scanned pages is not installed here. Contact support.", False),
     "ocr_invalid_parameter": ("The text recognition service refused a page of this document.", False),

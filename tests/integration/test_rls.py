@@ -172,6 +172,13 @@ def test_ops_reads_job_metadata_across_users_but_no_content(
     with psycopg.connect(database.role_url("ops"), autocommit=True, row_factory=dict_row) as conn:
         assert conn.execute("SELECT count(*) AS n FROM upload_jobs").fetchone() == {"n": 1}
         assert conn.execute("SELECT count(*) AS n FROM documents").fetchone() == {"n": 1}
-        for forbidden in ("SELECT content FROM document_chunks", "SELECT filename FROM documents"):
+        # Nor what the parse found in a document's pages (OCR'd pages, confidences, warnings).
+        for forbidden in (
+            "SELECT content FROM document_chunks",
+            "SELECT filename FROM documents",
+            "SELECT ocr_pages FROM documents",
+            "SELECT ocr_confidence FROM documents",
+            "SELECT parse_warnings FROM documents",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(forbidden)

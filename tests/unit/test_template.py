@@ -169,9 +169,9 @@ def test_iam_uses_star_only_where_aws_allows_no_scoping() -> None:
     for name, role in _of_type("AWS::IAM::Role").items():
         for policy in role["Properties"]["Policies"]:
             document = policy.get("PolicyDocument") or policy["Fn::If"][1]["PolicyDocument"]
-            for statement in document["Statement"]:
-                if not isinstance(statement, dict) or "Sid" not in statement:
-                    continue  # Fn::If wrappers around secret statements: those name one secret
+            for entry in document["Statement"]:
+                # A statement granted only under a condition (a secret, Bedrock, Textract) is checked too.
+                statement = entry["Fn::If"][1] if "Fn::If" in entry else entry
                 if statement["Resource"] == "*":
                     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                     assert set(actions) <= allowed_star, (name, statement["Sid"])
@@ -214,8 +214,13 @@ def test_parse_function_gets_its_ocr_engine_from_a_parameter_and_may_call_textra
     environment = RESOURCES["ParseFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["OCR_ENGINE"] == {"Ref": "OcrEngine"}
     statements = RESOURCES["ParseFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    ocr = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "OcrPages"]
-    assert ocr and ocr[0]["Action"] == "textract:AnalyzeDocument"
+    # Granted only when OcrEngine is textract: with none, the role may not call Textract.
+    ocr = [s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][1].get("Sid") == "OcrPages"]
+    assert len(ocr) == 1
+    condition, statement, otherwise = ocr[0]
+    assert TEMPLATE["Conditions"][condition] == {"Fn::Equals": [{"Ref": "OcrEngine"}, "textract"]}
+    assert statement["Action"] == "textract:AnalyzeDocument"
+    assert otherwise == {"Ref": "AWS::NoValue"}
     for name, role in _of_type("AWS::IAM::Role").items():
         if name != "ParseFunctionRole":
             assert "textract" not in str(role), name

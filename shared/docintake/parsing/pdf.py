@@ -17,6 +17,10 @@ into Markdown.
   within a band the left column comes before the right.
 - Lines re-flow into paragraphs by their vertical gaps, with hyphenation undone, across page breaks
   too when a sentence runs on; list items (1., a., (i), bullets) stay one per block.
+- Pages without a text layer, and pages whose few characters sit on an image covering most of the page
+  (a scan with a stamped page number), are read by the OCR engine passed in (``parse_pdf(..., ocr=)``,
+  ``docintake.parsing.ocr``); its Markdown takes the page's place and the page is reported in
+  ``ocr_pages`` with its confidence. Without an engine such pages count as pages without text.
 """
 
 from __future__ import annotations
