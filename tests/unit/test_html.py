@@ -115,6 +115,41 @@ def test_the_charset_comes_from_the_bom_or_meta_else_utf8_else_windows_1252(data
     assert _parse(data).markdown == expected
 
 
+@pytest.mark.parametrize(
+    "declared", ["rot13", "zlib", "base64", "uu", "hex", "idna", "punycode", "undefined", "mbcs", "no-such-codec"]
+)
+def test_a_declared_charset_that_is_no_text_encoding_reads_as_undeclared(declared: str) -> None:
+    # GIVEN a windows-1252 page whose <meta> names a codec Python has but that decodes no page (or none at all)
+    page = f'<html><head><meta charset="{declared}"></head><body><p>Hello d\xe9ductible</p></body></html>'
+    # WHEN it is parsed, THEN the declaration is ignored: not UTF-8, so windows-1252
+    assert _parse(page.encode("latin-1")).markdown == "Hello déductible\n"
+
+
+@pytest.mark.parametrize(
+    ("declared", "body", "expected"),
+    [
+        # UTF-32 is no label browsers know; ASCII bytes declared as UTF-32 or UTF-16 are not (browsers agree).
+        ("utf-32", b"Hello", "Hello\n"),
+        ("UTF-32LE", "Caf\u00e9".encode(), "Café\n"),
+        ("utf-16", "Caf\u00e9".encode(), "Café\n"),
+        # ISO-8859-1 and ASCII mean windows-1252, as in browsers: 0x96 is an en dash.
+        ("ISO-8859-1", b"a \x96 b", "a – b\n"),
+        ("us-ascii", b"Caf\xe9", "Café\n"),
+    ],
+)
+def test_declared_charsets_read_as_browsers_read_them(declared: str, body: bytes, expected: str) -> None:
+    assert _parse(f'<meta charset="{declared}"><p>'.encode() + body + b"</p>").markdown == expected
+
+
+def test_docintake_parse_exits_0_on_a_page_declaring_a_bytes_codec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "rot.html"
+    path.write_bytes(b'<meta charset="zlib"><p>Deductible</p>')
+    assert main(["parse", str(path)]) == 0
+    assert capsys.readouterr().out == "Deductible\n"
+
+
 def test_text_is_normalized_like_every_parser_s() -> None:
     assert _parse("<p>out&ndash;of&ndash;pocket&shy; costs&#xFEFF;</p>").markdown == "out-of-pocket costs\n"
 

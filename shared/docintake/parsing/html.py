@@ -10,7 +10,8 @@ CSS page break, with the standard library's tolerant ``html.parser``.
   hidden elements (``hidden``, ``display: none``) are dropped with their content; ``pre`` is fenced;
   entities are decoded; whitespace collapses as a browser collapses it.
 - The charset is the BOM's, else a ``<meta>`` declaration's in the first 4 KiB, else UTF-8, else
-  windows-1252 (what browsers assume of undeclared legacy pages).
+  windows-1252 (what browsers assume of undeclared legacy pages). A declared name that is no text
+  encoding (``base64``, ``rot13``, ``utf-32``...) is ignored, as browsers ignore a label they do not know.
 - An element styled ``page-break-before: always`` (or ``break-before: page``) starts a new page; a page
   without it is one page.
 
@@ -50,6 +51,10 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _PAGE_BREAK = re.compile(r"(?:page-)?break-before\s*:\s*(?:always|page)", re.IGNORECASE)
+_DECLARED_AS = {
+    **dict.fromkeys(("utf-16", "utf-16-le", "utf-16-be"), "utf-8"),
+    **dict.fromkeys(("iso8859-1", "ascii"), "cp1252"),
+}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -69,24 +74,37 @@ def parse_html(data: bytes) -> ParsedDocument:
 
 
 def decode_html(data: bytes) -> str:
-    for bom, encoding in _BOMS:
+    for bom, bom_encoding in _BOMS:
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
+            return data.decode(bom_encoding, errors="replace")
     declared = _META_CHARSET.search(data[:4096])
-    if declared:
+    encoding = _declared_encoding(declared.group(1)) if declared else None
+    if encoding is not None:
         try:
-            encoding = codecs.lookup(declared.group(1).decode("ascii")).name
-        except (LookupError, UnicodeDecodeError):
-            encoding = "utf-8"
-        # A page that says UTF-16 in ASCII bytes is not UTF-16 (browsers agree); latin-1 means windows-1252.
-        encoding = {"utf-16-le": "utf-8", "utf-16-be": "utf-8", "utf-16": "utf-8", "latin-1": "cp1252"}.get(
-            encoding, encoding
-        )
-        return data.decode(encoding, errors="replace")
+            return data.decode(encoding, errors="replace")
+        except UnicodeError:
+            pass  # idna, punycode: text codecs that take no error handler or no bytes past ASCII
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
+
+
+def _declared_encoding(label: bytes) -> str | None:
+    """The codec a ``<meta>`` charset names, or None when it names none a page can be in. Python's codec
+    registry also holds bytes-to-bytes and str-to-str codecs (base64, zlib, rot13, uu): as a page's
+    charset they raise instead of decoding, so only text encodings are taken, as browsers ignore a label
+    they do not know."""
+    try:
+        codec = codecs.lookup(label.decode("ascii"))
+    except (LookupError, UnicodeError):
+        return None
+    # UTF-32 is no charset to browsers (they ignore the label): the page reads as undeclared.
+    if not codec._is_text_encoding or codec.name.startswith("utf-32"):
+        return None
+    # A <meta> readable in ASCII bytes is not in UTF-16 (browsers read such a page as UTF-8); latin-1 and
+    # ASCII mean windows-1252, as they do in browsers.
+    return _DECLARED_AS.get(codec.name, codec.name)
 
 
 def _closed(text: str) -> str:
