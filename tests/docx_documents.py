@@ -171,3 +171,20 @@ def with_footnote(data: bytes, after: str, note: str) -> bytes:
         anchor, anchor + b'<w:r><w:footnoteReference w:id="1"/></w:r>', 1
     )
     return zip_of(members)
+
+
+def with_body(body: str) -> bytes:
+    """A package whose document body is ``body``, WordprocessingML written by hand (the ``w`` prefix bound):
+    for what python-docx would not write, such as hostile grids and out-of-range levels."""
+    document = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body>{body}</w:body></w:document>"
+    )
+    return with_member(build(lambda document: None), "word/document.xml", document.encode())
+
+
+def cell(text: str, properties: str = "") -> str:
+    """A table cell of one paragraph; ``properties`` go in its ``tcPr`` (gridSpan, vMerge)."""
+    tcpr = f"<w:tcPr>{properties}</w:tcPr>" if properties else ""
+    return f"<w:tc>{tcpr}<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>" if text else f"<w:tc>{tcpr}<w:p/></w:tc>"

@@ -27,9 +27,11 @@ from tests.docx_documents import (
     NUMBERS,
     benefits_docx,
     build,
+    cell,
     compound_file,
     list_item,
     understated_size,
+    with_body,
     with_footnote,
     with_member,
     zip_of,
@@ -138,6 +140,38 @@ def test_cells_join_paragraphs_flatten_nested_tables_and_escape_pipes() -> None:
     assert _parse(build(fill)).markdown == (
         "| Benefit | Limit |\n| --- | --- |\n| Dental Preventive \\| basic | Child; $1,000 / Adult; $500 |\n"
     )
+
+
+def test_a_declared_grid_wider_than_the_cells_adds_no_empty_columns() -> None:
+    # GIVEN a table declaring 20,000 grid columns whose rows hold one cell each (a few KB of XML)
+    grid = "<w:tblGrid>" + "<w:gridCol/>" * 20_000 + "</w:tblGrid>"
+    rows = "".join(f"<w:tr>{cell(text)}</w:tr>" for text in ("Plan", "Gold", "Silver"))
+    # WHEN it is parsed, THEN the table is as wide as its text: one column, not 20,000
+    assert _parse(with_body(f"<w:tbl>{grid}{rows}</w:tbl>")).markdown == "| Plan |\n| --- |\n| Gold |\n| Silver |\n"
+
+
+def test_grid_before_is_bounded_like_a_span_and_empty_columns_are_dropped() -> None:
+    # GIVEN rows offset by gridBefore (one by 100,000 columns), and a column empty in every row
+    far = "<w:trPr><w:gridBefore w:val='100000'/></w:trPr>"
+    body = (
+        "<w:tbl>"
+        f"<w:tr>{cell('Service')}{cell('')}{cell('Copay')}</w:tr>"
+        f"<w:tr><w:trPr><w:gridBefore w:val='2'/></w:trPr>{cell('$20')}</w:tr>"
+        f"<w:tr>{far}{cell('Far')}</w:tr>"
+        "</w:tbl>"
+    )
+    # WHEN it is parsed, THEN the offset counts at most 64 columns and the empty ones are gone
+    assert _parse(with_body(body)).markdown == (
+        "| Service | Copay |  |\n| --- | --- | --- |\n|  | $20 |  |\n|  |  | Far |\n"
+    )
+
+
+def test_a_grid_over_the_cell_cap_reads_as_one_paragraph_per_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a table whose grid (rows times columns with text) is over the cap
+    monkeypatch.setattr(docx_parsing, "_MAX_GRID_CELLS", 3)
+    body = f"<w:tbl><w:tr>{cell('Plan')}{cell('Gold')}</w:tr><w:tr>{cell('')}{cell('Deductible')}</w:tr></w:tbl>"
+    # WHEN it is parsed, THEN its rows read as paragraphs, cells joined as a nested table's are
+    assert _parse(with_body(body)).markdown == "Plan; Gold\n\nDeductible\n"
 
 
 def test_a_one_cell_table_reads_as_its_paragraphs() -> None:
@@ -368,3 +402,35 @@ def test_footnotes_are_markdown_footnotes_at_the_end_of_their_page() -> None:
     parsed = _parse(data)
     assert _page_text(parsed, 1).endswith("Limits apply.[^1]\n\n[^1]: Per calendar year, in-network only.\n\n")
     assert parsed.markdown.count("Per calendar year") == 1 and parsed.page_map.pages == (1, 2, 3)
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        "<w:pPr><w:outlineLvl w:val='-1'/></w:pPr>",
+        "<w:pPr><w:pStyle w:val='Negative'/></w:pPr>",
+        "<w:pPr><w:pStyle w:val='HeadingZero'/></w:pPr>",
+    ],
+    ids=["own outline level -1", "style's outline level -5", "style named heading 0"],
+)
+def test_an_outline_level_below_zero_is_no_heading(properties: str) -> None:
+    # GIVEN a paragraph with a bold run whose outline level is negative (its own, or its style's)
+    styles = (
+        '<w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        '<w:style w:type="paragraph" w:styleId="Negative"><w:name w:val="Negative"/>'
+        '<w:pPr><w:outlineLvl w:val="-5"/></w:pPr></w:style>'
+        '<w:style w:type="paragraph" w:styleId="HeadingZero"><w:name w:val="heading 0"/>'
+        '<w:pPr><w:outlineLvl w:val="-1"/></w:pPr></w:style></w:styles>'
+    )
+    body = f"<w:p>{properties}<w:r><w:rPr><w:b/></w:rPr><w:t>Note:</w:t></w:r><w:r><w:t> no copay</w:t></w:r></w:p>"
+    data = with_member(with_body(body), "word/styles.xml", styles.encode())
+    # WHEN it is parsed, THEN it reads as body text (its bold kept), not as a heading of level 0
+    assert _parse(data).markdown == "**Note:** no copay\n"
+
+
+def test_heading_levels_past_six_read_as_six_and_level_nine_is_body_text() -> None:
+    body = "".join(
+        f"<w:p><w:pPr><w:outlineLvl w:val='{level}'/></w:pPr><w:r><w:t>Level {level}</w:t></w:r></w:p>"
+        for level in (0, 5, 8, 9)
+    )
+    assert _parse(with_body(body)).markdown == "# Level 0\n\n###### Level 5\n\n###### Level 8\n\nLevel 9\n"

@@ -10,8 +10,10 @@ objects give neither the body order of paragraphs and tables, nor page breaks, n
   bullet or numbered from the level's ``numFmt``; numbered items are counted per list and level.
 - Tables: one pipe table per top-level table, the first row as its header. Every row has the grid's width:
   a cell spanning columns (``gridSpan``) or rows (``vMerge``) is one cell, its text in the first grid cell it
-  covers and the others empty. A cell's paragraphs are joined by spaces; a table inside a cell is flattened
-  into that cell's text. A table of one cell is a layout box: its content reads as paragraphs.
+  covers and the others empty; rows and columns empty throughout are dropped. A cell's paragraphs are joined
+  by spaces; a table inside a cell is flattened into that cell's text. A table of one cell is a layout box:
+  its content reads as paragraphs. A grid of more than a million cells is no real table's: its rows read as
+  paragraphs.
 - Direct bold (``w:b`` on a run) is kept as ``**bold**`` outside headings; hyperlinks keep their text;
   a text box reads as a paragraph after the paragraph it is anchored in; footnotes are Markdown footnotes
   (``[^1]`` where referenced, ``[^1]: text`` at the end of that page); deleted revisions, field codes,
@@ -54,6 +56,12 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_MEMBERS = 10_000
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Word caps a table at 63 columns; a span or an offset past this is no table's.
+_MAX_SPAN = 64
+# Grid cells a table's Markdown may have once its empty rows and columns are dropped (as in html.py): a
+# table's grid grows with rows times columns while its XML grows with cells, so a few KB of sparse cells
+# placed far apart could otherwise make gigabytes of empty cells.
+_MAX_GRID_CELLS = 1_000_000
 # The stream an encrypted OOXML package keeps inside its OLE compound file, named in UTF-16LE.
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
@@ -202,11 +210,11 @@ class _Styles:
         for style in self._chain(style_id):
             match = _HEADING_NAME.fullmatch(style.name)
             if match:
-                return min(int(match.group(1)), 6)
+                return _heading_of_outline_level(int(match.group(1)) - 1)
             if style.name == "title":
                 return 1
             if style.outline_level is not None:
-                return min(style.outline_level + 1, 6) if style.outline_level < 9 else None
+                return _heading_of_outline_level(style.outline_level)
         return None
 
     def is_toc(self, style_id: str | None) -> bool:
@@ -224,6 +232,12 @@ class _Styles:
             if style.num_id is not None:
                 return style.num_id, style.ilvl
         return None, None
+
+
+def _heading_of_outline_level(outline_level: int) -> int | None:
+    """The Markdown heading level of Word's outline level: 0-8 are headings 1-9, read as 1-6 (Markdown has
+    six); 9 is body text, and a level out of range (a negative one) is no heading."""
+    return min(outline_level + 1, 6) if 0 <= outline_level < 9 else None
 
 
 def _is_on_attr(value: str | None) -> bool:
@@ -442,8 +456,7 @@ class _BodyReader:
     def _heading_level(self, ppr: Element | None, style_id: str | None) -> int | None:
         outline = _attr(ppr.find(f"{_W}outlineLvl")) if ppr is not None else None
         if outline is not None:
-            value = _int(outline, 9)
-            return min(value + 1, 6) if value < 9 else None
+            return _heading_of_outline_level(_int(outline, 9))
         return self.styles.heading_level(style_id)
 
     def _list_item(self, ppr: Element | None, style_id: str | None) -> tuple[str, int] | None:
@@ -478,16 +491,25 @@ class _BodyReader:
         self.list_lines.append(" " * indent + marker + text)
 
     def _table(self, tbl: Element) -> None:
-        rows = _table_rows(tbl, self.notes)
-        if not any(cell for row in rows for cell in row):
+        cells = _cell_texts(tbl, self.notes)
+        rows = _grid(cells)
+        if rows is None:
+            # Wider and longer than any real table (a hostile grid): its text, one paragraph per row, rather
+            # than refusing a document whose text is all there, or laying out a grid that could be gigabytes.
+            for row in cells:
+                if row:
+                    self._emit("; ".join(text for _, text in row))
             return
         if len(rows) == 1 and len(rows[0]) == 1:
             # A one-cell table is a box around text, not data: its content reads as the body does.
-            cells = tbl.findall(f"{_W}tr/{_W}tc")
-            if len(cells) == 1:
-                self._blocks(cells[0])
-                return
-        self._emit(markdown_table(rows))
+            boxes = tbl.findall(f"{_W}tr/{_W}tc")
+            if len(boxes) == 1:
+                self._blocks(boxes[0])
+            else:
+                self._emit(rows[0][0])  # the only cell with text
+            return
+        if rows:
+            self._emit(markdown_table(rows))
 
 
 def _runs(container: Element, out: _Paragraph, *, bold_allowed: bool) -> None:
@@ -560,33 +582,56 @@ def _cell_text(tc: Element, notes: _Notes | None = None) -> str:
             _runs(child, paragraph, bold_allowed=True)
             parts.append(" ".join("".join(paragraph.segments).split()))
         elif child.tag == f"{_W}tbl":
-            rows = _table_rows(child, notes)
-            parts.append(" / ".join("; ".join(cell for cell in row if cell) for row in rows))
+            parts.append(_flat_table(child, notes))
         elif child.tag in _BLOCK_CONTAINERS:
             parts.append(_cell_text(child, notes))
     return " ".join(part for part in parts if part)
 
 
-def _table_rows(tbl: Element, notes: _Notes | None = None) -> list[list[str]]:
-    """The table's rows at the grid's width; a spanning cell's text in the first grid cell it covers."""
-    grid = len(tbl.findall(f"{_W}tblGrid/{_W}gridCol"))
-    rows: list[list[str]] = []
+def _flat_table(tbl: Element, notes: _Notes | None) -> str:
+    """A table as one line of text: its cells joined by "; ", its rows by " / "."""
+    rows = _cell_texts(tbl, notes)
+    return " / ".join("; ".join(text for _, text in row) for row in rows if row)
+
+
+def _grid(cells: list[list[tuple[int, str]]]) -> list[list[str]] | None:
+    """The rows on the table's grid (a spanning cell's text in the first grid cell it covers), without the
+    rows and columns that are empty throughout; None when that grid is over ``_MAX_GRID_CELLS``."""
+    rows = [row for row in cells if row]
+    columns = sorted({column for row in rows for column, _ in row})
+    if len(rows) * len(columns) > _MAX_GRID_CELLS:
+        return None
+    position = {column: index for index, column in enumerate(columns)}
+    grid = [[""] * len(columns) for _ in rows]
+    for row, line in zip(rows, grid, strict=True):
+        for column, text in row:
+            line[position[column]] = text
+    return grid
+
+
+def _cell_texts(tbl: Element, notes: _Notes | None) -> list[list[tuple[int, str]]]:
+    """Each row's cells that hold text, as (grid column, text). Only text is kept: the widths a table declares
+    (``tblGrid``, ``gridBefore``, ``gridAfter``) add nothing but empty cells, and cost nothing here."""
+    rows: list[list[tuple[int, str]]] = []
     for tr in _rows(tbl):
         trpr = tr.find(f"{_W}trPr")
-        row: list[str] = [""] * (_int(_attr(trpr.find(f"{_W}gridBefore")), 0) if trpr is not None else 0)
+        column = _grid_span(_attr(trpr.find(f"{_W}gridBefore")) if trpr is not None else None, 0)
+        cells: list[tuple[int, str]] = []
         for tc in _cells(tr):
             tcpr = tc.find(f"{_W}tcPr")
-            span = _int(_attr(tcpr.find(f"{_W}gridSpan")), 1) if tcpr is not None else 1
             merge = tcpr.find(f"{_W}vMerge") if tcpr is not None else None
             # vMerge without "restart" continues the cell above: its text is already there.
             continues = merge is not None and (_attr(merge) or "continue") != "restart"
-            row.append("" if continues else _cell_text(tc, notes))
-            row.extend([""] * max(min(span, 64) - 1, 0))
-        rows.append(row)
-    width = max([grid, *(len(row) for row in rows)]) if rows else 0
-    for row in rows:
-        row.extend([""] * (width - len(row)))
-    return [row for row in rows if any(row)] or rows[:0]
+            if not continues and (text := _cell_text(tc, notes)):
+                cells.append((column, text))
+            column += _grid_span(_attr(tcpr.find(f"{_W}gridSpan")) if tcpr is not None else None, 1)
+        rows.append(cells)
+    return rows
+
+
+def _grid_span(value: str | None, least: int) -> int:
+    """A count of grid columns (``gridSpan``, ``gridBefore``), bounded: Word's tables have at most 63 columns."""
+    return min(max(_int(value, least), least), _MAX_SPAN)
 
 
 def _rows(tbl: Element) -> Iterator[Element]:
