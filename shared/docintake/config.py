@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The presigned URL lifetime is capped by the design at 15 minutes.
 MAX_UPLOAD_URL_SECONDS = 900
+# An OLE compound file's signature: an encrypted DOCX is one (so is a Word 97-2003 .doc). Validation accepts it
+# as a DOCX and the DOCX parser refuses it with a code; both read it here, where neither pulls in the other.
+COMPOUND_FILE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class ContentType(StrEnum):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 
 from docintake import metrics
-from docintake.config import ContentType
+from docintake.config import COMPOUND_FILE_MAGIC, ContentType
 from docintake.db import Row, one, run
 from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
@@ -32,8 +32,6 @@ from docintake.storage import (
 logger = Logger(service="docintake", child=True)
 Outcome = Literal["validated", "rejected", "duplicate", "ignored"]
 _ZIP_MAGIC = b"PK\x03\x04"
-# An OLE compound file: what an encrypted DOCX is (and a legacy .doc); the parser tells them apart by code.
-_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGE_MAGIC: dict[str, tuple[bytes, ...]] = {
     ContentType.PNG: (b"\x89PNG\r\n\x1a\n",),
     ContentType.JPEG: (b"\xff\xd8\xff",),
@@ -42,7 +40,7 @@ _IMAGE_MAGIC: dict[str, tuple[bytes, ...]] = {
 _BINARY_MAGIC = (
     b"%PDF-",
     _ZIP_MAGIC,
-    _CFB_MAGIC,
+    COMPOUND_FILE_MAGIC,
     b"\x89PNG",
     b"\xff\xd8\xff",
     b"II*\x00",
@@ -213,7 +211,7 @@ def sniff_matches(content_type: str, head: bytes) -> bool:
     if content_type in _IMAGE_MAGIC:
         return head.startswith(_IMAGE_MAGIC[content_type])
     if content_type == ContentType.DOCX:
-        if head.startswith(_CFB_MAGIC):
+        if head.startswith(COMPOUND_FILE_MAGIC):
             return True
         # Writers put [Content_Types].xml and the word/ parts first; the parser checks the whole package.
         return head.startswith(_ZIP_MAGIC) and (b"word/" in head or b"[Content_Types].xml" in head)

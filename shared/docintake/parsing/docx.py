@@ -48,6 +48,7 @@ import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.parser import parse_xml
 
+from docintake.config import COMPOUND_FILE_MAGIC
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import ParsedDocument, join_pages, markdown_table
 
@@ -55,7 +56,6 @@ from docintake.parsing import ParsedDocument, join_pages, markdown_table
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_MEMBERS = 10_000
-_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Word caps a table at 63 columns; a span or an offset past this is no table's.
 _MAX_SPAN = 64
 # Grid cells a table's Markdown may have once its empty rows and columns are dropped (as in html.py): a
@@ -110,7 +110,7 @@ def parse_docx(data: bytes, *, max_pages: int) -> ParsedDocument:
 
 
 def _open(data: bytes) -> Any:
-    if data.startswith(_CFB_MAGIC):
+    if data.startswith(COMPOUND_FILE_MAGIC):
         if _ENCRYPTED_PACKAGE in data:
             raise UnsupportedDocument("DOCX is password-protected", code="encrypted_docx")
         raise UnsupportedDocument("an OLE compound file (Word 97-2003 .doc?), not a DOCX", code="unsupported_type")
