@@ -1,17 +1,21 @@
 """OCR with the local engine (RapidOCR): scanned PDFs, mixed PDFs and image uploads become Markdown with their
 words, tables and a page map, and every OCR'd page is reported with its confidence.
 
-The inputs are made here: text drawn with reportlab, rasterised by pypdfium2, and the picture embedded in a
-new PDF with no text layer (or saved as PNG, JPEG, TIFF). Pages are small, so the few OCR runs stay fast."""
+The inputs are made in code (tests/scanned_documents.py): text drawn with reportlab, rasterised by pypdfium2,
+and the picture embedded in a new PDF with no text layer (or saved here as PNG, JPEG, TIFF). Pages are small,
+so the few OCR runs stay fast."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import struct
+import warnings
+import zlib
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
@@ -21,6 +25,7 @@ from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument
 from docintake.parsing.local import LocalParser
 from docintake.parsing.ocr import (
+    OcrPage,
     OcrResult,
     PageImage,
     RapidOcrEngine,
@@ -34,80 +39,16 @@ from docintake.parsing.ocr import (
     tiff_page,
     with_confidence_warnings,
 )
+from docintake.parsing.sandbox import Sandbox
+from tests.scanned_documents import SCAN_PAGE, born_digital, raster, scanned, text_strip
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("rapidocr")
 
-PAGE = (612.0, 250.0)  # a short page: letter width, under a third of its height
-TABLE = [["Service", "In network", "Out of network"], ["Primary care", "$20 copay", "40% coinsurance"]]
-
-
-def _text_page(c: canvas.Canvas, title: str, body: str, table: bool) -> None:
-    c.setFont("Helvetica-Bold", 20)
-    c.drawString(60, PAGE[1] - 50, title)
-    c.setFont("Helvetica", 12)
-    c.drawString(60, PAGE[1] - 85, body)
-    if table:
-        columns, rows = [60, 220, 380, 560], [140, 115, 90]
-        for x in columns:
-            c.line(x, rows[-1], x, rows[0])
-        for y in rows:
-            c.line(columns[0], y, columns[-1], y)
-        for r, row in enumerate(TABLE):
-            for k, cell in enumerate(row):
-                c.drawString(columns[k] + 6, rows[r] - 17, cell)
-    c.showPage()
-
-
-def _born_digital(pages: list[tuple[str, str, bool]]) -> bytes:
-    buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=PAGE)
-    for title, body, table in pages:
-        _text_page(c, title, body, table)
-    c.save()
-    return buffer.getvalue()
-
-
-def _raster(pdf_bytes: bytes) -> list[Image.Image]:
-    pdf = pdfium.PdfDocument(pdf_bytes)
-    try:
-        return [pdf[i].render(scale=200 / 72, grayscale=True).to_pil() for i in range(len(pdf))]
-    finally:
-        pdf.close()
-
-
-def _scanned(images: list[Image.Image | None], *, stamp: str = "") -> bytes:
-    """A PDF whose pages are the images (no text layer, or only ``stamp`` in small type over the image, as a
-    scanner's page number), or for None a born-digital page of _TEXT_PAGES."""
-    buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=PAGE)
-    texts = iter(_TEXT_PAGES)
-    for image in images:
-        if image is None:
-            _text_page(c, *next(texts))
-        else:
-            c.drawImage(ImageReader(image), 0, 0, width=PAGE[0], height=PAGE[1])
-            if stamp:
-                c.setFont("Helvetica", 6)
-                c.drawString(PAGE[0] - 40, 8, stamp)
-            c.showPage()
-    c.save()
-    return buffer.getvalue()
-
-
-_TEXT_PAGES = [("Policy Declarations", "Named insured: Harbor Freight Logistics LLC", False)]
-_SCAN_PAGE = ("Summary of Benefits", "The deductible applies before coinsurance.", True)
-
-
-def _text_strip() -> Image.Image:
-    """The top of a rendered text page: the title and one line, the rest of the page cropped away."""
-    image = _raster(_born_digital(_TEXT_PAGES))[0]
-    return image.crop((0, 0, image.width, 280))
-
 
 @pytest.fixture(scope="module")
 def scan_image() -> Image.Image:
-    return _raster(_born_digital([_SCAN_PAGE]))[0]
+    return raster(born_digital([SCAN_PAGE]))[0]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +60,7 @@ def parser() -> LocalParser:
 
 @pytest.fixture(scope="module")
 def scanned_pdf(parser: LocalParser, scan_image: Image.Image) -> ParsedDocument:
-    return parser.parse(_scanned([scan_image]), "application/pdf", heartbeat=lambda: None)
+    return parser.parse(scanned([scan_image]), "application/pdf", heartbeat=lambda: None)
 
 
 def _assert_scan_read(markdown: str) -> None:
@@ -136,7 +77,8 @@ def test_scanned_pdf_is_read_in_the_sandbox_with_its_table_and_confidence(scanne
     # WHEN the local parser reads it (OCR inside the sandbox's child, under its memory cap)
     # THEN the Markdown has the words, the heading and the table, and the page is reported as OCR'd
     _assert_scan_read(scanned_pdf.markdown)
-    assert scanned_pdf.markdown.startswith("# Summary of Benefits") or "## Summary of Benefits" in scanned_pdf.markdown
+    # The 20-pt title is 1.67 times the 12-pt body: a second-level heading (a first needs 1.8 times).
+    assert scanned_pdf.markdown.startswith("## Summary of Benefits\n\n")
     assert scanned_pdf.ocr_pages == (1,)
     [(page, confidence)] = scanned_pdf.page_confidence
     assert page == 1 and 0.9 <= confidence <= 1.0
@@ -147,7 +89,7 @@ def test_scanned_pdf_is_read_in_the_sandbox_with_its_table_and_confidence(scanne
 def test_mixed_pdf_keeps_text_and_scanned_pages_in_order(parser: LocalParser, scan_image: Image.Image) -> None:
     # GIVEN a PDF whose first page has a text layer and whose second is a scan under a text layer of only
     # a stamped page number (nearly empty, while the image covers the page)
-    data = _scanned([None, scan_image], stamp="p. 2")
+    data = scanned([None, scan_image], stamp="p. 2")
     # WHEN it is parsed
     parsed = parser.parse(data, "application/pdf", heartbeat=lambda: None)
     # THEN both pages are there in order, the page map points at each, and only page 2 went through OCR
@@ -162,7 +104,7 @@ def test_mixed_pdf_keeps_text_and_scanned_pages_in_order(parser: LocalParser, sc
 
 def test_images_png_jpeg_and_multipage_tiff(parser: LocalParser, scan_image: Image.Image) -> None:
     # GIVEN the scan as a PNG, and a TIFF of two pages (the top of the scan, then a line of other text)
-    second = _text_strip()
+    second = text_strip()
     png, tiff = io.BytesIO(), io.BytesIO()
     scan_image.save(png, format="PNG")
     first = scan_image.crop((0, 0, scan_image.width, 280))  # the heading and the sentence, not the table
@@ -181,7 +123,7 @@ def test_images_png_jpeg_and_multipage_tiff(parser: LocalParser, scan_image: Ima
 
 def test_jpeg_upload_is_read(parser: LocalParser) -> None:
     # GIVEN a JPEG photo-like scan of a page of text (no table: lossy compression blurs thin rules)
-    image = _text_strip()
+    image = text_strip()
     jpeg = io.BytesIO()
     image.convert("RGB").save(jpeg, format="JPEG", quality=70)
     # WHEN it is parsed
@@ -207,7 +149,7 @@ def test_blank_scan_fails_empty_document_and_ocr_none_keeps_no_text_layer(scan_i
         ocr.parse(blank, "application/pdf", heartbeat=lambda: None)
     assert empty.value.code == "empty_document"
     with pytest.raises(UnsupportedDocument) as refused:
-        no_ocr.parse(_scanned([scan_image]), "application/pdf", heartbeat=lambda: None)
+        no_ocr.parse(scanned([scan_image]), "application/pdf", heartbeat=lambda: None)
     assert refused.value.code == "no_text_layer"
     with pytest.raises(UnsupportedDocument) as image_refused:
         no_ocr.parse(encode_png(b"\xff" * 4, 2, 2), "image/png", heartbeat=lambda: None)
@@ -302,7 +244,7 @@ def test_png_encoder_and_tiff_split_need_no_image_library() -> None:
 def test_cli_parse_json_reports_ocr_pages_and_confidence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a PNG scan of a line of text, and the default settings (OCR_ENGINE=local)
     path = tmp_path / "declarations.png"
-    _text_strip().save(path, format="PNG")
+    text_strip().save(path, format="PNG")
     # WHEN `docintake parse FILE --json` reads it
     assert main(["parse", str(path), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -364,3 +306,119 @@ def test_documents_show_prints_ocr_pages_their_confidence_and_warnings() -> None
         "  warnings: ocr_low_confidence:3",
     ]
     assert _parse_notes({"page_confidence": [], "warnings": []}) == []
+
+
+# --- hostile images and the engine's failures ---------------------------------------------------------------
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width x height grey pixels but holds almost none: PIL judges it by its header."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_pages_a_few_pixels_thin_are_empty_pages_and_thin_strips_are_read(parser: LocalParser) -> None:
+    # GIVEN 1 x 3000 and 4000 x 2 pixel pages, a PDF whose second page is 0.1 pt wide and 14400 pt tall (no
+    # text layer), and a 3400 x 26 pixel strip holding one line of text
+    thin = [
+        PageImage(width=1, height=3000, pixels=b"\x00" * 3000),
+        PageImage(width=4000, height=2, pixels=b"\x00" * 8000),
+    ]
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(300, 200))
+    c.drawString(20, 150, "Declarations page with text")
+    c.showPage()
+    c.setPageSize((0.1, 14400))
+    c.rect(0, 0, 0.1, 14400, fill=1)
+    c.showPage()
+    c.save()
+    line = text_strip().crop((0, 204, 1700, 244)).resize((1105, 26))
+    strip = Image.new("L", (3400, 26), 255)
+    strip.paste(line, (0, 0))
+    # WHEN they are read (RapidOCR's resizing to multiples of 32 px turned such sides into 0 and raised)
+    # THEN the thin pages are empty pages, reported like any empty page, and the strip's words come back
+    assert [RapidOcrEngine().read(page) for page in thin] == [OcrPage((), 0.0)] * 2
+    parsed = parser.parse(buffer.getvalue(), "application/pdf", heartbeat=lambda: None)
+    assert "Declarations page with text" in parsed.markdown
+    assert parsed.ocr_pages == (2,) and "ocr_no_text:2" in parsed.warnings
+    read = Sandbox(timeout_seconds=60, memory_mb=1536).run(
+        lambda: RapidOcrEngine().read(PageImage(width=3400, height=26, pixels=strip.tobytes()))
+    )
+    assert read.blocks == ("Named insured: Harbor Freight Logistics LLC",)
+
+
+def test_engine_failures_are_corrupt_image_or_out_of_memory() -> None:
+    # GIVEN an engine whose OCR session raises, as RapidOCR and onnxruntime do
+    def failing(message: str) -> RapidOcrEngine:
+        def session(grey: object) -> None:
+            raise RuntimeError(message)
+
+        return RapidOcrEngine(_ocr=session)
+
+    page = PageImage(width=100, height=100, pixels=b"\x00" * 10_000)
+    # WHEN a page is read THEN a failed allocation is a MemoryError (the sandbox's parse_memory), anything
+    # else about the image a permanent corrupt_image, not an unknown error retried then dead-lettered
+    with pytest.raises(MemoryError):
+        failing("onnxruntime: Failed to allocate memory for requested buffer").read(page)
+    with pytest.raises(UnsupportedDocument) as caught:
+        failing("ResizeImgError").read(page)
+    assert caught.value.code == "corrupt_image"
+
+
+def test_images_over_the_pixel_cap_are_too_large_without_a_warning() -> None:
+    # GIVEN PNGs declaring 121 and 225 million pixels (past PIL's own limit it warned on stderr up to twice
+    # it, and decoded the image anyway)
+    engine = RapidOcrEngine()
+    for side in (11_000, 15_000):
+        page = PageImage(encoded=_png_header(side, side))
+        # WHEN each is read THEN it is refused as too large before decoding, and nothing is warned
+        with warnings.catch_warnings(record=True) as warned, pytest.raises(UnsupportedDocument) as caught:
+            warnings.simplefilter("always")
+            engine.read(page)
+        assert caught.value.code == "too_large"
+        assert not warned
+
+
+def test_a_crash_reading_an_image_upload_says_the_image_is_damaged() -> None:
+    # GIVEN an engine that dies by SIGSEGV in the sandbox's child (as a crash in PIL, libtiff or onnxruntime)
+    class CrashingEngine:
+        name = "crashing"
+        concurrency = 1
+
+        def read(self, page: PageImage) -> OcrPage:
+            os.kill(os.getpid(), signal.SIGSEGV)
+            raise AssertionError("unreachable")
+
+    parser = LocalParser(
+        max_pages=5, max_scanned_page_ratio=0.5, timeout_seconds=30, memory_mb=512, ocr=CrashingEngine()
+    )
+    # WHEN a PNG upload is parsed THEN the code names the image, not a PDF
+    with pytest.raises(UnsupportedDocument) as caught:
+        parser.parse(encode_png(b"\x00" * 400, 20, 20), "image/png", heartbeat=lambda: None)
+    assert caught.value.code == "corrupt_image"
+
+
+def test_the_cpu_limit_leaves_a_parse_on_every_cpu_its_whole_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    # GIVEN a sandbox of 240.5 s, on a host where the child may use 4 CPUs (onnxruntime uses all of them),
+    # then on one where only os.cpu_count() tells (3)
+    sandbox = Sandbox(timeout_seconds=240.5, memory_mb=512)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    on_four = sandbox.cpu_seconds
+    # WHEN the child sets its limits THEN RLIMIT_CPU is the wall limit on every CPU plus slack, not the wall
+    # limit alone (which SIGXCPU'd a 2-CPU OCR parse at half its time)
+    assert on_four == 241 * 4 + 2
+    assert sandbox.run(lambda: resource.getrlimit(resource.RLIMIT_CPU)) == (on_four, on_four + 1)
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert sandbox.cpu_seconds == 241 * 3 + 2

@@ -209,9 +209,24 @@ def test_a_scanned_pdf_page_is_sent_as_a_png_and_the_document_reports_it(textrac
 
 
 def test_page_images_over_ten_megabytes_are_refused_before_any_call(textract: Any) -> None:
-    with Stubber(textract), pytest.raises(UnsupportedDocument) as caught:
-        TextractEngine(client=textract).read(PageImage(encoded=b"\x00" * (10 * 1024 * 1024 + 1)))
+    # GIVEN a client that records every call it is asked to make, stubbed with no answer queued
+    calls: list[str] = []
+    textract.meta.events.register(
+        "before-parameter-build.textract.*", lambda model, **_: calls.append(model.name), unique_id="record-calls"
+    )
+    with Stubber(textract) as stub:
+        # WHEN a page image of 10 MB + 1 byte is read
+        with pytest.raises(UnsupportedDocument) as caught:
+            TextractEngine(client=textract).read(PageImage(encoded=b"\x00" * (10 * 1024 * 1024 + 1)))
+        # THEN it is refused with its code, and Textract was never called
+        stub.assert_no_pending_responses()
     assert caught.value.code == "ocr_document_too_large"
+    assert calls == []
+    # (the recorder does see a call: one of 10 MB exactly is sent)
+    with Stubber(textract) as stub:
+        stub.add_response("analyze_document", _response([]))
+        TextractEngine(client=textract).read(PageImage(encoded=b"\x00" * (10 * 1024 * 1024)))
+    assert calls == ["AnalyzeDocument"]
 
 
 def test_rendered_pages_are_valid_pngs() -> None:

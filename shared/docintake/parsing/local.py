@@ -55,7 +55,8 @@ class LocalParser:
             if self.ocr is None:
                 raise UnsupportedDocument("an image needs OCR, which is off (OCR_ENGINE=none)", code="no_text_layer")
             work = partial(parse_images, data, content_type, self.ocr, max_pages=self.max_pages)
-            parsed = self.sandbox.run(work, heartbeat=heartbeat)
+            # A crash here is in PIL, libtiff, OpenCV or onnxruntime on the image: not "the PDF is damaged".
+            parsed = replace(self.sandbox, crash_code="corrupt_image").run(work, heartbeat=heartbeat)
         elif content_type in (ContentType.DOCX, ContentType.HTML):
             # DOCX: lxml (C) on untrusted XML, a tree several times the inflated part's size. HTML: html.parser
             # has quadratic paths on malformed markup (html.py avoids the known ones). Same limits as PDFs.

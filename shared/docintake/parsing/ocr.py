@@ -13,6 +13,9 @@
   Kept here rather than in tables.py: boxes are whole text runs in pixels, not glyphs in points.
 - Every OCR'd page is reported: its number and confidence, and a warning code when it yielded no text
   (``ocr_no_text:PAGE``) or its confidence is below the threshold (``ocr_low_confidence:PAGE``).
+- Hostile pages: one under MIN_SIDE pixels on a side is an empty page; an image declaring over
+  MAX_IMAGE_PIXELS is ``too_large`` before it is decoded; whatever else the engine raises on a page (not
+  memory) is ``corrupt_image``.
 
 Engines are created lazily, on the first page they read, i.e. inside the parse sandbox's forked child:
 onnxruntime's thread pools and a boto3 client's connection pool are never shared across a fork.
@@ -45,6 +48,16 @@ MAX_SIDE = 3400
 NEARLY_EMPTY_CHARS = 40
 IMAGE_COVER = 0.5
 BLANK = 235  # a rendered page whose darkest pixel is this light has no ink on it
+# A page image thinner than this (pixels, either side) holds no line of text; the engine is not asked, as
+# RapidOCR fails on it (its resizing to multiples of 32 px makes the side 0).
+MIN_SIDE = 8
+# An image page is padded with white to at least 1/64 of its long side: a strip of 3400 x 20 px still
+# rounds to a non-zero side in RapidOCR's resizing (see MIN_SIDE) instead of failing.
+MAX_ASPECT = 64
+# Image uploads declaring more pixels than this are refused (too_large) before they are decoded. An A3
+# scan at 600 dpi is 70 Mpx; decoded as RGB, 100 Mpx is 300 MB, a fifth of the default 1.5 GB parse cap.
+# Set on PIL explicitly (its default, 89 Mpx, only warns up to twice that and decodes the image anyway).
+MAX_IMAGE_PIXELS = 100_000_000
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff")
 
 _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
@@ -536,14 +549,22 @@ class RapidOcrEngine:
         import numpy as np
 
         grey = self._grey(page, np)
+        if min(grey.shape) < MIN_SIDE:
+            return OcrPage((), 0.0)
+        grey = _padded(grey, np)
+        session = self._session()
         try:
-            output = self._session()(grey)
+            output = session(grey)
         except Exception as exc:
             # onnxruntime reports a failed allocation (the sandbox's address-space cap) as a runtime error:
             # made a MemoryError here, so the sandbox reports parse_memory instead of an unknown error.
             if "bad_alloc" in str(exc) or "Failed to allocate" in str(exc):
                 raise MemoryError("OCR ran out of memory") from exc
-            raise
+            # Anything else the engine raises on a decoded page (RapidOCR's ResizeImgError, OpenCV's
+            # cv2.error on a shape it cannot take) is about this image, and would be again on a retry.
+            raise UnsupportedDocument(
+                f"the OCR engine could not read the image ({type(exc).__name__})", code="corrupt_image"
+            ) from exc
         boxes: list[TextBox] = []
         for points, text, score in zip(
             _or_empty(output.boxes), _or_empty(output.txts), _or_empty(output.scores), strict=False
@@ -587,17 +608,39 @@ class RapidOcrEngine:
         if page.pixels:
             return np.frombuffer(page.pixels, dtype=np.uint8).reshape(page.height, page.width)
         import io
+        import warnings
 
         from PIL import Image, ImageOps, UnidentifiedImageError
 
+        Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
         try:
-            with Image.open(io.BytesIO(page.png())) as opened:
-                grey = (ImageOps.exif_transpose(opened) or opened).convert("L")
-                if max(grey.size) > MAX_SIDE:
-                    grey.thumbnail((MAX_SIDE, MAX_SIDE))
-                return np.asarray(grey)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            # PIL warns (on stderr) between its limit and twice it and decodes anyway: made an error, so the
+            # limit is MAX_IMAGE_PIXELS itself.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(page.png())) as opened:
+                    # A JPEG decodes at 1/2, 1/4 or 1/8 scale when that still covers MAX_SIDE (no-op otherwise).
+                    opened.draft("L", (MAX_SIDE, MAX_SIDE))
+                    grey = (ImageOps.exif_transpose(opened) or opened).convert("L")
+                    if max(grey.size) > MAX_SIDE:
+                        grey.thumbnail((MAX_SIDE, MAX_SIDE))
+                    return np.asarray(grey)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise UnsupportedDocument(
+                f"the image has over {MAX_IMAGE_PIXELS // 1_000_000} million pixels", code="too_large"
+            ) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise UnsupportedDocument("the image could not be decoded", code="corrupt_image") from exc
+
+
+def _padded(grey: Any, np: Any) -> Any:
+    """The page with white added below or to the right, so its short side is at least 1/MAX_ASPECT of its
+    long side (see MAX_ASPECT). Boxes keep their coordinates: the padding is after the pixels."""
+    height, width = grey.shape
+    short = -(-max(height, width) // MAX_ASPECT)
+    if min(height, width) >= short:
+        return grey
+    return np.pad(grey, ((0, max(short - height, 0)), (0, max(short - width, 0))), constant_values=255)
 
 
 def _one_malloc_arena() -> None:

@@ -4,10 +4,12 @@ A hostile PDF can loop forever, inflate a stream to gigabytes or crash the C lib
 the child that costs the child, never the handler. What comes back is the parser's result or one of:
 
     UnsupportedDocument  parse_timeout    the wall-time limit passed (the child is SIGKILLed), or the CPU limit
+                                          (a backstop: the wall time x the CPUs the child may use, plus slack)
                          parse_memory     the child hit its address-space cap: MemoryError, or SIGABRT (a C
                                           library's failed allocation)
-                         corrupt_pdf      the child died by another signal or exited without a result
-                                          (``crash_code``: corrupt_docx for a Word file)
+                         (crash_code)     the child died by another signal or exited without a result; the
+                                          caller names the file type: corrupt_pdf (the default), corrupt_docx,
+                                          corrupt_html or corrupt_image
                          (the parser's)   whatever DocintakeError the parser raised, with its code
 
 All are permanent: the same bytes through the same parser give the same answer, so a retry would only burn
@@ -26,6 +28,7 @@ from __future__ import annotations
 import faulthandler
 import math
 import multiprocessing
+import os
 import pickle
 import resource
 import signal
@@ -43,8 +46,10 @@ T = TypeVar("T")
 
 # A child that has answered only has to exit; one that has not by then is killed.
 _EXIT_GRACE_SECONDS = 5.0
-# RLIMIT_CPU (whole seconds) sits this far above the wall-time limit: the parent's timer fires first for a
-# single-threaded parser, the CPU limit is only a backstop should the parent itself be stuck.
+# RLIMIT_CPU counts the CPU time of all the child's threads, and OCR (onnxruntime) keeps every CPU busy: a
+# limit of the wall time alone would stop a multi-threaded parse at a fraction of its wall budget. So the
+# limit is the wall time x the CPUs the child may run on, plus this slack: the parent's timer always fires
+# first, and the CPU limit is only a backstop should the parent itself be stuck.
 _CPU_SLACK_SECONDS = 2
 
 
@@ -67,6 +72,15 @@ class Sandbox:
     # What a child that died without a result says about the file it was reading.
     crash_code: str = "corrupt_pdf"
 
+    @property
+    def cpu_seconds(self) -> int:
+        """The child's RLIMIT_CPU (see _CPU_SLACK_SECONDS): the wall limit on every CPU it may use, plus slack."""
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # not Linux
+            cpus = os.cpu_count() or 1
+        return math.ceil(self.timeout_seconds) * max(cpus, 1) + _CPU_SLACK_SECONDS
+
     def run(self, work: Callable[[], T], *, heartbeat: Heartbeat | None = None) -> T:
         """Runs ``work`` in a forked child and returns its result, or raises as the module docstring says.
 
@@ -84,9 +98,8 @@ class Sandbox:
         """
         context = multiprocessing.get_context("fork")
         reader, writer = context.Pipe(duplex=False)
-        cpu_seconds = math.ceil(self.timeout_seconds) + _CPU_SLACK_SECONDS
         process = context.Process(
-            target=_child, args=(work, writer, self.memory_mb, cpu_seconds), name="docintake-parse", daemon=True
+            target=_child, args=(work, writer, self.memory_mb, self.cpu_seconds), name="docintake-parse", daemon=True
         )
         outcome: _Ok[T] | _Raised | None = None
         exitcode: int | None = None
@@ -146,7 +159,7 @@ class Sandbox:
 
     def _died(self, exitcode: int) -> NoReturn:
         if exitcode == -signal.SIGXCPU:
-            raise UnsupportedDocument(f"parsing used more than {self.timeout_seconds:g} s of CPU", code="parse_timeout")
+            raise UnsupportedDocument(f"parsing used more than {self.cpu_seconds} s of CPU", code="parse_timeout")
         if exitcode == -signal.SIGABRT:
             # PDFium ends the process with abort() when an allocation fails (so does C++'s std::bad_alloc
             # through std::terminate, and CPython's fatal out-of-memory errors), and under the cap that is how
