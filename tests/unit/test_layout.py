@@ -362,3 +362,48 @@ def raw_pdf(*contents: bytes, unicode: str = "FEFF") -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def _ruled_table_page(canvas: Canvas, rows: list[list[str]]) -> None:
+    canvas.setLineWidth(0.5)
+    top, height, widths = 700.0, 20.0, (150.0, 120.0, 120.0)
+    for r, row in enumerate(rows):
+        x = 72.0
+        for width, cell in zip(widths, row, strict=True):
+            canvas.rect(x, top - (r + 1) * height, width, height)
+            canvas.setFont("Helvetica", 9)
+            canvas.drawString(x + 4, top - r * height - 14, cell)
+            x += width
+    canvas.showPage()
+
+
+def test_a_table_continued_under_its_repeated_header_is_one_table_whose_rows_keep_their_pages() -> None:
+    # GIVEN a schedule whose table breaks over a page, its header row repeated on the second page
+    header = ["Coverage", "Limit", "Deductible"]
+    first = [["Dwelling", "$350,000", "$1,000"], ["Other Structures", "$35,000", "$500"]]
+    second = [["Personal Property", "$175,000", "$250"], ["Loss of Use", "$70,000", "None"]]
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    _ruled_table_page(canvas, [header, *first])
+    _ruled_table_page(canvas, [header, *second])
+    canvas.save()
+    # WHEN it is parsed
+    parsed = parse_document(buffer.getvalue(), "application/pdf", max_pages=10)
+    markdown = parsed.markdown
+    # THEN the Markdown holds one table: the header once, every row in order, no blank line inside
+    table = markdown.strip()
+    assert table.count("Coverage") == 1
+    assert "\n\n" not in table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split(" | ")[0].strip("| ") for row in rows] == [
+        "Coverage",
+        "Dwelling",
+        "Other Structures",
+        "Personal Property",
+        "Loss of Use",
+    ]
+    # AND each row is cited on the page it is printed on: page 2 begins at its first row
+    assert parsed.page_map.pages == (1, 2)
+    assert markdown[parsed.page_map.starts[1] :].startswith("| Personal Property")
+    assert parsed.page_map.page_at(markdown.index("Other Structures")) == 1
+    assert parsed.page_map.page_at(markdown.index("Loss of Use")) == 2

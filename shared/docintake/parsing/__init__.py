@@ -6,7 +6,7 @@ import bisect
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -99,10 +99,15 @@ class ParsedDocument:
     page_confidence: tuple[tuple[int, float], ...] = ()
 
 
-def join_pages(pages: Iterable[tuple[int, str]], *, empty: str = "document has no text") -> tuple[str, PageMap]:
+def join_pages(
+    pages: Iterable[tuple[int, str]], *, empty: str = "document has no text", continuing: Container[int] = ()
+) -> tuple[str, PageMap]:
     """Each page's Markdown, normalised (``normalize_text``) and joined with blank lines, and the map of
     where each page with text begins. Normalised page by page, so every start is an offset into the
-    result; a page left with no text is not in the map. No page with text: ``empty_document``."""
+    result; a page left with no text is not in the map. No page with text: ``empty_document``.
+
+    A page in ``continuing`` carries on the previous page's last block (the rows of a table broken by the
+    page) and follows it after a single newline, so the block stays one while its page starts mid-block."""
     parts: list[str] = []
     numbers: list[int] = []
     starts: list[int] = []
@@ -111,6 +116,9 @@ def join_pages(pages: Iterable[tuple[int, str]], *, empty: str = "document has n
         text = normalize_text(page).strip("\n").rstrip()
         if not text.strip():
             continue
+        if parts and number in continuing:
+            parts[-1] = parts[-1][:-1]
+            offset -= 1
         text += "\n\n"
         numbers.append(number)
         starts.append(offset)

@@ -106,12 +106,13 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
         list(read.pages[page.number].blocks) if read.has_text(page.number) else _blocks(page, typography)
         for page in pages
     ]
-    _join_across_pages(blocks_by_page)
+    continued = _join_across_pages(blocks_by_page)
 
     # Text objects with nothing in them that reads (spaces, control characters) leave no page: empty_document.
     markdown, page_map = join_pages(
         ((page.number, "\n\n".join(blocks)) for page, blocks in zip(pages, blocks_by_page, strict=True)),
         empty="no page has any text",
+        continuing={pages[index].number for index in continued},
     )
     warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
     return ParsedDocument(
@@ -741,21 +742,32 @@ def _continues_heading(heading: tuple[_Line, int], line: _Line, typography: _Typ
     )
 
 
-def _join_across_pages(pages: list[list[str]]) -> None:
-    """A sentence or a table that runs on over a page break becomes one block on the first page."""
+def _join_across_pages(pages: list[list[str]]) -> set[int]:
+    """A sentence that runs on over a page break becomes one block on the first page. A table whose header
+    row is repeated at the top of the next page goes on there without it; the indexes of such pages are
+    returned, for their rows to follow the table with no blank line: one table, each row on its own page."""
+    continued: set[int] = set()
     previous: list[str] | None = None
-    for blocks in pages:
+    header: str | None = None  # the header row of the table that ends the last page with text, if one does
+    for index, blocks in enumerate(pages):
         if previous and blocks:
             last, first = previous[-1], blocks[0]
             if _is_prose(last) and _is_prose(first) and not last.endswith(_SENTENCE_END) and first[:1].islower():
                 previous[-1] = _join([last, first])
                 blocks.pop(0)
-            elif last.startswith("|") and first.startswith("|") and first.split("\n", 1)[0] == last.split("\n", 1)[0]:
-                # The same header row repeated on the next page: one table.
-                previous[-1] = last + "\n" + first.split("\n", 2)[2] if first.count("\n") >= 2 else last
-                blocks.pop(0)
+            elif header is not None and first.startswith("|") and first.split("\n", 1)[0] == header:
+                if first.count("\n") >= 2:
+                    blocks[0] = first.split("\n", 2)[2]
+                    continued.add(index)
+                else:
+                    blocks.pop(0)  # the header alone: nothing goes on
         if blocks:
+            if not blocks[-1].startswith("|"):
+                header = None
+            elif not (index in continued and len(blocks) == 1):
+                header = blocks[-1].split("\n", 1)[0]
             previous = blocks
+    return continued
 
 
 def _is_prose(block: str) -> bool:
