@@ -40,6 +40,18 @@ _TEXT_TRANSLATION = _text_translation()
 _DASH_IN_WORD = re.compile(r"(?<=[^\W\d_])[\u2013\u2014](?=[^\W\d_])")
 
 
+# How a list item begins: 1. 1) a. a) (iv) or a bullet.
+LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
+
+
+def join_lines(lines: list[str]) -> str:
+    """Lines of one paragraph as one: a word hyphenated across lines is joined again; any other break is a space."""
+    text = lines[0]
+    for line in lines[1:]:
+        text = text[:-1] + line if text.endswith("-") and line[:1].islower() else f"{text} {line}"
+    return text
+
+
 def normalize_text(text: str) -> str:
     """Parsed text as plain Unicode: what a PDF, DOCX or OCR engine leaves in that is not text is removed,
     and look-alikes are replaced by the characters a search would type. It looks no further than a

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import re
 import statistics
 import struct
 import zlib
@@ -35,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import ParsedDocument, join_pages, markdown_table
+from docintake.parsing import LIST_MARKER, ParsedDocument, join_lines, join_pages, markdown_table
 
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
@@ -60,7 +59,6 @@ MAX_ASPECT = 64
 MAX_IMAGE_PIXELS = 100_000_000
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff")
 
-_LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _SENTENCE_END = (".", "!", "?", ":", ";", ",")
 
 
@@ -384,7 +382,7 @@ def page_from_boxes(boxes: Sequence[TextBox], rules: Sequence[Rule] = ()) -> Ocr
 
     def flush() -> None:
         if paragraph:
-            blocks.append(_join(paragraph))
+            blocks.append(join_lines(paragraph))
             paragraph.clear()
 
     for _, kind, line in items:
@@ -401,7 +399,7 @@ def page_from_boxes(boxes: Sequence[TextBox], rules: Sequence[Rule] = ()) -> Ocr
             previous = None
             continue
         gap = min(box.top for box in line) - max(box.bottom for box in previous) if previous else 0.0
-        if _LIST_MARKER.match(text) or gap > 0.8 * body:
+        if LIST_MARKER.match(text) or gap > 0.8 * body:
             flush()
         paragraph.append(text)
         previous = line
@@ -436,13 +434,6 @@ def _lines(boxes: list[TextBox]) -> list[list[TextBox]]:
     for line in lines:
         line.sort(key=lambda b: b.left)
     return lines
-
-
-def _join(lines: list[str]) -> str:
-    text = lines[0]
-    for line in lines[1:]:
-        text = text[:-1] + line if text.endswith("-") and line[:1].islower() else f"{text} {line}"
-    return text
 
 
 def _grids(rules: Sequence[Rule], snap: float = 8.0) -> list[_Grid]:

@@ -36,12 +36,11 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import ParsedDocument, join_pages, markdown_table
+from docintake.parsing import LIST_MARKER, ParsedDocument, join_lines, join_pages, markdown_table
 from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 
-_LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
 _DIGITS = re.compile(r"\d+")
 # How a heading of its own begins (as opposed to the second line of a wrapped one).
@@ -51,6 +50,7 @@ _MIN_TEXT_CHARS = 1
 _EDGE_LINES = 2
 _RULE = 3.0  # a path thinner than this (points) is a rule, not an area
 _LINE_SHADING = 16.0  # a fill up to this tall (points) shades one line of text
+_DIRECTION_SAMPLES = 64  # characters sampled for the text's direction on a page
 _SPREAD = 0.9  # a line wider than this many font sizes per character has gaps between cells
 
 
@@ -150,7 +150,7 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
-        frame = _frame(page, textpage, len(text))
+        frame = _frame(page, textpage, text)
         lines, spans = _page_lines(textpage, text, frame)
         result = _Page(index + 1, frame.width)
         tables: list[_Table] = []
@@ -196,18 +196,60 @@ class _Frame:
         return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
-def _frame(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, count: int) -> _Frame:
-    """The text's dominant direction, from a sample of its characters; the page's /Rotate without text."""
+def _frame(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, text: str) -> _Frame:
+    """The text's dominant direction, from where a sample of its characters sit on the page: a character
+    and the next one on its line vote for the way the line runs. Not from the text matrix: a producer
+    that flips y for the whole page (``1 0 0 -1 0 H cm``) and flips its text matrix back draws upright
+    glyphs that pdfium reports at 180 degrees. pdfium's character angle decides only where no two
+    characters sit side by side, and the page's /Rotate where there is no text."""
     width, height = float(page.get_width()), float(page.get_height())
     if page.get_rotation() % 180:
         width, height = height, width  # pdfium reports the rotated size; character boxes are unrotated
+    votes = _direction_votes(textpage, text)
+    if not any(votes):
+        votes = _angle_votes(textpage, len(text))
+    turns = votes.index(max(votes)) if any(votes) else (page.get_rotation() // 90) % 4
+    return _Frame(turns, width, height)
+
+
+def _direction_votes(textpage: pdfium.PdfTextPage, text: str) -> list[int]:
+    """Votes for the quarter turns that make the text run left to right, one per sampled pair of
+    neighbouring glyphs: the step from one glyph's centre to the next's points along the line."""
     votes = [0, 0, 0, 0]
-    for i in range(0, count, max(1, count // 64)):
+    rect = pdfium_c.FS_RECTF()
+    raw = textpage.raw
+
+    def centre(index: int) -> tuple[float, float]:
+        pdfium_c.FPDFText_GetLooseCharBox(raw, index, rect)
+        return (rect.left + rect.right) / 2, (rect.bottom + rect.top) / 2
+
+    for start in range(0, len(text) - 1, max(1, len(text) // _DIRECTION_SAMPLES)):
+        # The sample may fall on a space or a line's end: take the next pair of glyphs close after it.
+        pair = next((i for i in range(start, min(start + 8, len(text) - 1)) if _glyph_pair(text, i)), None)
+        if pair is None:
+            continue
+        (x0, y0), (x1, y1) = centre(pair), centre(pair + 1)
+        dx, dy = x1 - x0, y1 - y0
+        if max(abs(dx), abs(dy)) < 0.1:
+            continue  # a glyph drawn over the last one (an accent, a fake bold) points nowhere
+        if abs(dx) >= abs(dy):
+            votes[0 if dx > 0 else 2] += 1
+        else:
+            votes[1 if dy > 0 else 3] += 1  # text running up the page is a quarter turn counter-clockwise
+    return votes
+
+
+def _glyph_pair(text: str, index: int) -> bool:
+    return all(not char.isspace() and char != "\ufffe" for char in text[index : index + 2])
+
+
+def _angle_votes(textpage: pdfium.PdfTextPage, count: int) -> list[int]:
+    votes = [0, 0, 0, 0]
+    for i in range(0, count, max(1, count // _DIRECTION_SAMPLES)):
         angle = float(pdfium_c.FPDFText_GetCharAngle(textpage.raw, i))
         if angle >= 0:
             votes[-round(angle / (math.pi / 2)) % 4] += 1  # pdfium measures the angle clockwise
-    turns = votes.index(max(votes)) if any(votes) else (page.get_rotation() // 90) % 4
-    return _Frame(turns, width, height)
+    return votes
 
 
 def _page_lines(textpage: pdfium.PdfTextPage, text: str, frame: _Frame) -> tuple[list[_Line], list[range]]:
@@ -590,7 +632,7 @@ def _heading_level(line: _Line, typography: _Typography, *, tabular: bool) -> in
         # Most lines are body text: settled by their type before their words are looked at.
         emphasised = (line.bold and typography.bold_stands_out) or (typography.caps_stand_out and _in_capitals(text))
         at_body_size = typography.body_size - 0.5 <= size < typography.body_size * 1.1
-        if not emphasised or not at_body_size or tabular or len(text) > 100 or _LIST_MARKER.match(text):
+        if not emphasised or not at_body_size or tabular or len(text) > 100 or LIST_MARKER.match(text):
             return 0
     first_letter = next((ch for ch in text if ch.isalpha()), "")
     if (
@@ -650,7 +692,7 @@ def _tabular_lines(page: _Page) -> set[int]:
         if (
             below is not None
             and id(below) in values
-            and not _LIST_MARKER.match(below.text)
+            and not LIST_MARKER.match(below.text)
             and 0 <= line.bottom - below.top < 1.5 * max(line.top - line.bottom, 1.0)
         ):
             tabular.add(id(line))
@@ -674,7 +716,7 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
 
     def flush() -> None:
         if current:
-            blocks.append(_join(current))
+            blocks.append(join_lines(current))
             current.clear()
 
     for item in page.items:
@@ -702,7 +744,7 @@ def _blocks(page: _Page, typography: _Typography) -> list[str]:
         heading = None
         height = max(item.top - item.bottom, 1.0)
         gap = (previous.bottom - item.top) if previous is not None else 0.0
-        if _LIST_MARKER.match(item.text) or abs(gap) > 0.8 * height:
+        if LIST_MARKER.match(item.text) or abs(gap) > 0.8 * height:
             flush()
         current.append(_BULLET.sub("- ", item.text))
         previous = item
@@ -718,7 +760,7 @@ def _runs_on(above: _Line | None, line: _Line, typography: _Typography) -> bool:
         and typography.size_of(above) == typography.size_of(line)
         and 0 <= above.bottom - line.top < 0.8 * max(line.top - line.bottom, 1.0)
         and not above.text.endswith(_SENTENCE_END)
-        and not _LIST_MARKER.match(line.text)
+        and not LIST_MARKER.match(line.text)
     )
 
 
@@ -737,7 +779,7 @@ def _continues_heading(heading: tuple[_Line, int], line: _Line, typography: _Typ
         and 0 <= above.bottom - line.top < 0.8 * height
         and len(line.text) <= 100
         and not _NEW_HEADING.match(line.text)
-        and not _LIST_MARKER.match(line.text)
+        and not LIST_MARKER.match(line.text)
         and not above.text.endswith(_SENTENCE_END)
     )
 
@@ -753,7 +795,7 @@ def _join_across_pages(pages: list[list[str]]) -> set[int]:
         if previous and blocks:
             last, first = previous[-1], blocks[0]
             if _is_prose(last) and _is_prose(first) and not last.endswith(_SENTENCE_END) and first[:1].islower():
-                previous[-1] = _join([last, first])
+                previous[-1] = join_lines([last, first])
                 blocks.pop(0)
             elif header is not None and first.startswith("|") and first.split("\n", 1)[0] == header:
                 if first.count("\n") >= 2:
@@ -771,12 +813,4 @@ def _join_across_pages(pages: list[list[str]]) -> set[int]:
 
 
 def _is_prose(block: str) -> bool:
-    return not block.startswith(("#", "|", "- ")) and not _LIST_MARKER.match(block)
-
-
-def _join(lines: list[str]) -> str:
-    text = lines[0]
-    for line in lines[1:]:
-        # A word hyphenated across lines is joined again; any other line break is a space.
-        text = text[:-1] + line if text.endswith("-") and line[:1].islower() else f"{text} {line}"
-    return text
+    return not block.startswith(("#", "|", "- ")) and not LIST_MARKER.match(block)
