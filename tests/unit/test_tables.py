@@ -114,6 +114,52 @@ def test_a_landscape_page_stored_portrait_reads_upright() -> None:
     assert markdown.index("Schedule of coverages") < markdown.index("| Coverage")
 
 
+def _y_down_page(*, ruled: bool) -> Draw:
+    """A page drawn as Telerik Reporting draws it: every text object flips y with its text matrix
+    (``1 0 0 -1 x y Tm``) and flips it back with a negative font size and horizontal scaling (``-10 Tf``,
+    ``-100 Tz``), so the glyphs stand upright where they sit; the ruling is drawn with y running down
+    (``1 0 0 -1 0 H cm``)."""
+    height = letter[1]
+
+    def text(canvas: Canvas, x: float, y: float, words: str) -> None:
+        line = canvas.beginText()
+        line.setTextTransform(1, 0, 0, -1, x, height - y)
+        line.setFont("Helvetica", -10)
+        line.setHorizScale(-100)
+        line.textOut(words)
+        canvas.drawText(line)
+
+    def draw(canvas: Canvas) -> None:
+        text(canvas, 72, 72, "Schedule of coverages for the insured location")
+        widths, row_height, top = (160, 120, 120), 20, 100
+        for r, row in enumerate(ROWS):
+            for c, cell in enumerate(row):
+                text(canvas, 76 + sum(widths[:c]), top + r * row_height + 14, cell)
+        if ruled:
+            canvas.saveState()
+            canvas.transform(1, 0, 0, -1, 0, height)
+            canvas.setLineWidth(0.5)
+            right, bottom = 72 + sum(widths), top + len(ROWS) * row_height
+            for r in range(len(ROWS) + 1):
+                canvas.line(72, top + r * row_height, right, top + r * row_height)
+            for c in range(len(widths) + 1):
+                canvas.line(72 + sum(widths[:c]), top, 72 + sum(widths[:c]), bottom)
+            canvas.restoreState()
+
+    return draw
+
+
+@pytest.mark.parametrize("ruled", [True, False], ids=["ruled", "unruled"])
+def test_a_page_whose_text_matrix_flips_y_and_back_reads_forwards(ruled: bool) -> None:
+    # GIVEN upright text whose text matrix flips y and whose negative font size and scaling flip it back
+    # (pdfium calls every glyph turned 180 degrees, though each stands upright left of the next)
+    markdown = _markdown(_pdf(_y_down_page(ruled=ruled)))
+    # THEN the text reads forwards, the line above the table first
+    assert markdown.startswith("Schedule of coverages for the insured location")
+    # AND the table's rows and cells come out in order
+    assert _tables(markdown) == [ROWS]
+
+
 def test_shading_behind_each_line_of_text_is_not_a_table() -> None:
     # GIVEN a paragraph with a filled rectangle behind each of its lines
     lines = [
