@@ -61,11 +61,12 @@ CHUNK_COLUMNS = (
     "page_end",
     "char_count",
     "content_hash",
+    "sections",
 )
 FINAL_COLUMNS = (*CHUNK_COLUMNS, "embedding", "embedding_model", "embedding_dimensions")
 REMAINDER = "buffer COPYs: write_row and sending (the rest)"
 
-ChunkRow = tuple[UUID, UUID, UUID, int, str, list[str], int, int, int, str]
+ChunkRow = tuple[UUID, UUID, UUID, int, str, list[str], int, int, int, str, list[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def chunk_documents(documents: int, chunks_per_document: int, users: int, seed: 
                 chunk.page_end,
                 chunk.chars,
                 chunk.content_hash,
+                [list(section) for section in chunk.sections],
             )
             for chunk in chunks[:chunks_per_document]
         ]

@@ -3,9 +3,13 @@ a page span and a deterministic id.
 
 The Markdown is cut into units (headings, list items, table rows, sentences; a unit longer than the
 chunk size is cut at spaces) and units are packed greedily up to ``size`` characters. A new top-level
-section starts a new chunk, unless the chunk so far holds only headings. Each chunk after the first
-of a section begins with the previous chunk's last whole units, as long as they add up to no more
-than ``overlap`` characters.
+section starts a new chunk, unless the chunk so far holds only headings. A chunk that continues the
+section its previous chunk ended in begins with that chunk's last whole units of the same section (no
+heading crossed, no table), as long as they add up to no more than ``overlap`` characters.
+
+A citation must name where the text is: ``sections`` lists the heading path of every section a chunk
+holds text of, in order, and ``heading_path`` is their longest common prefix, so small sibling
+sections packed together ("A. Aircraft", "B. Theft") cite their parent and list each.
 
 A pipe table is one unit when it fits; a larger one is cut between rows into pieces that each start a
 chunk with the header row and separator repeated. A row is never cut, and never stands without its
@@ -44,6 +48,8 @@ class Chunk:
     page_end: int
     start: int
     end: int
+    # The heading path of each section the chunk holds, in document order; heading_path is their common prefix.
+    sections: tuple[tuple[str, ...], ...] = ()
 
     @property
     def chars(self) -> int:
@@ -64,6 +70,7 @@ class _Unit:
     heading_path: tuple[str, ...]
     section: int  # index of the top-level section the unit belongs to
     is_heading: bool = False
+    is_table: bool = False
     # Text a chunk starting with this unit begins with: a split table's header row and separator.
     prefix: str = ""
     tokens: int = 0
@@ -95,13 +102,16 @@ def chunk_markdown(
     previous_first = -1  # the first unit the previous chunk added (not counting its overlap)
     i = 0
     while i < len(units):
-        # Overlap first: the previous chunk's trailing whole units, within the same section, adding up to
-        # no more than `overlap` characters and never all of what the previous chunk added.
+        # Overlap first: the previous chunk's trailing whole units under the same heading path (so never
+        # across a heading) and not of a table, adding up to no more than `overlap` characters and never
+        # all of what the previous chunk added.
         k = i
-        if chunks and overlap and units[i - 1].section == units[i].section and not units[i].prefix:
+        path = units[i].heading_path
+        if chunks and overlap and not units[i].prefix:
             while (
                 k - 1 > previous_first
-                and units[k - 1].section == units[i].section
+                and units[k - 1].heading_path is path  # one object per heading: see _units
+                and not units[k - 1].is_table
                 and units[i].start - units[k - 1].start <= overlap
             ):
                 k -= 1
@@ -123,12 +133,13 @@ def chunk_markdown(
         while j < len(units) and j - 1 > i and units[j - 1].is_heading:
             j -= 1
         content_start, content_end = units[k].start, units[j - 1].end
+        sections = _sections(units, k, j)
         chunks.append(
             Chunk(
                 ordinal=len(chunks),
                 content=(units[k].prefix + markdown[content_start:content_end]).strip(),
-                # Where its text sits: a chunk opening with "# TITLE" and "## SECTION I" is under both.
-                heading_path=next((u.heading_path for u in units[i:j] if not u.is_heading), units[j - 1].heading_path),
+                heading_path=_common_prefix(sections),
+                sections=sections,
                 page_start=page_map.page_at(content_start),
                 page_end=page_map.page_at(max(content_start, content_end - 1)),
                 start=content_start,
@@ -139,6 +150,37 @@ def chunk_markdown(
     return chunks
 
 
+def _sections(units: list[_Unit], first: int, stop: int) -> tuple[tuple[str, ...], ...]:
+    """The heading paths of the sections units[first:stop] hold, in order. A heading whose own text (or
+    subsection) follows it in the chunk is covered by what follows: a chunk opening with "# TITLE" and
+    "## SECTION I" is under both, not a section of its own; a heading with nothing under it in the chunk
+    is listed."""
+    if units[first].heading_path is units[stop - 1].heading_path:
+        # One path object per heading (see _units): the same object at both ends is one section throughout.
+        return (units[first].heading_path,)
+    sections: list[tuple[str, ...]] = []
+    for n in range(first, stop):
+        path = units[n].heading_path
+        if sections and sections[-1] is path:
+            continue
+        if units[n].is_heading and n + 1 < stop:
+            following = units[n + 1].heading_path
+            if following is path or following[: len(path)] == path:
+                continue
+        sections.append(path)
+    return tuple(sections)
+
+
+def _common_prefix(paths: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    common = paths[0]
+    for path in paths[1:]:
+        n = 0
+        while n < len(common) and n < len(path) and common[n] == path[n]:
+            n += 1
+        common = common[:n]
+    return common
+
+
 def _within_tokens(units: list[_Unit], first: int, stop: int, max_tokens: int | None) -> bool:
     return max_tokens is None or stop - first <= 1 or sum(u.tokens for u in units[first:stop]) <= max_tokens
 
@@ -146,6 +188,7 @@ def _within_tokens(units: list[_Unit], first: int, stop: int, max_tokens: int | 
 def _units(markdown: str, size: int) -> list[_Unit]:
     units: list[_Unit] = []
     path: list[tuple[int, str]] = []
+    heading_path: tuple[str, ...] = ()  # one object per heading, shared by the units under it
     section_level = _section_level(markdown)
     section = 0
     for block_start, block_end in _blocks(markdown):
@@ -158,16 +201,16 @@ def _units(markdown: str, size: int) -> list[_Unit]:
             while path and path[-1][0] >= level:
                 path.pop()
             path.append((level, heading.group(2)))
+            heading_path = tuple(t for _, t in path)
             # A heading longer than a chunk (a parser can make one of a long bold line) is cut like text.
             units += [
-                _Unit(start, end, tuple(t for _, t in path), section, is_heading=True)
+                _Unit(start, end, heading_path, section, is_heading=True)
                 for start, end in _fit(markdown, block_start, block_end, size)
             ]
             continue
-        heading_path = tuple(t for _, t in path)
         if _is_table(block):
             units += [
-                _Unit(start, end, heading_path, section, prefix=prefix)
+                _Unit(start, end, heading_path, section, is_table=True, prefix=prefix)
                 for start, end, prefix in _table_pieces(markdown, block_start, block_end, size)
             ]
             continue

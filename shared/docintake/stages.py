@@ -128,6 +128,7 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
                         chunk.page_end,
                         chunk.chars,
                         chunk.content_hash,
+                        [list(section) for section in chunk.sections],
                     )
                 )
         run(conn, "insert_chunks_from_staging")

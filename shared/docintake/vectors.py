@@ -37,6 +37,7 @@ CHUNK_STAGING_TYPES: list[int | str] = [
     "int4",
     "int4",
     "text",
+    "jsonb",
 ]
 _BUFFER_STAGING_TYPES: list[int | str] = ["uuid", "uuid", "uuid", "uuid", "text", "int4"]
 
@@ -171,6 +172,9 @@ class SearchHit:
     page_start: int
     page_end: int
     heading_path: list[str]
+    # Each section the chunk holds, as heading paths; heading_path is their common prefix. Empty for a
+    # chunk written before sections were stored.
+    sections: list[list[str]]
     score: float
     content: str
 

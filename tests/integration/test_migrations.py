@@ -53,3 +53,16 @@ def test_the_vector_extension_is_installed(database: LocalDatabase) -> None:
     with psycopg.connect(database.admin_url) as conn:
         version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
     assert version is not None
+
+
+def test_chunk_sections_are_content_so_ops_cannot_read_them(database: LocalDatabase) -> None:
+    # GIVEN the migrated schema WHEN each role's privilege on document_chunks.sections is asked
+    with psycopg.connect(database.admin_url) as conn:
+        readable = {
+            role: conn.execute(
+                "SELECT has_column_privilege(%s, 'document_chunks', 'sections', 'SELECT')", [f"docintake_{role}"]
+            ).fetchone()
+            for role in ("api", "worker", "ops", "sweeper")
+        }
+    # THEN only the roles bound to the user's rows by RLS can read it
+    assert readable == {"api": (True,), "worker": (True,), "ops": (False,), "sweeper": (False,)}

@@ -57,6 +57,38 @@ def test_search_returns_the_callers_chunks_with_citations(stack: LocalStack) -> 
     assert (status, filtered["results"]) == (200, [])
 
 
+def test_a_chunk_spanning_sibling_sections_cites_their_parent_and_lists_each(stack: LocalStack) -> None:
+    # GIVEN a policy whose two small sibling sections fit in one chunk together
+    policy = (
+        "# PERSONAL PROPERTY POLICY\n\n## SECTION I – PERILS\n\n### A. Coverage For Aircraft\n\n"
+        "We cover direct loss caused by aircraft, including self-propelled missiles.\n\n"
+        "### B. Coverage For Theft\n\nWe cover theft, including attempted theft of property.\n\n"
+        "## SECTION II – CONDITIONS\n\nYou must give us prompt notice of any loss.\n"
+    ).encode()
+    document_id = upload_bytes(stack, ALICE, "siblings.md", policy, "text/markdown").document_id
+    stack.run_until_idle()
+    parent = ["PERSONAL PROPERTY POLICY", "SECTION I – PERILS"]
+    sections = [[*parent, "A. Coverage For Aircraft"], [*parent, "B. Coverage For Theft"]]
+    # WHEN the chunks are read back as the worker would, and alice searches for the theft clause
+    with Database(stack.database.role_url("worker")).transaction(ALICE) as conn:
+        stored = conn.execute(
+            "SELECT heading_path, sections FROM document_chunks WHERE document_id = %s ORDER BY ordinal",
+            [document_id],
+        ).fetchall()
+    status, body = _search(stack, ALICE, {"query": "attempted theft of property", "k": 5})
+    # THEN the stored row and the search hit both cite the parent and list each section
+    assert [(row["heading_path"], row["sections"]) for row in stored] == [
+        (parent, sections),
+        (
+            ["PERSONAL PROPERTY POLICY", "SECTION II – CONDITIONS"],
+            [["PERSONAL PROPERTY POLICY", "SECTION II – CONDITIONS"]],
+        ),
+    ]
+    assert status == 200
+    theft = next(r for r in body["results"] if "attempted theft" in r["content"])
+    assert (theft["heading_path"], theft["sections"]) == (parent, sections)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [({}, "query"), ({"query": ""}, "query"), ({"query": "x", "k": 0}, "k"), ({"query": "x", "k": 51}, "k")],

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 
-from docintake.chunking import chunk_markdown
+from docintake.chunking import Chunk, chunk_markdown
+from docintake.local.ground_truth import ground_truth_corpus
+from docintake.local.sample_documents import policy_markdown
 from docintake.parsing import PageMap
 
 POLICY = (
@@ -176,3 +181,137 @@ def test_a_token_ceiling_caps_chunks_below_the_character_size() -> None:
     assert all(len(c.content.split()) + c.content.count(".") <= 50 for c in chunks)
     assert max(c.chars for c in chunks) < 400
     assert chunks[-1].content.endswith("Sentence 299 is short.")
+
+
+# Citations: a chunk cites the section its text is in.
+
+_HEADING_LINE = re.compile(r"^(#{1,6})\s+(.*\S)\s*$", re.MULTILINE)
+_SENTENCE = re.compile(r"[^\n]+?(?:[.!?;:](?=\s)|$)", re.MULTILINE)
+
+
+def _section_at(markdown: str) -> Callable[[int], tuple[str, ...]]:
+    """An oracle written here: the heading path in force at an offset of the Markdown."""
+    starts: list[int] = []
+    paths: list[tuple[str, ...]] = []
+    path: list[tuple[int, str]] = []
+    for match in _HEADING_LINE.finditer(markdown):
+        level = len(match.group(1))
+        while path and path[-1][0] >= level:
+            path.pop()
+        path.append((level, match.group(2)))
+        starts.append(match.start())
+        paths.append(tuple(title for _, title in path))
+
+    def at(offset: int) -> tuple[str, ...]:
+        index = bisect.bisect_right(starts, offset) - 1
+        return paths[index] if index >= 0 else ()
+
+    return at
+
+
+def _miscited(markdown: str, chunks: list[Chunk]) -> tuple[int, int]:
+    """(sentences, sentences whose chunk's heading_path is not a prefix of the section they are in)."""
+    section_at = _section_at(markdown)
+    sentences = wrong = 0
+    for chunk in chunks:
+        for match in _SENTENCE.finditer(markdown, chunk.start, chunk.end):
+            if not match.group(0).strip() or _HEADING_LINE.match(match.group(0).strip()):
+                continue
+            section = section_at(match.start())
+            sentences += 1
+            wrong += section[: len(chunk.heading_path)] != chunk.heading_path
+            assert any(section[: len(s)] == s for s in chunk.sections), (section, chunk.sections)
+    return sentences, wrong
+
+
+def test_no_sentence_of_the_generated_policies_is_cited_under_another_section() -> None:
+    # GIVEN the generated policies (the ground-truth corpus and policy Markdown of several seeds)
+    documents = [d.markdown for d in ground_truth_corpus(variants=2)]
+    documents += [policy_markdown(40_000, seed=seed) for seed in range(4)]
+    # WHEN each is chunked with the defaults
+    sentences = wrong = 0
+    for markdown in documents:
+        counted, miscited = _miscited(markdown, chunk_markdown(markdown, PageMap.single_page()))
+        sentences, wrong = sentences + counted, wrong + miscited
+    # THEN every sentence's chunk cites its section or a parent of it: 0 of thousands (it was 8%)
+    assert sentences > 2000
+    assert wrong == 0
+
+
+SIBLINGS = """# PERSONAL PROPERTY POLICY
+
+## SECTION I – PERILS INSURED AGAINST
+
+### A. Coverage For Aircraft
+
+We cover direct loss caused by aircraft, including self-propelled missiles and spacecraft.
+
+### B. Coverage For Theft
+
+We cover theft, including attempted theft and loss of property from a known place.
+
+## SECTION II – EXCLUSIONS
+
+We do not cover neglect.
+"""
+
+
+def test_sibling_sections_sharing_a_chunk_cite_their_parent_and_list_each() -> None:
+    # GIVEN two small sibling sections that fit in one chunk together
+    chunks = chunk_markdown(SIBLINGS, PageMap.single_page(), size=1000, overlap=200)
+    both = [c for c in chunks if "aircraft" in c.content and "theft" in c.content]
+    # THEN the chunk holding both cites their parent and lists each section
+    assert len(both) == 1
+    assert both[0].heading_path == ("PERSONAL PROPERTY POLICY", "SECTION I – PERILS INSURED AGAINST")
+    assert both[0].sections == (
+        ("PERSONAL PROPERTY POLICY", "SECTION I – PERILS INSURED AGAINST", "A. Coverage For Aircraft"),
+        ("PERSONAL PROPERTY POLICY", "SECTION I – PERILS INSURED AGAINST", "B. Coverage For Theft"),
+    )
+    # AND a chunk of one section cites that section, and lists it alone
+    exclusions = chunks[-1]
+    assert exclusions.heading_path == ("PERSONAL PROPERTY POLICY", "SECTION II – EXCLUSIONS")
+    assert exclusions.sections == (exclusions.heading_path,)
+
+
+def test_a_chunk_of_sibling_sections_with_a_small_size_cites_each_alone() -> None:
+    # GIVEN chunks too small for both siblings
+    chunks = chunk_markdown(SIBLINGS, PageMap.single_page(), size=260, overlap=100)
+    # THEN the theft text is cited under theft, never under aircraft
+    theft = [c for c in chunks if "attempted theft" in c.content]
+    assert theft and all(c.heading_path[-1] == "B. Coverage For Theft" for c in theft)
+    assert all("aircraft" not in c.content for c in theft)
+
+
+def test_overlap_never_crosses_a_heading_nor_carries_a_table_row() -> None:
+    # GIVEN subsections of long prose, one with a table at its end, and chunks with overlap
+    prose = " ".join(f"Sentence {i} of the clause describes what we pay for." for i in range(12))
+    markdown = (
+        "# POLICY\n\n## SECTION I\n\n### A. Dwelling\n\n"
+        + prose
+        + "\n\n"
+        + _table(2)
+        + "\n\nThe table's limits apply per occurrence.\n\n### B. Other Structures\n\n"
+        + prose
+        + "\n\n### C. Personal Property\n\n"
+        + prose
+        + "\n\n## SECTION II\n\nWe do not cover neglect.\n"
+    )
+    chunks = chunk_markdown(markdown, PageMap.single_page(), size=400, overlap=200)
+    section_at = _section_at(markdown)
+    overlapped = 0
+    for before, after in itertools.pairwise(chunks):
+        if after.start >= before.end:
+            continue
+        overlapped += 1
+        carried = markdown[after.start : before.end]
+        # THEN what a chunk repeats of the previous one is of its own section (it may open with the
+        # section's own heading), with no heading inside it
+        assert section_at(after.start) == section_at(before.end - 1)
+        assert not _HEADING_LINE.search(carried, 1)
+        # AND never a table row
+        assert "|" not in carried
+    assert overlapped >= 5
+    # AND the chunk after the table's starts after the table
+    table_end = markdown.index("| $500 |\n\nThe table") + len("| $500 |")
+    holding = [c for c in chunks if c.start < table_end <= c.end]
+    assert len(holding) == 1 and chunks[holding[0].ordinal + 1].start > table_end

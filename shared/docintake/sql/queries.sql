@@ -125,13 +125,14 @@ CREATE TEMP TABLE chunk_staging (LIKE document_chunks INCLUDING DEFAULTS) ON COM
 
 -- name: copy_chunk_staging
 COPY chunk_staging (id, document_id, user_id, ordinal, content, heading_path, page_start, page_end,
-                    char_count, content_hash)
+                    char_count, content_hash, sections)
 FROM STDIN WITH (FORMAT BINARY);
 
 -- name: insert_chunks_from_staging
 INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, heading_path, page_start, page_end,
-                             char_count, content_hash)
-SELECT id, document_id, user_id, ordinal, content, heading_path, page_start, page_end, char_count, content_hash
+                             char_count, content_hash, sections)
+SELECT id, document_id, user_id, ordinal, content, heading_path, page_start, page_end, char_count, content_hash,
+       sections
 FROM chunk_staging
 ORDER BY ordinal;
 
@@ -227,8 +228,8 @@ WITH top AS (
     ORDER BY distance, c.id
     LIMIT %(k)s
 )
-SELECT c.id AS chunk_id, c.document_id, d.filename, c.page_start, c.page_end, c.heading_path, c.content,
-       1 - top.distance AS score
+SELECT c.id AS chunk_id, c.document_id, d.filename, c.page_start, c.page_end, c.heading_path, c.sections,
+       c.content, 1 - top.distance AS score
 FROM top
 JOIN document_chunks c ON c.id = top.id
 JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
