@@ -359,6 +359,8 @@ def _search(args: argparse.Namespace) -> int:
             else f"pp. {hit['page_start']}–{hit['page_end']}"
         )
         print(f"{rank}. {hit['score']:.3f}  {hit['filename']}, {pages} — {' › '.join(hit['heading_path'])}")
+        if len(hit.get("sections") or []) > 1:  # the chunk spans sibling sections: name each under the parent
+            print(f"   sections: {'; '.join(' › '.join(s[len(hit['heading_path']) :]) for s in hit['sections'])}")
         print(f"   {' '.join(hit['content'].split())[:200]}")
     return 0
 
