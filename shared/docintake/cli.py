@@ -179,15 +179,20 @@ def _stack(*, pollers: bool) -> Iterator[object]:
     from docintake.local.stack import LocalStack
 
     root, local = _paths()
+    # The handlers run in this process and Powertools logs to stdout: their lines go to the stack's log
+    # file, so stdout carries only what the command prints (one JSON document under --json).
+    log_file = local / "logs" / "functions.jsonl"
     state = _running_state(local)
     if state is not None:
-        stack = LocalStack(root, LocalDatabase(state["database_url"]), aws_endpoint=state["aws_endpoint"])
+        stack = LocalStack(
+            root, LocalDatabase(state["database_url"]), aws_endpoint=state["aws_endpoint"], log_file=log_file
+        )
         with stack.running(pollers=False):
             yield stack
         return
     database = LocalDatabase.start(local / "pgdata")
     database.migrate(root / "migrations")
-    stack = LocalStack(root, database, log_file=local / "logs" / "functions.jsonl")
+    stack = LocalStack(root, database, log_file=log_file)
     with stack.running(pollers=pollers):
         yield stack
 

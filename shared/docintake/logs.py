@@ -19,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -118,16 +118,19 @@ def install_record_scrubbing() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def function_logger() -> Logger:
+def function_logger(stream: TextIO | None = None) -> Logger:
     """The Logger of a function's handler module; the package's child loggers write through it.
 
     Libraries' debug and info lines quote what they handle — Powertools' batch processor each failed
     record's exception message, botocore and urllib3 request parameters and URLs (object keys hold file
-    names) — so their loggers stay at WARNING whatever LOG_LEVEL says; LOG_LEVEL is docintake's own."""
+    names) — so their loggers stay at WARNING whatever LOG_LEVEL says; LOG_LEVEL is docintake's own.
+
+    ``stream`` is Powertools' (stdout, which Lambda sends to CloudWatch); the CLI passes stderr, keeping
+    stdout for its output."""
     for name in QUOTING_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
     install_record_scrubbing()
-    return Logger(logger_formatter=ScrubbingFormatter())
+    return Logger(logger_formatter=ScrubbingFormatter(), stream=stream)
 
 
 # Request parameters the X-Ray SDK records on S3 subsegments that name objects: our keys end in file names.

@@ -38,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
 @contextmanager
 def operations(role: str) -> Iterator[Operations]:
     if os.environ.get("DOCINTAKE_TARGET") == "aws":
+        from docintake.logs import function_logger
         from docintake.runtime import build_operations
 
+        # Operations log and emit metrics through the functions' logger; here it writes to stderr.
+        function_logger(stream=sys.stderr)
         ops = build_operations("docintake-cli")
         try:
             yield ops

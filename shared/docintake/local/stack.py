@@ -26,7 +26,7 @@ from botocore.config import Config
 from docintake.db import Database
 from docintake.local.postgres import LocalDatabase
 from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
-from docintake.logs import HandlerFailed, describe_exception
+from docintake.logs import HandlerFailed, describe_exception, function_logger
 from docintake.operations import Operations
 
 REGION = "us-east-1"
@@ -153,6 +153,12 @@ class LocalStack:
     def start(self, *, pollers: bool = True, schedules: bool = False) -> None:
         self._saved_env = {k: os.environ.get(k) for k in [*LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
         os.environ.update(LOCAL_ENVIRONMENT)
+        if self.log_file is not None:
+            # The operator commands log and emit metrics through the functions' logger without loading a
+            # function (metrics fall back to stdout when it has no handler): it exists, writing to the log
+            # file, before anything runs, and the handlers' function_logger() reuses it.
+            function_logger()
+            _redirect_logs(self.log_file)
         if self.aws_endpoint is None:
             from moto.server import ThreadedMotoServer
 
