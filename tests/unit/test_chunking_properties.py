@@ -1,5 +1,6 @@
 """Property tests of the chunker over generated policy-like Markdown and page maps: coverage and order,
-sizes, overlap, determinism, page spans and that each chunk is its slice of the Markdown.
+sizes, overlap, determinism, page spans, that each chunk is its slice of the Markdown and that it cites the
+sections its text is in.
 
 Every property is checked against the chunk's public fields only (``start``/``end`` offsets, ``content``,
 pages), with oracles written here rather than calls back into the chunker's helpers.
@@ -399,3 +400,65 @@ def test_a_heading_longer_than_the_size_is_cut_to_fit_like_any_other_unit(case: 
     # WHEN it is chunked, THEN it is cut like everything else ("Everything else is cut to fit")
     for chunk in _chunk(case):
         assert chunk.chars <= case.size, (case.size, chunk.content[:80])
+
+
+# --------------------------------------------------------------------------------------------------
+# Citations: a chunk cites the section its text is in
+# --------------------------------------------------------------------------------------------------
+
+_HEADING_TEXT = re.compile(r"(#{1,6})\s+(.*\S)\s*$")
+
+
+def _sections_by_line(markdown: str) -> list[tuple[int, tuple[str, ...], bool]]:
+    """(line start, heading path in force there, whether the line is a heading or blank: no text), for
+    every line: the oracle reads a heading as a line that is, once stripped, hashes, whitespace and a title."""
+    lines: list[tuple[int, tuple[str, ...], bool]] = []
+    path: list[tuple[int, str]] = []
+    position = 0
+    for line in markdown.split("\n"):
+        heading = _HEADING_TEXT.match(line.strip())
+        if heading:
+            level = len(heading.group(1))
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, heading.group(2)))
+        lines.append((position, tuple(title for _, title in path), bool(heading) or not line.strip()))
+        position += len(line) + 1
+    return lines
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_every_line_of_text_is_cited_under_its_own_section(case: Case) -> None:
+    lines = _sections_by_line(case.markdown)
+    starts = [start for start, _, _ in lines]
+    for chunk in _chunk(case):
+        assert chunk.sections and chunk.heading_path == _common_prefix(chunk.sections)
+        first = bisect.bisect_right(starts, chunk.start) - 1
+        last = bisect.bisect_right(starts, chunk.end - 1) - 1
+        for _, section, no_text in lines[first : last + 1]:
+            if not no_text:
+                # The text's section is one the chunk lists, and the chunk's heading path leads to it.
+                assert section in chunk.sections, (section, chunk.sections)
+                assert section[: len(chunk.heading_path)] == chunk.heading_path
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_overlap_stays_in_one_section(case: Case) -> None:
+    lines = _sections_by_line(case.markdown)
+    starts = [start for start, _, _ in lines]
+    for before, after in itertools.pairwise(_chunk(case)):
+        if after.start < before.end:
+            first = bisect.bisect_right(starts, after.start) - 1
+            last = bisect.bisect_right(starts, before.end - 1) - 1
+            # No heading begins inside the repeated text (it may open with its own section's heading).
+            assert lines[first][1] == lines[last][1]
+
+
+def _common_prefix(paths: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    prefix = paths[0]
+    for path in paths[1:]:
+        while path[: len(prefix)] != prefix:
+            prefix = prefix[:-1]
+    return prefix
