@@ -17,6 +17,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
@@ -41,9 +42,6 @@ from docintake.parsing.ocr import (
 )
 from docintake.parsing.sandbox import Sandbox
 from tests.scanned_documents import SCAN_PAGE, born_digital, raster, scanned, text_strip
-
-Image = pytest.importorskip("PIL.Image")
-pytest.importorskip("rapidocr")
 
 
 @pytest.fixture(scope="module")
