@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import shlex
 import shutil
@@ -34,6 +33,7 @@ from typing import Any
 import pypdfium2 as pdfium
 
 from bench.heldout.truth import build_truth, copy_pdfs
+from bench.parse.run import load_score
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "out"
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(title, flush=True)
 
-    score = _load_score()
+    score = load_score()
     results: dict[str, Figures] = {}
     lines: list[str] = []
     for name in PARSERS:
@@ -168,15 +168,6 @@ def _unpack(archive: Path, target: Path) -> Path:
             tar.extractall(unpacked, filter="data")  # the data filter refuses links and paths out of the folder
             unpacked.rename(target)
     return target
-
-
-def _load_score() -> ModuleType:
-    """The corpus's scorer, imported from beside the repository rather than copied into it (as bench/parse)."""
-    spec = importlib.util.spec_from_file_location("tables_corpus_score", TABLES / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _command(name: str) -> str:

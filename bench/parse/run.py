@@ -141,7 +141,7 @@ def _tables_corpus(parsers: list[str], repeat: int) -> TablesResult:
     parser, with pages/s over the corpus's pages (median of ``repeat`` runs per PDF)."""
     if not (TABLES / "score.py").is_file():
         return TablesResult([f"tables corpus: not found at {TABLES}"], [], {})
-    score = _load_score()
+    score = load_score()
     cases = json.loads((TABLES / "truth.json").read_text(encoding="utf-8"))
     files = [TABLES / f for f in dict.fromkeys(c["file"] for c in cases)]
     pages = sum(len(pdfium.PdfDocument(f)) for f in files)
@@ -178,7 +178,7 @@ def _tables_corpus(parsers: list[str], repeat: int) -> TablesResult:
     return TablesResult(lines, _tables_targets(scores), scores)
 
 
-def _load_score() -> ModuleType:
+def load_score() -> ModuleType:
     """The corpus's scorer, imported from beside the repository rather than copied into it."""
     spec = importlib.util.spec_from_file_location("tables_corpus_score", TABLES / "score.py")
     assert spec is not None and spec.loader is not None

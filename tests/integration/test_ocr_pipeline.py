@@ -11,12 +11,18 @@ import pytest
 
 from docintake.local.client import document_status, show_as, upload_bytes
 from docintake.local.stack import LocalStack
-
-pytest.importorskip("rapidocr")
 from tests.scanned_documents import SCAN_PAGE, born_digital, raster, scanned
 
 pytestmark = pytest.mark.integration
 USER = uuid.UUID("22222222-2222-4222-8222-222222222222")
+
+
+def _chunk_pages(stack: LocalStack, document_id: uuid.UUID) -> list[tuple[str, int, int]]:
+    """(content, page_start, page_end) of each of the document's chunks."""
+    with psycopg.connect(stack.database.admin_url) as conn:
+        return conn.execute(
+            "SELECT content, page_start, page_end FROM document_chunks WHERE document_id = %s", [document_id]
+        ).fetchall()
 
 
 def test_a_scanned_pdf_ends_ready_with_chunks_and_its_ocr_pages_shown(stack: LocalStack) -> None:
@@ -29,10 +35,7 @@ def test_a_scanned_pdf_ends_ready_with_chunks_and_its_ocr_pages_shown(stack: Loc
     # THEN the document is ready with a chunk holding the scanned page's words, ending on page 2
     status = document_status(stack, USER, ticket.document_id)
     assert status is not None and (status["status"], status["stage"]) == ("ready", "done")
-    with psycopg.connect(stack.database.admin_url) as conn:
-        rows = conn.execute(
-            "SELECT content, page_start, page_end FROM document_chunks WHERE document_id = %s", [ticket.document_id]
-        ).fetchall()
+    rows = _chunk_pages(stack, ticket.document_id)
     assert any("Primary care" in content and start <= 2 == end for content, start, end in rows)
     # AND GET /documents/{id} (what `docintake documents show` prints) lists page 2 as OCR'd, with its confidence
     view = show_as(stack, USER, ticket.document_id)
@@ -52,10 +55,7 @@ def test_a_png_upload_ends_ready_with_chunks_and_page_1_ocrd(stack: LocalStack) 
     # THEN the document is ready, its chunks hold the image's words on page 1, and page 1 is listed as OCR'd
     status = document_status(stack, USER, ticket.document_id)
     assert status is not None and (status["status"], status["stage"]) == ("ready", "done")
-    with psycopg.connect(stack.database.admin_url) as conn:
-        rows = conn.execute(
-            "SELECT content, page_start, page_end FROM document_chunks WHERE document_id = %s", [ticket.document_id]
-        ).fetchall()
+    rows = _chunk_pages(stack, ticket.document_id)
     assert any("Primary care" in content and (start, end) == (1, 1) for content, start, end in rows)
     view = show_as(stack, USER, ticket.document_id)
     assert view["ocr_pages"] == [1]

@@ -634,17 +634,19 @@ def _grid_span(value: str | None, least: int) -> int:
     return min(max(_int(value, least), least), _MAX_SPAN)
 
 
-def _rows(tbl: Element) -> Iterator[Element]:
-    for child in tbl:
-        if child.tag == f"{_W}tr":
+def _children(parent: Element, tag: str) -> Iterator[Element]:
+    """``parent``'s children with ``tag`` (a table's rows, a row's cells), looking through the containers
+    (content controls, custom XML) Word may wrap them in."""
+    for child in parent:
+        if child.tag == tag:
             yield child
         elif child.tag in _BLOCK_CONTAINERS:
-            yield from _rows(child)
+            yield from _children(child, tag)
+
+
+def _rows(tbl: Element) -> Iterator[Element]:
+    return _children(tbl, f"{_W}tr")
 
 
 def _cells(tr: Element) -> Iterator[Element]:
-    for child in tr:
-        if child.tag == f"{_W}tc":
-            yield child
-        elif child.tag in _BLOCK_CONTAINERS:
-            yield from _cells(child)
+    return _children(tr, f"{_W}tc")
