@@ -147,8 +147,7 @@ def run_docintake(stack: LocalStack, docs: list[Doc], *, timeout: float = 600.0)
         if failed:
             raise RuntimeError(f"docintake failed documents: {failed}")
         chunks = conn.execute(
-            "SELECT count(*) AS n FROM document_chunks c JOIN upload_jobs j ON j.document_id = c.document_id"
-            " WHERE j.id = ANY(%s) AND c.embedding IS NOT NULL",
+            "SELECT sum(document_vector_count(j.document_id)) AS n FROM upload_jobs j WHERE j.id = ANY(%s)",
             [jobs],
         ).fetchone()
         spans = conn.execute(

@@ -10,12 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.chunking import chunk_markdown
 from docintake.db import Row, queries, run
-from docintake.embedding import Embedder
+from docintake.embedding import Embedder, embedder_for_model
 from docintake.jobs import STEPS, Claim, Delivery, Outcome, Pipeline, Writer, heartbeat, process_stage_message
 from docintake.messages import StepName
 from docintake.parsing import PageMap, Parser
 from docintake.storage import get_bytes, markdown_key, page_map_key, put_bytes
-from docintake.vectors import CHUNK_STAGING_TYPES, embed_missing, swap_in
+from docintake.vectors import CHUNK_STAGING_TYPES, active_model, embed_missing, finish_document
 
 P = TypeVar("P")
 
@@ -142,21 +142,30 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
 
 
 def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
+    """Vectors of the configured model and, when the user searches with another one (mid re-embed, or
+    rolled back), of theirs too, so the document is found either way. Each batch commits on its own."""
     message = claim.message
-    embedded = embed_missing(
-        pipeline.db,
-        user_id=message.user_id,
-        document_id=message.document_id,
-        job_id=message.job_id,
-        embedder=embedder,
-        batch_size=pipeline.settings.embed_batch_size,
-        before_write=lambda: heartbeat(pipeline, claim),
-    )
+    with pipeline.db.transaction(message.user_id) as conn:
+        searched = active_model(conn)
+    models = [embedder]
+    if searched and searched != (embedder.model, embedder.dimensions):
+        models.append(embedder_for_model(pipeline.settings, *searched))
+    counts = {
+        model.model: embed_missing(
+            pipeline.db,
+            user_id=message.user_id,
+            document_id=message.document_id,
+            embedder=model,
+            batch_size=pipeline.settings.embed_batch_size,
+            before_write=lambda: heartbeat(pipeline, claim),
+        )
+        for model in models
+    }
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
-        swap_in(conn, message.document_id, embedder, embedded, user_id=message.user_id, job_id=message.job_id)
+        finish_document(conn, message.document_id, [(model.model, model.dimensions) for model in models])
         run(conn, "set_document_status", {"document_id": message.document_id, "status": "ready"})
-        return {"embedded": embedded.count, "model": embedder.model, "dimensions": embedder.dimensions}
+        return {"embedded": counts[embedder.model], "model": embedder.model, "dimensions": embedder.dimensions}
 
     return write
 

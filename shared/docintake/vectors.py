@@ -1,15 +1,17 @@
-"""Vectors in PostgreSQL: batches into the buffer, the one-transaction swap into document_chunks, exact
-per-user search, and re-embedding documents with another model in the shadow of the current one.
+"""Vectors in PostgreSQL, one table per embedding model (migration 0012): writing a document's vectors in
+committed batches, each user's search model, exact per-user search, and re-embedding with another model
+beside the current one, with switch, rollback and finalize.
 
-Vectors travel in pgvector's binary form (``pack_vector``) through binary COPY: formatting 1,536 floats as
-text cost more than writing them (bench/store)."""
+A model is its name and its dimension (text-embedding-3-small at 512 is not at 1536); its table is made by
+``ensure_vector_table`` the first time it writes and named in ``embedding_models``. Vectors travel in
+pgvector's binary form (``pack_vector``) through binary COPY: formatting 1,536 floats as text cost more
+than writing them (bench/store)."""
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -25,7 +27,7 @@ from docintake.embedding import Embedder, vector_literal
 from docintake.errors import TransientError
 from docintake.events import append_event
 
-# Column types of the staging COPYs, in their column order (queries.sql).
+# Column types of the chunk staging COPY, in its column order (queries.sql).
 CHUNK_STAGING_TYPES: list[int | str] = [
     "uuid",
     "uuid",
@@ -39,7 +41,7 @@ CHUNK_STAGING_TYPES: list[int | str] = [
     "text",
     "jsonb",
 ]
-_BUFFER_STAGING_TYPES: list[int | str] = ["uuid", "uuid", "uuid", "uuid", "text", "int4"]
+_VECTOR_STAGING_TYPES: list[int | str] = ["uuid", "uuid", "uuid"]
 
 
 @cache
@@ -80,18 +82,40 @@ def vector_oid(conn: psycopg.Connection[Any]) -> int:
     return info.oid
 
 
-@dataclass
-class Embedded:
-    """What ``embed_missing`` did: ``count`` vectors made, all in the buffer but ``held``, the last batch,
-    which ``swap_in`` stages in the swap's transaction (one write instead of a buffer row and its deletion).
-    Lost if that transaction fails: a retry embeds that one batch again."""
-
-    count: int = 0
-    held: list[tuple[UUID, PackedVector]] = field(default_factory=list)
+def _query(name: str, table: str) -> sql.Composed:
+    """A named query that reads or writes a model's table, written ``{vectors}`` in queries.sql."""
+    return sql.SQL(queries()[name]).format(vectors=sql.Identifier(table))
 
 
-def model_params(document_id: UUID, embedder: Embedder) -> dict[str, Any]:
-    return {"document_id": document_id, "model": embedder.model, "dimensions": embedder.dimensions}
+def ensure_vector_table(conn: psycopg.Connection[Row], model: str, dimensions: int) -> str:
+    """The model's table, created (with its row-level security) if this is the model's first vector."""
+    row = one(conn, "ensure_vector_table", {"model": model, "dimensions": dimensions})
+    assert row is not None
+    return str(row["table_name"])
+
+
+def vector_table(conn: psycopg.Connection[Row], model: str, dimensions: int) -> str | None:
+    """The model's table, or None when the model has never written a vector."""
+    row = one(conn, "vector_table", {"model": model, "dimensions": dimensions})
+    return None if row is None else str(row["table_name"])
+
+
+def prepare_search(conn: psycopg.Connection[Row], model: str, dimensions: int) -> str | None:
+    """The model's table for a search in this transaction, with pgvector's iterative index scans turned on
+    when an approximate index was made on request (``create_ann_index``): a filtered scan then goes on
+    until it has enough of the user's rows. None when the model has no vectors."""
+    row = one(conn, "vector_table", {"model": model, "dimensions": dimensions})
+    if row is None:
+        return None
+    if row["ann_index"]:
+        conn.execute("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
+    return str(row["table_name"])
+
+
+def active_model(conn: psycopg.Connection[Row]) -> tuple[str, int] | None:
+    """The model the transaction's user searches with: (name, dimensions), or None before their first vector."""
+    row = one(conn, "active_model")
+    return None if row is None else (row["model"], row["dimensions"])
 
 
 def embed_missing(
@@ -99,69 +123,72 @@ def embed_missing(
     *,
     user_id: UUID,
     document_id: UUID,
-    job_id: UUID,
     embedder: Embedder,
     batch_size: int,
     before_write: Callable[[], None] = lambda: None,
-) -> Embedded:
-    """Embeds the document's chunks that have no vector of the model yet, neither in place nor buffered,
-    committing each batch but the last into the buffer: a retry embeds only what is still missing."""
-    params = model_params(document_id, embedder)
+) -> int:
+    """Embeds the document's chunks that have no vector of the model yet and writes each batch in its own
+    committed transaction, straight into the model's table: no transaction grows with the document, a
+    retry embeds only what is still missing, and each vector is written once. Returns how many it wrote."""
     with db.transaction(user_id) as conn:
-        run(conn, "delete_stale_buffer", params)
-        pending = run(conn, "chunks_to_embed", params)
-    embedded = Embedded(count=len(pending))
+        table = ensure_vector_table(conn, embedder.model, embedder.dimensions)
+        pending = conn.execute(_query("chunks_to_embed", table), {"document_id": document_id}).fetchall()
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
         vectors = [pack_vector(vector) for vector in embedder.embed([row["content"] for row in batch])]
         before_write()  # e.g. the stage's heartbeat: stop here if the lease was lost
-        rows = [(row["id"], vector) for row, vector in zip(batch, vectors, strict=True)]
-        if start + batch_size >= len(pending):
-            embedded.held = rows
-            break
         with db.transaction(user_id) as conn:
-            _stage_vectors(conn, rows, user_id=user_id, document_id=document_id, job_id=job_id, embedder=embedder)
-            run(conn, "insert_buffer_from_staging")
-    return embedded
+            write_vectors(
+                conn,
+                table,
+                [(row["id"], vector) for row, vector in zip(batch, vectors, strict=True)],
+                user_id=user_id,
+                document_id=document_id,
+            )
+    return len(pending)
 
 
-def _stage_vectors(
-    conn: psycopg.Connection[Row],
-    rows: list[tuple[UUID, PackedVector]],
+def write_vectors(
+    conn: psycopg.Connection[Any],
+    table: str,
+    rows: Sequence[tuple[UUID, PackedVector]],
     *,
     user_id: UUID,
     document_id: UUID,
-    job_id: UUID,
-    embedder: Embedder,
 ) -> None:
-    """``rows`` into this transaction's buffer_staging, by one binary COPY."""
-    types = [*_BUFFER_STAGING_TYPES, vector_oid(conn)]
-    run(conn, "create_buffer_staging")
-    with conn.cursor().copy(queries()["copy_buffer_staging"]) as copy:
+    """``rows`` (chunk id, vector) into the model's table in the caller's transaction: one binary COPY into a
+    staging table (COPY FROM is refused on tables under RLS), then one INSERT … SELECT under the policies.
+    A chunk that already has its vector keeps it (a retried batch): the vectors are the same."""
+    types = [*_VECTOR_STAGING_TYPES, vector_oid(conn)]
+    run(conn, "create_vector_staging")
+    with conn.cursor().copy(queries()["copy_vector_staging"]) as copy:
         copy.set_types(types)
         for chunk_id, vector in rows:
-            copy.write_row((chunk_id, document_id, user_id, job_id, embedder.model, embedder.dimensions, vector))
+            copy.write_row((chunk_id, document_id, user_id, vector))
+    conn.execute(_query("insert_vectors_from_staging", table))
 
 
-def swap_in(
-    conn: psycopg.Connection[Row],
-    document_id: UUID,
-    embedder: Embedder,
-    embedded: Embedded,
-    *,
-    user_id: UUID,
-    job_id: UUID,
-) -> None:
-    """In the caller's transaction: every vector of the model, buffered or held, replaces its chunk's, the
-    buffer is emptied, and a chunk still without one fails the transaction (readers keep the old set).
-    Once per transaction: it creates the transaction's buffer_staging."""
-    params = model_params(document_id, embedder)
-    _stage_vectors(conn, embedded.held, user_id=user_id, document_id=document_id, job_id=job_id, embedder=embedder)
-    run(conn, "swap_embeddings", params)
-    run(conn, "delete_embedding_buffer", params)
-    missing = one(conn, "count_unembedded_chunks", params)
-    if missing and missing["n"]:
-        raise TransientError(f"{missing['n']} chunks still lack a vector", code="embedding_incomplete")
+def finish_document(
+    conn: psycopg.Connection[Row], document_id: UUID, models: Sequence[tuple[str, int]]
+) -> tuple[str, int]:
+    """In the embed stage's last transaction: every chunk has a vector of each of ``models`` (the configured
+    one first) and of the user's search model, or the transaction fails and the retry embeds the rest.
+    A user's first vectors make their model the one they search with. Returns the user's search model."""
+    current = one(conn, "lock_search_model")
+    searched = (current["model"], current["dimensions"]) if current else models[0]
+    for model, dimensions in dict.fromkeys([*models, searched]):
+        table = vector_table(conn, model, dimensions)
+        missing = (
+            conn.execute(_query("count_unembedded_chunks", table), {"document_id": document_id}).fetchone()
+            if table
+            else None
+        )
+        if table is None or (missing and missing["n"]):
+            count = missing["n"] if missing else "all"
+            raise TransientError(f"{count} chunks still lack a vector of {model}", code="embedding_incomplete")
+    if current is None:
+        run(conn, "adopt_search_model", {"model": searched[0], "dimensions": searched[1]})
+    return searched
 
 
 @dataclass(frozen=True)
@@ -188,48 +215,19 @@ def search(
     embedder_for: Callable[[str, int], Embedder],
     document_ids: Sequence[UUID] | None = None,
 ) -> list[SearchHit]:
-    """The user's top-k chunks by cosine similarity, exact, through RLS. The query is embedded with each
-    model the user's documents were embedded with (more than one while a re-embed is under way)."""
+    """The user's top-k chunks by cosine similarity, exact, through RLS, with the user's search model: the
+    query is embedded once."""
     ids = list(document_ids) if document_ids else None
-    hits: list[SearchHit] = []
     with db.transaction(user_id) as conn:
-        for model in run(conn, "search_models", {"document_ids": ids}):
-            vector = embedder_for(model["model"], model["dimensions"]).embed([query])[0]
-            rows = run(
-                conn,
-                "search_chunks",
-                {
-                    "query": vector_literal(vector),
-                    "model": model["model"],
-                    "dimensions": model["dimensions"],
-                    "document_ids": ids,
-                    "k": k,
-                },
-            )
-            hits += [SearchHit(**{**row, "score": float(row["score"])}) for row in rows]
-    hits.sort(key=lambda hit: (-hit.score, str(hit.chunk_id)))
-    return hits[:k]
-
-
-def vector_index_name(model: str, dimensions: int) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:40]
-    return f"document_chunks_hnsw_{slug}_{dimensions}"
-
-
-def ensure_vector_index(admin: psycopg.Connection[Any], model: str, dimensions: int) -> str:
-    """The model's HNSW index (partial, on its dimension), created as the tables' owner if missing."""
-    name = vector_index_name(model, dimensions)
-    with admin.transaction():
-        admin.execute("SET LOCAL ROLE docintake_owner")
-        admin.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        admin.execute(
-            sql.SQL(
-                "CREATE INDEX IF NOT EXISTS {} ON document_chunks"
-                " USING hnsw ((embedding::vector({})) vector_cosine_ops)"
-                " WHERE embedding_model = {} AND embedding_dimensions = {}"
-            ).format(sql.Identifier(name), sql.Literal(dimensions), sql.Literal(model), sql.Literal(dimensions))
-        )
-    return name
+        model = active_model(conn)
+        table = model and prepare_search(conn, *model)
+        if model is None or table is None:
+            return []
+        vector = embedder_for(*model).embed([query])[0]
+        rows = conn.execute(
+            _query("search_chunks", table), {"query": vector_literal(vector), "document_ids": ids, "k": k}
+        ).fetchall()
+    return [SearchHit(**{**row, "score": float(row["score"])}) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -239,8 +237,19 @@ class Reembedded:
     vectors: int
 
 
+@dataclass(frozen=True)
+class Switched:
+    """A user's search model after ``switch_users``: ``missing`` chunks lacked a vector of it (not switched)."""
+
+    user_id: UUID
+    model: str
+    dimensions: int
+    switched: bool
+    missing: int
+
+
 def reembed_documents(
-    admin: psycopg.Connection[Any],
+    admin: psycopg.Connection[Row],
     worker: Database,
     embedder: Embedder,
     *,
@@ -248,29 +257,119 @@ def reembed_documents(
     user_id: UUID | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> list[Reembedded]:
-    """Re-embeds every ready document (of one user, or all) whose chunks are not on ``embedder``'s model,
-    in the shadow of the current vectors: new ones fill the buffer while search keeps using the old, then
-    one transaction per document swaps them in. Safe to stop and run again: it resumes from the buffer."""
-    ensure_vector_index(admin, embedder.model, embedder.dimensions)
-    documents = admin.execute(
-        queries()["documents_to_reembed"],
-        {"model": embedder.model, "dimensions": embedder.dimensions, "user_id": user_id},
-    ).fetchall()
+    """Embeds every ready document (of one user, or all) that lacks vectors of ``embedder``'s model into
+    the model's own table, beside the vectors users search now: nothing they search changes until
+    ``switch_users``. Safe to stop and run again: each batch is committed and only what is missing is made."""
+    table = ensure_vector_table(admin, embedder.model, embedder.dimensions)
+    documents = admin.execute(_query("documents_to_reembed", table), {"user_id": user_id}).fetchall()
     done: list[Reembedded] = []
-    for position, (document_id, owner, job_id) in enumerate(documents, start=1):
-        embedded = embed_missing(
-            worker, user_id=owner, document_id=document_id, job_id=job_id, embedder=embedder, batch_size=batch_size
-        )
+    for position, row in enumerate(documents, start=1):
+        owner, document_id = row["user_id"], row["document_id"]
+        count = embed_missing(worker, user_id=owner, document_id=document_id, embedder=embedder, batch_size=batch_size)
         with worker.transaction(owner) as conn:
-            swap_in(conn, document_id, embedder, embedded, user_id=owner, job_id=job_id)
             append_event(
                 conn,
                 "reembedded",
                 user_id=owner,
                 document_id=document_id,
-                job_id=job_id,
-                details={"model": embedder.model, "dimensions": embedder.dimensions, "vectors": embedded.count},
+                job_id=row["job_id"],
+                details={"model": embedder.model, "dimensions": embedder.dimensions, "vectors": count},
             )
-        done.append(Reembedded(document_id, owner, embedded.count))
+        done.append(Reembedded(document_id, owner, count))
         progress(position, len(documents))
     return done
+
+
+def switch_users(
+    admin: psycopg.Connection[Row],
+    worker: Database,
+    model: str,
+    dimensions: int,
+    *,
+    user_id: UUID | None = None,
+) -> list[Switched]:
+    """Switches each user (one, or every user with ready documents) to search with ``model`` once every chunk
+    of their ready documents has a vector of it; a user still missing some stays where they are. Switching
+    back to the previous model is the rollback, as long as its vectors have not been finalized away."""
+    table = vector_table(admin, model, dimensions)
+    users = [row["user_id"] for row in admin.execute(queries()["users_with_documents"], {"user_id": user_id})]
+    results: list[Switched] = []
+    for owner in users:
+        with worker.transaction(owner) as conn:
+            one(conn, "lock_search_model")  # an embed finishing now sees the switch, or finishes before it
+            missing = conn.execute(_query("user_unembedded_chunks", table)).fetchone() if table else None
+            lacking = int(missing["n"]) if missing else -1
+            if lacking == 0:
+                run(conn, "switch_search_model", {"model": model, "dimensions": dimensions})
+                append_event(
+                    conn, "search_model_switched", user_id=owner, details={"model": model, "dimensions": dimensions}
+                )
+        results.append(Switched(owner, model, dimensions, lacking == 0, max(lacking, 0)))
+    return results
+
+
+@dataclass(frozen=True)
+class Finalized:
+    model: str
+    dimensions: int
+    deleted_vectors: int
+    dropped_tables: list[str]
+
+
+def finalize_model(
+    admin: psycopg.Connection[Row], model: str, dimensions: int, *, keep: Sequence[tuple[str, int]]
+) -> Finalized:
+    """For the users who search with ``model``: their vectors of every other model go (no rollback for them
+    after this). A model's table that no user searches, that holds no vector any more and is not in ``keep``
+    (the model configured for new uploads) is dropped with its registry row."""
+    deleted = 0
+    dropped: list[str] = []
+    with admin.transaction():
+        for row in admin.execute(queries()["vector_tables"]).fetchall():
+            if (row["model"], row["dimensions"]) == (model, dimensions):
+                continue
+            cur = admin.execute(
+                _query("delete_vectors_of_switched_users", row["table_name"]),
+                {"model": model, "dimensions": dimensions},
+            )
+            deleted += cur.rowcount
+        for row in admin.execute(queries()["unused_vector_tables"]).fetchall():
+            if (row["model"], row["dimensions"]) in set(keep) or (row["model"], row["dimensions"]) == (
+                model,
+                dimensions,
+            ):
+                continue
+            admin.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(row["table_name"])))
+            run(admin, "delete_vector_table_row", {"model": row["model"], "dimensions": row["dimensions"]})
+            dropped.append(row["table_name"])
+    return Finalized(model, dimensions, deleted, dropped)
+
+
+def create_ann_index(admin: psycopg.Connection[Row], model: str, dimensions: int) -> str:
+    """An HNSW index on the model's table, on request (docs/decisions.md says when approximate search is
+    worth it). Filtered per-user search through an index needs pgvector's iterative scans (0.8): with an
+    older pgvector the index would return fewer than k results to a user with few chunks among many, so it
+    is refused there. Search turns iterative scans on for a model whose table has the index."""
+    row = admin.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+    version = str(row["extversion"]) if row else "0"
+    if tuple(int(part) for part in version.split(".")[:2]) < (0, 8):
+        raise RuntimeError(
+            f"pgvector {version} has no iterative index scans (0.8 has): an approximate index would drop"
+            " results of per-user search, so search stays exact"
+        )
+    table = vector_table(admin, model, dimensions)
+    if table is None:
+        raise RuntimeError(f"no vectors of {model} ({dimensions} dimensions)")
+    name = f"{table}_hnsw"
+    admin.execute("SET maintenance_work_mem = '256MB'")
+    admin.execute("SET ROLE docintake_owner")  # the index belongs to the table's owner
+    try:
+        admin.execute(
+            sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING hnsw (embedding vector_cosine_ops)").format(
+                sql.Identifier(name), sql.Identifier(table)
+            )
+        )
+    finally:
+        admin.execute("RESET ROLE")
+    run(admin, "mark_ann_index", {"model": model, "dimensions": dimensions, "ann_index": True})
+    return name

@@ -40,7 +40,7 @@ def _counts(database: LocalDatabase) -> tuple[int, int, int]:
         row = conn.execute(
             "SELECT (SELECT count(*) FROM documents WHERE user_id = ANY(%(u)s)),"
             " (SELECT count(*) FROM document_chunks WHERE user_id = ANY(%(u)s)),"
-            " (SELECT count(*) FROM document_chunks WHERE user_id = ANY(%(u)s) AND embedding IS NOT NULL)",
+            " (SELECT sum(document_vector_count(id)) FROM documents WHERE user_id = ANY(%(u)s))",
             {"u": [ALICE, BOB]},
         ).fetchone()
     assert row is not None

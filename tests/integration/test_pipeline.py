@@ -61,16 +61,14 @@ def test_an_upload_goes_through_every_stage_to_done(stack: LocalStack) -> None:
     assert (status["stage"], status["state"], status["status"]) == ("done", "done", "ready")
     chunks = _admin(
         stack,
-        "SELECT ordinal, user_id, page_start, page_end, char_count, embedding_model, embedding_dimensions,"
-        " vector_dims(embedding) AS dims FROM document_chunks WHERE document_id = %s ORDER BY ordinal",
+        "SELECT c.ordinal, c.user_id, c.page_start, c.page_end, c.char_count, vector_dims(v.embedding) AS dims"
+        " FROM document_chunks c JOIN chunk_vectors_docintake_hash_v1_99c76909_384 v ON v.chunk_id = c.id"
+        " WHERE c.document_id = %s ORDER BY c.ordinal",
         [document_id],
     )
     assert len(chunks) == status["chunk_count"] >= 3
     assert all(c["user_id"] == USER and c["char_count"] <= 1000 for c in chunks)
-    assert {(c["embedding_model"], c["embedding_dimensions"], c["dims"]) for c in chunks} == {
-        ("docintake-hash-v1", 384, 384)
-    }
-    assert _admin(stack, "SELECT count(*) AS n FROM chunk_embedding_buffer") == [{"n": 0}]
+    assert {c["dims"] for c in chunks} == {384}
     # AND the audit log tells the story under one correlation id
     events = _admin(
         stack,

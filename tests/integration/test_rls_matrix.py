@@ -8,6 +8,7 @@ a policy). Every statement is rolled back, so cells do not affect each other.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ from docintake.local.postgres import LocalDatabase
 pytestmark = pytest.mark.integration
 
 ALICE, BOB = uuid.UUID("a11ce000-0000-4000-8000-0000000000aa"), uuid.UUID("b0b00000-0000-4000-8000-0000000000bb")
-TABLES = ("documents", "upload_jobs", "document_chunks", "chunk_embedding_buffer", "events")
+# The vectors of model "seed" (3 dimensions), in the table migration 0012's ensure_vector_table names for it.
+VECTORS = f"chunk_vectors_seed_{hashlib.md5(b'seed').hexdigest()[:8]}_3"  # noqa: S324 (a name, not a secret)
+TABLES = ("documents", "upload_jobs", "document_chunks", VECTORS, "user_search_models", "events")
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 ROLES = ("api", "worker", "ops", "sweeper")
 CONTEXTS = ("own", "other", "none")
@@ -49,15 +52,20 @@ STATEMENTS: dict[tuple[str, str], str] = {
     ),
     ("document_chunks", "UPDATE"): "UPDATE document_chunks SET char_count = char_count WHERE id = %(chunk)s",
     ("document_chunks", "DELETE"): "DELETE FROM document_chunks WHERE id = %(chunk)s",
-    ("chunk_embedding_buffer", "SELECT"): "SELECT embedding FROM chunk_embedding_buffer WHERE chunk_id = %(chunk)s",
-    ("chunk_embedding_buffer", "INSERT"): (
-        "INSERT INTO chunk_embedding_buffer (chunk_id, document_id, user_id, job_id, embedding_model,"
-        " embedding_dimensions, embedding) VALUES (%(chunk)s, %(doc)s, %(alice)s, %(job)s, 'other', 3, '[1,2,3]')"
+    (VECTORS, "SELECT"): f"SELECT embedding FROM {VECTORS} WHERE chunk_id = %(chunk)s",
+    (VECTORS, "INSERT"): (
+        f"INSERT INTO {VECTORS} (chunk_id, document_id, user_id, embedding)"
+        " VALUES (%(bare_chunk)s, %(doc)s, %(alice)s, '[1,2,3]')"
     ),
-    ("chunk_embedding_buffer", "UPDATE"): (
-        "UPDATE chunk_embedding_buffer SET embedding_dimensions = embedding_dimensions WHERE chunk_id = %(chunk)s"
+    (VECTORS, "UPDATE"): f"UPDATE {VECTORS} SET embedding = embedding WHERE chunk_id = %(chunk)s",
+    (VECTORS, "DELETE"): f"DELETE FROM {VECTORS} WHERE chunk_id = %(chunk)s",
+    ("user_search_models", "SELECT"): "SELECT model FROM user_search_models WHERE user_id = %(alice)s",
+    ("user_search_models", "INSERT"): (
+        "INSERT INTO user_search_models (user_id, model, dimensions) VALUES (%(alice)s, 'seed', 3)"
+        " ON CONFLICT (user_id) DO UPDATE SET switched_at = now()"
     ),
-    ("chunk_embedding_buffer", "DELETE"): "DELETE FROM chunk_embedding_buffer WHERE chunk_id = %(chunk)s",
+    ("user_search_models", "UPDATE"): "UPDATE user_search_models SET switched_at = now() WHERE user_id = %(alice)s",
+    ("user_search_models", "DELETE"): "DELETE FROM user_search_models WHERE user_id = %(alice)s",
     ("events", "SELECT"): "SELECT id FROM events WHERE id = %(event)s",
     ("events", "INSERT"): "INSERT INTO events (event_type, user_id, document_id) VALUES ('x', %(alice)s, %(doc)s)",
     ("events", "UPDATE"): "UPDATE events SET details = details WHERE id = %(event)s",
@@ -85,6 +93,8 @@ ALLOWED: dict[str, set[tuple[str, str, str]]] = {
         ("upload_jobs", "INSERT"),
         ("upload_jobs", "UPDATE"),
         ("document_chunks", "SELECT"),
+        (VECTORS, "SELECT"),
+        ("user_search_models", "SELECT"),
         ("events", "SELECT"),
         ("events", "INSERT"),
     ),
@@ -98,14 +108,19 @@ ALLOWED: dict[str, set[tuple[str, str, str]]] = {
         ("document_chunks", "INSERT"),
         ("document_chunks", "UPDATE"),
         ("document_chunks", "DELETE"),
-        ("chunk_embedding_buffer", "SELECT"),
-        ("chunk_embedding_buffer", "INSERT"),
-        ("chunk_embedding_buffer", "DELETE"),
+        (VECTORS, "SELECT"),
+        (VECTORS, "INSERT"),
+        (VECTORS, "DELETE"),
+        ("user_search_models", "SELECT"),
+        ("user_search_models", "INSERT"),
+        ("user_search_models", "UPDATE"),
         ("events", "SELECT"),
         ("events", "INSERT"),
     ),
     # Operators read job metadata and events across users; no content, no writes.
-    "ops": _any_user(("documents", "SELECT"), ("upload_jobs", "SELECT"), ("events", "SELECT")),
+    "ops": _any_user(
+        ("documents", "SELECT"), ("upload_jobs", "SELECT"), ("user_search_models", "SELECT"), ("events", "SELECT")
+    ),
     # The sweeper and DLQ replay move any user's jobs on; still no content.
     "sweeper": _any_user(
         ("documents", "SELECT"),
@@ -125,6 +140,7 @@ def rows() -> dict[str, Any]:
         "doc": uuid.uuid4(),
         "job": uuid.uuid4(),
         "chunk": uuid.uuid4(),
+        "bare_chunk": uuid.uuid4(),  # a chunk without a vector yet
         "event": None,
     }
 
@@ -151,12 +167,14 @@ def seeded(database: LocalDatabase, rows: dict[str, Any]) -> dict[str, Any]:
                 " char_count, content_hash) VALUES (%(chunk)s, %(doc)s, %(alice)s, 0, 'text', 1, 1, 4, 'h')",
                 params,
             )
+            assert conn.execute("SELECT ensure_vector_table('seed', 3) AS t").fetchone() == {"t": VECTORS}
             conn.execute(
-                "INSERT INTO chunk_embedding_buffer (chunk_id, document_id, user_id, job_id, embedding_model,"
-                " embedding_dimensions, embedding)"
-                " VALUES (%(chunk)s, %(doc)s, %(alice)s, %(job)s, 'seed', 3, '[1,2,3]')",
+                "INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, page_start, page_end,"
+                " char_count, content_hash) VALUES (%(bare_chunk)s, %(doc)s, %(alice)s, 2, 'text', 1, 1, 4, 'h')",
                 params,
             )
+            conn.execute(STATEMENTS[(VECTORS, "INSERT")].replace("%(bare_chunk)s", "%(chunk)s"), params)
+            conn.execute(STATEMENTS[("user_search_models", "INSERT")], params)
     finally:
         api.close()
         worker.close()
@@ -197,7 +215,7 @@ def test_every_cell_of_the_matrix(seeded: dict[str, Any], connections: dict[str,
     }
     wrong = sorted(cell for cell in outcomes if outcomes[cell] != expected[cell])
     assert wrong == [], [f"{cell}: {'allowed' if outcomes[cell] else 'denied'}" for cell in wrong]
-    assert len(outcomes) == 4 * 5 * 4 * 3
+    assert len(outcomes) == len(ROLES) * len(TABLES) * 4 * 3 == 288
     # No cell of another user's context, nor of no context, is allowed to the per-user roles.
     assert not any(
         ok for (role, _, _, context), ok in outcomes.items() if role in ("api", "worker") and context != "own"
@@ -214,6 +232,12 @@ def test_the_roles_own_nothing_bypass_nothing_and_rls_is_forced(database: LocalD
             "SELECT relname, pg_get_userbyid(relowner) AS owner, relrowsecurity, relforcerowsecurity"
             " FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
             [list(TABLES)],
+        ).fetchall()
+        conn.execute("SELECT ensure_vector_table('seed', 3)")  # the seed model's table, made as the pipeline does
+        tables += conn.execute(
+            "SELECT relname, pg_get_userbyid(relowner) AS owner, relrowsecurity, relforcerowsecurity"
+            " FROM pg_class WHERE relname = %s AND relkind = 'r'",
+            [VECTORS],
         ).fetchall()
     assert {r["rolname"] for r in roles} == {f"docintake_{r}" for r in ROLES}
     assert not any(r["rolsuper"] or r["rolbypassrls"] for r in roles)
@@ -240,7 +264,10 @@ def test_no_security_definer_function_or_definer_view_is_reachable(database: Loc
                 " AND has_table_privilege(%s, c.oid, 'SELECT')",
                 [name],
             ).fetchall()
-            assert (role, definers, views) == (role, [], [])
+            # One definer, the worker's: it makes a new model's vector table in a fixed shape, under RLS, with a
+            # name it derives itself (migration 0012); a worker cannot pass it SQL, and at most 32 models exist.
+            allowed = [{"fn": "ensure_vector_table(text,integer)"}] if role == "worker" else []
+            assert (role, definers, views) == (role, allowed, [])
 
 
 def test_a_reused_connection_never_carries_a_user_into_the_next_transaction(

@@ -365,7 +365,7 @@ def _check(stack: LocalStack, uploaded: list[Uploaded], faults: dict[str, int], 
         ).fetchall()
         chunks = conn.execute(
             "SELECT document_id, count(*) AS n, count(DISTINCT content_hash || ordinal) AS distinct_n,"
-            " max(ordinal) AS top, count(embedding) AS embedded FROM document_chunks"
+            " max(ordinal) AS top, document_vector_count(document_id) AS embedded FROM document_chunks"
             " WHERE document_id = ANY(%s) GROUP BY document_id",
             [ids],
         ).fetchall()
@@ -374,15 +374,10 @@ def _check(stack: LocalStack, uploaded: list[Uploaded], faults: dict[str, int], 
             " AND document_id = ANY(%s) GROUP BY job_id, stage HAVING count(*) > 1",
             [ids],
         ).fetchall()
-        buffered = conn.execute(
-            "SELECT count(*) AS n FROM chunk_embedding_buffer WHERE document_id = ANY(%s)", [ids]
-        ).fetchone()
     by_document = {row["document_id"]: row for row in jobs}
     chunk_rows = {row["document_id"]: row for row in chunks}
-    duplicates = len(completions) + (1 if buffered and buffered["n"] else 0)
+    duplicates = len(completions)
     problems += [f"stage {c['stage']} of job {c['job_id']} completed {c['n']} times" for c in completions]
-    if buffered and buffered["n"]:
-        problems.append(f"{buffered['n']} buffered vectors left behind")
     lost = done = failed = dead = 0
     expected = _expected_chunk_counts(stack, [u for u in uploaded if by_document.get(u.document_id)])
     for item in uploaded:

@@ -136,59 +136,87 @@ SELECT id, document_id, user_id, ordinal, content, heading_path, page_start, pag
 FROM chunk_staging
 ORDER BY ordinal;
 
+-- name: ensure_vector_table
+-- The model's own table of vectors (migration 0012), created on its first use.
+SELECT ensure_vector_table(%(model)s, %(dimensions)s) AS table_name;
+
+-- name: vector_table
+SELECT table_name, ann_index FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s;
+
+-- name: vector_tables
+SELECT model, dimensions, table_name FROM embedding_models ORDER BY created_at, model;
+
 -- name: chunks_to_embed
--- Chunks of the document that have no vector of the model (name and dimension) yet, neither swapped in
--- nor buffered. A model is its name and its dimension: text-embedding-3-small at 512 is not at 1536.
+-- Chunks of the document without a vector in the model's table ({vectors}, formatted in by vectors.py).
 SELECT c.id, c.content
 FROM document_chunks c
 WHERE c.document_id = %(document_id)s
-  AND (c.embedding_model, c.embedding_dimensions) IS DISTINCT FROM (%(model)s, %(dimensions)s)
-  AND NOT EXISTS (SELECT 1 FROM chunk_embedding_buffer b
-                  WHERE b.chunk_id = c.id AND b.embedding_model = %(model)s
-                    AND b.embedding_dimensions = %(dimensions)s)
+  AND NOT EXISTS (SELECT 1 FROM {vectors} v WHERE v.chunk_id = c.id)
 ORDER BY c.ordinal;
 
--- name: delete_stale_buffer
--- Buffered vectors of the model at another dimension (an abandoned re-embed) would block the new ones.
-DELETE FROM chunk_embedding_buffer
-WHERE document_id = %(document_id)s AND embedding_model = %(model)s AND embedding_dimensions <> %(dimensions)s;
+-- name: create_vector_staging
+-- COPY FROM is refused on tables under RLS: vectors are copied here, then inserted under the policies.
+CREATE TEMP TABLE vector_staging (chunk_id uuid, document_id uuid, user_id uuid, embedding vector)
+ON COMMIT DROP;
 
--- name: create_buffer_staging
-CREATE TEMP TABLE buffer_staging (LIKE chunk_embedding_buffer INCLUDING DEFAULTS) ON COMMIT DROP;
+-- name: copy_vector_staging
+COPY vector_staging (chunk_id, document_id, user_id, embedding) FROM STDIN WITH (FORMAT BINARY);
 
--- name: copy_buffer_staging
-COPY buffer_staging (chunk_id, document_id, user_id, job_id, embedding_model, embedding_dimensions, embedding)
-FROM STDIN WITH (FORMAT BINARY);
-
--- name: insert_buffer_from_staging
+-- name: insert_vectors_from_staging
 -- A batch written twice (a retried attempt) keeps the first copy: the vectors are the same.
-INSERT INTO chunk_embedding_buffer (chunk_id, document_id, user_id, job_id, embedding_model,
-                                    embedding_dimensions, embedding)
-SELECT chunk_id, document_id, user_id, job_id, embedding_model, embedding_dimensions, embedding
-FROM buffer_staging
-ON CONFLICT (chunk_id, embedding_model) DO NOTHING;
-
--- name: swap_embeddings
--- One statement moves every vector of the document into its chunk: the buffered batches and the last one,
--- staged in this transaction (buffer_staging) rather than written to the buffer only to be deleted.
--- The join is on the chunk's primary key alone: the planner then reads the vectors and looks each chunk up;
--- adding c.document_id let it scan the chunks and re-read the vectors once per chunk (quadratic).
-UPDATE document_chunks c
-SET embedding = b.embedding, embedding_model = b.embedding_model, embedding_dimensions = b.embedding_dimensions
-FROM (SELECT chunk_id, embedding_model, embedding_dimensions, embedding FROM chunk_embedding_buffer
-      WHERE document_id = %(document_id)s AND embedding_model = %(model)s AND embedding_dimensions = %(dimensions)s
-      UNION ALL
-      SELECT chunk_id, embedding_model, embedding_dimensions, embedding FROM buffer_staging
-      WHERE document_id = %(document_id)s AND embedding_model = %(model)s AND embedding_dimensions = %(dimensions)s) b
-WHERE b.chunk_id = c.id;
-
--- name: delete_embedding_buffer
-DELETE FROM chunk_embedding_buffer WHERE document_id = %(document_id)s AND embedding_model = %(model)s;
+INSERT INTO {vectors} (chunk_id, document_id, user_id, embedding)
+SELECT chunk_id, document_id, user_id, embedding FROM vector_staging
+ON CONFLICT (chunk_id) DO NOTHING;
 
 -- name: count_unembedded_chunks
-SELECT count(*) AS n FROM document_chunks
-WHERE document_id = %(document_id)s
-  AND (embedding_model, embedding_dimensions) IS DISTINCT FROM (%(model)s, %(dimensions)s);
+SELECT count(*) AS n FROM document_chunks c
+WHERE c.document_id = %(document_id)s AND NOT EXISTS (SELECT 1 FROM {vectors} v WHERE v.chunk_id = c.id);
+
+-- name: active_model
+SELECT model, dimensions FROM user_search_models WHERE user_id = app_user_id();
+
+-- name: lock_search_model
+-- Taken by the embed stage's last transaction and by a switch: one waits for the other, so a document
+-- finishing during a switch has vectors of the model the user searches after it.
+SELECT model, dimensions FROM user_search_models WHERE user_id = app_user_id() FOR UPDATE;
+
+-- name: adopt_search_model
+-- A user's first vectors: their model becomes the one they search with.
+INSERT INTO user_search_models (user_id, model, dimensions) VALUES (app_user_id(), %(model)s, %(dimensions)s)
+ON CONFLICT (user_id) DO NOTHING;
+
+-- name: switch_search_model
+INSERT INTO user_search_models (user_id, model, dimensions) VALUES (app_user_id(), %(model)s, %(dimensions)s)
+ON CONFLICT (user_id) DO UPDATE SET model = excluded.model, dimensions = excluded.dimensions, switched_at = now();
+
+-- name: user_unembedded_chunks
+-- Chunks of the user's ready documents without a vector in the model's table: 0 means they can switch.
+SELECT count(*) AS n
+FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
+WHERE c.user_id = app_user_id() AND d.status = 'ready'
+  AND NOT EXISTS (SELECT 1 FROM {vectors} v WHERE v.chunk_id = c.id);
+
+-- name: users_with_documents
+-- Admin (every user): the users with a ready document, or one user.
+SELECT DISTINCT user_id FROM documents
+WHERE status = 'ready' AND (%(user_id)s::uuid IS NULL OR user_id = %(user_id)s::uuid)
+ORDER BY user_id;
+
+-- name: delete_vectors_of_switched_users
+-- Admin: a finalized re-embed drops the other models' vectors of the users searching with the new one.
+DELETE FROM {vectors} v USING user_search_models u
+WHERE v.user_id = u.user_id AND u.model = %(model)s AND u.dimensions = %(dimensions)s;
+
+-- name: unused_vector_tables
+-- Admin: models no user searches with; dropped by finalize when their table is empty.
+SELECT m.model, m.dimensions, m.table_name FROM embedding_models m
+WHERE NOT EXISTS (SELECT 1 FROM user_search_models u WHERE u.model = m.model AND u.dimensions = m.dimensions);
+
+-- name: delete_vector_table_row
+DELETE FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s;
+
+-- name: mark_ann_index
+UPDATE embedding_models SET ann_index = %(ann_index)s WHERE model = %(model)s AND dimensions = %(dimensions)s;
 
 -- name: insert_event
 INSERT INTO events (event_type, job_id, document_id, user_id, stage, correlation_id, function_name,
@@ -200,50 +228,40 @@ VALUES (%(event_type)s, %(job_id)s, %(document_id)s, %(user_id)s, %(stage)s, %(c
 SELECT d.id AS document_id, d.filename, d.status, d.page_count, j.stage, j.state, j.last_error_code,
        j.created_at, j.finished_at,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
-       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
-           AS embedded_count
+       document_vector_count(d.id) AS embedded_count
 FROM documents d
 JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
 WHERE d.id = %(document_id)s;
 
--- name: search_models
--- The models the user's searchable chunks were embedded with: the query is embedded once per model.
-SELECT DISTINCT c.embedding_model AS model, c.embedding_dimensions AS dimensions
-FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
-WHERE c.user_id = app_user_id() AND c.embedding IS NOT NULL AND d.status = 'ready'
-  AND (%(document_ids)s::uuid[] IS NULL OR c.document_id = ANY(%(document_ids)s::uuid[]));
-
 -- name: search_chunks
--- Exact top-k over the user's own chunks of one model: the user_id index narrows to their rows and the
--- distance is computed on each. It orders by `embedding <=> q`, not by the HNSW index's expression
--- `embedding::vector(N) <=> q`, so the planner cannot pick the approximate index, which pgvector 0.6
--- filters after scanning (a user with few chunks among many would get fewer than k).
--- The top k are found first, carrying ids and distances only, and joined back for their text.
+-- Exact top-k over the user's own chunks in the model's table ({vectors}): the user_id index narrows to
+-- their rows and the distance is computed on each. The top k are found first, carrying ids and distances
+-- only, and joined back for their text.
 WITH top AS (
-    SELECT c.id, c.embedding <=> %(query)s::vector AS distance
-    FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
-    WHERE c.user_id = app_user_id() AND d.status = 'ready'
-      AND c.embedding_model = %(model)s AND c.embedding_dimensions = %(dimensions)s
-      AND (%(document_ids)s::uuid[] IS NULL OR c.document_id = ANY(%(document_ids)s::uuid[]))
-    ORDER BY distance, c.id
+    SELECT v.chunk_id, v.embedding <=> %(query)s::vector AS distance
+    FROM {vectors} v JOIN documents d ON d.id = v.document_id AND d.user_id = v.user_id
+    WHERE v.user_id = app_user_id() AND d.status = 'ready'
+      AND (%(document_ids)s::uuid[] IS NULL OR v.document_id = ANY(%(document_ids)s::uuid[]))
+    ORDER BY distance, v.chunk_id
     LIMIT %(k)s
 )
 SELECT c.id AS chunk_id, c.document_id, d.filename, c.page_start, c.page_end, c.heading_path, c.sections,
        c.content, 1 - top.distance AS score
 FROM top
-JOIN document_chunks c ON c.id = top.id
+JOIN document_chunks c ON c.id = top.chunk_id
 JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
 ORDER BY top.distance, c.id;
 
 -- name: documents_to_reembed
--- Ready documents with chunks not yet on the model, with their newest job (the buffer rows' parent).
+-- Admin (every user, or one): ready documents with chunks lacking a vector in the model's table, with
+-- their newest job (the events' parent).
 SELECT d.id AS document_id, d.user_id,
        (SELECT j.id FROM upload_jobs j WHERE j.document_id = d.id ORDER BY j.created_at DESC LIMIT 1) AS job_id
 FROM documents d
 WHERE d.status = 'ready'
   AND (%(user_id)s::uuid IS NULL OR d.user_id = %(user_id)s::uuid)
   AND EXISTS (SELECT 1 FROM document_chunks c WHERE c.document_id = d.id
-              AND (c.embedding_model IS DISTINCT FROM %(model)s OR c.embedding_dimensions IS DISTINCT FROM %(dimensions)s))
+              AND NOT EXISTS (SELECT 1 FROM {vectors} v WHERE v.chunk_id = c.id))
 ORDER BY d.created_at;
 
 -- name: claim_stale_job
@@ -376,8 +394,7 @@ SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, 
        d.ocr_pages, d.ocr_confidence, d.parse_warnings,
        greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
-       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
-           AS embedded_count
+       document_vector_count(d.id) AS embedded_count
 FROM documents d
 JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
 WHERE d.user_id = app_user_id()
@@ -391,8 +408,7 @@ SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, 
        d.ocr_pages, d.ocr_confidence, d.parse_warnings,
        greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
-       (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id AND c.embedding IS NOT NULL)
-           AS embedded_count
+       document_vector_count(d.id) AS embedded_count
 FROM documents d
 JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
 WHERE d.id = %(document_id)s;
