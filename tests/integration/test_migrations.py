@@ -66,3 +66,64 @@ def test_chunk_sections_are_content_so_ops_cannot_read_them(database: LocalDatab
         }
     # THEN only the roles bound to the user's rows by RLS can read it
     assert readable == {"api": (True,), "worker": (True,), "ops": (False,), "sweeper": (False,)}
+
+
+def test_vectors_of_an_existing_deployment_move_into_their_models_tables(pg_admin_url: str, tmp_path: Path) -> None:
+    # GIVEN a database at migration 0011 holding alice's chunks with vectors of two models (mid re-embed:
+    # two chunks on v1 at 3 dimensions, one on v2 at 2) and bob's chunk on v2
+    import shutil
+    import uuid
+
+    from docintake.local.postgres import drop_database, ensure_database, with_database
+
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        if path.name < "0012":
+            shutil.copy(path, tmp_path / path.name)
+    name = f"docintake_test_{uuid.uuid4().hex[:12]}"
+    ensure_database(pg_admin_url, name)
+    database = LocalDatabase(with_database(pg_admin_url, name))
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    try:
+        database.migrate(tmp_path)
+        with psycopg.connect(database.admin_url, autocommit=True) as conn:
+            for user, vectors in (
+                (alice, [("v1", "[1,0,0]"), ("v1", "[0,1,0]"), ("v2", "[1,1]")]),
+                (bob, [("v2", "[0,1]")]),
+            ):
+                document = uuid.uuid4()
+                conn.execute(
+                    "INSERT INTO documents (id, user_id, filename, content_type, size_bytes, sha256_declared, s3_key,"
+                    " status) VALUES (%s, %s, 'p.md', 'text/markdown', 1, repeat('0', 64), %s, 'ready')",
+                    [document, user, f"uploads/{user}/{document}/p.md"],
+                )
+                for ordinal, (model, vector) in enumerate(vectors):
+                    conn.execute(
+                        "INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, page_start, page_end,"
+                        " char_count, content_hash, embedding, embedding_model, embedding_dimensions)"
+                        " VALUES (%s, %s, %s, %s, 't', 1, 1, 1, 'h', %s, %s, %s)",
+                        [uuid.uuid4(), document, user, ordinal, vector, model, vector.count(",") + 1],
+                    )
+        # WHEN the remaining migrations run
+        applied = database.migrate(ROOT / "migrations")
+        with psycopg.connect(database.admin_url, autocommit=True) as conn:
+            tables = conn.execute(
+                "SELECT model, dimensions, table_name FROM embedding_models ORDER BY model"
+            ).fetchall()
+            moved = {
+                model: conn.execute(f"SELECT user_id, embedding::text FROM {table} ORDER BY 2").fetchall()
+                for model, _, table in tables
+            }
+            searched = dict(conn.execute("SELECT user_id, model FROM user_search_models").fetchall())
+            forced = conn.execute(
+                "SELECT bool_and(relforcerowsecurity) FROM pg_class WHERE relname = ANY(%s)",
+                [["document_chunks", "user_search_models", *(t for _, _, t in tables)]],
+            ).fetchone()
+    finally:
+        drop_database(pg_admin_url, name)
+    # THEN each vector sits in its model's table, each user searches the model most of their chunks have,
+    # and RLS is forced again on every table the copy touched
+    assert "0012_vectors_per_model" in applied
+    assert [(m, d) for m, d, _ in tables] == [("v1", 3), ("v2", 2)]
+    assert moved == {"v1": [(alice, "[0,1,0]"), (alice, "[1,0,0]")], "v2": [(bob, "[0,1]"), (alice, "[1,1]")]}
+    assert searched == {alice: "v1", bob: "v2"}
+    assert forced == (True,)
