@@ -1,10 +1,17 @@
-"""UploadFunction: POST /documents → a document, a job and a presigned PUT URL for the file."""
+"""UploadFunction: POST /documents → a document, a job and a presigned PUT URL for the file (201), or the
+user's existing copy of that file (200, duplicate_of)."""
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from docintake.api import create_upload, parse_upload_request, register_error_handlers, user_id_from_claims
+from docintake.api import (
+    DuplicateUpload,
+    create_upload,
+    parse_upload_request,
+    register_error_handlers,
+    user_id_from_claims,
+)
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 
@@ -18,6 +25,9 @@ app = APIGatewayHttpResolver()
 def post_document() -> Response[str]:
     user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
     ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.decoded_body))
+    if isinstance(ticket, DuplicateUpload):
+        logger.info("upload is a duplicate", extra={"document_id": str(ticket.document_id)})
+        return Response(200, "application/json", ticket.model_dump_json())
     # From here on the job's correlation id: every function's log lines for this document carry it.
     logger.set_correlation_id(ticket.correlation_id)
     logger.info("upload ticket issued", extra={"document_id": str(ticket.document_id), "job_id": str(ticket.job_id)})

@@ -128,6 +128,12 @@ class DocumentView(BaseModel):
     ocr_pages: list[int] = []
     page_confidence: list[PageConfidence] = []
     warnings: list[str] = []
+    # What the document is (policy, declarations, endorsement, benefit_summary, claim_form, other; None
+    # until classified). Versions: the document this one replaces, and the newest READY document that
+    # replaces this one (search then uses that one instead).
+    document_type: str | None = None
+    supersedes: UUID | None = None
+    superseded_by: UUID | None = None
 
 
 def document_view(row: Row) -> DocumentView:
@@ -157,6 +163,9 @@ def document_view(row: Row) -> DocumentView:
             for page, confidence in zip(row.get("ocr_pages") or (), row.get("ocr_confidence") or (), strict=True)
         ],
         warnings=list(row.get("parse_warnings") or ()),
+        document_type=row.get("document_type"),
+        supersedes=row.get("supersedes"),
+        superseded_by=row.get("superseded_by"),
     )
 
 

@@ -18,7 +18,7 @@ def test_a_user_lists_their_own_documents_newest_first_a_page_at_a_time(stack: L
     # GIVEN three documents of the user (two done, one still awaiting its file) and one of another user
     first = _ingest(stack)
     second = _ingest(stack, POLICY.replace(b"Clause 1 ", b"Clause 5 "), "second.md")
-    ticket = upload_bytes(stack, USER, "third.md", POLICY, "text/markdown")
+    ticket = upload_bytes(stack, USER, "third.md", POLICY, "text/markdown", replace=True)
     _admin(stack, "UPDATE upload_jobs SET stage = 'awaiting_upload' WHERE document_id = %s", [ticket.document_id])
     _ingest_other = upload_bytes(stack, OTHER, "other.md", POLICY, "text/markdown")
     del _ingest_other

@@ -86,10 +86,10 @@ def test_the_canary_never_leaves_the_document(
         return write
 
     monkeypatch.setattr(docintake.stages, "chunk_work", quoting_chunk_work)
-    retried = upload_bytes(stack, USER, "retried.md", POLICY, "text/markdown")
+    retried = upload_bytes(stack, USER, "retried.md", POLICY, "text/markdown", replace=True)
     _settle(stack)
     monkeypatch.setattr(docintake.stages, "chunk_work", row_quoting_chunk_work)
-    upload_bytes(stack, USER, "row.md", POLICY.replace(b"Clause 1 ", b"Clause 7 "), "text/markdown")
+    upload_bytes(stack, USER, "row.md", POLICY, "text/markdown", replace=True)
     _settle(stack, 8.0)
     monkeypatch.undo()
 

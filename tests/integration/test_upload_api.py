@@ -111,12 +111,12 @@ def test_a_database_outage_is_a_retryable_503(stack: LocalStack) -> None:
 
 
 def test_a_user_with_too_many_documents_in_flight_gets_a_429_and_nothing_is_created(stack: LocalStack) -> None:
-    # GIVEN a user with five uploads in flight (the default limit)
-    for _ in range(5):
-        assert _post(stack, _request())[0] == 201
+    # GIVEN a user with five uploads of different files in flight (the default limit)
+    for n in range(5):
+        assert _post(stack, _request(sha256=f"{n:064x}"))[0] == 201
     # WHEN they ask for a sixth THEN 429 with a code and Retry-After, and no row is written
     event = api_event("POST", "/documents", USER)
-    event["body"] = json.dumps(_request())
+    event["body"] = json.dumps(_request(sha256=f"{5:064x}"))
     response = stack.invoke("UploadFunction", event)
     assert response["statusCode"] == 429
     assert json.loads(response["body"])["error"] == "too_many_active_uploads"

@@ -125,5 +125,5 @@ def test_commands_that_report_data_offer_json() -> None:
             main([*leaf.split(), "--help"])
         if "--json" not in out.getvalue():
             without_json.add(leaf)
-    # These run a service or a demo, or print JSON whatever the flags (upload, invoke).
-    assert without_json == {"db migrate", "local up", "upload", "invoke", "demo"}
+    # These run a service or a demo, or print JSON whatever the flags (invoke).
+    assert without_json == {"db migrate", "local up", "invoke", "demo"}

@@ -17,7 +17,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from docintake.api import UploadTicket
+from docintake.api import DuplicateUpload, UploadTicket
 from docintake.config import ContentType
 from docintake.db import queries
 from docintake.local.stack import LocalStack
@@ -97,6 +97,14 @@ class UploadRefused(Exception):
         self.status, self.body = status, body
 
 
+class AlreadyUploaded(Exception):
+    """The user already has this file: the upload request answered with that document and nothing was sent."""
+
+    def __init__(self, duplicate: DuplicateUpload) -> None:
+        super().__init__(f"duplicate of {duplicate.duplicate_of} ({duplicate.status})")
+        self.duplicate = duplicate
+
+
 def upload_bytes(
     stack: LocalStack,
     user_id: UUID,
@@ -104,16 +112,26 @@ def upload_bytes(
     data: bytes,
     content_type: str,
     *,
+    replace: bool = False,
+    supersedes: UUID | None = None,
     http: httpx.Client | None = None,
 ) -> UploadTicket:
-    request = {
+    """Asks for a ticket and PUTs the bytes to its URL. A file the user already has raises AlreadyUploaded
+    (unless ``replace``); ``supersedes`` makes the upload a new version of that document."""
+    request: dict[str, Any] = {
         "filename": filename,
         "content_type": content_type,
         "size_bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+    if replace:
+        request["replace"] = True
+    if supersedes is not None:
+        request["supersedes"] = str(supersedes)
     response = stack.invoke("UploadFunction", api_event("POST", "/documents", user_id, request))
     body = json.loads(response["body"])
+    if response["statusCode"] == 200:
+        raise AlreadyUploaded(DuplicateUpload.model_validate(body))
     if response["statusCode"] != 201:
         raise UploadRefused(response["statusCode"], body)
     ticket = UploadTicket.model_validate(body)
