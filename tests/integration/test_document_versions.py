@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 
+from docintake.db import queries
 from docintake.local.client import AlreadyUploaded, api_event, delete_as, list_as, show_as, upload_bytes
 from docintake.local.stack import LambdaContext, LocalStack
 from tests.integration.test_pipeline import POLICY, USER, _admin
@@ -182,6 +183,26 @@ def _searched(stack: LocalStack, **options: Any) -> set[str]:
     response = stack.invoke("SearchFunction", api_event("POST", "/search", USER, body))
     assert response["statusCode"] == 200, response["body"]
     return {hit["document_id"] for hit in json.loads(response["body"])["results"]}
+
+
+def test_the_chunk_stage_can_store_a_known_type_only(stack: LocalStack) -> None:
+    # GIVEN a ready document, and the worker role as the chunk stage connects
+    document_id = _ready(stack)
+    with psycopg.connect(stack.database.role_url("worker"), autocommit=True) as conn:
+
+        def set_type(document_type: str) -> None:
+            with conn.transaction():
+                conn.execute("SELECT set_config('app.user_id', %s, true)", [str(USER)])
+                conn.execute(
+                    queries()["set_document_type"], {"document_id": document_id, "document_type": document_type}
+                )
+
+        # WHEN it stores the classifier's answer THEN the owner sees it
+        set_type("declarations")
+        assert show_as(stack, USER, document_id)["document_type"] == "declarations"
+        # AND a type outside the list is refused by the schema
+        with pytest.raises(psycopg.errors.CheckViolation):
+            set_type("invoice")
 
 
 def test_operators_see_type_and_versions_but_no_content(stack: LocalStack) -> None:
