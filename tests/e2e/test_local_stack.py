@@ -151,11 +151,11 @@ def test_cli_upload_waits_for_the_document(database: LocalDatabase, tmp_path: Pa
     policy = tmp_path / "summary of benefits.md"
     policy.write_text("# SUMMARY OF BENEFITS\n\n## DEDUCTIBLE\n\nYour deductible is $1,500 per person.\n")
     user = str(uuid.uuid4())
-    result = _cli(database, tmp_path, "upload", str(policy), "--user", user, "--wait", "--timeout", "60")
+    result = _cli(database, tmp_path, "upload", str(policy), "--user", user, "--wait", "--timeout", "60", "--json")
     assert result.returncode == 0, result.stderr
-    ticket_line, status_json = result.stdout.split("\n", 1)
-    assert json.loads(ticket_line)["key"].endswith("/summary-of-benefits.md")
-    status = json.loads(status_json)
+    answer = json.loads(result.stdout)  # one JSON document: the ticket, the final status under "final"
+    assert answer["key"].endswith("/summary-of-benefits.md")
+    status = answer["final"]
     assert (status["state"], status["status"], status["chunk_count"], status["embedded_count"]) == (
         "done",
         "ready",
