@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.chunking import chunk_markdown
 from docintake.db import Row, queries, run
+from docintake.document_types import classify
 from docintake.embedding import Embedder, embedder_for_model
 from docintake.jobs import STEPS, Claim, Delivery, Outcome, Pipeline, Writer, heartbeat, process_stage_message
 from docintake.messages import StepName
@@ -101,8 +102,10 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
     message, settings = claim.message, pipeline.settings
     markdown = get_bytes(pipeline.s3, settings.bucket_name, markdown_key(message.user_id, message.document_id))
     page_map = get_bytes(pipeline.s3, settings.bucket_name, page_map_key(message.user_id, message.document_id))
+    text = markdown.decode("utf-8")
+    document_type = classify(text, claim.job.get("filename") or "")
     chunks = chunk_markdown(
-        markdown.decode("utf-8"),
+        text,
         PageMap.from_json(page_map.decode("utf-8")),
         size=settings.chunk_size,
         overlap=settings.chunk_overlap,
@@ -132,8 +135,10 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
                     )
                 )
         run(conn, "insert_chunks_from_staging")
+        run(conn, "set_document_type", {"document_id": message.document_id, "document_type": document_type})
         return {
             "chunks": len(chunks),
+            "document_type": document_type,
             "chunk_size": settings.chunk_size,
             "chunk_overlap": settings.chunk_overlap,
         }

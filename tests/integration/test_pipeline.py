@@ -29,6 +29,12 @@ POLICY = (
     + "\n\n## EXCLUSIONS\n\nWe do not insure for loss caused by earth movement.\n"
 ).encode()
 
+# Each chunk with its vector of the default model (its own table, migration 0012).
+_CHUNKS_WITH_VECTORS = (
+    "SELECT c.id, c.content, v.embedding::text FROM document_chunks c"
+    " LEFT JOIN chunk_vectors_docintake_hash_v1_99c76909_384 v ON v.chunk_id = c.id ORDER BY c.ordinal"
+)
+
 
 def _admin(stack: LocalStack, sql: str, params: Any = None) -> list[dict[str, Any]]:
     with psycopg.connect(stack.database.admin_url, autocommit=True, row_factory=dict_row) as conn:
@@ -47,7 +53,7 @@ def _queue_depth(stack: LocalStack, logical: str) -> int:
 def _ingest(
     stack: LocalStack, data: bytes = POLICY, name: str = "policy.md", ctype: str = "text/markdown"
 ) -> uuid.UUID:
-    ticket = upload_bytes(stack, USER, name, data, ctype)
+    ticket = upload_bytes(stack, USER, name, data, ctype, replace=True)  # a new copy even of the same file
     stack.run_until_idle()
     return ticket.document_id
 
@@ -69,6 +75,10 @@ def test_an_upload_goes_through_every_stage_to_done(stack: LocalStack) -> None:
     assert len(chunks) == status["chunk_count"] >= 3
     assert all(c["user_id"] == USER and c["char_count"] <= 1000 for c in chunks)
     assert {c["dims"] for c in chunks} == {384}
+    # AND the chunk stage classified the document from its own words
+    # (a policy whose first section is its declarations: either reading is defensible)
+    (classified,) = _admin(stack, "SELECT document_type FROM documents WHERE id = %s", [document_id])
+    assert classified["document_type"] in ("policy", "declarations")
     # AND the audit log tells the story under one correlation id
     events = _admin(
         stack,
@@ -99,7 +109,7 @@ def test_an_upload_goes_through_every_stage_to_done(stack: LocalStack) -> None:
 def test_every_message_delivered_twice_duplicates_nothing(stack: LocalStack) -> None:
     # GIVEN a finished document
     document_id = _ingest(stack)
-    before = _admin(stack, "SELECT id, content, embedding::text FROM document_chunks ORDER BY ordinal")
+    before = _admin(stack, _CHUNKS_WITH_VECTORS)
     job = _admin(stack, "SELECT id, correlation_id FROM upload_jobs WHERE document_id = %s", [document_id])[0]
     sqs = stack.client("sqs")
     # WHEN the S3 event and every stage message are delivered again
@@ -118,7 +128,7 @@ def test_every_message_delivered_twice_duplicates_nothing(stack: LocalStack) -> 
     stack.run_until_idle()
     # THEN one job, the same chunks and vectors, and no message left anywhere
     assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs") == [{"n": 1}]
-    assert _admin(stack, "SELECT id, content, embedding::text FROM document_chunks ORDER BY ordinal") == before
+    assert _admin(stack, _CHUNKS_WITH_VECTORS) == before
     assert all(_queue_depth(stack, q) == 0 for q in stack.queue_urls)
     assert _admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'stage_started'") == [{"n": 3}]
 
@@ -165,6 +175,7 @@ def upload_bytes_declared_only(stack: LocalStack, data: bytes, content_type: str
         "content_type": content_type,
         "size_bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
+        "replace": True,  # a new document even when an earlier one declared the same hash
     }
     response = stack.invoke("UploadFunction", api_event("POST", "/documents", USER, request))
     assert response["statusCode"] == 201

@@ -2,9 +2,45 @@
 -- Every query runs inside Database.transaction(user_id): RLS scopes it to that user.
 
 -- name: insert_document
-INSERT INTO documents (id, user_id, filename, content_type, size_bytes, sha256_declared, s3_key)
-VALUES (%(id)s, %(user_id)s, %(filename)s, %(content_type)s, %(size_bytes)s, %(sha256)s, %(s3_key)s)
+INSERT INTO documents (id, user_id, filename, content_type, size_bytes, sha256_declared, s3_key, supersedes)
+VALUES (%(id)s, %(user_id)s, %(filename)s, %(content_type)s, %(size_bytes)s, %(sha256)s, %(s3_key)s,
+        %(supersedes)s)
 RETURNING *;
+
+-- name: find_duplicate_document
+-- The user's live copy of a file, by its declared hash: processing or ready, or waiting for an upload whose
+-- URL has not expired (failed, deleted and expired copies don't count). The current version first, then a
+-- ready one, then the newest.
+SELECT d.id, d.status
+FROM documents d
+WHERE d.user_id = app_user_id() AND d.sha256_declared = %(sha256)s
+  AND (d.status IN ('processing', 'ready')
+       OR (d.status = 'pending_upload' AND d.created_at > now() - make_interval(secs => %(upload_window)s)))
+ORDER BY EXISTS (SELECT 1 FROM documents n WHERE n.supersedes = d.id AND n.user_id = d.user_id
+                 AND n.status = 'ready'),
+         d.status = 'ready' DESC, d.created_at DESC, d.id
+LIMIT 1;
+
+-- name: document_successor
+-- The document a new upload would supersede, with its live successor if it has one (ready, processing,
+-- or waiting for an upload whose URL has not expired): versions form a chain, one successor each.
+SELECT d.id, d.status, n.id AS successor_id, n.status AS successor_status
+FROM documents d
+LEFT JOIN LATERAL (
+    SELECT s.id, s.status FROM documents s
+    WHERE s.supersedes = d.id AND s.user_id = d.user_id
+      AND (s.status IN ('processing', 'ready')
+           OR (s.status = 'pending_upload' AND s.created_at > now() - make_interval(secs => %(upload_window)s)))
+    ORDER BY s.status = 'ready' DESC, s.created_at DESC
+    LIMIT 1
+) n ON true
+WHERE d.id = %(document_id)s AND d.user_id = app_user_id();
+
+-- name: set_document_type
+-- What the document is (docintake.document_types.classify), written by the chunk stage.
+UPDATE documents SET document_type = %(document_type)s, updated_at = now()
+WHERE id = %(document_id)s
+RETURNING id;
 
 -- name: lock_user_uploads
 -- Serializes one user's upload requests, so two at once cannot both pass the in-flight limit.
@@ -64,7 +100,7 @@ WITH claimed AS (
            OR (stage = %(working_stage)s AND (lease_expires_at IS NULL OR lease_expires_at < now())))
     RETURNING *
 )
-SELECT claimed.*, d.content_type, d.s3_key, d.s3_version_id
+SELECT claimed.*, d.content_type, d.s3_key, d.s3_version_id, d.filename
 FROM claimed JOIN documents d ON d.id = claimed.document_id;
 
 -- name: heartbeat
@@ -391,7 +427,9 @@ SELECT 1 AS found FROM documents WHERE id = %(document_id)s;
 -- name: list_documents
 -- The caller's documents, newest first, one page after the cursor (created_at, id), with the newest job.
 SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, d.page_count, d.created_at,
-       d.ocr_pages, d.ocr_confidence, d.parse_warnings,
+       d.ocr_pages, d.ocr_confidence, d.parse_warnings, d.document_type, d.supersedes,
+       (SELECT n.id FROM documents n WHERE n.supersedes = d.id AND n.user_id = d.user_id AND n.status = 'ready'
+        ORDER BY n.created_at DESC LIMIT 1) AS superseded_by,
        greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
        document_vector_count(d.id) AS embedded_count
@@ -404,8 +442,11 @@ ORDER BY d.created_at DESC, d.id DESC
 LIMIT %(limit)s;
 
 -- name: get_document_view
+-- superseded_by: the newest READY document that supersedes this one (the version search uses instead).
 SELECT d.id AS document_id, d.filename, d.content_type, d.size_bytes, d.status, d.page_count, d.created_at,
-       d.ocr_pages, d.ocr_confidence, d.parse_warnings,
+       d.ocr_pages, d.ocr_confidence, d.parse_warnings, d.document_type, d.supersedes,
+       (SELECT n.id FROM documents n WHERE n.supersedes = d.id AND n.user_id = d.user_id AND n.status = 'ready'
+        ORDER BY n.created_at DESC LIMIT 1) AS superseded_by,
        greatest(d.updated_at, j.updated_at) AS updated_at, j.stage, j.state, j.last_error_code, j.finished_at,
        (SELECT count(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count,
        document_vector_count(d.id) AS embedded_count
