@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The presigned URL lifetime is capped by the design at 15 minutes.
@@ -29,6 +29,13 @@ class ContentType(StrEnum):
 
 
 ALLOWED_CONTENT_TYPES: frozenset[str] = frozenset(member.value for member in ContentType)
+
+# The model (name, dimensions) a local embedding provider uses when EMBEDDING_MODEL is not set; both are the
+# largest each package ships (docintake.embedding.wordllama, docintake.embedding.minilm).
+PROVIDER_DEFAULT_MODELS: dict[str, tuple[str, int]] = {
+    "wordllama": ("wordllama-l2-supercat-256", 256),
+    "minilm": ("all-MiniLM-L6-v2", 384),
+}
 
 
 class Settings(BaseSettings):
@@ -98,8 +105,9 @@ class Settings(BaseSettings):
     # Optional ceiling in (estimated) tokens for the embedding model's input limit.
     chunk_max_tokens: int | None = Field(default=None, ge=16)
 
-    # Embedding.
-    embedding_provider: Literal["hash", "openai", "bedrock", "sentence-transformers"] = "hash"
+    # Embedding. wordllama and minilm run from model files that registry packages ship (docintake[semantic]); with
+    # EMBEDDING_MODEL and EMBEDDING_DIMENSIONS unset they take the provider's model (PROVIDER_DEFAULT_MODELS).
+    embedding_provider: Literal["hash", "wordllama", "minilm", "openai", "bedrock", "sentence-transformers"] = "hash"
     embedding_model: str = "docintake-hash-v1"
     embedding_dimensions: int = Field(default=384, ge=8, le=2000)
     embed_batch_size: int = Field(default=256, ge=1, le=256)
@@ -116,6 +124,20 @@ class Settings(BaseSettings):
     sentence_transformers_model_path: str | None = None
 
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_default_model(cls, data: Any) -> Any:
+        """A local provider named without a model gets its own, not the hash embedder's name and size."""
+        if isinstance(data, dict):
+            # The field's default counts too, so changing the default provider needs no other change here.
+            provider = data.get("embedding_provider", cls.model_fields["embedding_provider"].default)
+            default = PROVIDER_DEFAULT_MODELS.get(str(provider))
+            if default is not None and data.get("embedding_model") is None:
+                data = {**data, "embedding_model": default[0]}
+                if data.get("embedding_dimensions") is None:
+                    data["embedding_dimensions"] = default[1]
+        return data
 
 
 def load_settings() -> Settings:

@@ -1,4 +1,9 @@
-"""Embedders: one interface, chosen by settings. The local default is the offline ``hash`` embedder."""
+"""Embedders: one interface, chosen by settings. The local default is the offline ``hash`` embedder.
+
+``wordllama`` (static token vectors) and ``minilm`` (all-MiniLM-L6-v2 in numpy) are semantic and offline too: their
+model files come in registry packages (docintake[semantic]) and are read on first use, once per process, so
+importing this package stays cheap.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,14 @@ def embedder_from_settings(settings: Settings) -> Embedder:
         from docintake.embedding.bedrock import BedrockEmbedder
 
         return BedrockEmbedder.from_settings(settings)
+    if settings.embedding_provider == "wordllama":
+        from docintake.embedding.wordllama import WordLlamaEmbedder
+
+        return WordLlamaEmbedder.from_settings(settings)
+    if settings.embedding_provider == "minilm":
+        from docintake.embedding.minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder.from_settings(settings)
     if settings.embedding_provider == "sentence-transformers":
         from docintake.embedding.sentence_transformers import SentenceTransformersEmbedder
 
@@ -50,6 +63,10 @@ def embedder_for_model(settings: Settings, model: str, dimensions: int) -> Embed
         return embedder_from_settings(settings)
     if model.startswith("docintake-hash"):
         provider = "hash"
+    elif model.startswith("wordllama-"):
+        provider = "wordllama"
+    elif model == "all-MiniLM-L6-v2":
+        provider = "minilm"
     elif model.startswith("amazon.titan-embed"):
         provider = "bedrock"
     elif model.startswith("text-embedding-"):
