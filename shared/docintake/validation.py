@@ -20,6 +20,7 @@ from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
 from docintake.jobs import VALIDATE_STEP, Pipeline, send_next
 from docintake.messages import StageMessage
+from docintake.parsing import CONTROL_BYTES
 from docintake.storage import (
     StoredObject,
     current_version,
@@ -205,7 +206,7 @@ def _mismatch(found: Row, stored: StoredObject) -> UploadMismatch | None:
 def sniff_matches(content_type: str, head: bytes) -> bool:
     """Magic bytes against the declared type: PDFs carry %PDF- in their first KiB, images start with their
     signature, a DOCX is a zip whose first entries are an Office package's (or an encrypted one), text is
-    UTF-8, HTML is text in any charset."""
+    UTF-8 or free of control bytes (a single-byte charset), HTML is text in any charset."""
     if content_type == ContentType.PDF:
         return b"%PDF-" in head[:1024]
     if content_type in _IMAGE_MAGIC:
@@ -225,7 +226,9 @@ def sniff_matches(content_type: str, head: bytes) -> bool:
         try:
             head.decode("utf-8")
         except UnicodeDecodeError as exc:
-            # A multi-byte character cut at the end of the sniffed head is still text.
-            return exc.start >= len(head) - 3
+            # A multi-byte character cut at the end of the sniffed head is still text; other bytes that are
+            # not UTF-8 are text in a single-byte charset (Windows-1252, Latin-1) unless control bytes say
+            # binary. Which charset, and whether it can be read, is the parser's call (or ``not_utf8``).
+            return exc.start >= len(head) - 3 or CONTROL_BYTES.search(head) is None
         return True
     return False

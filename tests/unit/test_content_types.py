@@ -27,6 +27,7 @@ HTML = b"<!DOCTYPE html><html><body><h1>Summary of Benefits</h1></body></html>"
 LEGACY_HTML = b"<p>Caf\xe9 \x96 menu</p>"  # windows-1252, not UTF-8
 UTF16_HTML = codecs.BOM_UTF16_LE + "<p>Café</p>".encode("utf-16-le")
 TEXT = b"Policy number HO-123\n"
+LATIN1_TEXT = "Résumé de la police: franchise 500 €\r\n".encode("cp1252")
 ZIP = zip_of({"photos/a.txt": b"not an office document"})
 SAMPLES = {
     "pdf": PDF,
@@ -40,6 +41,7 @@ SAMPLES = {
     "legacy_html": LEGACY_HTML,
     "utf16_html": UTF16_HTML,
     "text": TEXT,
+    "latin1_text": LATIN1_TEXT,
     "zip": ZIP,
 }
 # What each declared type lets through; every other sample is a type_mismatch.
@@ -50,9 +52,11 @@ ACCEPTED = {
     ContentType.TIFF: {"tiff_le", "tiff_be"},
     # An encrypted DOCX is an OLE file: it passes, and the parser fails it with encrypted_docx.
     ContentType.DOCX: {"docx", "encrypted_docx"},
-    ContentType.HTML: {"html", "legacy_html", "utf16_html", "text"},
-    ContentType.TEXT: {"html", "text"},
-    ContentType.MARKDOWN: {"html", "text"},
+    ContentType.HTML: {"html", "legacy_html", "utf16_html", "text", "latin1_text"},
+    # Text that is not UTF-8 but has no control bytes is text in a single-byte charset: the parser decodes
+    # it (Windows-1252) or fails it with not_utf8.
+    ContentType.TEXT: {"html", "legacy_html", "text", "latin1_text"},
+    ContentType.MARKDOWN: {"html", "legacy_html", "text", "latin1_text"},
 }
 
 

@@ -66,7 +66,8 @@ EXPECTED: dict[str, int | str] = {
     "no_page_has_text": "no_text_layer",
     "mostly_scanned": "no_text_layer",
     "empty_page_tree": "corrupt_pdf",
-    # Declared text/plain: the binary comment on line 2 makes it invalid UTF-8...
+    # Declared text/plain: the binary comment on line 2 is not UTF-8, nor a word of Windows-1252 ("âãÏÓ", four
+    # accented letters in a row, reads like another script in the wrong charset)...
     "pdf_renamed_txt": "not_utf8",
     # ...but an all-ASCII PDF is valid text, and passes through as its own source (validation refuses it first).
     "ascii_pdf_renamed_txt": 1,

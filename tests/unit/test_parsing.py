@@ -87,3 +87,32 @@ def test_text_and_markdown_pass_through_as_one_page() -> None:
     with pytest.raises(UnsupportedDocument) as caught:
         parse_document(b"\xff\xfe\x00bad", "text/plain", max_pages=1)
     assert caught.value.code == "not_utf8"
+
+
+def test_windows_1252_text_is_decoded_with_a_warning() -> None:
+    # GIVEN a text file saved on Windows in a Western European language (Windows-1252, not UTF-8)
+    data = "Résumé de la police\r\nFranchise : 500 € – Größe, ação, ¿qué?\r\n".encode("cp1252")
+    # WHEN it is parsed as the text it was declared
+    parsed = parse_document(data, "text/plain", max_pages=1)
+    # THEN it reads as written, and the guess is recorded
+    assert parsed.markdown == "Résumé de la police\nFranchise : 500 € – Größe, ação, ¿qué?\n"
+    assert parsed.warnings == ("decoded_as_cp1252",)
+    # AND UTF-8 text carries no such warning
+    assert parse_document("Résumé\n".encode(), "text/plain", max_pages=1).warnings == ()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Привет, страховой полис\n".encode("cp1251"),  # Cyrillic in its own charset: "Ïðèâåò" in Windows-1252
+        "Καλημέρα ασφάλεια\n".encode("cp1253"),
+        b"caf\xe9 \x81 undefined in Windows-1252\n",
+        b"caf\xe9 \x01\x02 control bytes\n",
+    ],
+    ids=["cp1251", "cp1253", "undefined_byte", "control_bytes"],
+)
+def test_text_that_is_neither_utf8_nor_clear_windows_1252_is_not_utf8(data: bytes) -> None:
+    with pytest.raises(UnsupportedDocument) as caught:
+        parse_document(data, "text/plain", max_pages=1)
+    assert caught.value.code == "not_utf8"
+    assert "neither UTF-8 nor" in str(caught.value)

@@ -40,6 +40,13 @@ _TEXT_TRANSLATION = _text_translation()
 _DASH_IN_WORD = re.compile(r"(?<=[^\W\d_])[\u2013\u2014](?=[^\W\d_])")
 
 
+# Bytes that text in a single-byte charset does not contain (all C0 controls but tab, LF, VT, FF and CR; DEL):
+# their presence says binary data, not text in another charset.
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+# Four or more letters outside ASCII in a row: a word of a non-Latin script read in the wrong charset.
+_NON_ASCII_WORD = re.compile(r"[^\x00-\x7f\W\d_]{4,}")
+
+
 # How a list item begins: 1. 1) a. a) (iv) or a bullet.
 LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\([a-z0-9]{1,4}\)|[•▪●◦\-–*])\s+")
 
@@ -179,15 +186,39 @@ def parse_document(data: bytes, content_type: str, *, max_pages: int) -> ParsedD
 
 
 def parse_text(data: bytes) -> ParsedDocument:
-    """Plain text and Markdown pass through as one page."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnsupportedDocument("text is not UTF-8", code="not_utf8") from exc
+    """Plain text and Markdown pass through as one page, decoded by ``decode_text``."""
+    text, warnings = decode_text(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if not text.strip():
         raise UnsupportedDocument("document has no text", code="empty_document")
-    return ParsedDocument(text, PageMap.single_page(), 1, 0)
+    return ParsedDocument(text, PageMap.single_page(), 1, 0, warnings=warnings)
+
+
+def decode_text(data: bytes) -> tuple[str, tuple[str, ...]]:
+    """UTF-8 (a BOM is dropped); failing that, Windows-1252 when that reading is unambiguous, with the
+    warning ``decoded_as_cp1252``; anything else is ``not_utf8``.
+
+    Text saved on Windows in Western European languages is often Windows-1252 (which Latin-1 files also
+    decode as, bar the C1 controls no one types). Every byte string decodes as some single-byte charset,
+    so Windows-1252 is taken only when (1) every byte is defined in it, (2) there are no control bytes
+    (binary data), and (3) no four letters outside ASCII follow each other: Western European words mix
+    a few accented letters into ASCII ones ("Größe", "ação"), while Cyrillic, Greek or Hebrew text in its
+    own single-byte charset reads as long runs of accented letters ("Ïðèâåò")."""
+    try:
+        return data.decode("utf-8-sig"), ()
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if CONTROL_BYTES.search(data) is None:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if _NON_ASCII_WORD.search(text) is None:
+                return text, ("decoded_as_cp1252",)
+    raise UnsupportedDocument(
+        "text is neither UTF-8 nor unambiguous Windows-1252 (Latin-1)", code="not_utf8"
+    ) from utf8_error
 
 
 def parser_from_settings(settings: Settings) -> Parser:
