@@ -23,26 +23,37 @@ if TYPE_CHECKING:
 UPLOAD_PREFIX = "uploads/"
 DERIVED_PREFIX = "derived/"
 QUARANTINE_PREFIX = "quarantine/"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-MAX_FILENAME_CHARS = 120
+# UTF-8 bytes, so a name in any script keeps the key (82 bytes before it) far below S3's 1,024.
+MAX_FILENAME_BYTES = 120
+_DROPPED = {"'", "\u2019", "\u02bc", "\u115f", "\u1160", "\u3164", "\uffa0"}  # apostrophes; blank Hangul fillers
+_DASHES = re.compile(r"-{2,}")
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
 _READ_CHUNK = 1024 * 1024
 
 
 def sanitize_filename(name: str) -> str:
-    """A safe last path segment: no directories, control characters, odd Unicode or reserved names."""
+    """A safe, readable last path segment: NFKC; no directories, control or format characters (bidi
+    overrides), or reserved names; letters, marks and digits of any script kept, any other run of
+    characters one "-"; at most MAX_FILENAME_BYTES of UTF-8, with its extension. Never empty: a name with
+    nothing readable left is "document"."""
     name = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    name = _UNSAFE.sub("-", name).strip(".-_ ")
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in _DROPPED)
+    name = _DASHES.sub("-", "".join(ch if _readable(ch) else "-" for ch in name))
     stem, dot, ext = name.rpartition(".")
-    if not dot:
+    if not dot or not _EXTENSION.fullmatch(ext):
         stem, ext = name, ""
+    stem = stem.strip(".-_")
     if stem.lower() in _RESERVED or not stem:
         stem = f"document-{stem}" if stem else "document"
-    ext = ext[:10]
-    stem = stem[: MAX_FILENAME_CHARS - len(ext) - 1]
+    room = MAX_FILENAME_BYTES - (len(ext) + 1 if ext else 0)
+    # Cut at a character boundary; what the cut leaves at the end is stripped like any end.
+    stem = stem.encode()[:room].decode(errors="ignore").rstrip(".-_")
     return f"{stem}.{ext}" if ext else stem
+
+
+def _readable(ch: str) -> bool:
+    return ch in "._-" or unicodedata.category(ch)[0] in "LMN"
 
 
 def upload_key(user_id: UUID, document_id: UUID, safe_name: str) -> str:

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from docintake.storage import parse_upload_key, sanitize_filename, sha256_base64, upload_key
+from docintake.storage import MAX_FILENAME_BYTES, parse_upload_key, sanitize_filename, sha256_base64, upload_key
 
 
 @pytest.mark.parametrize(
@@ -16,19 +16,34 @@ from docintake.storage import parse_upload_key, sanitize_filename, sha256_base64
         ("../../etc/passwd", "passwd"),
         ("C:\\Users\\me\\Declarations Page.pdf", "Declarations-Page.pdf"),
         ("bad\x00name\x1f.pdf", "badname.pdf"),
-        ("Résumé – Police d’assurance.pdf", "Resume-Police-dassurance.pdf"),
+        ("Résumé – Police d’assurance.pdf", "Résumé-Police-dassurance.pdf"),
         ("CON.pdf", "document-CON.pdf"),
         ("...", "document"),
         ("ＡＢＣ.pdf", "ABC.pdf"),
+        # Names in any script stay readable; symbols (emoji among them) become "-" or go.
+        ("保险单.pdf", "保险单.pdf"),
+        ("住宅保険 証券（2024年度）.PDF", "住宅保険-証券-2024年度.PDF"),
+        ("नमस्ते बीमा.txt", "नमस्ते-बीमा.txt"),
+        ("🏠 Home policy 📄.pdf", "Home-policy.pdf"),
+        ("v1.2 報告", "v1.2-報告"),
+        # A name with nothing readable left is "document", never its bare extension.
+        ("🏠📄.pdf", "document.pdf"),
+        (".pdf", "document.pdf"),
+        # Bidi overrides (which make "evil\u202egpj.exe" display as "evilexe.jpg") and fullwidth slashes go.
+        ("evil\u202egpj.exe", "evilgpj.exe"),
+        ("a/b／c.md", "c.md"),
     ],
 )
 def test_sanitize_filename(given: str, expected: str) -> None:
     assert sanitize_filename(given) == expected
 
 
-def test_sanitized_names_are_bounded() -> None:
-    name = sanitize_filename("a" * 500 + ".pdf")
-    assert len(name) <= 120 and name.endswith(".pdf")
+@pytest.mark.parametrize("given", ["a" * 500 + ".pdf", "保" * 500 + ".pdf", "é" * 200 + ".pdf", "🏠" * 100 + "x.pdf"])
+def test_sanitized_names_are_bounded_in_bytes_and_keep_their_extension(given: str) -> None:
+    name = sanitize_filename(given)
+    assert len(name.encode()) <= MAX_FILENAME_BYTES and name.endswith(".pdf") and len(name) > len(".pdf")
+    # AND the upload key stays far inside S3's 1,024 bytes
+    assert len(upload_key(uuid.uuid4(), uuid.uuid4(), name).encode()) <= 1024 // 4
 
 
 def test_upload_key_round_trips_through_the_s3_event_encoding() -> None:
