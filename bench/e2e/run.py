@@ -34,12 +34,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 from psycopg.rows import dict_row
 
 from bench.store.run import database, postgres
+from docintake.embedding import Embedder
 from docintake.embedding.hashing import HashEmbedder
 from docintake.local.client import upload_bytes
 from docintake.local.postgres import LocalDatabase
@@ -133,7 +135,10 @@ def run_docintake(stack: LocalStack, docs: list[Doc], *, timeout: float = 600.0)
     jobs = []
     with httpx.Client(timeout=120) as http:
         for doc in docs:
-            jobs.append(upload_bytes(stack, USER, doc.name, doc.data, "application/pdf", http=http).job_id)
+            # replace: each repeat ingests the same files again rather than finding them already there
+            jobs.append(
+                upload_bytes(stack, USER, doc.name, doc.data, "application/pdf", replace=True, http=http).job_id
+            )
     with psycopg.connect(stack.database.admin_url, autocommit=True, row_factory=dict_row) as conn:
         while True:
             rows = conn.execute("SELECT state, last_error_code FROM upload_jobs WHERE id = ANY(%s)", [jobs]).fetchall()
@@ -185,28 +190,46 @@ def _embedder() -> HashEmbedder:
     return HashEmbedder(dimensions=DIMENSIONS)
 
 
+def llamaindex_embedding(embedder: Embedder) -> Any:
+    """A docintake embedder as LlamaIndex's ``BaseEmbedding`` (bench/retrieval asks through it too)."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class DocintakeEmbedding(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return embedder.embed([query])[0]
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return embedder.embed([query])[0]
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return embedder.embed([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed(texts)
+
+    return DocintakeEmbedding(model_name=embedder.model, embed_batch_size=256)
+
+
+def langchain_embeddings(embedder: Embedder) -> Any:
+    """A docintake embedder as LangChain's ``Embeddings`` (bench/retrieval asks through it too)."""
+    from langchain_core.embeddings import Embeddings
+
+    class DocintakeEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed([text])[0]
+
+    return DocintakeEmbeddings()
+
+
 def run_llamaindex(url: str, docs: list[Doc], folder: Path) -> Result:
     from llama_index.core import Document
-    from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.postgres import PGVectorStore
     from pypdf import PdfReader
-
-    hashing = _embedder()
-
-    class HashEmbedding(BaseEmbedding):
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return hashing.embed([query])[0]
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return hashing.embed([query])[0]
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return hashing.embed([text])[0]
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return hashing.embed(texts)
 
     paths = _write(docs, folder)
     started = time.perf_counter()
@@ -225,7 +248,7 @@ def run_llamaindex(url: str, docs: list[Doc], folder: Path) -> Result:
     pipeline = IngestionPipeline(
         transformations=[
             SentenceSplitter(chunk_size=SIZE, chunk_overlap=OVERLAP, tokenizer=list),
-            HashEmbedding(model_name="docintake-hash-v1", embed_batch_size=256),
+            llamaindex_embedding(_embedder()),
         ],
         vector_store=store,
     )
@@ -237,25 +260,15 @@ def run_llamaindex(url: str, docs: list[Doc], folder: Path) -> Result:
     return Result("LlamaIndex", len(docs), sum(d.pages for d in docs), seconds, len(nodes))
 
 
-def run_langchain(url: str, docs: list[Doc], folder: Path) -> Result:
+def run_langchain(url: str, docs: list[Doc], folder: Path, embedder: Embedder | None = None) -> Result:
     from langchain_community.document_loaders import PyPDFLoader
-    from langchain_core.embeddings import Embeddings
     from langchain_postgres import PGVector
     from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    hashing = _embedder()
-
-    class HashEmbeddings(Embeddings):
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return hashing.embed(texts)
-
-        def embed_query(self, text: str) -> list[float]:
-            return hashing.embed([text])[0]
 
     paths = _write(docs, folder)
     started = time.perf_counter()
     store = PGVector(
-        embeddings=HashEmbeddings(),
+        embeddings=langchain_embeddings(embedder or _embedder()),
         collection_name="langchain_chunks",
         connection=_sqlalchemy_url(url, "psycopg"),
         use_jsonb=True,
@@ -302,7 +315,7 @@ def large_document_by_stage(stack: LocalStack, pages: int, megabytes: float) -> 
     document = large_document(pages, int(megabytes * 1_000_000))
     log(f"large document: {document.pages} pages, {len(document.data) / 1e6:.1f} MB")
     started = time.perf_counter()
-    ticket = upload_bytes(stack, USER, "large-package-policy.pdf", document.data, "application/pdf")
+    ticket = upload_bytes(stack, USER, "large-package-policy.pdf", document.data, "application/pdf", replace=True)
     runs = []
     for function in ("ValidateFunction", "ParseFunction", "ChunkFunction", "EmbedFunction"):
         child = subprocess.run(
