@@ -175,8 +175,16 @@ def _read_model(archive: Path) -> _Model:
         layers=tuple(layers),
         heads=int(config["num_attention_heads"]),
         threads=ThreadpoolController(),
-        workers=max(1, min(2, len(os.sched_getaffinity(0)))),
+        # One batch in flight per core, up to 4: each holds ~50 MB of activations.
+        workers=max(1, min(4, _usable_cpus())),
     )
+
+
+def _usable_cpus() -> int:
+    # sched_getaffinity honours a container's CPU set; macOS has no such call.
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _weights(files: zipfile.ZipFile) -> bytes:
