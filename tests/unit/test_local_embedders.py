@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import runpy
+import shutil
 import socket
 import zipfile
 from pathlib import Path
@@ -213,6 +215,23 @@ def test_a_corrupt_copy_of_minilms_weights_is_ignored_and_replaced(
     assert cosine(vector, reference["vectors"][0]) >= 0.9999
     assert copy.read_bytes()[:8] != b"\0" * 8
     assert list(tmp_path.glob("*.partial")) == []
+
+
+def test_minilm_from_the_lambda_layers_float16_folder_still_matches_sentence_transformers(tmp_path: Path) -> None:
+    # GIVEN the package folder as layers/semantic builds it: model.zip unpacked into model/, weights in float16
+    build_step = runpy.run_path(str(Path(__file__).parents[2] / "layers/semantic/minilm_to_float16.py"))
+    package = tmp_path / "all_minilm_l6_v2"
+    package.mkdir()
+    shutil.copy(minilm_module._archive_path(), package / "model.zip")
+    folder = build_step["unpack_in_float16"](package)
+    # WHEN the embedder reads it
+    model = minilm_module._read_model(package / "model.zip")
+    reference = json.loads((FIXTURES / "minilm_reference.json").read_text())
+    ours = minilm_module.embed_array(model, reference["texts"])
+    # THEN the zip is gone, the weights take half the room, and the vectors are sentence-transformers' still
+    assert not (package / "model.zip").exists()
+    assert (folder / "model.safetensors").stat().st_size < 46_000_000
+    assert np.all(np.sum(ours * np.array(reference["vectors"]), axis=1) >= 0.9999)
 
 
 @pytest.mark.parametrize("provider", ["wordllama", "minilm"])

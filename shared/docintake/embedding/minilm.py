@@ -58,6 +58,7 @@ MAX_TOKENS = 256
 _PACKAGE = "all_minilm_l6_v2"
 _ARCHIVE = "model.zip"
 _WEIGHTS = "model.safetensors"
+_UNPACKED = "model"
 # Padded tokens per forward batch: the attention scores take batch × 12 heads × length² floats (≤ 48 MB here),
 # and bigger matrices keep BLAS busy on both cores.
 _BATCH_TOKENS = 4096
@@ -115,6 +116,19 @@ def _archive_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / _ARCHIVE
 
 
+def _read_files(archive: Path) -> tuple[bytes, bytes, bytes]:
+    """config.json, tokenizer.json and model.safetensors: from the package's model.zip or, where the Lambda layer's
+    build unpacked it (layers/semantic: the weights in float16, 45 MB instead of 87), from the folder beside it."""
+    unpacked = archive.with_name(_UNPACKED)
+    if unpacked.is_dir():
+        config, tokenizer, weights = (
+            (unpacked / name).read_bytes() for name in ("config.json", "tokenizer.json", _WEIGHTS)
+        )
+        return config, tokenizer, weights
+    with zipfile.ZipFile(archive) as files:
+        return files.read("config.json"), files.read("tokenizer.json"), _weights(files)
+
+
 def _read_model(archive: Path) -> _Model:
     try:
         import numpy as np
@@ -126,10 +140,11 @@ def _read_model(archive: Path) -> _Model:
             f"the minilm embedder needs {exc.name} (pip install 'docintake[semantic]')", code="embedding_unavailable"
         ) from None
     try:
-        with zipfile.ZipFile(archive) as files:
-            config = json.loads(files.read("config.json"))
-            tokenizer = Tokenizer.from_str(files.read("tokenizer.json").decode())
-            tensors = load(_weights(files))
+        config_json, tokenizer_json, weights = _read_files(archive)
+        config = json.loads(config_json)
+        tokenizer = Tokenizer.from_str(tokenizer_json.decode())
+        # float32 as sentence-transformers runs it; float16 weights (the layer's) are widened once, here.
+        tensors = load(weights)
     except Exception as exc:
         # zipfile, safetensors and tokenizers raise their own types (and OSError, KeyError) for unreadable files.
         raise DependencyUnavailable(
