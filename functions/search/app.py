@@ -1,4 +1,5 @@
-"""SearchFunction: POST /search → the caller's top-k chunks, each with its document, pages and headings."""
+"""SearchFunction: POST /search → the caller's top-k chunks (hybrid, vector or keyword search), each with its document,
+pages and headings."""
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -20,7 +21,7 @@ def post_search() -> Response[str]:
     request = parse_search_request(app.current_event.decoded_body)
     response = search_documents(pipeline.db, pipeline.settings, user_id, request)
     # Counts only: the query and the chunks are the user's words.
-    logger.info("search answered", extra={"k": request.k, "results": len(response.results)})
+    logger.info("search answered", extra={"k": request.k, "mode": request.mode, "results": len(response.results)})
     return Response(200, "application/json", response.model_dump_json())
 
 
