@@ -496,7 +496,7 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "Summaries of benefits group these as 'mental health, behavioral health, or substance abuse services'.",
     ),
     _entry(
-        r"surgery|operation|outpatient procedure|same-day surgery",
+        r"surgery|outpatient procedure|same-day surgery",
         "outpatient surgery|ambulatory surgical center|facility fee|surgeon fees",
         "Outpatient surgery bills a facility fee and the surgeon's fee.",
     ),
@@ -655,7 +655,9 @@ def expand(question: str) -> Expansion:
         matches = list(pattern.finditer(text))
         if matches:
             terms.update(dict.fromkeys(entry_terms))
-            spans += [m.span() for m in matches]
+            # A one-word phrasing ("mold", "trailer") is the user's own word for the thing and stays one
+            # of their words; a phrasing of several ("before my coverage kicks in") describes the term.
+            spans += [m.span() for m in matches if " " in m.group()]
     kept = [True] * len(text)
     for start, end in spans:
         kept[start:end] = [False] * (end - start)
