@@ -12,18 +12,21 @@ from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
+import psycopg
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from docintake.config import ALLOWED_CONTENT_TYPES, Settings
-from docintake.db import Database, one, run
+from docintake.db import Database, Row, one, run
+from docintake.document_types import DocumentType
 from docintake.embedding import Embedder, embedder_for_model
 from docintake.errors import TransientError
 from docintake.events import append_event
 from docintake.jobs import Pipeline
 from docintake.messages import StageMessage
 from docintake.queues import send_stage_message
+from docintake.search import SearchHit, SearchMode, search
 from docintake.status import RESUME_FROM, Cursor, DocumentView, cursor_after, document_view, explain, page_params
 from docintake.storage import (
     delete_prefix,
@@ -33,7 +36,6 @@ from docintake.storage import (
     sha256_base64,
     upload_key,
 )
-from docintake.vectors import SearchHit, search
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # Maps a non-UUID subject (e.g. an OIDC provider's opaque id) to a stable UUID per issuer.
@@ -58,8 +60,15 @@ class UploadRequest(BaseModel):
 
     filename: str = Field(min_length=1, max_length=255)
     content_type: str
-    size_bytes: int = Field(gt=0)
+    # Strict: "123" or 123.0 is a client bug to report, not a number to guess.
+    size_bytes: StrictInt = Field(gt=0)
     sha256: str = Field(description="hex SHA-256 of the file's bytes")
+    # A file the user already has (same hash, not failed, deleted or expired) is not stored twice: the
+    # request answers with that document (DuplicateUpload) unless the caller asks for a new copy.
+    replace: bool = False
+    # The user's document this upload is a new version of: it stays, with its chunks, as history, and
+    # search uses the new version once that is ready.
+    supersedes: UUID | None = None
 
     @field_validator("content_type")
     @classmethod
@@ -87,12 +96,23 @@ class UploadTicket(BaseModel):
     url: str
     headers: dict[str, str]
     expires_at: datetime
+    supersedes: UUID | None = None
+
+
+class DuplicateUpload(BaseModel):
+    """The answer to an upload request for a file the user already has: that document, and nothing new
+    (no document, no job, no upload URL). ``document_id`` repeats it for clients that only follow that."""
+
+    duplicate_of: UUID
+    document_id: UUID
+    status: str
 
 
 def user_id_from_claims(claims: dict[str, Any]) -> UUID:
-    """The JWT ``sub`` as the user id: a UUID as it is, anything else mapped stably per issuer."""
-    subject = str(claims.get("sub") or "")
-    if not subject:
+    """The JWT ``sub`` as the user id: a UUID as it is, anything else mapped stably per issuer. A subject
+    that is missing, not a string or only whitespace names nobody: 401, never a user of its own."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
         raise ApiError(401, "unauthenticated", "the token carries no subject")
     try:
         return UUID(subject)
@@ -113,7 +133,10 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
-def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> UploadTicket:
+def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> UploadTicket | DuplicateUpload:
+    """A document, its job and a presigned PUT URL; or, for a file the user already has and no ``replace``,
+    that document (DuplicateUpload). Under the user's upload lock, so identical requests at once make one
+    document. ``supersedes`` must name a document of the caller's (404) with no live successor (409)."""
     settings = pipeline.settings
     if request.size_bytes > settings.max_upload_bytes:
         raise ApiError(
@@ -125,8 +148,26 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
     correlation_id = str(uuid.uuid4())
     safe_name = sanitize_filename(request.filename)
     key = upload_key(user_id, document_id, safe_name)
+    # A waiting upload counts as a copy while its URL can still be used.
+    upload_window = settings.upload_url_expires_seconds
     with pipeline.db.transaction(user_id) as conn:
         run(conn, "lock_user_uploads", {"user_id": user_id})
+        if not request.replace:
+            existing = one(conn, "find_duplicate_document", {"sha256": request.sha256, "upload_window": upload_window})
+            if existing is not None:
+                append_event(
+                    conn,
+                    "upload_deduplicated",
+                    user_id=user_id,
+                    document_id=existing["id"],
+                    function_name=pipeline.function_name,
+                    details={"status": existing["status"]},
+                )
+                return DuplicateUpload(
+                    duplicate_of=existing["id"], document_id=existing["id"], status=existing["status"]
+                )
+        if request.supersedes is not None:
+            _check_supersedable(conn, request.supersedes, upload_window)
         active = one(conn, "count_active_jobs")
         if active is not None and active["n"] >= settings.max_active_jobs_per_user:
             raise ApiError(
@@ -146,6 +187,7 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
                 "size_bytes": request.size_bytes,
                 "sha256": request.sha256,
                 "s3_key": key,
+                "supersedes": request.supersedes,
             },
         )
         one(
@@ -162,7 +204,11 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
             stage="awaiting_upload",
             correlation_id=correlation_id,
             function_name=pipeline.function_name,
-            details={"content_type": request.content_type, "size_bytes": request.size_bytes},
+            details={
+                "content_type": request.content_type,
+                "size_bytes": request.size_bytes,
+                **({"supersedes": str(request.supersedes)} if request.supersedes else {}),
+            },
         )
     expires = settings.upload_url_expires_seconds
     url = presign_put(
@@ -186,7 +232,23 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
             "x-amz-checksum-sha256": sha256_base64(request.sha256),
         },
         expires_at=datetime.now(UTC) + timedelta(seconds=expires),
+        supersedes=request.supersedes,
     )
+
+
+def _check_supersedable(conn: psycopg.Connection[Row], document_id: UUID, upload_window: int) -> None:
+    """The document a new version supersedes: the caller's own (RLS hides anyone else's, so another user's
+    id reads as missing), not being deleted, and with no live successor, so versions stay one chain."""
+    old = one(conn, "document_successor", {"document_id": document_id, "upload_window": upload_window})
+    if old is None or old["status"] == "deleted":
+        raise ApiError(404, "superseded_not_found", "supersedes names no document of yours")
+    if old["successor_id"] is not None:
+        raise ApiError(
+            409,
+            "already_superseded",
+            f"document {document_id} already has a newer version, {old['successor_id']} ({old['successor_status']});"
+            " supersede that one",
+        )
 
 
 class SearchRequest(BaseModel):
@@ -194,7 +256,12 @@ class SearchRequest(BaseModel):
 
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(default=10, ge=1, le=50)
+    # hybrid (default): keyword and vector rankings fused; vector or keyword: one ranking alone.
+    mode: SearchMode = SearchMode.HYBRID
     document_ids: list[UUID] | None = Field(default=None, max_length=100)
+    document_types: list[DocumentType] | None = Field(default=None, max_length=len(DocumentType))
+    # Search older versions too (documents a newer ready upload supersedes).
+    include_superseded: bool = False
 
 
 class SearchResponse(BaseModel):
@@ -215,7 +282,10 @@ def search_documents(db: Database, settings: Settings, user_id: UUID, request: S
         user_id,
         request.query,
         k=request.k,
+        mode=request.mode,
         document_ids=request.document_ids,
+        document_types=request.document_types,
+        include_superseded=request.include_superseded,
         embedder_for=lambda model, dimensions: _embedder(settings, model, dimensions),
     )
     return SearchResponse(results=hits)

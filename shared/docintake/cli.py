@@ -9,13 +9,32 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import UUID
 
 STATE_FILE = "stack.json"
 QUEUE_CHOICES = ("validate", "parse", "chunk", "embed")
 JOB_STATES = ("queued", "in_progress", "retrying", "failed", "dead_lettered", "done", "expired")
+# The largest page `jobs list` shows and the most messages one `dlq replay` handles.
+MAX_JOBS_LISTED = 10_000
+MAX_REPLAYED = 1_000_000
+
+
+def int_in_range(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``; anything else is a usage error (exit code 2)
+    that names the range, before any database or queue is touched."""
+
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
+        return value
+
+    return integer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     upload.add_argument("--content-type", help="default: from the file name")
     upload.add_argument("--wait", action="store_true", help="wait for the pipeline and print the final status")
     upload.add_argument("--timeout", type=float, default=300.0)
+    upload.add_argument(
+        "--replace", action="store_true", help="upload even if the user already has this file (default: duplicate_of)"
+    )
+    upload.add_argument("--supersedes", type=UUID, metavar="DOCUMENT_ID", help="the upload is a new version of it")
+    upload.add_argument("--json", action="store_true", help="one JSON object (with --wait, the final status in it)")
 
     invoke = commands.add_parser("invoke", help="run one function's handler like `sam local invoke`, without Docker")
     invoke.add_argument("function", help="logical id in template.yaml, e.g. ParseFunction")
@@ -61,7 +85,29 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument("query")
     search.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
     search.add_argument("--k", type=int, default=5)
-    search.add_argument("--json", action="store_true")
+    search.add_argument(
+        "--mode",
+        choices=["hybrid", "vector", "keyword"],
+        default="hybrid",
+        help="hybrid (default): keyword and vector rankings fused; or one of them alone",
+    )
+    search.add_argument(
+        "--type",
+        action="append",
+        dest="document_types",
+        metavar="TYPE",
+        help="only documents of this type (repeatable): policy, declarations, endorsement, benefit_summary, …",
+    )
+    search.add_argument(
+        "--document",
+        action="append",
+        type=UUID,
+        dest="document_ids",
+        metavar="ID",
+        help="only this document (repeatable)",
+    )
+    search.add_argument("--all-versions", action="store_true", help="also search versions a newer upload superseded")
+    search.add_argument("--json", action="store_true", help="the API's JSON response alone on stdout")
 
     reembed = commands.add_parser(
         "reembed",
@@ -132,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     dlq_replay.add_argument("--queue", choices=QUEUE_CHOICES, required=True)
     dlq_replay.add_argument("--job", type=UUID, help="only this job's messages")
     dlq_replay.add_argument("--error-code", help="only messages whose job failed with this code")
-    dlq_replay.add_argument("--limit", type=int, help="at most this many messages")
+    dlq_replay.add_argument("--limit", type=int_in_range(1, MAX_REPLAYED), help="at most this many messages")
     dlq_replay.add_argument("--dry-run", action="store_true", help="say what would be replayed, change nothing")
     dlq_replay.add_argument("--json", action="store_true")
 
@@ -142,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs_list = jobs.add_parser("list", help="the newest jobs, optionally by state or user")
     jobs_list.add_argument("--state", choices=JOB_STATES)
     jobs_list.add_argument("--user", type=UUID)
-    jobs_list.add_argument("--limit", type=int, default=50)
+    jobs_list.add_argument("--limit", type=int_in_range(1, MAX_JOBS_LISTED), default=50)
     jobs_list.add_argument("--json", action="store_true")
     jobs_show = jobs.add_parser("show", help="one job and its timeline of events")
     jobs_show.add_argument("job_id", type=UUID)
@@ -266,23 +312,58 @@ def _local_up() -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from docintake.local.client import UploadRefused, content_type_for, upload_bytes, wait_for
+    from docintake.local.client import AlreadyUploaded, UploadRefused, content_type_for, upload_bytes, wait_for
 
     data = args.file.read_bytes()
     content_type = args.content_type or content_type_for(args.file)
     with _stack(pollers=True) as stack:
         try:
-            ticket = upload_bytes(stack, args.user, args.file.name, data, content_type)  # type: ignore[arg-type]
+            ticket = upload_bytes(
+                stack,  # type: ignore[arg-type]
+                args.user,
+                args.file.name,
+                data,
+                content_type,
+                replace=args.replace,
+                supersedes=args.supersedes,
+            )
+            result: dict[str, object] = {
+                "document_id": str(ticket.document_id),
+                "job_id": str(ticket.job_id),
+                "key": ticket.key,
+                "supersedes": str(ticket.supersedes) if ticket.supersedes else None,
+            }
+            document_id = ticket.document_id
+        except AlreadyUploaded as exc:
+            result = exc.duplicate.model_dump(mode="json")
+            document_id = exc.duplicate.document_id
         except UploadRefused as exc:
             print(json.dumps(exc.body), file=sys.stderr)
             return 2
-        print(json.dumps({"document_id": str(ticket.document_id), "job_id": str(ticket.job_id), "key": ticket.key}))
+        if not args.json:
+            print(_upload_line(result))
         if not args.wait:
+            if args.json:
+                print(json.dumps(result))
             return 0
-        status = wait_for(stack, args.user, [ticket.document_id], timeout=args.timeout)  # type: ignore[arg-type]
-    final = status.get(ticket.document_id, {})
-    print(json.dumps(final, default=str, indent=2))
+        status = wait_for(stack, args.user, [document_id], timeout=args.timeout)  # type: ignore[arg-type]
+    final = status.get(document_id, {})
+    if args.json:
+        print(json.dumps({**result, "final": final}, default=str))
+    else:
+        error = f" ({final['last_error_code']})" if final.get("last_error_code") else ""
+        print(f"{final.get('status')}: stage {final.get('stage')}, {final.get('state')}{error}")
     return 0 if final.get("state") == "done" else 1
+
+
+def _upload_line(result: dict[str, object]) -> str:
+    if result.get("duplicate_of"):
+        return (
+            f"duplicate_of {result['duplicate_of']} ({result['status']}): you already have this file;"
+            " --replace uploads another copy"
+        )
+    version = f", a new version of {result['supersedes']}" if result.get("supersedes") else ""
+    return f"uploaded {result['document_id']} (job {result['job_id']}){version}"
 
 
 def _invoke(args: argparse.Namespace) -> int:
@@ -372,11 +453,18 @@ def _chunk(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from docintake.local.client import UploadRefused, search_as
+    from docintake.local.client import UploadRefused, call_api
 
+    request: dict[str, object] = {"query": args.query, "k": args.k, "mode": args.mode}
+    if args.document_types:
+        request["document_types"] = args.document_types
+    if args.document_ids:
+        request["document_ids"] = [str(document_id) for document_id in args.document_ids]
+    if args.all_versions:
+        request["include_superseded"] = True
     with _stack(pollers=False) as stack:
         try:
-            body = search_as(stack, args.user, args.query, k=args.k)  # type: ignore[arg-type]
+            body = call_api(stack, "SearchFunction", "POST", "/search", args.user, request)  # type: ignore[arg-type]
         except UploadRefused as exc:
             print(json.dumps(exc.body), file=sys.stderr)
             return 2
@@ -389,7 +477,11 @@ def _search(args: argparse.Namespace) -> int:
             if hit["page_start"] == hit["page_end"]
             else f"pp. {hit['page_start']}–{hit['page_end']}"
         )
-        print(f"{rank}. {hit['score']:.3f}  {hit['filename']}, {pages} — {' › '.join(hit['heading_path'])}")
+        kind = f" ({hit['document_type']})" if hit.get("document_type") else ""
+        print(
+            f"{rank}. {hit['score']:.3f} [{hit['match']}]  {hit['filename']}{kind}, {pages}"
+            f" — {' › '.join(hit['heading_path'])}"
+        )
         if len(hit.get("sections") or []) > 1:  # the chunk spans sibling sections: name each under the parent
             print(f"   sections: {'; '.join(' › '.join(s[len(hit['heading_path']) :]) for s in hit['sections'])}")
         print(f"   {' '.join(hit['content'].split())[:200]}")
@@ -523,7 +615,19 @@ def _documents(args: argparse.Namespace) -> int:
             print(f"  {error['code']}: {error['message']} ({advice})")
         for line in _parse_notes(result):
             print(line)
+        for line in _version_notes(result):
+            print(line)
     return 0
+
+
+def _version_notes(view: dict[str, object]) -> list[str]:
+    """The document's type and its versions, under `documents show`."""
+    lines = [f"  type: {view['document_type']}"] if view.get("document_type") else []
+    if view.get("supersedes"):
+        lines.append(f"  supersedes: {view['supersedes']}")
+    if view.get("superseded_by"):
+        lines.append(f"  superseded_by: {view['superseded_by']} (search uses that version)")
+    return lines
 
 
 def _parse_notes(view: dict[str, object]) -> list[str]:

@@ -128,3 +128,29 @@ def test_a_user_with_too_many_documents_in_flight_gets_a_429_and_nothing_is_crea
     assert _post(stack, _request())[0] == 201
     # AND another user's limit is their own
     assert _post(stack, _request(), user=uuid.uuid4())[0] == 201
+
+
+# The other shapes (missing, None, "", other whitespace) are covered without the stack in tests/unit.
+@pytest.mark.parametrize("subject", ["   ", 42])
+def test_a_token_whose_subject_is_blank_or_not_a_string_is_refused(stack: LocalStack, subject: Any) -> None:
+    # GIVEN a token whose sub names nobody (a blank one used to become a user of its own)
+    event = api_event("POST", "/documents", USER)
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = subject
+    event["body"] = json.dumps(_request())
+    # WHEN it asks for an upload
+    response = stack.invoke("UploadFunction", event)
+    # THEN 401 with the code of a token without a subject, and nothing is created
+    assert (response["statusCode"], json.loads(response["body"])["error"]) == (401, "unauthenticated")
+    with psycopg.connect(stack.database.admin_url) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+
+
+def test_a_size_that_is_not_a_json_integer_is_a_400(stack: LocalStack) -> None:
+    # GIVEN an upload request whose size_bytes is a string (once coerced to a number; floats and booleans too,
+    # covered without the stack in tests/unit)
+    status, error = _post(stack, _request(size_bytes=str(len(PDF))))
+    # THEN 400 naming the field, and nothing is created
+    assert (status, error["error"]) == (400, "invalid_request")
+    assert "size_bytes" in error["message"]
+    with psycopg.connect(stack.database.admin_url) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)
