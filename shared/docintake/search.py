@@ -118,7 +118,7 @@ def search(
             if vectors is None and mode is SearchMode.VECTOR:
                 return []
         keywords = (
-            sql.SQL(_KEYWORD_RANKING).format(filter=sql.SQL(_ELIGIBLE))
+            sql.SQL(_KEYWORD_RANKING).format(filter=_eligible("c"))
             if mode is not SearchMode.VECTOR
             else sql.SQL(_NO_RANKING)
         )
@@ -144,7 +144,7 @@ def _vector_ranking(
     if model is None or table is None:
         return None
     params["vector"] = vector_literal(embedder_for(*model).embed([_embedded_text(query, params)])[0])
-    return sql.SQL(_VECTOR_RANKING).format(vectors=sql.Identifier(table), filter=sql.SQL(_ELIGIBLE))
+    return sql.SQL(_VECTOR_RANKING).format(vectors=sql.Identifier(table), filter=_eligible("v"))
 
 
 def _embedded_text(query: str, params: dict[str, Any]) -> str:
@@ -155,24 +155,38 @@ def _embedded_text(query: str, params: dict[str, Any]) -> str:
 # A chunk ``c`` of document ``d`` may be returned: the user's, ready, within the filters, and current (no
 # ready document of the user supersedes it) unless superseded versions were asked for.
 _ELIGIBLE: LiteralString = """
-    c.user_id = app_user_id() AND d.status = 'ready'
-    AND (%(document_ids)s::uuid[] IS NULL OR c.document_id = ANY(%(document_ids)s::uuid[]))
+    {c}.user_id = app_user_id() AND d.status = 'ready'
+    AND (%(document_ids)s::uuid[] IS NULL OR {c}.document_id = ANY(%(document_ids)s::uuid[]))
     AND (%(document_types)s::text[] IS NULL OR d.document_type = ANY(%(document_types)s::text[]))
     AND (%(include_superseded)s OR NOT EXISTS (
         SELECT 1 FROM documents n WHERE n.supersedes = d.id AND n.user_id = d.user_id AND n.status = 'ready'))
 """
 
+
+def _eligible(rows: str) -> sql.Composed:
+    """_ELIGIBLE for the rows aliased ``rows`` (a chunk's or a vector's: both carry user_id and document_id)."""
+    return sql.SQL(_ELIGIBLE).format(c=sql.Identifier(rows))
+
+
 # Each ranking yields (id, content_hash, value, rank): one row per content, the best copy (then the newest
-# document's) standing for it; rank 1 is the best.
+# document's) standing for it; rank 1 is the best. The vector ranking takes the nearest 4 × candidates
+# vectors first, reading only the vectors' table and documents, and joins chunks for their content hashes
+# after: joining every vector to its chunk cost 2.7 times the plain distance scan at 22,619 chunks. It
+# misses a content only when more than three quarters of those nearest are copies of others.
 _VECTOR_RANKING: LiteralString = """
     SELECT id, content_hash, 1 - distance AS value, row_number() OVER (ORDER BY distance, id) AS rank
     FROM (
-        SELECT DISTINCT ON (c.content_hash) c.id, c.content_hash, v.embedding <=> %(vector)s::vector AS distance
-        FROM {vectors} v
-        JOIN document_chunks c ON c.id = v.chunk_id
-        JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
-        WHERE v.user_id = app_user_id() AND {filter}
-        ORDER BY c.content_hash, distance, d.created_at DESC, c.id
+        SELECT DISTINCT ON (c.content_hash) c.id, c.content_hash, nearest.distance
+        FROM (
+            SELECT v.chunk_id, v.embedding <=> %(vector)s::vector AS distance, d.created_at
+            FROM {vectors} v
+            JOIN documents d ON d.id = v.document_id AND d.user_id = v.user_id
+            WHERE {filter}
+            ORDER BY distance, v.chunk_id
+            LIMIT 4 * %(candidates)s
+        ) nearest
+        JOIN document_chunks c ON c.id = nearest.chunk_id
+        ORDER BY c.content_hash, nearest.distance, nearest.created_at DESC, c.id
     ) best
     ORDER BY distance, id
     LIMIT %(candidates)s
