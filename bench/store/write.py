@@ -1,25 +1,28 @@
 """The write half of bench/store: the same chunk rows and vectors written by each contender into a fresh
-database cloned from the migrated template, timed from the first statement to the last commit.
+database, timed from the first statement to the last commit.
 
-Contenders:
+Contenders (the peers are in ``bench.store.peers``):
 
-- ``docintake``: the pipeline's code as it is. Per document, as docintake_worker with ``app.user_id`` set
-  per transaction (``Database.transaction``): ``chunk_work``'s write (delete, binary staging COPY,
-  INSERT … SELECT: its named queries in its order, as that closure needs S3 and a claim), then
-  ``docintake.vectors.embed_missing`` (one transaction for ``chunks_to_embed``, one per batch of
-  ``embed_batch_size`` but the last for the buffer: binary staging COPY + INSERT … SELECT) with an embedder
-  that looks the vectors up, then ``docintake.vectors.swap_in`` in one transaction (the last batch staged
-  and swapped in with the buffered ones). Job bookkeeping (claim, heartbeat, complete_stage, events,
-  document status) is left out.
-- ``one staged write`` (reference): each document's final rows, vectors included, through one binary
-  staging COPY + INSERT … SELECT as the worker under RLS: what a path that writes each row once could reach.
-- ``plain COPY``: as the superuser (no RLS), one binary COPY of the final rows into document_chunks.
-- ``executemany``: as the superuser, ``executemany`` of one INSERT per row with binary parameters, one
-  transaction (psycopg pipelines it).
+- ``docintake``: the pipeline's code as it is, per document, as docintake_worker with ``app.user_id`` set per
+  transaction (``Database.transaction``): the chunk stage's write (delete, binary COPY into the staging
+  table, ``insert_chunks_from_staging``: its named queries in its order, as ``chunk_work`` needs S3 and a
+  claim), then ``docintake.vectors.embed_missing`` (one transaction for ``chunks_to_embed``, then one per
+  batch of ``embed_batch_size``: ``write_vectors``, a binary COPY into a temp staging table and an
+  INSERT … SELECT into the model's table under RLS) with an embedder that looks the vectors up, then the
+  embed stage's last transaction: ``docintake.vectors.finish_document`` and the document set ready. Job
+  bookkeeping (claim, heartbeat, complete_stage, events) is left out.
+- ``one transaction per document`` (reference): the chunk write and ``write_vectors`` of all the document's
+  vectors in one transaction, as the worker under RLS: docintake's statements without the per-batch
+  transactions, the re-read of pending chunks or the finishing checks.
+- ``plain COPY``: as the superuser (no RLS, no staging), one binary COPY into document_chunks and one into
+  the model's vector table, one transaction.
+- ``executemany``: as the superuser, ``executemany`` of one INSERT per row with binary parameters into each
+  table, one transaction (psycopg pipelines it).
 
-Rows and vectors are built before the clock starts; turning a vector into text or bytes is timed.
-For docintake each named query, ``pack_vector`` and each transaction's BEGIN and COMMIT are timed too
-(``Steps``), which is where the time goes.
+The model's table exists before the clock starts (``ensure_vector_table`` in the template): it is made once
+per model per deployment. Rows and vectors are built before the clock starts; turning a vector into bytes
+is timed. For docintake each statement, COPY, ``pack_vector`` and each transaction's BEGIN and COMMIT are
+timed too (``Steps``), which is where the time goes.
 """
 
 from __future__ import annotations
@@ -36,12 +39,15 @@ from uuid import UUID
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from bench.store.vectors import BinaryVector, column_oids, register_binary_vector
 from docintake import vectors as docintake_vectors
 from docintake.chunking import chunk_markdown
 from docintake.config import Settings
 from docintake.db import Database, Row, queries, run
+from docintake.errors import DependencyUnavailable
 from docintake.local.sample_documents import policy_markdown
 from docintake.parsing import PageMap
 from docintake.vectors import CHUNK_STAGING_TYPES, pack_vector
@@ -63,8 +69,9 @@ CHUNK_COLUMNS = (
     "content_hash",
     "sections",
 )
-FINAL_COLUMNS = (*CHUNK_COLUMNS, "embedding", "embedding_model", "embedding_dimensions")
-REMAINDER = "buffer COPYs: write_row and sending (the rest)"
+VECTOR_COLUMNS = ("chunk_id", "document_id", "user_id", "embedding")
+REMAINDER = "Python between the timed steps (the rest)"
+SET_CONFIG = "set_config"
 
 ChunkRow = tuple[UUID, UUID, UUID, int, str, list[str], int, int, int, str, list[list[str]]]
 
@@ -127,12 +134,58 @@ class Steps:
         return wrapper
 
 
-class TimedDatabase(Database):
-    """``Database`` whose transactions time their BEGIN + set_config and their COMMIT."""
+class _TimedCursor(psycopg.Cursor[Row]):
+    """Times each COPY block (rows written and sent, and the server's work) under the statement's name."""
 
-    def __init__(self, url: str, steps: Steps) -> None:
+    @contextmanager
+    def copy(self, statement: Any, params: Any = None, *, writer: Any = None) -> Iterator[psycopg.Copy]:
+        conn = self.connection
+        assert isinstance(conn, _TimedConnection)
+        with conn.steps.step(conn.name_of(statement)), super().copy(statement, params, writer=writer) as copy:
+            yield copy
+
+
+class _TimedConnection(psycopg.Connection[Row]):
+    """A connection that times every statement under the name of its named query (queries.sql), with the
+    model's table formatted into the ones that take it."""
+
+    steps: Steps
+    names: dict[str, str]
+
+    def name_of(self, statement: Any) -> str:
+        text = statement if isinstance(statement, str) else statement.as_string(self)
+        return self.names.get(text, "other: " + " ".join(text.split()[:3]))
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool = False) -> Any:
+        name = self.name_of(query)
+        if name == SET_CONFIG:  # inside the transaction's own step
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        with self.steps.step(f"sql {name}"):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class TimedDatabase(Database):
+    """``Database`` whose statements, COPYs, BEGIN + set_config and COMMIT are timed into ``steps``."""
+
+    def __init__(self, url: str, steps: Steps, table: str) -> None:
         super().__init__(url)
-        self.steps = steps
+        self.steps, self.table = steps, table
+
+    def connection(self) -> psycopg.Connection[Row]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            try:
+                conn = _TimedConnection.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                raise DependencyUnavailable("database unreachable", code="database_unavailable") from exc
+            conn.cursor_factory = _TimedCursor
+            conn.steps = self.steps
+            conn.names = {}
+            for name, text in queries().items():
+                formatted = sql.SQL(text).format(vectors=sql.Identifier(self.table)).as_string(conn)
+                conn.names[text] = conn.names[formatted] = name
+            conn.names["SELECT set_config('app.user_id', %s, true)"] = SET_CONFIG
+            self._conn = conn
+        return self._conn
 
     @contextmanager
     def transaction(self, user_id: UUID | str | None = None) -> Iterator[psycopg.Connection[Row]]:
@@ -152,7 +205,7 @@ class WriteResult:
     rows: int
     seconds: float
     steps: dict[str, float]
-    max_vector_error: float = 0.0  # set by check_rows
+    max_vector_error: float = 0.0  # set by the check of the stored rows
 
     @property
     def rows_per_second(self) -> float:
@@ -231,158 +284,167 @@ def insert_parents(conn: psycopg.Connection[Any], documents: list[Document], sta
         )
 
 
-def ann_indexes(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
-    """(name, definition) of the HNSW and IVFFlat indexes on document_chunks."""
-    return conn.execute(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
-        "WHERE i.indrelid = 'document_chunks'::regclass AND a.amname IN ('hnsw', 'ivfflat') ORDER BY 1"
+def vector_table(conn: psycopg.Connection[Any], model: str, dimensions: int) -> str:
+    """The model's table, made (as the migrations define it, through ``ensure_vector_table``) if missing."""
+    row = conn.execute("SELECT ensure_vector_table(%s, %s)", [model, dimensions]).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def ann_indexes(conn: psycopg.Connection[Any], table: str) -> list[str]:
+    """Names of the HNSW and IVFFlat indexes on ``table`` (there should be none: search is exact)."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+        "WHERE i.indrelid = %s::regclass AND a.amname IN ('hnsw', 'ivfflat') ORDER BY 1",
+        [table],
     ).fetchall()
+    return [row[0] for row in rows]
 
 
-def drop_ann_indexes(conn: psycopg.Connection[Any]) -> list[str]:
-    """Drops the ANN indexes of document_chunks; returns their definitions, to build them again."""
-    indexes = ann_indexes(conn)
-    for name, _ in indexes:
-        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-    return [definition for _, definition in indexes]
-
-
-def _binary(copy_statement: str) -> str:
-    return copy_statement.rstrip().rstrip(";") + " WITH (FORMAT BINARY)"
-
-
-def _write_chunks(db: Database, doc: Document, steps: Steps) -> None:
+def _write_chunks(db: Database, doc: Document) -> None:
     """chunk_work's write: its named queries in its order."""
-    params = {"document_id": doc.id}
     with db.transaction(doc.user_id) as tx:
-        with steps.step("sql delete_document_chunks"):
-            run(tx, "delete_document_chunks", params)
-        with steps.step("sql create_chunk_staging"):
-            run(tx, "create_chunk_staging")
-        copy_chunks = queries()["copy_chunk_staging"]
-        with steps.step("chunk COPY: write_row and sending"), tx.cursor().copy(copy_chunks) as copy:
+        run(tx, "delete_document_chunks", {"document_id": doc.id})
+        run(tx, "create_chunk_staging")
+        with tx.cursor().copy(queries()["copy_chunk_staging"]) as copy:
             copy.set_types(CHUNK_STAGING_TYPES)
             for row in doc.chunks:
                 copy.write_row(row)
-        with steps.step("sql insert_chunks_from_staging"):
-            run(tx, "insert_chunks_from_staging")
+        run(tx, "insert_chunks_from_staging")
 
 
-def write_docintake(worker_url: str, work: Workload) -> WriteResult:
-    """Every document through the chunk write, the buffer and the swap, as the worker role under RLS."""
+def write_docintake(worker_url: str, work: Workload, table: str, *, batch_size: int = BATCH) -> WriteResult:
+    """Every document through the chunk write, ``embed_missing`` and the embed stage's last transaction, as
+    the worker role under RLS."""
     steps = Steps()
-    db = TimedDatabase(worker_url, steps)
+    db = TimedDatabase(worker_url, steps, table)
     embedder = LookupEmbedder(work)
+    models = [(work.model, work.dimensions)]
     with ExitStack() as patches:
-        # Time the named queries and pack_vector inside docintake.vectors, without changing what runs.
-        query_name: Callable[..., str] = lambda conn, name, params=None: f"sql {name}"  # noqa: E731
-        for attribute in ("run", "one"):
-            timed = steps.timed(getattr(docintake_vectors, attribute), query_name)
-            patches.enter_context(mock.patch.object(docintake_vectors, attribute, timed))
         timed_pack = steps.timed(pack_vector, lambda vector: "pack_vector")
         patches.enter_context(mock.patch.object(docintake_vectors, "pack_vector", timed_pack))
         started = time.perf_counter()
         for doc in work.documents:
-            _write_chunks(db, doc, steps)
-            embedded = docintake_vectors.embed_missing(
-                db,
-                user_id=doc.user_id,
-                document_id=doc.id,
-                job_id=doc.job_id,
-                embedder=embedder,
-                batch_size=BATCH,
+            _write_chunks(db, doc)
+            docintake_vectors.embed_missing(
+                db, user_id=doc.user_id, document_id=doc.id, embedder=embedder, batch_size=batch_size
             )
             with db.transaction(doc.user_id) as tx:
-                docintake_vectors.swap_in(tx, doc.id, embedder, embedded, user_id=doc.user_id, job_id=doc.job_id)
+                docintake_vectors.finish_document(tx, doc.id, models)
+                run(tx, "set_document_status", {"document_id": doc.id, "status": "ready"})
         seconds = time.perf_counter() - started
     db.close()
     steps.add(REMAINDER, seconds - sum(steps.seconds.values()))
     return WriteResult("docintake", work.dimensions, work.rows, seconds, steps.seconds)
 
 
-def write_one_pass(worker_url: str, work: Workload) -> WriteResult:
-    """Reference: each document's final rows, vectors included, through one binary staging COPY and one
-    INSERT … SELECT, as the worker under RLS: the least a write path that stages through a temp table can do."""
+def write_one_transaction(worker_url: str, work: Workload, table: str) -> WriteResult:
+    """Reference: each document's chunk write and all its vectors through ``write_vectors`` in one
+    transaction, as the worker under RLS."""
     db = Database(worker_url)
-    conn = db.connection()
-    register_binary_vector(conn)
-    types = column_oids(conn, "document_chunks", FINAL_COLUMNS)
-    columns = ", ".join(FINAL_COLUMNS)
-    copy_statement = f"COPY chunk_staging ({columns}) FROM STDIN WITH (FORMAT BINARY)"
-    insert = f"INSERT INTO document_chunks ({columns}) SELECT {columns} FROM chunk_staging ORDER BY ordinal"
-    model, dims = work.model, work.dimensions
     started = time.perf_counter()
     for doc in work.documents:
         with db.transaction(doc.user_id) as tx:
             run(tx, "delete_document_chunks", {"document_id": doc.id})
             run(tx, "create_chunk_staging")
-            with tx.cursor().copy(copy_statement) as copy:
-                copy.set_types(types)
+            with tx.cursor().copy(queries()["copy_chunk_staging"]) as copy:
+                copy.set_types(CHUNK_STAGING_TYPES)
                 for row in doc.chunks:
-                    copy.write_row((*row, pack_vector(work.vectors[row[4]]), model, dims))
-            tx.execute(insert)
+                    copy.write_row(row)
+            run(tx, "insert_chunks_from_staging")
+            rows = [(row[0], pack_vector(work.vectors[row[4]])) for row in doc.chunks]
+            docintake_vectors.write_vectors(tx, table, rows, user_id=doc.user_id, document_id=doc.id)
     seconds = time.perf_counter() - started
     db.close()
-    return WriteResult("reference: one staged write per document under RLS", dims, work.rows, seconds, {})
+    return WriteResult("reference: one transaction per document under RLS", work.dimensions, work.rows, seconds, {})
 
 
-def _final_rows(work: Workload, vector: Callable[[list[float]], Any]) -> Iterator[tuple[Any, ...]]:
-    model, dims = work.model, work.dimensions
+def _vector_rows(work: Workload, vector: Callable[[list[float]], Any]) -> Iterator[tuple[Any, ...]]:
     for doc in work.documents:
         for row in doc.chunks:
-            yield (*row, vector(work.vectors[row[4]]), model, dims)
+            yield (row[0], doc.id, doc.user_id, vector(work.vectors[row[4]]))
 
 
-def write_plain_copy(admin_url: str, work: Workload) -> WriteResult:
-    """One binary COPY of the final rows, as the superuser."""
+def write_plain_copy(admin_url: str, work: Workload, table: str) -> WriteResult:
+    """One binary COPY into document_chunks and one into the model's table, as the superuser."""
     with psycopg.connect(admin_url) as conn:
         register_binary_vector(conn)
-        types = column_oids(conn, "document_chunks", FINAL_COLUMNS)
-        statement = f"COPY document_chunks ({', '.join(FINAL_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)"
+        chunk_types = column_oids(conn, "document_chunks", CHUNK_COLUMNS)
+        vector_types = column_oids(conn, table, VECTOR_COLUMNS)
+        chunks = sql.SQL("COPY document_chunks ({}) FROM STDIN WITH (FORMAT BINARY)").format(
+            sql.SQL(", ").join(map(sql.Identifier, CHUNK_COLUMNS))
+        )
+        vectors = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, VECTOR_COLUMNS))
+        )
         started = time.perf_counter()
-        with conn.cursor().copy(statement) as copy:
-            copy.set_types(types)
-            for row in _final_rows(work, lambda vector: vector):
+        with conn.cursor().copy(chunks) as copy:
+            copy.set_types(chunk_types)
+            for doc in work.documents:
+                for row in doc.chunks:
+                    copy.write_row(row)
+        with conn.cursor().copy(vectors) as copy:
+            copy.set_types(vector_types)
+            for row in _vector_rows(work, pack_vector):
                 copy.write_row(row)
         conn.commit()
         seconds = time.perf_counter() - started
-    return WriteResult("plain COPY (binary)", work.dimensions, work.rows, seconds, {})
+    return WriteResult("plain COPY (binary, superuser)", work.dimensions, work.rows, seconds, {})
 
 
-def write_executemany(admin_url: str, work: Workload) -> WriteResult:
-    """``executemany`` of one INSERT per row (psycopg pipelines it), binary parameters, as the superuser."""
+def write_executemany(admin_url: str, work: Workload, table: str) -> WriteResult:
+    """``executemany`` of one INSERT per row (psycopg pipelines it) into each table, binary parameters, as the
+    superuser."""
     with psycopg.connect(admin_url) as conn:
         register_binary_vector(conn)
-        placeholders = ", ".join(["%b"] * len(FINAL_COLUMNS))
-        statement = f"INSERT INTO document_chunks ({', '.join(FINAL_COLUMNS)}) VALUES ({placeholders})"
+        chunks = sql.SQL("INSERT INTO document_chunks ({}) VALUES ({})").format(
+            sql.SQL(", ").join(map(sql.Identifier, CHUNK_COLUMNS)), sql.SQL(", ").join([sql.SQL("%b")] * 11)
+        )
+        vectors = sql.SQL("INSERT INTO {} ({}) VALUES (%b, %b, %b, %b)").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, VECTOR_COLUMNS))
+        )
         started = time.perf_counter()
         with conn.cursor() as cur:
-            cur.executemany(statement, _final_rows(work, BinaryVector))
+            cur.executemany(chunks, ((*row[:10], Jsonb(row[10])) for doc in work.documents for row in doc.chunks))
+            cur.executemany(vectors, _vector_rows(work, BinaryVector))
         conn.commit()
         seconds = time.perf_counter() - started
-    return WriteResult("executemany (binary parameters)", work.dimensions, work.rows, seconds, {})
+    return WriteResult("executemany (binary parameters, superuser)", work.dimensions, work.rows, seconds, {})
 
 
-def check_rows(admin_url: str, work: Workload, sample: int = 200) -> float:
-    """Every row is there with a vector of the model. Returns the largest difference, over a sample, between
-    a stored float4 and its source: 0 for binary; ``vector_literal``'s 7 digits can miss by about an ulp."""
-    content_of = {row[0]: row[4] for doc in work.documents for row in doc.chunks}
-    with psycopg.connect(admin_url) as conn:
-        count, embedded, of_model = conn.execute(
-            "SELECT count(*), count(embedding), count(*) FILTER (WHERE embedding_model = %s "
-            "AND embedding_dimensions = %s) FROM document_chunks",
-            [work.model, work.dimensions],
-        ).fetchone() or (0, 0, 0)
-        if not count == embedded == of_model == work.rows:
-            raise RuntimeError(f"expected {work.rows} embedded rows, found {count}/{embedded}/{of_model}")
-        ids = random.Random(0).sample(sorted(content_of), min(sample, len(content_of)))
-        stored = conn.execute("SELECT id, embedding::text FROM document_chunks WHERE id = ANY(%s)", [ids]).fetchall()
+def vector_error(stored: list[tuple[str, str]], work: Workload, content_of: dict[str, str]) -> float:
+    """The largest difference between a stored float4 (as pgvector's text) and its source vector."""
     worst = 0.0
-    for chunk_id, text in stored:
+    for key, text in stored:
         got = np.array([float(x) for x in text[1:-1].split(",")], dtype=np.float32)
-        source = np.array(work.vectors[content_of[chunk_id]], dtype=np.float32)
+        source = np.array(work.vectors[content_of[key]], dtype=np.float32)
         worst = max(worst, float(np.max(np.abs(got - source))))
     if worst > 1e-6:
         raise RuntimeError(f"a stored vector differs from its source by {worst}")
     return worst
+
+
+def check_rows(admin_url: str, work: Workload, table: str, *, ready: bool, sample: int = 200) -> float:
+    """Every chunk row is there with one vector in the model's table (and every document ready, for docintake).
+    Returns the largest difference, over a sample, between a stored float4 and its source (0 for binary)."""
+    content_of = {str(row[0]): row[4] for doc in work.documents for row in doc.chunks}
+    with psycopg.connect(admin_url) as conn:
+        count, vectors, documents_ready = conn.execute(
+            sql.SQL(
+                "SELECT (SELECT count(*) FROM document_chunks), (SELECT count(*) FROM {} v JOIN document_chunks c "
+                "ON c.id = v.chunk_id AND c.user_id = v.user_id), "
+                "(SELECT count(*) FROM documents WHERE status = 'ready')"
+            ).format(sql.Identifier(table))
+        ).fetchone() or (0, 0, 0)
+        if not count == vectors == work.rows:
+            raise RuntimeError(f"expected {work.rows} chunks with vectors, found {count} chunks, {vectors} vectors")
+        if ready and documents_ready != len(work.documents):
+            raise RuntimeError(f"expected {len(work.documents)} ready documents, found {documents_ready}")
+        ids = random.Random(0).sample(sorted(content_of), min(sample, len(content_of)))
+        stored = conn.execute(
+            sql.SQL("SELECT chunk_id::text, embedding::text FROM {} WHERE chunk_id = ANY(%s::uuid[])").format(
+                sql.Identifier(table)
+            ),
+            [ids],
+        ).fetchall()
+    return vector_error(stored, work, content_of)
