@@ -228,9 +228,10 @@ _KEYWORD_RANKING: LiteralString = """
         WHERE {filter} AND c.search_vector @@ q.any_unit
           AND (q.excluded IS NULL OR NOT c.search_vector @@ q.excluded)
     ),
+    -- The rarity of a unit is counted among all of the user's chunks, filters aside: an index-only count,
+    -- where counting the eligible ones took a third of a keyword search at 22,619 chunks.
     eligible AS MATERIALIZED (
-        SELECT count(*) AS n FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
-        WHERE {filter}
+        SELECT count(*) AS n FROM document_chunks WHERE user_id = app_user_id()
     ),
     -- Each (chunk, unit) that matches, with the unit's weighted count in the chunk: computed once, read for
     -- the units' rarity and for the chunks' scores.
