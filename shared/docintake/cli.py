@@ -163,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     documents_delete.add_argument("--json", action="store_true")
 
     sweep = commands.add_parser("sweep", help="rescue jobs with a stale heartbeat and expire abandoned uploads")
+    sweep.add_argument(
+        "--stale-seconds",
+        type=int,
+        help="treat a job as stale after this many seconds without a heartbeat (default: SWEEP_STALE_SECONDS)",
+    )
     sweep.add_argument("--json", action="store_true")
 
     dlq = commands.add_parser("dlq", help="inspect and replay the dead-letter queues").add_subparsers(
@@ -290,23 +295,35 @@ def _local_up() -> int:
     if _running_state(local) is not None:
         print("a local stack is already running (see .local/stack.json)", file=sys.stderr)
         return 1
+    # Both signals stop it cleanly, set explicitly: a shell starts a background job with SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler of its own.
+    stopped = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stopped.set())
     database = LocalDatabase.start(local / "pgdata")
     database.migrate(root / "migrations")
-    stack = LocalStack(root, database, log_file=local / "logs" / "functions.jsonl")
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # S3 objects and queue messages are kept under DOCINTAKE_HOME; at start the database is reconciled
+    # with them (lost messages sent again, the previous run's leases released, lost files reported).
+    stack = LocalStack(root, database, log_file=local / "logs" / "functions.jsonl", state_dir=local / "aws-state")
+    dead: list[str] = []
     with stack.running(schedules=True):
         state = local / STATE_FILE
         state.write_text(json.dumps(stack.describe(), indent=2))
         print(f"local stack up: AWS endpoint {stack.aws_endpoint}, bucket {stack.bucket}")
         print(f"database: {database.admin_url}")
-        print(f"function logs: {local / 'logs' / 'functions.jsonl'}; Ctrl-C stops")
+        print(f"state: {local / 'aws-state'}; at start {stack.reconciliation.summary()}")
+        for document_id in stack.reconciliation.ready_without_files:
+            print(f"warning: ready document {document_id} has lost its files in S3", file=sys.stderr)
+        print(f"function logs: {local / 'logs' / 'functions.jsonl'}; Ctrl-C stops", flush=True)
         try:
-            stopped.wait()
-        except KeyboardInterrupt:
-            pass
+            # A stack with a dead part would look healthy while nothing moves: watch, and stop instead.
+            while not stopped.wait(2.0) and not dead:
+                dead = stack.dead_components()
         finally:
             state.unlink(missing_ok=True)
+    if dead:
+        print(f"local stack stopped: a component died: {'; '.join(dead)}", file=sys.stderr)
+        return 1
     print("local stack stopped")
     return 0
 

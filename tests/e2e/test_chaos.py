@@ -25,6 +25,7 @@ def test_chaos_loses_nothing_and_duplicates_nothing(
         aws_endpoint=moto_endpoint,
         log_file=tmp_path / "functions.jsonl",
         stack_name=f"chaos{uuid.uuid4().hex[:8]}",
+        state_dir=tmp_path / "aws-state",
         **chaos_stack_options(),
     )
     out = io.StringIO()
@@ -35,4 +36,7 @@ def test_chaos_loses_nothing_and_duplicates_nothing(
     assert (report.documents, report.duplicates, report.lost, report.dead_lettered) == (30, 0, 0, 0)
     assert report.done + report.failed == 30
     assert report.passed
+    # AND the stack was restarted midway, from its saved state, and found work to carry on
+    restarted = [line for line in out.getvalue().splitlines() if line.startswith("restarted: ")]
+    assert len(restarted) == 1 and "restored object_versions=0 " not in restarted[0], out.getvalue()
     assert out.getvalue().strip().endswith(report.line())

@@ -14,8 +14,10 @@ Faults, injected into the real handlers running under the local pollers:
 - ``crash_loop``: some documents crash their stage on every attempt: the message reaches the DLQ while
   the job still says in_progress, with a lease that lapses and a heartbeat that goes stale.
 
-Then faults stop; the run waits for the queues, sweeps stale jobs and replays the DLQs until every
-document is done or failed, and checks there are no duplicates and nothing is lost.
+Midway, with documents in every stage, the whole local stack is restarted: it stops, moto loses its state
+(as a restart of moto does) and the stack starts again from its saved S3 objects and messages, reconciling
+the database with them. Then faults stop; the run waits for the queues, sweeps stale jobs and replays the
+DLQs until every document is done or failed, and checks there are no duplicates and nothing is lost.
 
 Run it with ``make chaos`` (200 documents); ``make test`` runs it at 30.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import shutil
 import sys
 import threading
 import time
@@ -41,9 +44,10 @@ from psycopg.rows import dict_row
 from docintake.chunking import chunk_markdown
 from docintake.errors import DependencyUnavailable
 from docintake.local.client import upload_bytes
+from docintake.local.persistence import forget_in_moto
 from docintake.local.postgres import LocalDatabase
 from docintake.local.sample_documents import policy_markdown, policy_pdf
-from docintake.local.stack import InvocationCrashed, LocalStack
+from docintake.local.stack import REGION, InvocationCrashed, LocalStack
 from docintake.operations import QUEUE_NAMES, replay, s3_created_event, sweep
 from docintake.parsing import PageMap
 from docintake.storage import parse_upload_key
@@ -268,7 +272,10 @@ def run_chaos(
     settle_seconds: float = 600.0,
     out: TextIO = sys.stdout,
 ) -> ChaosReport:
-    """Runs the whole suite against a started stack (pollers on) built with ``chaos_stack_options``."""
+    """Runs the whole suite against a started stack (pollers on) built with ``chaos_stack_options`` and a
+    state folder (``state_dir``), which the restart midway needs."""
+    if stack.state_dir is None:
+        raise ValueError("the chaos suite restarts the stack midway: give it a state_dir")
     started = time.monotonic()
     plan = FaultPlan(seed)
     uploaded: list[Uploaded] = []
@@ -276,13 +283,15 @@ def run_chaos(
     with injected(plan, stack), httpx.Client(timeout=60) as http:
         for index, (name, data, content_type) in enumerate(_documents(documents, seed)):
             user = USERS[index % len(USERS)]
-            ticket = upload_bytes(stack, user, name, data, content_type, http=http)
+            # The same seed makes the same files: an earlier run's copies in this database are no duplicates.
+            ticket = upload_bytes(stack, user, name, data, content_type, http=http, replace=True)
             uploaded.append(Uploaded(user, ticket.document_id, ticket.job_id, ticket.key))
             if rng.random() < plan.faults["duplicate"].rate:  # S3 delivers this event twice
                 plan.faults["duplicate"].fired += 1
                 stack.invoke_validate_async(s3_created_event(stack.bucket, ticket.key))
             _progress(out, "ingesting", index + 1, documents, stack)
         print(file=out)
+        _restart_midway(stack, uploaded, out)
         _wait(stack, uploaded, out, until=time.monotonic() + settle_seconds, label="under faults")
         plan.enabled = False
     print(f"faults injected: {plan.counts()}", file=out)
@@ -290,6 +299,22 @@ def run_chaos(
     report = _check(stack, uploaded, plan.counts(), time.monotonic() - started)
     print(report.line(), file=out)
     return report
+
+
+def _restart_midway(stack: LocalStack, uploaded: list[Uploaded], out: TextIO) -> None:
+    """Once about a third of the documents are finished (or after a while), with the rest spread over the
+    stages and faults still on: stop the whole stack, lose moto's state, start it again from the saved one."""
+    until = time.monotonic() + 60
+    while time.monotonic() < until:
+        states = Counter(state for state, _ in _states(stack, uploaded).values())
+        if states["done"] + states["failed"] >= len(uploaded) // 3:
+            break
+        time.sleep(0.5)
+    print(f"restarting the local stack with {dict(sorted(states.items()))}", file=out)
+    stack.stop()
+    forget_in_moto(stack.bucket, stack.queue_names(), REGION)
+    stack.start(pollers=True)
+    print(f"restarted: {stack.reconciliation.summary()}", file=out)
 
 
 def _recover(stack: LocalStack, uploaded: list[Uploaded], out: TextIO, *, deadline: float) -> None:
@@ -463,7 +488,16 @@ def main(argv: list[str] | None = None) -> int:
     # Its own database; the report counts only this run's documents either way.
     database = LocalDatabase.start(root / ".local" / "pgchaos", database="docintake_chaos")
     database.migrate(root / "migrations")
-    stack = LocalStack(root, database, log_file=root / ".local" / "logs" / "chaos.jsonl", **chaos_stack_options())
+    # Its own state folder, emptied: an earlier run's files and messages are no part of this one.
+    state_dir = root / ".local" / "chaos-state"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    stack = LocalStack(
+        root,
+        database,
+        log_file=root / ".local" / "logs" / "chaos.jsonl",
+        state_dir=state_dir,
+        **chaos_stack_options(),
+    )
     with stack.running():
         report = run_chaos(stack, documents=args.documents, seed=args.seed)
     print(f"took {report.seconds:.1f} s")

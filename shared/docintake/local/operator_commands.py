@@ -61,7 +61,7 @@ def operations(role: str) -> Iterator[Operations]:
 
 def _sweep(args: argparse.Namespace) -> int:
     with operations("sweeper") as ops:
-        result = sweep(ops, invocation_id=f"cli-{uuid.uuid4()}")
+        result = sweep(ops, invocation_id=f"cli-{uuid.uuid4()}", stale_seconds=args.stale_seconds)
     if args.json:
         print(json.dumps({k: [str(i) for i in v] for k, v in vars(result).items()}))
     else:

@@ -1,5 +1,9 @@
 """The local stack: moto for S3 and SQS, resources created from template.yaml's own definitions, and
-one poller per event source that invokes the real handler with Lambda's semantics."""
+one poller per event source that invokes the real handler with Lambda's semantics.
+
+With a state folder (``docintake local up``), its S3 objects and queue messages are kept on disk
+(``persistence``) and, at start, the database is reconciled with them (``reconciliation``) before any
+poller runs. A poller survives whatever a message does to it; ``dead_components`` names what stopped."""
 
 from __future__ import annotations
 
@@ -21,9 +25,11 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import psycopg
 from botocore.config import Config
 
 from docintake.db import Database
+from docintake.local.persistence import MotoState
 from docintake.local.postgres import LocalDatabase
 from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
 from docintake.logs import HandlerFailed, describe_exception, function_logger
@@ -99,6 +105,9 @@ class EventSource:
     max_concurrency: int | None = None
 
 
+_EMBEDDING_SETTINGS = ("EMBEDDING_PROVIDER", "EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS")
+
+
 class LocalStack:
     """Everything ``template.yaml`` describes, on this machine. Use ``with LocalStack(...).running():``."""
 
@@ -114,6 +123,8 @@ class LocalStack:
         function_timeout: int | None = None,
         environment: dict[str, str] | None = None,
         concurrency: int = 1,
+        state_dir: Path | None = None,
+        snapshot_seconds: float = 2.0,
     ) -> None:
         self.root = root
         self.database = database
@@ -128,6 +139,12 @@ class LocalStack:
         # Lambda scales a queue's consumers (capped by the source's MaximumConcurrency). Tests keep one:
         # locally the containers share a process, so their log lines share one logger's keys.
         self.concurrency = concurrency
+        # Where S3 objects and queue messages are kept between runs (None: in moto's memory only), and how
+        # often they are saved while running: a hard kill loses at most that much.
+        self.state_dir = state_dir
+        self.snapshot_seconds = snapshot_seconds
+        self.state: MotoState | None = None
+        self.reconciliation: Any = None  # what the start found and did (reconciliation.Reconciliation)
         self.schedules: list[tuple[str, float]] = []
         self.resolver = Resolver(self.template, region=REGION, stack_name=stack_name)
         self.queue_urls: dict[str, str] = {}
@@ -151,6 +168,7 @@ class LocalStack:
             self.stop()
 
     def start(self, *, pollers: bool = True, schedules: bool = False) -> None:
+        self._stop.clear()
         self._saved_env = {k: os.environ.get(k) for k in [*LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
         os.environ.update(LOCAL_ENVIRONMENT)
         if self.log_file is not None:
@@ -169,24 +187,60 @@ class LocalStack:
             self.aws_endpoint = f"http://{host}:{port}"
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint
         self.create_resources()
+        if self.state_dir is not None:
+            self._restore_and_reconcile()
         if pollers:
             self.start_pollers()
         if schedules:
             self.start_schedules()
+
+    def _restore_and_reconcile(self) -> None:
+        """Brings back the saved S3 objects and messages, then squares the database with them, before any
+        poller runs (so no lease taken now is mistaken for one of the previous run's)."""
+        from docintake.local.reconciliation import reconcile
+
+        assert self.state_dir is not None
+        self.state = MotoState(self.state_dir, self.bucket, self.queue_names(), REGION)
+        self.state.check()
+        restored = self.state.restore()
+        self.reconciliation = reconcile(self, restored)
+        thread = threading.Thread(target=self._save_state, name="state-snapshots", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def queue_names(self) -> list[str]:
+        return [url.rsplit("/", 1)[1] for url in self.queue_urls.values()]
+
+    def _save_state(self) -> None:
+        while not self._stop.wait(self.snapshot_seconds):
+            try:
+                assert self.state is not None
+                self.state.save()
+            except Exception as exc:
+                log.warning("saving the local stack's state failed: %s", describe_exception(exc))
 
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads.clear()
+        if self.state is not None:
+            # Pollers have stopped: what moto holds now is what the next start must find.
+            try:
+                self.state.save()
+            except Exception as exc:
+                log.error("the local stack's state could not be saved at stop: %s", describe_exception(exc))
+            self.state = None
         for module in [*self.functions.values(), *self.extra_containers]:
             pipeline = getattr(module, "pipeline", None)
             if pipeline is not None:
                 pipeline.db.close()
+        self.functions.clear()  # their connections are closed: a restart loads fresh containers
         self.extra_containers.clear()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+            self.aws_endpoint = None  # a restart starts a moto of its own again, on a port of its own
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -319,6 +373,9 @@ class LocalStack:
         if "OCR_ENGINE" in env:
             # Textract is AWS's: on this machine OCR is RapidOCR (the `ocr` extra) unless OCR_ENGINE says else.
             env["OCR_ENGINE"] = os.environ.get("OCR_ENGINE", "local")
+        # The embedder can be chosen for the whole local stack from the shell, as `sam local invoke
+        # --env-vars` would (the test suite runs on the offline hash embedder this way).
+        env.update({name: os.environ[name] for name in _EMBEDDING_SETTINGS if os.environ.get(name)})
         env.update(self.environment)
         env["DATABASE_URL"] = self.database.role_url(role)
         env["AWS_ENDPOINT_URL"] = str(self.aws_endpoint)
@@ -408,7 +465,7 @@ class LocalStack:
         while not self._stop.wait(seconds):
             try:
                 self.invoke(function, {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
-            except Exception as exc:
+            except (Exception, InvocationCrashed) as exc:
                 log.warning("scheduled %s failed: %s", function, describe_exception(exc))
 
     def operations(self, role: str = "sweeper", **settings: Any) -> Operations:
@@ -469,8 +526,33 @@ class LocalStack:
                 time.sleep(1)
                 continue
             messages = response.get("Messages", [])
-            if messages:
+            if not messages:
+                continue
+            try:
                 self._deliver(sqs, url, source, messages, container)
+            except BaseException as exc:  # whatever a message does, the poller goes on
+                # Nothing acknowledged: as SQS would, the batch comes back after its visibility timeout and
+                # the redrive policy (or, for the async queue, the attempts) decides where it ends.
+                log.error(
+                    "delivery to %s failed; its messages come back after the visibility timeout: %s",
+                    source.function,
+                    describe_exception(exc),
+                )
+
+    def dead_components(self) -> list[str]:
+        """The parts of a running stack that have stopped: poller and schedule threads, moto, PostgreSQL."""
+        if self._stop.is_set():
+            return []
+        dead = [f"thread {thread.name}" for thread in self._threads if not thread.is_alive()]
+        moto_thread = getattr(self._moto, "_thread", None)
+        if self._moto is not None and (moto_thread is None or not moto_thread.is_alive()):
+            dead.append("moto server")
+        try:
+            with psycopg.connect(self.database.admin_url, connect_timeout=5) as conn:
+                conn.execute("SELECT 1")
+        except Exception as exc:
+            dead.append(f"PostgreSQL ({describe_exception(exc)})")
+        return dead
 
     def _deliver(
         self,
@@ -488,11 +570,16 @@ class LocalStack:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def _invoke_async(self, source: EventSource, message: dict[str, Any]) -> bool:
-        event = json.loads(message["Body"])
-        if event.get("Event") == "s3:TestEvent":
-            return True
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+        event: Any = message["Body"]
         try:
+            # A body that is no JSON object fails its invocation like any other error: retried, then sent
+            # to the on-failure destination, while the poller goes on with the next event.
+            event = json.loads(message["Body"])
+            if not isinstance(event, dict):
+                raise ValueError("the event is not a JSON object")
+            if event.get("Event") == "s3:TestEvent":
+                return True
             self.invoke(source.function, event)
         except (Exception, InvocationCrashed) as exc:
             if attempt < source.attempts or source.failure_queue is None:
@@ -502,9 +589,7 @@ class LocalStack:
             log.warning("%s failed %d times; the event went to its on-failure destination", source.function, attempt)
         return True
 
-    def _send_failure_record(
-        self, source: EventSource, event: dict[str, Any], exc: BaseException, attempt: int
-    ) -> None:
+    def _send_failure_record(self, source: EventSource, event: Any, exc: BaseException, attempt: int) -> None:
         """What Lambda sends an SQS on-failure destination after the last retry of an async invocation."""
         assert source.failure_queue is not None
         record = {
