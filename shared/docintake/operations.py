@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote_plus
 from uuid import UUID
 
@@ -113,18 +113,29 @@ class SweepResult:
         return line
 
 
-def sweep(ops: Operations, *, invocation_id: str, limit: int = 500) -> SweepResult:
+def sweep(
+    ops: Operations,
+    *,
+    invocation_id: str,
+    limit: int = 500,
+    stale_seconds: int | None = None,
+    leases_expired: bool = False,
+) -> SweepResult:
     """Rescues jobs whose heartbeat went stale, one locked row at a time, and expires abandoned uploads.
 
     A job is stale when its heartbeat is older than SWEEP_STALE_SECONDS (more than a function timeout ×
-    maxReceiveCount, so SQS has given up on it) and no lease is live. Its stage's message is sent again:
+    maxReceiveCount, so SQS has given up on it), or ``stale_seconds`` when an operator says so, and no
+    lease is live; ``leases_expired`` counts every lease as lapsed (the local stack at start: whoever held
+    them stopped with the previous run). Its stage's message is sent again:
     a message still somewhere in SQS makes that a duplicate, which the stage machine acknowledges. A job
     rescued so often that its attempts reach twice maxReceiveCount keeps crashing its stage: it is
-    dead-lettered (``stage_crashed``) instead. A job that fails here is skipped for the rest of the run.
+    dead-lettered (``stage_crashed``) instead. Each job is taken at most once per run; one that fails here
+    waits for the next run.
     """
     settings = ops.settings
     params: dict[str, Any] = {
-        "stale_after": settings.sweep_stale_seconds,
+        "stale_after": settings.sweep_stale_seconds if stale_seconds is None else stale_seconds,
+        "leases_expired": leases_expired,
         "upload_after": settings.upload_url_expires_seconds + settings.sweep_upload_grace_seconds,
         "skip": [],
     }
@@ -136,6 +147,9 @@ def sweep(ops: Operations, *, invocation_id: str, limit: int = 500) -> SweepResu
                 job = one(conn, "claim_stale_job", params)
                 if job is None:
                     break
+                # Once per run: with a short threshold (or none, at the local stack's start) the heartbeat
+                # a rescue writes is stale again by the next claim, which would rescue the job again.
+                params["skip"].append(job["id"])
                 if job["stage"] == "awaiting_upload":
                     _sweep_upload(ops, conn, job, invocation_id, result)
                 elif job["attempts"] >= 2 * settings.max_receive_count:
@@ -147,7 +161,6 @@ def sweep(ops: Operations, *, invocation_id: str, limit: int = 500) -> SweepResu
         except Exception as exc:
             if job is None:
                 raise
-            params["skip"].append(job["id"])
             result.failed.append(job["id"])
             logger.error("could not sweep a job", extra={"job_id": str(job["id"]), "error": describe_exception(exc)})
     if result.rescued or result.expired or result.revalidated or result.given_up or result.failed:
@@ -394,6 +407,10 @@ class ReplaySummary:
         return f"{prefix}replayed={self.replayed} skipped={self.skipped} failed={self.failed}"
 
 
+# What replay does with one chosen dead letter, decided before anything is changed.
+ReplayDecision = Literal["replay", "drop", "keep", "fail"]
+
+
 def replay(
     ops: Operations,
     queue: str,
@@ -410,6 +427,9 @@ def replay(
     Skipped and left in the DLQ: messages outside the filters and bodies no stage can read. Skipped and
     deleted: messages of jobs that have since finished, which a replay could not move. A replayed
     message that turns out to be a duplicate is acknowledged by its stage, so replaying twice is harmless.
+
+    A dry run takes the same decisions (``replay_decision``) over the same messages and counts them the
+    same way; it only leaves out the side effects, so every message goes back to the DLQ unchanged.
     """
     letters = read_dead_letters(ops, queue, hold_seconds=300)
     summary = ReplaySummary(dry_run=dry_run)
@@ -425,18 +445,15 @@ def replay(
         keep.extend(chosen[limit:])
         chosen = chosen[:limit]
     for done, letter in enumerate(chosen, start=1):
-        outcome = "kept" if dry_run else _replay_one(ops, letter, invocation_id)
-        if dry_run:
-            replayable = letter.stage_message is not None or letter.s3_event is not None
-            summary.replayed += replayable
-            summary.skipped += not replayable
-        elif outcome == "replayed":
+        decision = replay_decision(ops, letter)
+        outcome = decision if dry_run else _carry_out(ops, letter, decision, invocation_id)
+        if outcome == "replay":
             summary.replayed += 1
-        elif outcome == "failed":
+        elif outcome == "fail":
             summary.failed += 1
         else:
             summary.skipped += 1
-        if outcome in ("kept", "failed"):
+        if dry_run or outcome in ("keep", "fail"):
             keep.append(letter)
         if progress is not None:
             progress(done, len(chosen))
@@ -444,24 +461,40 @@ def replay(
     return summary
 
 
-def _replay_one(ops: Operations, letter: DeadLetter, invocation_id: str) -> str:
-    """``replayed``, ``finished`` (deleted: its job is over or elsewhere), ``kept`` (unreadable, or on the
-    wrong queue) or ``failed``."""
+def replay_decision(ops: Operations, letter: DeadLetter) -> ReplayDecision:
+    """``replay`` (send it back and reset its job), ``drop`` (delete it: its job has finished or moved on),
+    ``keep`` (leave it: unreadable, or on the wrong queue) or ``fail`` (it cannot be sent from here: the
+    source is not configured). Reads only the letter and the settings, so a dry run can ask it too."""
     if letter.stage_message is None and letter.s3_event is None:
-        return "kept"
+        return "keep"
     if letter.stage_message is not None and letter.stage_message.stage != letter.queue:
-        return "kept"  # a stage message on the wrong queue: replaying it would bounce it back here
+        return "keep"  # a stage message on the wrong queue: replaying it would bounce it back here
+    moved_on = (
+        letter.stage_message is not None
+        and letter.job_stage is not None
+        and STEP_FOR_STAGE.get(letter.job_stage) != letter.queue
+    )
+    if letter.job_state in FINISHED_STATES or moved_on:
+        return "drop"  # its job has finished, or moved to another stage since: this message can move nothing
+    # Checked before the job is reset: a job reset without its message would wait for the sweeper.
+    if letter.stage_message is not None and not ops.source_url(letter.queue):
+        logger.error("replay impossible: the source queue is not configured", extra={"queue": letter.queue})
+        return "fail"
+    if letter.stage_message is None and ops.invoke_validate is None:
+        logger.error("replay impossible: VALIDATE_FUNCTION_NAME is not set", extra={"queue": letter.queue})
+        return "fail"
+    return "replay"
+
+
+def _carry_out(ops: Operations, letter: DeadLetter, decision: ReplayDecision, invocation_id: str) -> ReplayDecision:
+    """Does what ``replay_decision`` decided; a step that fails turns the outcome into ``fail``."""
+    if decision in ("keep", "fail"):
+        return decision
     dlq = ops.dlq_url(letter.queue)
     try:
-        stale = (
-            letter.stage_message is not None
-            and letter.job_stage is not None
-            and STEP_FOR_STAGE.get(letter.job_stage) != letter.queue
-        )
-        if letter.job_state in FINISHED_STATES or stale:
-            # Its job has finished, or moved to another stage since: this message can move nothing.
+        if decision == "drop":
             ops.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt_handle)
-            return "finished"
+            return "drop"
         if letter.job_id is not None:
             with ops.db.transaction() as conn:
                 job = one(conn, "replay_job", {"job_id": letter.job_id})
@@ -485,13 +518,10 @@ def _replay_one(ops: Operations, letter: DeadLetter, invocation_id: str) -> str:
                     )
         if letter.stage_message is not None:
             url = ops.source_url(letter.queue)
-            if not url:
-                raise RuntimeError(f"{letter.queue.upper()}_QUEUE_URL is not set")
+            assert url is not None  # replay_decision said so
             send_stage_message(ops.sqs, url, letter.stage_message)
         else:
-            if ops.invoke_validate is None:
-                raise RuntimeError("VALIDATE_FUNCTION_NAME is not set")
-            assert letter.s3_event is not None
+            assert letter.s3_event is not None and ops.invoke_validate is not None
             ops.invoke_validate(letter.s3_event)
         ops.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt_handle)
     except Exception as exc:
@@ -499,8 +529,8 @@ def _replay_one(ops: Operations, letter: DeadLetter, invocation_id: str) -> str:
             "replay failed",
             extra={"message_id": letter.message_id, "queue": letter.queue, "error": describe_exception(exc)},
         )
-        return "failed"
-    return "replayed"
+        return "fail"
+    return "replay"
 
 
 # --- jobs ----------------------------------------------------------------------------------------------

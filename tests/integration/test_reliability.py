@@ -5,6 +5,7 @@ Every test runs the template's queues on moto and the real handlers, stepped wit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -49,7 +50,7 @@ def _drain(stack: LocalStack, *queues: str) -> None:
 
 def _uploaded_not_validated(stack: LocalStack) -> Any:
     """An upload whose file arrived but whose S3 event was lost: the async-event queue is emptied."""
-    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown", replace=True)
     _drain(stack, "ValidateFunctionAsyncEvents")
     return ticket
 
@@ -316,7 +317,7 @@ def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_s
 
     # GIVEN three stale jobs: one that has crashed through two rounds of deliveries, two ordinary ones
     for name in ("a.md", "b.md", "c.md"):
-        ticket = upload_bytes(stack, USER, name, POLICY.replace(b"Clause 1 ", name.encode()), "text/markdown")
+        ticket = upload_bytes(stack, USER, name, POLICY + name.encode(), "text/markdown")
         stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
     _drain(stack, "ValidateFunctionAsyncEvents", "ParseQueue")
     _admin(
@@ -359,4 +360,54 @@ def test_replay_leaves_messages_on_the_wrong_queue_and_drops_those_of_jobs_that_
     assert summary.line() == "replayed=0 skipped=2 failed=0"
     left = list_dead_letters(stack.operations("ops"), ("parse",))
     assert [json.loads(x.body)["stage"] for x in left] == ["chunk"]
+    assert _admin(stack, "SELECT state FROM upload_jobs") == [{"state": "dead_lettered"}]
+
+
+def test_a_dry_run_replay_decides_as_the_real_one_and_changes_nothing(stack: LocalStack) -> None:
+    # GIVEN the parse DLQ holding a body no stage can read, a parse message of a job that has since finished,
+    # and the parse message of a job dead-lettered in parsing
+    finished = _ingest(stack)
+    ticket = upload_bytes(stack, USER, "other.md", POLICY + b"\nAnother clause.\n", "text/markdown")
+    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    _drain(stack, "ParseQueue", "ValidateFunctionAsyncEvents")
+    _admin(stack, "UPDATE upload_jobs SET stage = 'parsing', state = 'dead_lettered' WHERE id = %s", [ticket.job_id])
+    sqs = stack.client("sqs")
+    for body in ("garbage", _stage_body(stack, finished, "parse"), _stage_body(stack, ticket.document_id, "parse")):
+        sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=body)
+    ops = stack.operations()
+    # WHEN an operator asks for a dry run
+    dry = replay(ops, "parse", invocation_id="dry", dry_run=True)
+    # THEN nothing changed: every message is back in the DLQ, no job moved, nothing was sent or recorded
+    assert _queue_depth(stack, "ParseDLQ") == 3 and _queue_depth(stack, "ParseQueue") == 0
+    assert _admin(stack, "SELECT state FROM upload_jobs WHERE id = %s", [ticket.job_id]) == [{"state": "dead_lettered"}]
+    assert _admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'replayed'") == [{"n": 0}]
+    # AND the real replay does exactly what the dry run announced
+    real = replay(ops, "parse", invocation_id="real")
+    assert real.line() == "replayed=1 skipped=2 failed=0"
+    assert dry.line() == f"dry run: would have {real.line()}"
+    left = list_dead_letters(stack.operations("ops"), ("parse",))
+    assert [x.body for x in left] == ["garbage"]
+    assert _admin(stack, "SELECT state FROM upload_jobs WHERE id = %s", [ticket.job_id]) == [{"state": "queued"}]
+
+
+def test_a_replay_whose_source_is_not_configured_fails_before_resetting_the_job(stack: LocalStack) -> None:
+    # GIVEN a job dead-lettered in parsing, its message in the parse DLQ, and no parse queue URL configured
+    ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
+    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    _drain(stack, "ParseQueue", "ValidateFunctionAsyncEvents")
+    _admin(stack, "UPDATE upload_jobs SET stage = 'parsing', state = 'dead_lettered'")
+    stack.client("sqs").send_message(
+        QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=_stage_body(stack, ticket.document_id, "parse")
+    )
+    ops = stack.operations()
+    ops = dataclasses.replace(ops, settings=ops.settings.model_copy(update={"parse_queue_url": None}))
+    # WHEN it is replayed, dry and for real
+    dry = replay(ops, "parse", invocation_id="dry", dry_run=True)
+    real = replay(ops, "parse", invocation_id="real")
+    # THEN both count it failed, the message stays, and the job was not reset to wait for a message never sent
+    assert (dry.line(), real.line()) == (
+        "dry run: would have replayed=0 skipped=0 failed=1",
+        "replayed=0 skipped=0 failed=1",
+    )
+    assert _queue_depth(stack, "ParseDLQ") == 1
     assert _admin(stack, "SELECT state FROM upload_jobs") == [{"state": "dead_lettered"}]

@@ -304,7 +304,8 @@ ORDER BY d.created_at;
 -- Sweeper (role docintake_sweeper, every user): one job nobody has touched for longer than any SQS
 -- redelivery could take, locked so concurrent sweepers each take a different one. A job under a live
 -- invocation has a fresh heartbeat (claims and heartbeats set it) and is never picked. Jobs this run
--- could not handle are skipped, so one bad row cannot stall the rest.
+-- could not handle are skipped, so one bad row cannot stall the rest. leases_expired: every lease belongs
+-- to a stack that no longer runs (the local stack's reconciliation at start), so none is live.
 SELECT j.id, j.document_id, j.user_id, j.stage, j.state, j.attempts, j.correlation_id, j.heartbeat_at,
        j.created_at
 FROM upload_jobs j
@@ -314,7 +315,7 @@ WHERE j.state IN ('queued', 'in_progress', 'retrying')
         AND coalesce(j.heartbeat_at, j.created_at) < now() - make_interval(secs => %(upload_after)s))
     OR (j.stage NOT IN ('awaiting_upload', 'done')
         AND j.heartbeat_at < now() - make_interval(secs => %(stale_after)s)
-        AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now())))
+        AND (%(leases_expired)s OR j.lease_expires_at IS NULL OR j.lease_expires_at < now())))
   AND j.id <> ALL(%(skip)s::uuid[])
 ORDER BY coalesce(j.heartbeat_at, j.created_at)
 LIMIT 1
@@ -391,6 +392,10 @@ SELECT DISTINCT ON (j.document_id) j.id AS job_id, j.document_id, j.user_id, j.s
 FROM upload_jobs j
 WHERE j.document_id = ANY(%(document_ids)s::uuid[])
 ORDER BY j.document_id, j.created_at DESC;
+
+-- name: ops_ready_documents
+-- The local stack's reconciliation (sweeper role): every ready document, to check its files are still in S3.
+SELECT d.id AS document_id, d.user_id FROM documents d WHERE d.status = 'ready' ORDER BY d.id;
 
 -- name: ops_list_jobs
 SELECT j.id AS job_id, j.document_id, j.user_id, j.stage, j.state, j.attempts, j.last_error_code,
