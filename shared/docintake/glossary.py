@@ -89,7 +89,7 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     ),
     # --- The house ------------------------------------------------------------------------------------
     _entry(
-        r"(house|home|place|property|building) (is |was |sits |stays |left |been )*(empty|vacant|unoccupied|unlived)"
+        r"(house|home|place|property|building)( [a-z']+){0,2} (empty|vacant|unoccupied|unlived)"
         r"|(nobody|no one|no-one) (is )?(living|lives|stays|staying) (there|in (it|the house|my house))"
         r"|(away|gone|travel(l)?ing) for (months|a long time|weeks)|left (my|the) (house|home) (empty|vacant)",
         "vacancy|vacant|unoccupied|vacancy provision",
@@ -366,6 +366,7 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     _entry(
         r"(car|vehicle|truck) (got |was |gets )?(hit|crash(ed)?|wreck(ed)?|totall?ed|dent(ed)?|smashed|damaged)"
         r"|(crash|accident|wreck|fender bender|collided|collision)( damage)?( to)? (my|the) (car|vehicle)"
+        r"|(crashed|ran|drove|backed|smashed|slammed) into (my|our|the) (car|vehicle|truck)"
         r"|hit (a|another|the) (car|pole|tree|wall|guardrail)|rear-?ended|damage to my (car|vehicle)",
         "collision|coverage for damage to your auto|physical damage|upset",
         "Damage to the insured's own car from a crash is 'collision' (Part D, damage to your auto).",

@@ -9,6 +9,7 @@ than writing them (bench/store)."""
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -118,6 +119,35 @@ def active_model(conn: psycopg.Connection[Row]) -> tuple[str, int] | None:
     return None if row is None else (row["model"], row["dimensions"])
 
 
+def embedded_text(chunk: Row, context: str = "") -> str:
+    """What a chunk is embedded as: where it is (the document's opening words, then the headings of the
+    sections it holds), then its text. A section's title often carries the word a question means
+    ("Vacancy", "Collision") while its clauses never repeat it, and a declarations table rarely repeats
+    the insured address or policy that tell two similar policies apart; the keyword ranking weighs the
+    same headings (migration 0013)."""
+    path = list(chunk.get("heading_path") or [])
+    headings = list(path)
+    for section in chunk.get("sections") or []:
+        if len(section) > len(path) and section[-1] not in headings:
+            headings.append(section[-1])
+    where = "\n".join(part for part in (context, " › ".join(headings)) if part)
+    return f"{where}\n\n{chunk['content']}" if where else str(chunk["content"])
+
+
+def document_context(conn: psycopg.Connection[Row], document_id: UUID) -> str:
+    """The document's opening words (its first chunk's first ``CONTEXT_CHARS`` characters, markup and
+    spacing dropped): what it is and whom it covers, carried into every other chunk's embedded text."""
+    row = one(conn, "first_chunk", {"document_id": document_id})
+    if row is None:
+        return ""
+    text = " ".join(re.sub(r"[#|*_>`-]+", " ", str(row["content"])).split())
+    return text[:CONTEXT_CHARS]
+
+
+# Short: MiniLM reads 256 tokens of a ~220-token chunk, and every character here pushes one off its end.
+CONTEXT_CHARS = 160
+
+
 def embed_missing(
     db: Database,
     *,
@@ -133,9 +163,11 @@ def embed_missing(
     with db.transaction(user_id) as conn:
         table = ensure_vector_table(conn, embedder.model, embedder.dimensions)
         pending = conn.execute(_query("chunks_to_embed", table), {"document_id": document_id}).fetchall()
+        context = document_context(conn, document_id) if pending else ""
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
-        vectors = [pack_vector(vector) for vector in embedder.embed([row["content"] for row in batch])]
+        texts = [embedded_text(row, "" if row["ordinal"] == 0 else context) for row in batch]
+        vectors = [pack_vector(vector) for vector in embedder.embed(texts)]
         before_write()  # e.g. the stage's heartbeat: stop here if the lease was lost
         with db.transaction(user_id) as conn:
             write_vectors(

@@ -15,6 +15,8 @@ from docintake.glossary import GLOSSARY, QUESTION_FRAME, expand, question_words
         ("what's the most I would pay in a year", "out-of-pocket limit"),
         ("my car got hit in a parking lot", "collision"),
         ("the house was left empty for three months", "vacancy"),
+        ("my house sat empty while I travelled", "vacancy"),
+        ("someone crashed into my car", "collision"),
         ("nobody is living there this winter", "unoccupied"),
         ("someone stole my bike", "theft"),
         ("water came in through the basement", "flood"),
@@ -29,6 +31,10 @@ from docintake.glossary import GLOSSARY, QUESTION_FRAME, expand, question_words
 )
 def test_a_lay_phrasing_expands_to_the_policy_term(question: str, term: str) -> None:
     assert term in expand(question).terms
+
+
+def test_an_empty_lot_next_to_the_house_is_not_a_vacancy() -> None:
+    assert expand("the empty lot next to my house").terms == []
 
 
 @pytest.mark.parametrize(

@@ -184,11 +184,15 @@ SELECT model, dimensions, table_name FROM embedding_models ORDER BY created_at, 
 
 -- name: chunks_to_embed
 -- Chunks of the document without a vector in the model's table ({vectors}, formatted in by vectors.py).
-SELECT c.id, c.content
+SELECT c.id, c.ordinal, c.content, c.heading_path, c.sections
 FROM document_chunks c
 WHERE c.document_id = %(document_id)s
   AND NOT EXISTS (SELECT 1 FROM {vectors} v WHERE v.chunk_id = c.id)
 ORDER BY c.ordinal;
+
+-- name: first_chunk
+-- The document's opening chunk: its first words are carried into the others' embedded text.
+SELECT content FROM document_chunks WHERE document_id = %(document_id)s ORDER BY ordinal LIMIT 1;
 
 -- name: create_vector_staging
 -- COPY FROM is refused on tables under RLS: vectors are copied here, then inserted under the policies.
