@@ -16,6 +16,12 @@ from docintake.local.stack import LocalStack
 ROOT = Path(__file__).resolve().parents[1]
 # Per run, so two pytest runs against one server never drop each other's template.
 TEMPLATE_DB = f"docintake_test_template_{os.getpid()}"
+# The suite embeds with the offline hash embedder (fast, deterministic): the settings, the local stacks and the
+# CLI subprocesses all read these. The default (MiniLM) has its own tests (test_local_embedders, the demo's).
+# The provider alone: its model (docintake-hash-v1, 384) follows from it (config.PROVIDER_DEFAULT_MODELS).
+os.environ["EMBEDDING_PROVIDER"] = "hash"
+for _name in ("EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)

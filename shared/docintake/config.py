@@ -33,6 +33,7 @@ ALLOWED_CONTENT_TYPES: frozenset[str] = frozenset(member.value for member in Con
 # The model (name, dimensions) a local embedding provider uses when EMBEDDING_MODEL is not set; both are the
 # largest each package ships (docintake.embedding.wordllama, docintake.embedding.minilm).
 PROVIDER_DEFAULT_MODELS: dict[str, tuple[str, int]] = {
+    "hash": ("docintake-hash-v1", 384),
     "wordllama": ("wordllama-l2-supercat-256", 256),
     "minilm": ("all-MiniLM-L6-v2", 384),
 }
@@ -107,8 +108,10 @@ class Settings(BaseSettings):
 
     # Embedding. wordllama and minilm run from model files that registry packages ship (docintake[semantic]); with
     # EMBEDDING_MODEL and EMBEDDING_DIMENSIONS unset they take the provider's model (PROVIDER_DEFAULT_MODELS).
-    embedding_provider: Literal["hash", "wordllama", "minilm", "openai", "bedrock", "sentence-transformers"] = "hash"
-    embedding_model: str = "docintake-hash-v1"
+    # The default is semantic and offline: all-MiniLM-L6-v2 found the answer best of the local embedders on
+    # bench/retrieval (docs/decisions.md); hash stays for tests, OpenAI-compatible and Bedrock for production.
+    embedding_provider: Literal["hash", "wordllama", "minilm", "openai", "bedrock", "sentence-transformers"] = "minilm"
+    embedding_model: str = "all-MiniLM-L6-v2"
     embedding_dimensions: int = Field(default=384, ge=8, le=2000)
     embed_batch_size: int = Field(default=256, ge=1, le=256)
     # OpenAI-compatible /v1/embeddings: the key from the environment or a Secrets Manager secret.

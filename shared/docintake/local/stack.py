@@ -375,7 +375,12 @@ class LocalStack:
             env["OCR_ENGINE"] = os.environ.get("OCR_ENGINE", "local")
         # The embedder can be chosen for the whole local stack from the shell, as `sam local invoke
         # --env-vars` would (the test suite runs on the offline hash embedder this way).
-        env.update({name: os.environ[name] for name in _EMBEDDING_SETTINGS if os.environ.get(name)})
+        chosen = {name: os.environ[name] for name in _EMBEDDING_SETTINGS if os.environ.get(name)}
+        if "EMBEDDING_PROVIDER" in chosen:
+            # Another provider than the template's takes its own model unless one is named too (config.py).
+            env.pop("EMBEDDING_MODEL", None)
+            env.pop("EMBEDDING_DIMENSIONS", None)
+        env.update(chosen)
         env.update(self.environment)
         env["DATABASE_URL"] = self.database.role_url(role)
         env["AWS_ENDPOINT_URL"] = str(self.aws_endpoint)
