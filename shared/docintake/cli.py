@@ -454,6 +454,7 @@ def _chunk(args: argparse.Namespace) -> int:
                 "ordinal": c.ordinal,
                 "content": c.content,
                 "heading_path": list(c.heading_path),
+                "sections": [list(section) for section in c.sections],
                 "page_start": c.page_start,
                 "page_end": c.page_end,
                 "chars": c.chars,

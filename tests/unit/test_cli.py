@@ -58,7 +58,9 @@ def test_parse_json_piped_into_chunk_json_keeps_the_pages(
     assert main(["chunk", "-", "--json", "--size", "800", "--overlap", "100"]) == 0
     chunks = json.loads(capsys.readouterr().out)
     # THEN the chunks carry the documented fields, their page spans cover the document, and none is over 800
-    assert set(chunks[0]) == {"ordinal", "content", "heading_path", "page_start", "page_end", "chars"}
+    assert set(chunks[0]) == {"ordinal", "content", "heading_path", "sections", "page_start", "page_end", "chars"}
+    # each chunk's sections start with its heading path (their common prefix)
+    assert all(s[: len(c["heading_path"])] == c["heading_path"] for c in chunks for s in c["sections"])
     assert [c["ordinal"] for c in chunks] == list(range(len(chunks)))
     assert chunks[0]["page_start"] == 1 and chunks[-1]["page_end"] == sample.pages
     assert all(c["chars"] == len(c["content"]) <= 800 for c in chunks)
