@@ -22,14 +22,16 @@ GRANT SELECT ON embedding_models TO docintake_api, docintake_worker, docintake_o
 -- The table of a model's vectors, created (as the owner, with its row-level security) the first time the
 -- model writes one. SECURITY DEFINER so the embed worker, which may not create tables, can call it; the
 -- name is derived here, never taken from the caller, and every identifier goes through format('%I').
+-- search_path ends with pg_temp and every table is schema-qualified: PostgreSQL searches pg_temp first
+-- unless it is listed, and a caller's temporary table named embedding_models would stand in for the registry.
 CREATE FUNCTION ensure_vector_table(p_model text, p_dimensions integer) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public
+    SET search_path = pg_catalog, public, pg_temp
     AS $$
 DECLARE
     name text;
 BEGIN
-    SELECT table_name INTO name FROM embedding_models WHERE model = p_model AND dimensions = p_dimensions;
+    SELECT table_name INTO name FROM public.embedding_models WHERE model = p_model AND dimensions = p_dimensions;
     IF name IS NOT NULL THEN
         RETURN name;
     END IF;
@@ -38,12 +40,12 @@ BEGIN
     END IF;
     -- One creator at a time; a second caller finds the row the first one made.
     PERFORM pg_advisory_xact_lock(hashtext('docintake.vector_table'));
-    SELECT table_name INTO name FROM embedding_models WHERE model = p_model AND dimensions = p_dimensions;
+    SELECT table_name INTO name FROM public.embedding_models WHERE model = p_model AND dimensions = p_dimensions;
     IF name IS NOT NULL THEN
         RETURN name;
     END IF;
     -- A worker could otherwise create tables without end; finalize drops the models no one uses.
-    IF (SELECT count(*) FROM embedding_models) >= 32 THEN
+    IF (SELECT count(*) FROM public.embedding_models) >= 32 THEN
         RAISE EXCEPTION 'too many embedding models (32); finalize a re-embed first' USING ERRCODE = '54000';
     END IF;
     -- Readable and unique: a slug of the name, a hash of the exact name (two names can share a slug),
@@ -68,7 +70,7 @@ BEGIN
                    ' USING (user_id = public.app_user_id()) WITH CHECK (user_id = public.app_user_id())', name);
     EXECUTE format('GRANT SELECT ON public.%I TO docintake_api', name);
     EXECUTE format('GRANT SELECT, INSERT, DELETE ON public.%I TO docintake_worker', name);
-    INSERT INTO embedding_models (model, dimensions, table_name) VALUES (p_model, p_dimensions, name);
+    INSERT INTO public.embedding_models (model, dimensions, table_name) VALUES (p_model, p_dimensions, name);
     RETURN name;
 END
 $$;
@@ -95,20 +97,21 @@ GRANT SELECT, INSERT, UPDATE ON user_search_models TO docintake_worker;
 -- embedded") without naming a table in a static query. The caller's RLS applies (SECURITY INVOKER).
 CREATE FUNCTION document_vector_count(p_document uuid) RETURNS bigint
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, public
+    SET search_path = pg_catalog, public, pg_temp
     AS $$
 DECLARE
     best bigint := 0;
     n bigint;
     t text;
 BEGIN
-    FOR t IN SELECT table_name FROM embedding_models LOOP
+    FOR t IN SELECT table_name FROM public.embedding_models LOOP
         EXECUTE format('SELECT count(*) FROM public.%I WHERE document_id = $1', t) INTO n USING p_document;
         best := greatest(best, n);
     END LOOP;
     RETURN best;
 END
 $$;
+REVOKE ALL ON FUNCTION document_vector_count(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION document_vector_count(uuid) TO docintake_api, docintake_worker;
 
 -- Existing vectors into their models' tables, each user onto the model most of their chunks have. The owner
@@ -121,20 +124,23 @@ DECLARE
 BEGIN
     ALTER TABLE document_chunks NO FORCE ROW LEVEL SECURITY;
     ALTER TABLE user_search_models NO FORCE ROW LEVEL SECURITY;
-    FOR m IN SELECT DISTINCT embedding_model AS model, embedding_dimensions AS dimensions
+    -- The dimension is read from each vector, not from embedding_dimensions, which nothing constrained.
+    FOR m IN SELECT DISTINCT embedding_model AS model, vector_dims(embedding) AS dimensions
              FROM document_chunks WHERE embedding IS NOT NULL LOOP
         t := ensure_vector_table(m.model, m.dimensions);
         EXECUTE format('ALTER TABLE public.%I NO FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('INSERT INTO public.%I (chunk_id, document_id, user_id, embedding)'
                        ' SELECT id, document_id, user_id, embedding::vector(%s) FROM document_chunks'
-                       ' WHERE embedding_model = $1 AND embedding_dimensions = $2', t, m.dimensions)
+                       ' WHERE embedding_model = $1 AND vector_dims(embedding) = $2', t, m.dimensions)
             USING m.model, m.dimensions;
         EXECUTE format('ALTER TABLE public.%I FORCE ROW LEVEL SECURITY', t);
     END LOOP;
+    -- A user whose chunks were on two models (a re-embed under way) searches the one most of them have;
+    -- the others' documents come back to vector search once `docintake reembed` gives them that model.
     INSERT INTO user_search_models (user_id, model, dimensions)
-    SELECT DISTINCT ON (user_id) user_id, embedding_model, embedding_dimensions
+    SELECT DISTINCT ON (user_id) user_id, embedding_model, vector_dims(embedding)
     FROM document_chunks WHERE embedding IS NOT NULL
-    GROUP BY user_id, embedding_model, embedding_dimensions
+    GROUP BY user_id, embedding_model, vector_dims(embedding)
     ORDER BY user_id, count(*) DESC, embedding_model;
     ALTER TABLE user_search_models FORCE ROW LEVEL SECURITY;
     ALTER TABLE document_chunks FORCE ROW LEVEL SECURITY;

@@ -156,7 +156,7 @@ def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
     if searched and searched != (embedder.model, embedder.dimensions):
         models.append(embedder_for_model(pipeline.settings, *searched))
     counts = {
-        model.model: embed_missing(
+        (model.model, model.dimensions): embed_missing(
             pipeline.db,
             user_id=message.user_id,
             document_id=message.document_id,
@@ -170,7 +170,8 @@ def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
         finish_document(conn, message.document_id, [(model.model, model.dimensions) for model in models])
         run(conn, "set_document_status", {"document_id": message.document_id, "status": "ready"})
-        return {"embedded": counts[embedder.model], "model": embedder.model, "dimensions": embedder.dimensions}
+        embedded = counts[(embedder.model, embedder.dimensions)]
+        return {"embedded": embedded, "model": embedder.model, "dimensions": embedder.dimensions}
 
     return write
 

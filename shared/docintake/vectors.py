@@ -24,7 +24,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 
 from docintake.db import Database, Row, one, queries, run
-from docintake.embedding import Embedder, vector_literal
+from docintake.embedding import Embedder
 from docintake.errors import TransientError
 from docintake.events import append_event
 
@@ -105,12 +105,10 @@ def prepare_search(conn: psycopg.Connection[Row], model: str, dimensions: int) -
     """The model's table for a search in this transaction, with pgvector's iterative index scans turned on
     when an approximate index was made on request (``create_ann_index``): a filtered scan then goes on
     until it has enough of the user's rows. None when the model has no vectors."""
-    row = one(conn, "vector_table", {"model": model, "dimensions": dimensions})
-    if row is None:
-        return None
-    if row["ann_index"]:
+    table = vector_table(conn, model, dimensions)
+    if table is not None and one(conn, "has_ann_index", {"model": model, "dimensions": dimensions}):
         conn.execute("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
-    return str(row["table_name"])
+    return table
 
 
 def active_model(conn: psycopg.Connection[Row]) -> tuple[str, int] | None:
@@ -224,45 +222,6 @@ def finish_document(
 
 
 @dataclass(frozen=True)
-class SearchHit:
-    chunk_id: UUID
-    document_id: UUID
-    filename: str
-    page_start: int
-    page_end: int
-    heading_path: list[str]
-    # Each section the chunk holds, as heading paths; heading_path is their common prefix. Empty for a
-    # chunk written before sections were stored.
-    sections: list[list[str]]
-    score: float
-    content: str
-
-
-def search(
-    db: Database,
-    user_id: UUID,
-    query: str,
-    *,
-    k: int,
-    embedder_for: Callable[[str, int], Embedder],
-    document_ids: Sequence[UUID] | None = None,
-) -> list[SearchHit]:
-    """The user's top-k chunks by cosine similarity, exact, through RLS, with the user's search model: the
-    query is embedded once."""
-    ids = list(document_ids) if document_ids else None
-    with db.transaction(user_id) as conn:
-        model = active_model(conn)
-        table = model and prepare_search(conn, *model)
-        if model is None or table is None:
-            return []
-        vector = embedder_for(*model).embed([query])[0]
-        rows = conn.execute(
-            _query("search_chunks", table), {"query": vector_literal(vector), "document_ids": ids, "k": k}
-        ).fetchall()
-    return [SearchHit(**{**row, "score": float(row["score"])}) for row in rows]
-
-
-@dataclass(frozen=True)
 class Reembedded:
     document_id: UUID
     user_id: UUID
@@ -366,14 +325,18 @@ def finalize_model(
             )
             deleted += cur.rowcount
         for row in admin.execute(queries()["unused_vector_tables"]).fetchall():
-            if (row["model"], row["dimensions"]) in set(keep) or (row["model"], row["dimensions"]) == (
-                model,
-                dimensions,
-            ):
+            table = row["table_name"]
+            if (row["model"], row["dimensions"]) in {*keep, (model, dimensions)}:
                 continue
-            admin.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(row["table_name"])))
+            # A table that still holds vectors is some re-embed's work (one not switched to yet): kept.
+            held = admin.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {}) AS held").format(sql.Identifier(table))
+            ).fetchone()
+            if held and held["held"]:
+                continue
+            admin.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
             run(admin, "delete_vector_table_row", {"model": row["model"], "dimensions": row["dimensions"]})
-            dropped.append(row["table_name"])
+            dropped.append(table)
     return Finalized(model, dimensions, deleted, dropped)
 
 
@@ -393,6 +356,7 @@ def create_ann_index(admin: psycopg.Connection[Row], model: str, dimensions: int
     if table is None:
         raise RuntimeError(f"no vectors of {model} ({dimensions} dimensions)")
     name = f"{table}_hnsw"
+    # CONCURRENTLY cannot run in a transaction, so these are session settings, undone after.
     admin.execute("SET maintenance_work_mem = '256MB'")
     admin.execute("SET ROLE docintake_owner")  # the index belongs to the table's owner
     try:
@@ -403,5 +367,12 @@ def create_ann_index(admin: psycopg.Connection[Row], model: str, dimensions: int
         )
     finally:
         admin.execute("RESET ROLE")
+        admin.execute("RESET maintenance_work_mem")
+    # A build that failed part-way leaves an INVALID index that IF NOT EXISTS would then skip.
+    valid = admin.execute(
+        "SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name]
+    ).fetchone()
+    if not valid or not valid["valid"]:
+        raise RuntimeError(f"{name} is not valid (a failed build?): drop it and run again")
     run(admin, "mark_ann_index", {"model": model, "dimensions": dimensions, "ann_index": True})
     return name

@@ -19,13 +19,13 @@ from docintake.embedding.hashing import HashEmbedder
 from docintake.local.client import upload_bytes
 from docintake.local.sample_documents import policy_markdown
 from docintake.local.stack import LocalStack
+from docintake.search import SearchMode, search
 from docintake.vectors import (
     create_ann_index,
     ensure_vector_table,
     finalize_model,
     pack_vector,
     reembed_documents,
-    search,
     switch_users,
     write_vectors,
 )
@@ -98,7 +98,7 @@ def _search(stack: LocalStack, user: uuid.UUID, query: str, embedders: list[tupl
         return HashEmbedder(model=model, dimensions=dimensions)
 
     try:
-        return search(api, user, query, k=3, embedder_for=embedder_for)
+        return search(api, user, query, k=3, embedder_for=embedder_for, mode=SearchMode.VECTOR)
     finally:
         api.close()
 
@@ -285,7 +285,15 @@ def test_a_user_with_few_chunks_among_many_gets_the_exact_top_k(
         for user in users[:3]:
             for query in ("water damage to the roof", "collision deductible premium", "theft endorsement"):
                 # WHEN the user searches through RLS as the API role
-                hits = search(api, user, query, k=10, embedder_for=lambda m, d: HashEmbedder(model=m, dimensions=d))
+                hits = search(
+                    api,
+                    user,
+                    query,
+                    k=10,
+                    embedder_for=lambda m, d: HashEmbedder(model=m, dimensions=d),
+                    mode=SearchMode.VECTOR,
+                    expand=False,  # the question as asked, so the brute force below embeds the same text
+                )
                 # THEN the result is the brute-force top 10 over that user's chunks: recall@10 = 1.0
                 q = embedder.embed([query])[0]
                 exact = sorted((sum(a * b for a, b in zip(q, v, strict=True)) for _, v in rows[user]), reverse=True)
@@ -302,3 +310,33 @@ def test_a_user_with_few_chunks_among_many_gets_the_exact_top_k(
     if version and tuple(int(p) for p in version["extversion"].split(".")[:2]) < (0, 8):
         with pytest.raises(RuntimeError, match="iterative index scans"):
             create_ann_index(admin, *V1)
+
+
+def test_finalize_never_drops_a_table_that_holds_vectors(
+    stack: LocalStack, admin: psycopg.Connection[dict[str, Any]], worker: Database
+) -> None:
+    # GIVEN alice switched to v2 and bob's documents re-embedded with v3, which nobody searches yet
+    upload_bytes(stack, ALICE, "a.md", POLICY, "text/markdown")
+    upload_bytes(stack, BOB, "b.md", POLICY, "text/markdown")
+    stack.run_until_idle()
+    v3 = ("docintake-hash-v3", 128)
+    reembed_documents(admin, worker, HashEmbedder(model=V2[0], dimensions=V2[1]), batch_size=8, user_id=ALICE)
+    switch_users(admin, worker, *V2, user_id=ALICE)
+    reembed_documents(admin, worker, HashEmbedder(model=v3[0], dimensions=v3[1]), batch_size=8, user_id=BOB)
+    bob_v3 = _vectors(admin, v3)
+    # WHEN v2 is finalized
+    finalized = finalize_model(admin, *V2, keep=[V2])
+    # THEN v3's table, unsearched but holding bob's vectors, stays with them
+    assert bob_v3 and _vectors(admin, v3) == bob_v3
+    assert not any("hash_v3" in table for table in finalized.dropped_tables)
+
+
+def test_a_temporary_table_cannot_stand_in_for_the_model_registry(stack: LocalStack, worker: Database) -> None:
+    # GIVEN a worker session with its own temporary embedding_models naming a table of its choice
+    with worker.transaction(ALICE) as conn:
+        conn.execute("CREATE TEMP TABLE embedding_models (model text, dimensions int, table_name text)")
+        conn.execute("INSERT INTO embedding_models VALUES ('m', 3, 'chosen by the caller')")
+        # WHEN it asks for the model's table
+        name = conn.execute("SELECT ensure_vector_table('m', 3) AS t").fetchone()
+    # THEN the function reads the real registry and derives the name itself
+    assert name is not None and name["t"].startswith("chunk_vectors_m_") and name["t"].endswith("_3")

@@ -177,7 +177,10 @@ ORDER BY ordinal;
 SELECT ensure_vector_table(%(model)s, %(dimensions)s) AS table_name;
 
 -- name: vector_table
-SELECT table_name, ann_index FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s;
+SELECT table_name FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s;
+
+-- name: has_ann_index
+SELECT 1 AS found FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s AND ann_index;
 
 -- name: vector_tables
 SELECT model, dimensions, table_name FROM embedding_models ORDER BY created_at, model;
@@ -248,7 +251,7 @@ DELETE FROM {vectors} v USING user_search_models u
 WHERE v.user_id = u.user_id AND u.model = %(model)s AND u.dimensions = %(dimensions)s;
 
 -- name: unused_vector_tables
--- Admin: models no user searches with; dropped by finalize when their table is empty.
+-- Admin: models no user searches with; finalize drops the empty ones.
 SELECT m.model, m.dimensions, m.table_name FROM embedding_models m
 WHERE NOT EXISTS (SELECT 1 FROM user_search_models u WHERE u.model = m.model AND u.dimensions = m.dimensions);
 
@@ -272,25 +275,6 @@ SELECT d.id AS document_id, d.filename, d.status, d.page_count, j.stage, j.state
 FROM documents d
 JOIN LATERAL (SELECT * FROM upload_jobs WHERE document_id = d.id ORDER BY created_at DESC LIMIT 1) j ON true
 WHERE d.id = %(document_id)s;
-
--- name: search_chunks
--- Exact top-k over the user's own chunks in the model's table ({vectors}): the user_id index narrows to
--- their rows and the distance is computed on each. The top k are found first, carrying ids and distances
--- only, and joined back for their text.
-WITH top AS (
-    SELECT v.chunk_id, v.embedding <=> %(query)s::vector AS distance
-    FROM {vectors} v JOIN documents d ON d.id = v.document_id AND d.user_id = v.user_id
-    WHERE v.user_id = app_user_id() AND d.status = 'ready'
-      AND (%(document_ids)s::uuid[] IS NULL OR v.document_id = ANY(%(document_ids)s::uuid[]))
-    ORDER BY distance, v.chunk_id
-    LIMIT %(k)s
-)
-SELECT c.id AS chunk_id, c.document_id, d.filename, c.page_start, c.page_end, c.heading_path, c.sections,
-       c.content, 1 - top.distance AS score
-FROM top
-JOIN document_chunks c ON c.id = top.chunk_id
-JOIN documents d ON d.id = c.document_id AND d.user_id = c.user_id
-ORDER BY top.distance, c.id;
 
 -- name: documents_to_reembed
 -- Admin (every user, or one): ready documents with chunks lacking a vector in the model's table, with
