@@ -9,7 +9,7 @@ database:
 - **docintake**: the local stack as bench/e2e runs it (moto in its own process, the real handlers, uploads
   through presigned PUTs), ``EMBEDDING_PROVIDER`` set to the embedder; then ``docintake.search.search`` as
   the API role, in each mode: hybrid, vector, keyword, and hybrid with ``expand=False`` (the insurance
-  glossary off). Without ``docintake.search`` only vector mode runs (``docintake.vectors.search``).
+  glossary off).
 - **LangChain**: bench/e2e's pipeline (``PyPDFLoader`` → ``RecursiveCharacterTextSplitter`` 1000/200 →
   ``PGVector``), asked with ``similarity_search``.
 - **LlamaIndex**, its default pipeline: ``SimpleDirectoryReader`` with PDFReader's reading (one Document
@@ -191,22 +191,17 @@ def docintake_asker(
                 for hit in hits
             ]
 
+        from docintake.search import search
+
         askers: dict[str, Ask] = {}
-        try:
-            from docintake.search import search
-        except ImportError:
-            from docintake.vectors import search as vector_search
+        for mode in MODES:
+            expand = mode != "hybrid-no-glossary"
+            plain = mode.removesuffix("-no-glossary")
 
-            askers["vector"] = lambda text: results(vector_search(db, USER, text, k=K, embedder_for=embedder_for))
-        else:
-            for mode in MODES:
-                expand = mode != "hybrid-no-glossary"
-                plain = mode.removesuffix("-no-glossary")
+            def ask(text: str, plain: str = plain, expand: bool = expand) -> list[Result]:
+                return results(search(db, USER, text, k=K, embedder_for=embedder_for, mode=plain, expand=expand))
 
-                def ask(text: str, plain: str = plain, expand: bool = expand) -> list[Result]:
-                    return results(search(db, USER, text, k=K, embedder_for=embedder_for, mode=plain, expand=expand))
-
-                askers[mode] = ask
+            askers[mode] = ask
         yield askers
 
 

@@ -356,7 +356,7 @@ def report(
         f"| `{search.SEARCH_QUERY}` statement (formatted with the model's table) | "
         + " | ".join(f"{statement[p]:.1f}" for p in ("p50", "p95", "p99", "mean"))
         + " |",
-        "| `docintake.vectors.search()` (transaction, active_model, vector_table, search_chunks) | "
+        "| `docintake.search.search(mode=vector)` (transaction, active_model, prepare_search, ranking, content) | "
         + " | ".join(f"{call[p]:.1f}" for p in ("p50", "p95", "p99", "mean"))
         + " |",
         "",

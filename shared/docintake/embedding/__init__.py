@@ -1,4 +1,5 @@
-"""Embedders: one interface, chosen by settings. The local default is the offline ``hash`` embedder.
+"""Embedders: one interface, chosen by settings. The default is MiniLM (``minilm``), semantic and offline;
+``hash`` is for tests.
 
 ``wordllama`` (static token vectors) and ``minilm`` (all-MiniLM-L6-v2 in numpy) are semantic and offline too: their
 model files come in registry packages (docintake[semantic]) and are read on first use, once per process, so

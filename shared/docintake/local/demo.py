@@ -58,7 +58,7 @@ def run_demo(stack: LocalStack, *, count: int = 4, timeout: float = 300.0, out: 
 
 
 def purge_users(stack: LocalStack, users: list[UUID]) -> int:
-    """Removes the demo users' documents (rows cascade to jobs, chunks and buffers) and their objects."""
+    """Removes the demo users' documents (rows cascade to jobs, chunks and vectors) and their objects."""
     with psycopg.connect(stack.database.admin_url, autocommit=True) as conn, conn.transaction():
         keys = [r[0] for r in conn.execute("SELECT s3_key FROM documents WHERE user_id = ANY(%s)", [users])]
         conn.execute("DELETE FROM events WHERE user_id = ANY(%s)", [users])
