@@ -172,7 +172,7 @@ def run_docintake(stack: LocalStack, docs: list[Doc], *, timeout: float = 600.0)
 # --- the peers ---------------------------------------------------------------------------------------
 
 
-def _sqlalchemy_url(libpq_url: str, driver: str) -> str:
+def sqlalchemy_url(libpq_url: str, driver: str) -> str:
     """A SQLAlchemy URL for the same server and database (pgserver listens on a Unix socket)."""
     from psycopg.conninfo import conninfo_to_dict
 
@@ -240,8 +240,8 @@ def run_llamaindex(url: str, docs: list[Doc], folder: Path) -> Result:
                 Document(text=page.extract_text(), metadata={"file_name": path.name, "page_label": number})
             )
     store = PGVectorStore(
-        connection_string=_sqlalchemy_url(url, "psycopg2"),
-        async_connection_string=_sqlalchemy_url(url, "asyncpg"),
+        connection_string=sqlalchemy_url(url, "psycopg2"),
+        async_connection_string=sqlalchemy_url(url, "asyncpg"),
         table_name="llamaindex_chunks",
         embed_dim=DIMENSIONS,
     )
@@ -270,7 +270,7 @@ def run_langchain(url: str, docs: list[Doc], folder: Path, embedder: Embedder | 
     store = PGVector(
         embeddings=langchain_embeddings(embedder or _embedder()),
         collection_name="langchain_chunks",
-        connection=_sqlalchemy_url(url, "psycopg"),
+        connection=sqlalchemy_url(url, "psycopg"),
         use_jsonb=True,
     )
     splitter = RecursiveCharacterTextSplitter(chunk_size=SIZE, chunk_overlap=OVERLAP)

@@ -49,13 +49,13 @@ from bench.e2e.run import (
     STACK_ENVIRONMENT,
     USER,
     Doc,
-    _sqlalchemy_url,
     _vector_extension,
     langchain_embeddings,
     llamaindex_embedding,
     moto_process,
     run_docintake,
     run_langchain,
+    sqlalchemy_url,
 )
 from bench.retrieval.corpus import documents, page_texts
 from bench.retrieval.questions import STYLES, Question, load, normalise
@@ -237,8 +237,8 @@ def llamaindex_asker(admin: str, name: str, embedder: Embedder, folder: Path) ->
         started = time.perf_counter()
         reader = SimpleDirectoryReader(input_dir=str(folder), file_extractor={".pdf": _pdf_reader()})
         store = PGVectorStore.from_params(
-            connection_string=_sqlalchemy_url(url, "psycopg2"),
-            async_connection_string=_sqlalchemy_url(url, "asyncpg"),
+            connection_string=sqlalchemy_url(url, "psycopg2"),
+            async_connection_string=sqlalchemy_url(url, "asyncpg"),
             table_name="llamaindex_chunks",
             embed_dim=embedder.dimensions,
         )
@@ -273,7 +273,7 @@ def langchain_asker(admin: str, name: str, embedder: Embedder, docs: list[Doc], 
         store = PGVector(
             embeddings=langchain_embeddings(embedder),
             collection_name="langchain_chunks",  # run_langchain's collection
-            connection=_sqlalchemy_url(url, "psycopg"),
+            connection=sqlalchemy_url(url, "psycopg"),
             use_jsonb=True,
         )
 

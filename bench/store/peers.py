@@ -14,23 +14,11 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
+from bench.e2e.run import sqlalchemy_url
 from bench.store.write import ChunkRow, Document, Workload, WriteResult, vector_error
 
 LANGCHAIN, LLAMAINDEX = "LangChain PGVector.add_embeddings", "LlamaIndex PGVectorStore.add"
-
-
-def sqlalchemy_url(libpq_url: str, driver: str) -> str:
-    """A SQLAlchemy URL for the same server and database (pgserver listens on a Unix socket)."""
-    parts = conninfo_to_dict(libpq_url)
-    user, host, dbname = parts.get("user", "postgres"), parts.get("host", ""), parts["dbname"]
-    password = parts.get("password") or ""
-    port = parts.get("port", "5432")
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    if str(host).startswith("/"):
-        return f"postgresql+{driver}://{auth}/{dbname}?host={host}&port={port}"
-    return f"postgresql+{driver}://{auth}{host}:{port}/{dbname}"
 
 
 def metadata(doc: Document, row: ChunkRow) -> dict[str, Any]:
