@@ -15,7 +15,6 @@ from typing import Any
 
 import psycopg
 
-from bench.e2e.run import sqlalchemy_url
 from bench.store.write import ChunkRow, Document, Workload, WriteResult, vector_error
 
 LANGCHAIN, LLAMAINDEX = "LangChain PGVector.add_embeddings", "LlamaIndex PGVectorStore.add"
@@ -37,6 +36,8 @@ def metadata(doc: Document, row: ChunkRow) -> dict[str, Any]:
 
 
 def write_langchain(url: str, work: Workload) -> WriteResult:
+    from bench.e2e.run import sqlalchemy_url  # here: bench.e2e.run imports bench.store.run, which imports this
+
     """``PGVector.add_embeddings(texts, embeddings, metadatas, ids)`` once per document."""
     from langchain_core.embeddings import Embeddings
     from langchain_postgres import PGVector
@@ -82,6 +83,7 @@ def write_langchain(url: str, work: Workload) -> WriteResult:
 
 def write_llamaindex(url: str, work: Workload) -> WriteResult:
     """``PGVectorStore.add(nodes)`` once per document, with TextNodes that carry their embeddings."""
+    from bench.e2e.run import sqlalchemy_url
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.vector_stores.postgres import PGVectorStore
 
