@@ -83,9 +83,10 @@ def write_langchain(url: str, work: Workload) -> WriteResult:
 
 def write_llamaindex(url: str, work: Workload) -> WriteResult:
     """``PGVectorStore.add(nodes)`` once per document, with TextNodes that carry their embeddings."""
-    from bench.e2e.run import sqlalchemy_url
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.vector_stores.postgres import PGVectorStore
+
+    from bench.e2e.run import sqlalchemy_url
 
     store = PGVectorStore(
         connection_string=sqlalchemy_url(url, "psycopg2"),
