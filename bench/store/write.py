@@ -106,7 +106,8 @@ class LookupEmbedder:
         self.model, self.dimensions, self._vectors = work.model, work.dimensions, work.vectors
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        return [self._vectors[text] for text in texts]
+        # The stage embeds a chunk as "where it is\n\ntext" (vectors.embedded_text); the prefix holds no blank line.
+        return [self._vectors.get(text) or self._vectors[text.split("\n\n", 1)[1]] for text in texts]
 
 
 @dataclass
