@@ -29,7 +29,7 @@ def _scorer() -> ModuleType:
 @pytest.fixture(scope="module")
 def results() -> list[dict[str, object]]:
     if not (CORPUS / "truth.json").is_file():
-        pytest.skip(f"the tables corpus is not beside the repository ({CORPUS})")
+        pytest.skip(reason=f"the tables corpus is not beside the repository ({CORPUS})")
     score = _scorer()
     cases = json.loads((CORPUS / "truth.json").read_text(encoding="utf-8"))
     parsed = {}

@@ -395,7 +395,7 @@ def test_cell_text_joins_lines_top_first() -> None:
 
 def _corpus_table(file: str) -> list[list[list[str]]]:
     if not CORPUS.is_dir():
-        pytest.skip(f"the tables corpus is not beside the repository ({CORPUS})")
+        pytest.skip(reason=f"the tables corpus is not beside the repository ({CORPUS})")
     return _tables(_markdown((CORPUS / "pdf" / file).read_bytes()))
 
 
