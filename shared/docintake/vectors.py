@@ -104,11 +104,14 @@ def vector_table(conn: psycopg.Connection[Row], model: str, dimensions: int) -> 
 def prepare_search(conn: psycopg.Connection[Row], model: str, dimensions: int) -> str | None:
     """The model's table for a search in this transaction, with pgvector's iterative index scans turned on
     when an approximate index was made on request (``create_ann_index``): a filtered scan then goes on
-    until it has enough of the user's rows. None when the model has no vectors."""
-    table = vector_table(conn, model, dimensions)
-    if table is not None and one(conn, "has_ann_index", {"model": model, "dimensions": dimensions}):
+    until it has enough of the user's rows. None when the model has no vectors. One lookup: it is on
+    every search's path."""
+    row = one(conn, "vector_table", {"model": model, "dimensions": dimensions})
+    if row is None:
+        return None
+    if row["ann_index"]:
         conn.execute("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
-    return table
+    return str(row["table_name"])
 
 
 def active_model(conn: psycopg.Connection[Row]) -> tuple[str, int] | None:

@@ -177,10 +177,7 @@ ORDER BY ordinal;
 SELECT ensure_vector_table(%(model)s, %(dimensions)s) AS table_name;
 
 -- name: vector_table
-SELECT table_name FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s;
-
--- name: has_ann_index
-SELECT 1 AS found FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s AND ann_index;
+SELECT table_name, ann_index FROM embedding_models WHERE model = %(model)s AND dimensions = %(dimensions)s;
 
 -- name: vector_tables
 SELECT model, dimensions, table_name FROM embedding_models ORDER BY created_at, model;
