@@ -49,10 +49,23 @@ def test_application_roles_are_not_superusers_and_do_not_bypass_rls(database: Lo
     assert not any(r[1] or r[2] for r in rows)
 
 
-def test_the_vector_extension_is_installed(database: LocalDatabase) -> None:
+def test_the_vector_extension_is_installed_where_the_workers_search_with_it(database: LocalDatabase) -> None:
+    # GIVEN the migrated schema
     with psycopg.connect(database.admin_url) as conn:
-        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
-    assert version is not None
+        row = conn.execute(
+            "SELECT e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'vector'"
+        ).fetchone()
+        # WHEN the application's role computes the cosine distance search orders by (search.py: <=>)
+        conn.execute("SET ROLE docintake_api")
+        distance = conn.execute("SELECT '[1,0,0]'::vector <=> '[0,1,0]'::vector").fetchone()
+    # THEN pgvector is in public (the unqualified ``vector`` of queries.sql), at 0.5 or later (HNSW, migration 0004)
+    assert row is not None
+    version, schema = row
+    assert schema == "public"
+    assert tuple(int(part) for part in version.split(".")[:2]) >= (0, 5), version
+    # AND orthogonal vectors are at distance 1
+    assert distance == (1.0,)
 
 
 def test_chunk_sections_are_content_so_ops_cannot_read_them(database: LocalDatabase) -> None:

@@ -84,21 +84,27 @@ def test_top_level_sections_never_share_a_chunk() -> None:
 
 
 def test_page_spans_follow_the_page_map() -> None:
-    # GIVEN three pages of text
-    pages = ["Page one text. " * 40, "Page two text. " * 40, "Page three text. " * 40]
+    # GIVEN three pages of text, each longer than a chunk, so some chunk lies wholly on the middle page
+    pages = ["Page one text. " * 80, "Page two text. " * 80, "Page three text. " * 80]
     markdown, starts = "", []
     for page in pages:
         starts.append(len(markdown))
         markdown += page.strip() + "\n\n"
     page_map = PageMap((1, 2, 3), tuple(starts))
+    # WHEN it is chunked
     chunks = chunk_markdown(markdown, page_map, size=500, overlap=0)
-    # THEN each chunk's page span is where its text is
-    for chunk in chunks:
-        assert chunk.page_start == page_map.page_at(chunk.start)
-        assert chunk.page_end >= chunk.page_start
-        if "Page two" in chunk.content and "Page one" not in chunk.content and "Page three" not in chunk.content:
-            assert (chunk.page_start, chunk.page_end) == (2, 2)
-    assert chunks[0].page_start == 1 and chunks[-1].page_end == 3
+    # THEN each chunk's page span runs from the page of its first character to the page of its last
+    spans = [(chunk.page_start, chunk.page_end) for chunk in chunks]
+    assert spans == [(page_map.page_at(chunk.start), page_map.page_at(chunk.end - 1)) for chunk in chunks]
+    # AND chunks of page two's text alone lie on page two, and the chunks across each page break span both pages
+    only_two = [span for chunk, span in zip(chunks, spans, strict=True) if _pages_named(chunk.content) == {"two"}]
+    assert only_two and set(only_two) == {(2, 2)}
+    assert (1, 2) in spans and (2, 3) in spans
+    assert spans[0][0] == 1 and spans[-1][1] == 3
+
+
+def _pages_named(text: str) -> set[str]:
+    return set(re.findall(r"Page (one|two|three)", text))
 
 
 def test_ids_are_deterministic_and_depend_on_content() -> None:

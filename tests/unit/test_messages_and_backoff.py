@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -42,10 +43,14 @@ def test_a_stage_message_round_trips() -> None:
     ],
 )
 def test_invalid_bodies_are_permanent_errors_with_a_code(body: str) -> None:
-    with pytest.raises(InvalidMessage) as caught:
+    # WHEN an invalid body is parsed
+    with pytest.raises(PermanentError) as caught:
         StageMessage.parse_body(body)
-    assert isinstance(caught.value, PermanentError)
+    # THEN it is the invalid-message error (dead-lettered, never retried), not a bare permanent or validation error
+    assert type(caught.value) is InvalidMessage
     assert caught.value.code == "bad_message"
+    # AND its text counts the errors and quotes nothing from the body
+    assert re.fullmatch(r"invalid stage message: [1-9]\d* error\(s\)", str(caught.value))
 
 
 def test_backoff_doubles_from_three_seconds_and_caps_at_five_minutes() -> None:
