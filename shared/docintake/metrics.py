@@ -1,5 +1,6 @@
-"""CloudWatch metrics in Embedded Metric Format: one JSON line per metric, written where the function's log
-lines go (stdout on Lambda, where CloudWatch extracts them; the local log file on this machine).
+"""CloudWatch metrics through Powertools' Embedded Metric Format provider: one EMF record per call, written
+where the function's log lines go (stdout on Lambda, where CloudWatch extracts them; the local log file on
+this machine, stderr for the operators' CLI).
 
 Metrics (namespace ``docintake``, dimension ``service`` plus the one named):
 
@@ -8,6 +9,9 @@ Metrics (namespace ``docintake``, dimension ``service`` plus the one named):
 - ``DocumentsFailed`` (count, by ``error_code``): jobs failed, dead-lettered or rejected at upload;
 - ``Retries`` (count, by ``stage``): attempts that will be retried after their backoff;
 - ``DLQSends`` (count, by ``stage``): messages headed for a dead-letter queue.
+
+``POWERTOOLS_METRICS_DISABLED`` (and ``POWERTOOLS_DEV`` without it) turn them off, as Powertools reads them;
+``POWERTOOLS_METRICS_NAMESPACE`` and ``POWERTOOLS_SERVICE_NAME`` override the namespace and service.
 """
 
 from __future__ import annotations
@@ -16,37 +20,33 @@ import json
 import logging
 import os
 import sys
-import time
-from typing import Any, TextIO
+from typing import TextIO
+
+from aws_lambda_powertools.metrics import EphemeralMetrics
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = "docintake"
 SERVICE = "docintake"
-_UNITS = {"Count", "Milliseconds", "Seconds"}
 
 
 def emit(name: str, value: float, *, unit: str = "Count", dimensions: dict[str, str] | None = None) -> None:
-    """Writes one EMF record. Dimension values are codes and stage names only, never user data."""
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
+    """Writes one EMF record now. Dimension values are codes and stage names only, never user data.
+
+    Each call gets its own EphemeralMetrics (no state shared between calls or with a `Metrics` elsewhere), so
+    the dimensions of one record never leak into the next; the record is written here rather than by
+    Powertools' flush, which prints to stdout, where locally the CLI's JSON answer goes."""
+    if is_metrics_disabled():
         return
-    if unit not in _UNITS:
-        raise ValueError(f"unit {unit} is not one of {sorted(_UNITS)}")
-    dims = {"service": os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE), **(dimensions or {})}
-    record: dict[str, Any] = {
-        "_aws": {
-            "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
-                    "Dimensions": [sorted(dims)],
-                    "Metrics": [{"Name": name, "Unit": unit}],
-                }
-            ],
-        },
-        name: value,
-        **dims,
-    }
+    record = EphemeralMetrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
+    )
+    record.add_metric(name=name, unit=unit, value=value)  # raises MetricUnitError for a unit CloudWatch lacks
+    for dimension, dimension_value in (dimensions or {}).items():
+        # add_dimension, not add_dimensions: the latter starts a second dimension set, a second metric
+        record.add_dimension(name=dimension, value=dimension_value)
     stream = _stream()
-    stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+    stream.write(json.dumps(record.serialize_metric_set(), separators=(",", ":")) + "\n")
     stream.flush()
 
 

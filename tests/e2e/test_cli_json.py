@@ -129,4 +129,4 @@ def test_operator_commands_against_aws_log_and_emit_metrics_on_stderr() -> None:
     # THEN the metric's line is on stderr and stdout stays free for the command's JSON
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert json.loads(result.stderr.strip().splitlines()[-1])["DocumentsFailed"] == 1
+    assert json.loads(result.stderr.strip().splitlines()[-1])["DocumentsFailed"] == [1.0]

@@ -25,12 +25,16 @@ def _metrics(lines: list[dict[str, Any]]) -> list[tuple[str, float, dict[str, st
     for line in lines:
         if "_aws" not in line:
             continue
-        definition = line["_aws"]["CloudWatchMetrics"][0]
+        [definition] = line["_aws"]["CloudWatchMetrics"]
         assert definition["Namespace"] == "docintake"
-        name = definition["Metrics"][0]["Name"]
-        dimensions = {d: line[d] for d in definition["Dimensions"][0] if d != "service"}
-        assert line["service"] == "docintake"
-        found.append((name, line[name], dimensions))
+        [metric] = definition["Metrics"]  # one metric per record, written when it happens
+        name = metric["Name"]
+        assert metric["Unit"] == ("Milliseconds" if name == "StageDuration" else "Count")
+        [dimension_set] = definition["Dimensions"]  # service and the named dimension together, one set
+        assert "service" in dimension_set and line["service"] == "docintake"
+        dimensions = {d: line[d] for d in dimension_set if d != "service"}
+        [value] = line[name]  # Powertools writes a metric's values as a list
+        found.append((name, value, dimensions))
     return found
 
 
