@@ -54,5 +54,6 @@ def _stream() -> TextIO:
     """The stream of the functions' log handler (redirected to a file locally), else stdout."""
     for handler in logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE)).handlers:
         if isinstance(handler, logging.StreamHandler):
-            return handler.stream  # type: ignore[no-any-return]
+            stream: TextIO = handler.stream
+            return stream
     return sys.stdout
