@@ -214,11 +214,14 @@ def test_parse_function_gets_its_ocr_engine_from_a_parameter_and_may_call_textra
     environment = RESOURCES["ParseFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["OCR_ENGINE"] == {"Ref": "OcrEngine"}
     statements = RESOURCES["ParseFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    # Granted only when OcrEngine is textract: with none, the role may not call Textract.
+    # Granted only when the local parser OCRs with Textract: with none, or with LlamaParse (which does its own
+    # OCR), the role may not call Textract (every combination: test_template_parameters.py).
     ocr = [s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][1].get("Sid") == "OcrPages"]
     assert len(ocr) == 1
     condition, statement, otherwise = ocr[0]
-    assert TEMPLATE["Conditions"][condition] == {"Fn::Equals": [{"Ref": "OcrEngine"}, "textract"]}
+    assert TEMPLATE["Conditions"][condition] == {
+        "Fn::And": [{"Fn::Equals": [{"Ref": "Parser"}, "local"]}, {"Fn::Equals": [{"Ref": "OcrEngine"}, "textract"]}]
+    }
     assert statement["Action"] == "textract:AnalyzeDocument"
     assert otherwise == {"Ref": "AWS::NoValue"}
     for name, role in _of_type("AWS::IAM::Role").items():
