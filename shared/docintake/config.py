@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # The memory is address space the parse may add to what the process already maps.
     parse_timeout_seconds: float = Field(default=240.0, gt=0)
     parse_memory_mb: int = Field(default=1536, ge=128)
+    # A PDF of more pages than this is parsed in parts of this many pages, each by its own invocation, so
+    # no invocation grows with the document: 40 OCR'd pages (about 5 s each) fit ParseFunction's 300 s.
+    parse_pages_per_part: int = Field(default=40, ge=1)
     # OCR of pages without a text layer and of image uploads: RapidOCR on this machine (the `ocr` extra),
     # Amazon Textract on AWS (the template sets it), or none (scans then fail with no_text_layer).
     ocr_engine: Literal["local", "textract", "none"] = "local"
@@ -114,6 +117,10 @@ class Settings(BaseSettings):
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_dimensions: int = Field(default=384, ge=8, le=2000)
     embed_batch_size: int = Field(default=256, ge=1, le=256)
+    # A document of more chunks than this is embedded in parts of this many chunks, one invocation each
+    # (MiniLM on a 2 GB Lambda: about 5-10 chunks a second, so a part takes 25-50 s of EmbedFunction's 120), and a
+    # part that still runs short of time hands the rest to a fresh message (a continuation).
+    embed_chunks_per_part: int = Field(default=256, ge=1)
     # OpenAI-compatible /v1/embeddings: the key from the environment or a Secrets Manager secret.
     openai_base_url: str = "https://api.openai.com/v1"
     openai_api_key: SecretStr | None = None

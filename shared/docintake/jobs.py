@@ -15,10 +15,11 @@ from uuid import UUID
 
 import psycopg
 from aws_lambda_powertools import Logger
+from psycopg.types.json import Jsonb
 
 from docintake import metrics
 from docintake.config import Settings
-from docintake.db import Database, Row, one, run
+from docintake.db import Database, Row, one, queries, run
 from docintake.errors import DocintakeError, InvalidMessage, LeaseHeld, LeaseLost, PermanentError
 from docintake.events import append_event
 from docintake.messages import StageMessage, StepName
@@ -34,14 +35,16 @@ STAGES = (
     "awaiting_upload",
     "upload_validated",
     "parsing",
+    "parsing_parts",
     "parsed",
     "chunking",
     "chunked",
     "embedding",
+    "embedding_parts",
     "embedded",
     "done",
 )
-Outcome = Literal["completed", "duplicate", "failed", "ignored", "dead_lettered"]
+Outcome = Literal["completed", "duplicate", "failed", "ignored", "dead_lettered", "continued"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +54,15 @@ class Step:
     working_stage: str
     completed_stage: str
     next_step: StepName | None
+    # Where the job waits while the stage's parts run, for a stage that fans out a large document.
+    parts_stage: str | None = None
 
 
 STEPS: dict[StepName, Step] = {
-    "parse": Step("parse", "upload_validated", "parsing", "parsed", "chunk"),
+    "parse": Step("parse", "upload_validated", "parsing", "parsed", "chunk", "parsing_parts"),
     "chunk": Step("chunk", "parsed", "chunking", "chunked", "embed"),
     # The embed stage swaps vectors in and finishes the job in one transaction.
-    "embed": Step("embed", "chunked", "embedding", "done", None),
+    "embed": Step("embed", "chunked", "embedding", "done", None, "embedding_parts"),
 }
 # Validation is driven by S3 events, not a stage message; it shares only the completion and the send.
 VALIDATE_STEP = Step("validate", "awaiting_upload", "awaiting_upload", "upload_validated", "parse")
@@ -112,26 +117,61 @@ class Delivery:
 class Claim:
     message: StageMessage
     step: Step
+    # The job row (with the document's content type, key and filename); for a part, the part's row
+    # (``part``, ``first_item``, ``last_item``) with the same document columns.
     job: Row
     lease_owner: str
     lease_seconds: int
     invocation_id: str
     receipt_handle: str
+    # time.monotonic() by which the invocation must have finished (its remaining time at delivery).
+    deadline: float = float("inf")
+
+    @property
+    def part(self) -> int | None:
+        return self.message.part
+
+    def seconds_left(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """What a stage's work returns instead of a writer when the document is too large for one invocation:
+    the inclusive ranges (pages, or chunk ordinals) that become the job's parts, one message each."""
+
+    ranges: tuple[tuple[int, int], ...]
+    details: dict[str, Any]
+
+
+class PartContinues(Exception):
+    """Raised by a part's work that is running out of the invocation's time with work left: what it did
+    is committed, and a fresh message for the same part carries on where it stopped."""
 
 
 Writer = Callable[[psycopg.Connection[Row]], dict[str, Any]]
-Work = Callable[[Claim], Writer]
+Work = Callable[[Claim], "Writer | FanOut"]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A stage that fans out: ``work`` does one part (its claim's ``job`` is the part's row) and returns a
+    writer for the part's completing transaction; ``join`` runs in the transaction that completes the last
+    part, after every part is done, and returns the stage's completion details."""
+
+    work: Callable[[Claim], Writer]
+    join: Callable[[psycopg.Connection[Row], Claim], dict[str, Any]]
 
 
 def heartbeat(pipeline: Pipeline, claim: Claim) -> None:
     """Long work is still alive: extend the lease and ``heartbeat_at``, and keep the message invisible.
-    Raises LeaseLost when another invocation has taken the job over, so the work stops."""
+    Raises LeaseLost when another invocation has taken the job (or the part) over, so the work stops."""
+    ids = {"job_id": claim.message.job_id, "lease_owner": claim.lease_owner, "lease_seconds": claim.lease_seconds}
     with pipeline.db.transaction(claim.message.user_id) as conn:
-        held = one(
-            conn,
-            "heartbeat",
-            {"job_id": claim.message.job_id, "lease_owner": claim.lease_owner, "lease_seconds": claim.lease_seconds},
-        )
+        if claim.part is None:
+            held = one(conn, "heartbeat", ids)
+        else:
+            held = one(conn, "heartbeat_part", {**ids, "step": claim.step.name, "part": claim.part})
     if held is None:
         raise LeaseLost("lease lost while working")
     delay_redelivery(pipeline.sqs, pipeline.queue_url(claim.step.name), claim.receipt_handle, claim.lease_seconds)
@@ -151,13 +191,23 @@ def send_next(pipeline: Pipeline, message: StageMessage, step: Step) -> None:
         run(conn, "mark_message_sent", {"job_id": message.job_id, "stage": step.completed_stage})
 
 
-def process_stage_message(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -> Outcome:
+def send_parts(pipeline: Pipeline, message: StageMessage, step: Step, parts: list[int]) -> None:
+    """Sends one message per part of a job that fanned out at ``step``, then records that they went out."""
+    for part in parts:
+        send_stage_message(pipeline.sqs, pipeline.queue_url(step.name), message.model_copy(update={"part": part}))
+    with pipeline.db.transaction(message.user_id) as conn:
+        run(conn, "mark_message_sent", {"job_id": message.job_id, "stage": step.parts_stage})
+
+
+def process_stage_message(
+    pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, parts: Parts | None = None
+) -> Outcome:
     """Runs one delivery of a stage message. Returns the outcome, or raises to have SQS redeliver it —
     after the backoff for this attempt, set through the message's visibility, whatever the error:
     a failed claim or send, a lease held elsewhere. A body that is not a stage message for this queue goes
     straight to the DLQ with its reason, since no retry can fix it."""
     try:
-        return _run_stage(pipeline, step, delivery, work)
+        return _run_stage(pipeline, step, delivery, work, parts)
     except InvalidMessage as exc:
         if dead_letter_invalid(pipeline, step.name, delivery, exc):
             return "dead_lettered"
@@ -168,12 +218,16 @@ def process_stage_message(pipeline: Pipeline, step: Step, delivery: Delivery, wo
         raise
 
 
-def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -> Outcome:
+def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, parts: Parts | None) -> Outcome:
     message = StageMessage.parse_body(delivery.body)
     if message.stage != step.name:
         raise InvalidMessage(f"message for stage {message.stage} on the {step.name} queue")
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage=step.name)
+    if message.part is not None:
+        if parts is None or step.parts_stage is None:
+            raise InvalidMessage(f"a part message on the {step.name} queue, whose stage has no parts")
+        return _run_part(pipeline, step, delivery, message, parts)
 
     # Lease a little longer than this invocation can live; a crashed one's lease then lapses by itself.
     grace = pipeline.settings.lease_grace_seconds
@@ -204,10 +258,21 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -
     if job is None:
         return _unclaimed(pipeline, step, message, current)
 
-    claim = Claim(message, step, job, lease_owner, lease_seconds, delivery.invocation_id, delivery.receipt_handle)
     started = time.monotonic()
+    claim = Claim(
+        message,
+        step,
+        job,
+        lease_owner,
+        lease_seconds,
+        delivery.invocation_id,
+        delivery.receipt_handle,
+        started + delivery.remaining_ms / 1000,
+    )
     try:
         writer = work(claim)
+        if isinstance(writer, FanOut):
+            return _fan_out(pipeline, claim, delivery, writer)
         with pipeline.db.transaction(message.user_id) as conn:
             completed = one(
                 conn,
@@ -252,6 +317,188 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work) -
         metrics.emit("DocumentsReady", 1)
     send_next(pipeline, message, step)
     return "completed"
+
+
+def _fan_out(pipeline: Pipeline, claim: Claim, delivery: Delivery, fan_out: FanOut) -> Outcome:
+    """The job moves to the parts stage with its parts recorded, in one fenced transaction; then one message
+    per part goes out. A crash before the sends is repaired by a duplicate of this message or the sweeper."""
+    message, step = claim.message, claim.step
+    assert step.parts_stage is not None
+    with pipeline.db.transaction(message.user_id) as conn:
+        completed = one(
+            conn,
+            "complete_stage",
+            {
+                "job_id": message.job_id,
+                "working_stage": step.working_stage,
+                "completed_stage": step.parts_stage,
+                "state": "in_progress",
+                "lease_owner": claim.lease_owner,
+            },
+        )
+        if completed is None:
+            raise LeaseLost("lease lost before the fan-out; another invocation owns the job")
+        run(
+            conn,
+            "replace_job_parts",
+            {
+                "job_id": message.job_id,
+                "user_id": message.user_id,
+                "step": step.name,
+                "firsts": [first for first, _ in fan_out.ranges],
+                "lasts": [last for _, last in fan_out.ranges],
+            },
+        )
+        append_event(
+            conn,
+            "stage_fanned_out",
+            **_event_ids(message, step.parts_stage, pipeline, delivery.invocation_id),
+            details={**fan_out.details, "parts": len(fan_out.ranges)},
+        )
+    logger.info("stage fanned out", extra={"parts": len(fan_out.ranges)})
+    send_parts(pipeline, message, step, list(range(len(fan_out.ranges))))
+    return "completed"
+
+
+def _part_ids(message: StageMessage, step: Step) -> dict[str, Any]:
+    return {"job_id": message.job_id, "document_id": message.document_id, "step": step.name, "part": message.part}
+
+
+def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: StageMessage, parts: Parts) -> Outcome:
+    """One part of a stage that fanned out: claim the part's lease, do its work, complete it under fencing
+    with the job's row locked, and, when it is the last part in, join them and advance the job in that same
+    transaction. Failures are the job's, as in a stage; a part short of time continues in a fresh message."""
+    assert step.parts_stage is not None
+    grace = pipeline.settings.lease_grace_seconds
+    lease_seconds = max(grace, delivery.remaining_ms // 1000 + grace)
+    lease_owner = f"{delivery.invocation_id}/{delivery.message_id}"
+    ids = _part_ids(message, step)
+    with pipeline.db.transaction(message.user_id) as conn:
+        part = one(
+            conn,
+            "claim_part",
+            {**ids, "parts_stage": step.parts_stage, "lease_owner": lease_owner, "lease_seconds": lease_seconds},
+        )
+        if part is not None:
+            append_event(
+                conn,
+                "part_started",
+                **_event_ids(message, step.parts_stage, pipeline, delivery.invocation_id),
+                details={"part": message.part, "attempt": part["attempts"], "receive_count": delivery.receive_count},
+            )
+        else:
+            current = one(conn, "get_part", ids)
+    if part is None:
+        return _unclaimed_part(step, current)
+
+    started = time.monotonic()
+    claim = Claim(
+        message,
+        step,
+        part,
+        lease_owner,
+        lease_seconds,
+        delivery.invocation_id,
+        delivery.receipt_handle,
+        started + delivery.remaining_ms / 1000,
+    )
+    joined: Row | None = None
+    try:
+        writer = parts.work(claim)
+        with pipeline.db.transaction(message.user_id) as conn:
+            one(conn, "lock_job", ids)
+            if one(conn, "complete_part", {**ids, "lease_owner": lease_owner}) is None:
+                raise LeaseLost("lease on the part lost before completion")
+            details = writer(conn)
+            run(conn, "set_part_result", {**ids, "result": Jsonb(details)})
+            append_event(
+                conn,
+                "part_completed",
+                **_event_ids(message, step.parts_stage, pipeline, delivery.invocation_id),
+                details={"part": message.part, **details},
+            )
+            remaining = one(conn, "parts_remaining", ids)
+            if remaining is not None and remaining["remaining"] == 0:
+                joined = one(
+                    conn,
+                    "complete_parts",
+                    {
+                        "job_id": message.job_id,
+                        "parts_stage": step.parts_stage,
+                        "completed_stage": step.completed_stage,
+                        "state": "done" if step.completed_stage == "done" else "queued",
+                    },
+                )
+            if joined is not None:
+                # A job dead-lettered by one part and replayed: its document was failed meanwhile.
+                run(conn, "reopen_document", {"document_id": message.document_id})
+                joined_details = parts.join(conn, claim)
+                append_event(
+                    conn,
+                    "stage_completed",
+                    **_event_ids(message, step.completed_stage, pipeline, delivery.invocation_id),
+                    details={**joined_details, "parts": remaining["parts"] if remaining else 0},
+                )
+    except PartContinues:
+        return _continue_part(pipeline, claim, delivery)
+    except PermanentError as exc:
+        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="failed")
+        logger.warning("part failed", extra={"error_code": exc.code, "part": message.part})
+        return "failed"
+    except (LeaseHeld, LeaseLost) as exc:
+        logger.info("lease not ours", extra={"error_code": exc.code, "part": message.part})
+        raise
+    except Exception as exc:
+        _retry_or_dead_letter(pipeline, message, step, delivery, lease_owner, exc)
+        raise
+    logger.info("part completed", extra={"part": message.part, **details})
+    metrics.emit(
+        "StageDuration",
+        round((time.monotonic() - started) * 1000, 1),
+        unit="Milliseconds",
+        dimensions={"stage": step.name},
+    )
+    if joined is not None:
+        logger.info("stage completed", extra={"parts": remaining["parts"] if remaining else 0})
+        metrics.emit("StageCompleted", 1, dimensions={"stage": step.name})
+        if step.completed_stage == "done":
+            metrics.emit("DocumentsReady", 1)
+        send_next(pipeline, message.model_copy(update={"part": None}), step)
+    return "completed"
+
+
+def _continue_part(pipeline: Pipeline, claim: Claim, delivery: Delivery) -> Outcome:
+    """The part's work stopped short of the invocation's time limit with what it did committed: free the
+    part and send its message again, so a fresh invocation (with a fresh receive count) carries on."""
+    message, step = claim.message, claim.step
+    with pipeline.db.transaction(message.user_id) as conn:
+        released = one(conn, "release_part", {**_part_ids(message, step), "lease_owner": claim.lease_owner})
+        if released is None:
+            raise LeaseLost("lease on the part lost before its continuation")
+        append_event(
+            conn,
+            "part_continued",
+            **_event_ids(message, str(step.parts_stage), pipeline, delivery.invocation_id),
+            details={"part": message.part},
+        )
+    send_stage_message(pipeline.sqs, pipeline.queue_url(step.name), message)
+    logger.info("part continues in a fresh message", extra={"part": message.part})
+    return "continued"
+
+
+def _unclaimed_part(step: Step, current: Row | None) -> Outcome:
+    """The part could not be claimed: done already (a duplicate), its job gone or finished, or held."""
+    assert step.parts_stage is not None
+    if current is None or current["state"] in ("failed", "expired", "done") or current["part_state"] is None:
+        # The job was deleted, finished, or re-planned its parts: this message can move nothing.
+        logger.info("part message ignored")
+        return "ignored"
+    if current["part_state"] == "done" or stage_index(current["stage"]) > stage_index(step.parts_stage):
+        logger.info("duplicate part delivery acknowledged")
+        return "duplicate"
+    if current["stage"] != step.parts_stage:
+        raise LeaseHeld(f"job is at {current['stage']}, not in its parts")
+    raise LeaseHeld("another invocation holds the part's lease")
 
 
 def dead_letter_invalid(pipeline: Pipeline, step: str, delivery: Delivery, exc: InvalidMessage) -> bool:
@@ -303,6 +550,18 @@ def _unclaimed(pipeline: Pipeline, step: Step, message: StageMessage, job: Row |
         raise LeaseHeld(f"job is at {job['stage']}, not yet ready for {step.name}")
     if position == stage_index(step.working_stage):
         raise LeaseHeld("another invocation holds the job's lease")
+    if step.parts_stage is not None and job["stage"] == step.parts_stage:
+        # The stage fanned out; this is a duplicate of the message that did it. Its parts' messages may
+        # have been lost with the invocation that was to send them: send them again.
+        if job["next_message_sent_at"] is None:
+            if datetime.now(UTC) - job["updated_at"] < pipeline.resend_grace:
+                raise LeaseHeld("the fanning-out invocation may still be sending the parts")
+            logger.info("resending lost part messages")
+            with pipeline.db.transaction(message.user_id) as conn:
+                unsent = [row["part"] for row in conn.execute(queries()["unsent_parts"], _part_ids(message, step))]
+            send_parts(pipeline, message, step, unsent)
+        logger.info("duplicate delivery acknowledged", extra={"job_stage": job["stage"]})
+        return "duplicate"
     if position == completed and job["next_message_sent_at"] is None and step.next_step is not None:
         if datetime.now(UTC) - job["updated_at"] < pipeline.resend_grace:
             raise LeaseHeld("the completing invocation may still be sending the next message")
@@ -327,20 +586,21 @@ def _record_failure(
     code = exc.code if isinstance(exc, DocintakeError) else "internal_error"
     # The message of our own errors is written to carry no document text; other exceptions only by type.
     text = str(exc) if isinstance(exc, DocintakeError) else type(exc).__name__
+    stage = step.working_stage if message.part is None else str(step.parts_stage)
+    params: dict[str, Any] = {
+        "job_id": message.job_id,
+        "stage": stage,
+        "state": state,
+        "code": code,
+        "message": text[:500],
+        "lease_owner": lease_owner,
+        "next_retry_at": next_retry_at,
+    }
+    if message.part is not None:
+        # A part's failure is its job's: the part's lease is freed, the job takes the state.
+        params.update(_part_ids(message, step))
     with pipeline.db.transaction(message.user_id) as conn:
-        updated = one(
-            conn,
-            "record_failure",
-            {
-                "job_id": message.job_id,
-                "stage": step.working_stage,
-                "state": state,
-                "code": code,
-                "message": text[:500],
-                "lease_owner": lease_owner,
-                "next_retry_at": next_retry_at,
-            },
-        )
+        updated = one(conn, "record_failure" if message.part is None else "record_part_failure", params)
         if updated is None:
             return
         if state in ("failed", "dead_lettered"):
@@ -354,8 +614,14 @@ def _record_failure(
         append_event(
             conn,
             {"failed": "stage_failed", "retrying": "stage_retry", "dead_lettered": "dead_lettered"}[state],
-            **_event_ids(message, step.working_stage, pipeline, delivery.invocation_id),
-            details={"error_code": code, "receive_count": delivery.receive_count},
+            **_event_ids(
+                message,
+                stage,
+                pipeline,
+                delivery.invocation_id,
+            ),
+            details={"error_code": code, "receive_count": delivery.receive_count}
+            | ({} if message.part is None else {"part": message.part}),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docintake.errors import InvalidMessage
 
@@ -23,6 +23,8 @@ class StageMessage(BaseModel):
     user_id: UUID
     stage: StepName
     correlation_id: str
+    # Set on the messages of a stage that fanned out (a large document): which of the job's parts to run.
+    part: int | None = Field(default=None, ge=0)
 
     @classmethod
     def parse_body(cls, body: str) -> StageMessage:

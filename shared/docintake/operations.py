@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 
 from docintake import metrics
 from docintake.config import Settings
-from docintake.db import Database, Row, one, run
+from docintake.db import Database, Row, one, queries, run
 from docintake.errors import InvalidMessage
 from docintake.events import append_event
 from docintake.logs import describe_exception
@@ -38,11 +38,15 @@ QUEUE_NAMES = ("validate", "parse", "chunk", "embed")
 STEP_FOR_STAGE: dict[str, StepName] = {
     "upload_validated": "parse",
     "parsing": "parse",
+    "parsing_parts": "parse",
     "parsed": "chunk",
     "chunking": "chunk",
     "chunked": "embed",
     "embedding": "embed",
+    "embedding_parts": "embed",
 }
+# Where a job waits while the parts of a large document's stage run (see jobs.py): each part has a message.
+PARTS_STAGES = frozenset({"parsing_parts", "embedding_parts"})
 FINISHED_STATES = frozenset({"done", "failed", "expired"})
 
 
@@ -156,7 +160,7 @@ def sweep(
                     _give_up(ops, conn, job, invocation_id, "dead_lettered", "stage_crashed")
                     result.given_up.append(job["id"])
                 else:
-                    _rescue(ops, conn, job, invocation_id)
+                    _rescue(ops, conn, job, invocation_id, leases_expired=leases_expired)
                     result.rescued.append(job["id"])
         except Exception as exc:
             if job is None:
@@ -168,7 +172,7 @@ def sweep(
     return result
 
 
-def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str) -> None:
+def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str, *, leases_expired: bool) -> None:
     step = STEP_FOR_STAGE[job["stage"]]
     url = ops.source_url(step)
     if not url:
@@ -180,15 +184,25 @@ def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str) -> None:
         stage=step,
         correlation_id=job["correlation_id"],
     )
-    # Sent while the row is locked: if the commit then fails, the message is a harmless duplicate.
-    send_stage_message(ops.sqs, url, message)
+    details: dict[str, Any] = {}
+    if job["stage"] in PARTS_STAGES:
+        # A large document's stage in parts: a message for each part not done and not under a live lease.
+        rows = conn.execute(
+            queries()["parts_to_send"], {"job_id": job["id"], "step": step, "leases_expired": leases_expired}
+        ).fetchall()
+        details["parts"] = len(rows)
+        for row in rows:
+            send_stage_message(ops.sqs, url, message.model_copy(update={"part": row["part"]}))
+    else:
+        # Sent while the row is locked: if the commit then fails, the message is a harmless duplicate.
+        send_stage_message(ops.sqs, url, message)
     run(conn, "mark_swept", {"job_id": job["id"]})
     stale = (datetime.now(UTC) - job["heartbeat_at"]).total_seconds() if job["heartbeat_at"] else None
     append_event(
         conn,
         "swept",
         **_ids(job, ops, invocation_id),
-        details={"step": step, "state": job["state"], "stale_seconds": round(stale or 0)},
+        details={"step": step, "state": job["state"], "stale_seconds": round(stale or 0), **details},
     )
 
 

@@ -69,10 +69,12 @@ STAGES_DONE = {
     "awaiting_upload": 0,
     "upload_validated": 1,
     "parsing": 1,
+    "parsing_parts": 1,
     "parsed": 2,
     "chunking": 2,
     "chunked": 3,
     "embedding": 3,
+    "embedding_parts": 3,
     "embedded": 4,
     "done": 4,
 }
@@ -80,10 +82,12 @@ STAGES_DONE = {
 RESUME_FROM = {
     "upload_validated": ("upload_validated", "parse"),
     "parsing": ("upload_validated", "parse"),
+    "parsing_parts": ("upload_validated", "parse"),
     "parsed": ("parsed", "chunk"),
     "chunking": ("parsed", "chunk"),
     "chunked": ("chunked", "embed"),
     "embedding": ("chunked", "embed"),
+    "embedding_parts": ("chunked", "embed"),
 }
 
 

@@ -87,6 +87,11 @@ def page_map_key(user_id: UUID, document_id: UUID) -> str:
     return f"{DERIVED_PREFIX}{user_id}/{document_id}/pages.json"
 
 
+def part_key(user_id: UUID, document_id: UUID, job_id: UUID, step: str, part: int) -> str:
+    """One part of a large document's stage output (see jobs.py), under the document's derived prefix."""
+    return f"{DERIVED_PREFIX}{user_id}/{document_id}/parts/{job_id}/{step}-{part:05d}.json"
+
+
 def sha256_base64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 

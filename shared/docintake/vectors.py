@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import struct
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -149,6 +150,18 @@ def document_context(conn: psycopg.Connection[Row], document_id: UUID) -> str:
 CONTEXT_CHARS = 160
 
 
+class OutOfTime(Exception):
+    """``embed_missing`` stopped before a batch it had no time left for; what it wrote is committed."""
+
+    def __init__(self, written: int) -> None:
+        super().__init__(f"stopped after {written} vectors, short of time")
+        self.written = written
+
+
+# Time kept in hand after the last batch: the commit, the part's completion and the next message.
+_TIME_MARGIN_SECONDS = 10.0
+
+
 def embed_missing(
     db: Database,
     *,
@@ -157,15 +170,28 @@ def embed_missing(
     embedder: Embedder,
     batch_size: int,
     before_write: Callable[[], None] = lambda: None,
+    ordinals: tuple[int, int] | None = None,
+    time_left: Callable[[], float] | None = None,
 ) -> int:
     """Embeds the document's chunks that have no vector of the model yet and writes each batch in its own
     committed transaction, straight into the model's table: no transaction grows with the document, a
-    retry embeds only what is still missing, and each vector is written once. Returns how many it wrote."""
+    retry embeds only what is still missing, and each vector is written once. Returns how many it wrote.
+
+    ``ordinals`` (inclusive) limits it to one part of a large document. With ``time_left`` (seconds the
+    invocation has), a batch that would not fit, judged by the slowest batch so far, is not begun:
+    ``OutOfTime`` is raised instead, and the next invocation carries on from what is missing."""
+    first, last = ordinals if ordinals is not None else (None, None)
     with db.transaction(user_id) as conn:
         table = ensure_vector_table(conn, embedder.model, embedder.dimensions)
-        pending = conn.execute(_query("chunks_to_embed", table), {"document_id": document_id}).fetchall()
+        pending = conn.execute(
+            _query("chunks_to_embed", table), {"document_id": document_id, "first": first, "last": last}
+        ).fetchall()
         context = document_context(conn, document_id) if pending else ""
+    slowest = 0.0
     for start in range(0, len(pending), batch_size):
+        if time_left is not None and start and time_left() < 2 * slowest + _TIME_MARGIN_SECONDS:
+            raise OutOfTime(start)
+        began = time.monotonic()
         batch = pending[start : start + batch_size]
         texts = [embedded_text(row, "" if row["ordinal"] == 0 else context) for row in batch]
         vectors = [pack_vector(vector) for vector in embedder.embed(texts)]
@@ -178,6 +204,7 @@ def embed_missing(
                 user_id=user_id,
                 document_id=document_id,
             )
+        slowest = max(slowest, time.monotonic() - began)
     return len(pending)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -118,6 +119,82 @@ class ParsedDocument:
     page_confidence: tuple[tuple[int, float], ...] = ()
 
 
+@dataclass(frozen=True)
+class ParsedPart:
+    """Pages ``first``..``last`` of a large document, parsed on their own by one invocation (a part; see
+    jobs.py). ``pages``/``starts`` map the part's Markdown like a PageMap; both are empty, and ``markdown``
+    is "", when no page of the range has text. ``page_count`` is the whole document's."""
+
+    first: int
+    last: int
+    markdown: str
+    pages: tuple[int, ...]
+    starts: tuple[int, ...]
+    page_count: int
+    pages_without_text: int
+    parser: str = "local"
+    warnings: tuple[str, ...] = ()
+    page_confidence: tuple[tuple[int, float], ...] = ()
+
+    def to_json(self) -> str:
+        fields = dataclasses.asdict(self)
+        return json.dumps(fields, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ParsedPart:
+        fields = json.loads(text)
+        return cls(
+            first=int(fields["first"]),
+            last=int(fields["last"]),
+            markdown=str(fields["markdown"]),
+            pages=tuple(int(page) for page in fields["pages"]),
+            starts=tuple(int(start) for start in fields["starts"]),
+            page_count=int(fields["page_count"]),
+            pages_without_text=int(fields["pages_without_text"]),
+            parser=str(fields["parser"]),
+            warnings=tuple(str(code) for code in fields["warnings"]),
+            page_confidence=tuple((int(page), float(score)) for page, score in fields["page_confidence"]),
+        )
+
+
+def join_parts(parts: Sequence[ParsedPart], *, empty: str, empty_code: str) -> ParsedDocument:
+    """The parts of one document, in page order, as the document a whole parse would give: each part's
+    Markdown after the previous one's with a blank line between (as pages are joined), its page starts
+    shifted by where it begins. No part with text: ``UnsupportedDocument(empty, code=empty_code)``."""
+    ordered = sorted(parts, key=lambda part: part.first)
+    if not ordered:
+        raise ValueError("join_parts needs at least one part")
+    pieces: list[str] = []
+    pages: list[int] = []
+    starts: list[int] = []
+    offset = 0
+    for part in ordered:
+        if not part.markdown:
+            continue
+        if pieces:
+            pieces.append("\n")
+            offset += 1
+        pages.extend(part.pages)
+        starts.extend(start + offset for start in part.starts)
+        pieces.append(part.markdown)
+        offset += len(part.markdown)
+    if not pieces:
+        raise UnsupportedDocument(empty, code=empty_code)
+    without_text = sum(part.pages_without_text for part in ordered)
+    confidence = tuple(pair for part in ordered for pair in part.page_confidence)
+    return ParsedDocument(
+        "".join(pieces),
+        PageMap(tuple(pages), tuple(starts)),
+        ordered[0].page_count,
+        without_text,
+        parser=ordered[0].parser,
+        warnings=((f"pages_without_text:{without_text}",) if without_text else ())
+        + tuple(code for part in ordered for code in part.warnings),
+        ocr_pages=tuple(page for page, _ in confidence),
+        page_confidence=confidence,
+    )
+
+
 def join_pages(
     pages: Iterable[tuple[int, str]], *, empty: str = "document has no text", continuing: Container[int] = ()
 ) -> tuple[str, PageMap]:
@@ -164,6 +241,18 @@ class Parser(Protocol):
     def name(self) -> str: ...
 
     def parse(self, data: bytes, content_type: str, *, heartbeat: Heartbeat) -> ParsedDocument: ...
+
+    def page_count(self, data: bytes, content_type: str) -> int | None:
+        """The document's pages when this parser can parse it by page range (a part per range), else None."""
+        ...
+
+    def parse_pages(self, data: bytes, content_type: str, first: int, last: int, *, heartbeat: Heartbeat) -> ParsedPart:
+        """Pages ``first``..``last`` (1-based, inclusive) of a document ``page_count`` answered for."""
+        ...
+
+    def join(self, parts: Sequence[ParsedPart]) -> ParsedDocument:
+        """The parts of one document as one, with the checks a whole parse makes."""
+        ...
 
 
 def parse_document(data: bytes, content_type: str, *, max_pages: int) -> ParsedDocument:

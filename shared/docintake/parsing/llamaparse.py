@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -52,7 +52,7 @@ from docintake.aws import read_api_key
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, TransientError, UnsupportedDocument
 from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds, retry_after_seconds
-from docintake.parsing import Heartbeat, PageMap, ParsedDocument, join_pages, parse_text
+from docintake.parsing import Heartbeat, PageMap, ParsedDocument, ParsedPart, join_pages, parse_text
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -169,6 +169,17 @@ class LlamaParseParser:
             extra={"llamaparse_job_id": job_id, "pages": parsed.page_count, "markdown_chars": len(parsed.markdown)},
         )
         return parsed
+
+    def page_count(self, data: bytes, content_type: str) -> int | None:
+        """None: LlamaParse reads the whole document in its own service, where our function's time limit
+        bounds only the polling (``timeout_seconds``), so a document is never split into parts here."""
+        return None
+
+    def parse_pages(self, data: bytes, content_type: str, first: int, last: int, *, heartbeat: Heartbeat) -> ParsedPart:
+        raise UnsupportedDocument("LlamaParse does not parse page ranges here", code="unsupported_type")
+
+    def join(self, parts: Sequence[ParsedPart]) -> ParsedDocument:
+        raise UnsupportedDocument("LlamaParse does not parse page ranges here", code="unsupported_type")
 
     def _upload(self, data: bytes, filename: str, content_type: str) -> str:
         response = self._send(

@@ -3,17 +3,18 @@ an OCR engine (RapidOCR on this machine, Textract on AWS; see ocr.py), text and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
 from docintake.config import ContentType, Settings
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import Heartbeat, ParsedDocument, parse_document
+from docintake.parsing import Heartbeat, ParsedDocument, ParsedPart, join_parts, parse_document
 
 # Imported here, before any fork, so the sandboxed child finds the parser loaded instead of importing it.
 from docintake.parsing.docx import parse_docx  # noqa: F401
 from docintake.parsing.ocr import IMAGE_TYPES, OcrEngine, RapidOcrEngine, parse_images, with_confidence_warnings
-from docintake.parsing.pdf import parse_pdf
+from docintake.parsing.pdf import parse_pdf, parse_pdf_pages, pdf_page_count
 from docintake.parsing.sandbox import Sandbox
 
 
@@ -66,6 +67,33 @@ class LocalParser:
         else:
             # Decoding UTF-8 cannot hang or balloon, so text and Markdown stay in-process.
             parsed = parse_document(data, content_type, max_pages=self.max_pages)
+        return self._checked(parsed)
+
+    def page_count(self, data: bytes, content_type: str) -> int | None:
+        """PDFs are parsed by page range when large; the count is read in the sandbox like a parse."""
+        if content_type != ContentType.PDF:
+            return None
+        count: int = self.sandbox.run(partial(pdf_page_count, data, max_pages=self.max_pages), heartbeat=lambda: None)
+        return count
+
+    def parse_pages(self, data: bytes, content_type: str, first: int, last: int, *, heartbeat: Heartbeat) -> ParsedPart:
+        if content_type != ContentType.PDF:
+            raise UnsupportedDocument(f"no page-range parser for {content_type}", code="unsupported_type")
+        if isinstance(self.ocr, RapidOcrEngine):
+            self.ocr.preload()
+        work = partial(parse_pdf_pages, data, first, last, max_pages=self.max_pages, ocr=self.ocr)
+        part: ParsedPart = self.sandbox.run(work, heartbeat=heartbeat)
+        return part
+
+    def join(self, parts: Sequence[ParsedPart]) -> ParsedDocument:
+        if self.ocr is None:
+            parsed = join_parts(parts, empty="no page has a text layer", empty_code="no_text_layer")
+        else:
+            parsed = join_parts(parts, empty="no page has text, OCR included", empty_code="empty_document")
+        return self._checked(parsed)
+
+    def _checked(self, parsed: ParsedDocument) -> ParsedDocument:
+        """A document mostly of scans fails without OCR; OCR'd pages of low confidence are warned of."""
         if (
             self.ocr is None
             and parsed.page_count

@@ -133,16 +133,17 @@ def with_confidence_warnings(parsed: ParsedDocument, min_confidence: float) -> P
 # --- PDF pages ------------------------------------------------------------------------------------------
 
 
-def pages_needing_ocr(pdf: pdfium.PdfDocument, text_chars: Sequence[int]) -> list[int]:
-    """0-based indexes of the pages to OCR, given each page's count of text-layer characters."""
+def pages_needing_ocr(pdf: pdfium.PdfDocument, text_chars: Sequence[int], first: int = 0) -> list[int]:
+    """0-based indexes of the pages to OCR, given each page's count of text-layer characters from page index
+    ``first`` on (a part of a large document reads only its own range)."""
     wanted: list[int] = []
-    for index, chars in enumerate(text_chars):
+    for index, chars in enumerate(text_chars, start=first):
         if chars == 0 or (chars < NEARLY_EMPTY_CHARS and _image_cover(pdf, index) >= IMAGE_COVER):
             wanted.append(index)
     return wanted
 
 
-def ocr_pdf_pages(pdf: pdfium.PdfDocument, text_chars: Sequence[int], engine: OcrEngine) -> OcrResult:
+def ocr_pdf_pages(pdf: pdfium.PdfDocument, text_chars: Sequence[int], engine: OcrEngine, first: int = 0) -> OcrResult:
     """Reads the pages that need it (see ``pages_needing_ocr``) with the engine: one at a time, or for an
     engine with ``concurrency`` > 1 (a service) that many at once, while this thread renders the next pages
     (pdfium is not thread-safe, so rendering stays here; at most 2 x concurrency pages wait, as PNGs)."""
@@ -151,7 +152,7 @@ def ocr_pdf_pages(pdf: pdfium.PdfDocument, text_chars: Sequence[int], engine: Oc
     pool = ThreadPoolExecutor(workers, thread_name_prefix="ocr") if workers > 1 else None
     pending: dict[int, Future[OcrPage]] = {}
     try:
-        for index in pages_needing_ocr(pdf, text_chars):
+        for index in pages_needing_ocr(pdf, text_chars, first):
             image = render_page(pdf, index)
             # A blank page (nothing drawn, or only near-white) has nothing to read: a second of OCR saved.
             if not image.pixels or min(image.pixels) >= BLANK:

@@ -36,7 +36,15 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from docintake.errors import UnsupportedDocument
-from docintake.parsing import LIST_MARKER, ParsedDocument, join_lines, join_pages, markdown_table
+from docintake.parsing import (
+    LIST_MARKER,
+    PageMap,
+    ParsedDocument,
+    ParsedPart,
+    join_lines,
+    join_pages,
+    markdown_table,
+)
 from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
@@ -79,41 +87,17 @@ class _Page:
 def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedDocument:
     pdf = _open(data)
     try:
-        page_count = len(pdf)
-        if page_count == 0:
-            raise UnsupportedDocument("PDF has no pages", code="empty_document")
-        if page_count > max_pages:
-            raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
-        pages = [_read_page(pdf, i) for i in range(page_count)]
-        # OCR (see ocr.py): pages with no text layer, or a nearly empty one over a page-sized image.
-        read = OcrResult()
-        if ocr is not None:
-            chars = [sum(len(line.text) for line in p.lines) + 100 * (len(p.items) - len(p.lines)) for p in pages]
-            read = ocr_pdf_pages(pdf, chars, ocr)
+        page_count = _page_count(pdf, max_pages)
+        pages, read = _read_pages(pdf, range(page_count), ocr)
     finally:
         pdf.close()
-    for number in read.pages:
-        if read.has_text(number):  # OCR's text replaces the page's own (none, or a stamp over the scan)
-            pages[number - 1].items = []
     empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
     if empty == page_count:
         if ocr is not None:
             raise UnsupportedDocument("no page has text, OCR included", code="empty_document")
         raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
-    _drop_running_lines(pages)
-    typography = _typography(pages)
-    blocks_by_page = [
-        list(read.pages[page.number].blocks) if read.has_text(page.number) else _blocks(page, typography)
-        for page in pages
-    ]
-    continued = _join_across_pages(blocks_by_page)
-
     # Text objects with nothing in them that reads (spaces, control characters) leave no page: empty_document.
-    markdown, page_map = join_pages(
-        ((page.number, "\n\n".join(blocks)) for page, blocks in zip(pages, blocks_by_page, strict=True)),
-        empty="no page has any text",
-        continuing={pages[index].number for index in continued},
-    )
+    markdown, page_map = _markdown(pages, read)
     warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
     return ParsedDocument(
         markdown,
@@ -124,6 +108,103 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
         warnings=warnings,
         ocr_pages=read.page_numbers,
         page_confidence=read.page_confidence,
+    )
+
+
+def pdf_page_count(data: bytes, *, max_pages: int) -> int:
+    """How many pages the PDF has, refused (``too_many_pages``) past ``max_pages``: the parse stage's plan."""
+    pdf = _open(data)
+    try:
+        return _page_count(pdf, max_pages)
+    finally:
+        pdf.close()
+
+
+# Pages read on each side of a part's range, not output: running headers and footers (on half the pages, or
+# three in a row) and the body's type are then learnt as a whole parse would, even for a range of one page.
+PART_CONTEXT_PAGES = 2
+
+
+def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedPart:
+    """Pages ``first``..``last`` (1-based, inclusive) as one part of a large document. Running lines and
+    typography are learnt from the range and ``PART_CONTEXT_PAGES`` on each side (read, never OCR'd, not
+    output), so a part reads as the same pages of a whole parse do; only a table broken across the range's
+    first page stays two blocks. A range with no text gives an empty part: whether the document has any
+    is the join's question (``join_parts``)."""
+    pdf = _open(data)
+    try:
+        page_count = _page_count(pdf, max_pages)
+        if not 1 <= first <= last <= page_count:
+            raise UnsupportedDocument(f"pages {first}-{last} are not in a {page_count}-page PDF", code="page_range")
+        before = [_read_page(pdf, i) for i in range(max(first - 1 - PART_CONTEXT_PAGES, 0), first - 1)]
+        pages, read = _read_pages(pdf, range(first - 1, last), ocr)
+        after = [_read_page(pdf, i) for i in range(last, min(last + PART_CONTEXT_PAGES, page_count))]
+    finally:
+        pdf.close()
+    empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
+    markdown = ""
+    numbers: tuple[int, ...] = ()
+    starts: tuple[int, ...] = ()
+    if empty < len(pages):
+        try:
+            markdown, page_map = _markdown(pages, read, context=(before, after))
+            numbers, starts = page_map.pages, page_map.starts
+        except UnsupportedDocument as exc:
+            if exc.code != "empty_document":
+                raise
+    return ParsedPart(
+        first,
+        last,
+        markdown,
+        numbers,
+        starts,
+        page_count,
+        empty,
+        parser="local",
+        warnings=read.warnings,
+        page_confidence=read.page_confidence,
+    )
+
+
+def _page_count(pdf: pdfium.PdfDocument, max_pages: int) -> int:
+    page_count = len(pdf)
+    if page_count == 0:
+        raise UnsupportedDocument("PDF has no pages", code="empty_document")
+    if page_count > max_pages:
+        raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
+    return page_count
+
+
+def _read_pages(pdf: pdfium.PdfDocument, indexes: range, ocr: OcrEngine | None) -> tuple[list[_Page], OcrResult]:
+    pages = [_read_page(pdf, i) for i in indexes]
+    # OCR (see ocr.py): pages with no text layer, or a nearly empty one over a page-sized image.
+    read = OcrResult()
+    if ocr is not None:
+        chars = [sum(len(line.text) for line in p.lines) + 100 * (len(p.items) - len(p.lines)) for p in pages]
+        read = ocr_pdf_pages(pdf, chars, ocr, indexes.start)
+    for number in read.pages:
+        if read.has_text(number):  # OCR's text replaces the page's own (none, or a stamp over the scan)
+            pages[number - 1 - indexes.start].items = []
+    return pages, read
+
+
+def _markdown(
+    pages: list[_Page], read: OcrResult, context: tuple[list[_Page], list[_Page]] = ([], [])
+) -> tuple[str, PageMap]:
+    """The pages' Markdown and map. ``context``: pages before and after them, used to learn the running
+    lines and the type from, and not output."""
+    before, after = context
+    _drop_running_lines([*before, *pages, *after])
+    typography = _typography([*before, *pages, *after])
+    blocks_by_page = [
+        list(read.pages[page.number].blocks) if read.has_text(page.number) else _blocks(page, typography)
+        for page in pages
+    ]
+    continued = _join_across_pages(blocks_by_page)
+    return join_pages(
+        ((page.number, "\n\n".join(blocks)) for page, blocks in zip(pages, blocks_by_page, strict=True)),
+        empty="no page has any text",
+        continuing={pages[index].number for index in continued},
     )
 
 

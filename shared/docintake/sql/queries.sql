@@ -187,6 +187,7 @@ SELECT model, dimensions, table_name FROM embedding_models ORDER BY created_at, 
 SELECT c.id, c.ordinal, c.content, c.heading_path, c.sections
 FROM document_chunks c
 WHERE c.document_id = %(document_id)s
+  AND (%(first)s::int IS NULL OR c.ordinal BETWEEN %(first)s AND %(last)s)
   AND NOT EXISTS (SELECT 1 FROM {vectors} v WHERE v.chunk_id = c.id)
 ORDER BY c.ordinal;
 
@@ -460,3 +461,129 @@ SET stage = %(stage)s, state = 'queued', attempts = 0, last_error_code = NULL, l
     next_message_sent_at = NULL, finished_at = NULL, updated_at = now()
 WHERE id = %(job_id)s AND state IN ('failed', 'dead_lettered')
 RETURNING id;
+
+-- name: replace_job_parts
+-- A stage fans out: its parts, from a clean slate (a user's retry re-plans; a stale part's invocation
+-- then finds no lease of its own and stops).
+WITH cleared AS (
+    DELETE FROM job_parts WHERE job_id = %(job_id)s AND step = %(step)s
+)
+INSERT INTO job_parts (job_id, user_id, step, part, first_item, last_item)
+SELECT %(job_id)s, %(user_id)s, %(step)s, r.n - 1, r.first_item, r.last_item
+FROM unnest(%(firsts)s::int[], %(lasts)s::int[]) WITH ORDINALITY AS r(first_item, last_item, n);
+
+-- name: claim_part
+-- Takes a part's lease if its job waits in the parts stage (a dead-lettered one too: its other parts
+-- finish, and the replayed part then joins them) and no live invocation holds the part.
+WITH job AS (
+    UPDATE upload_jobs
+    SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'in_progress' ELSE state END,
+        heartbeat_at = now(), next_retry_at = NULL, updated_at = now()
+    WHERE id = %(job_id)s AND document_id = %(document_id)s AND stage = %(parts_stage)s
+      AND state IN ('queued', 'in_progress', 'retrying', 'dead_lettered')
+      AND EXISTS (SELECT 1 FROM job_parts p
+                  WHERE p.job_id = %(job_id)s AND p.step = %(step)s AND p.part = %(part)s AND p.state <> 'done'
+                    AND (p.lease_expires_at IS NULL OR p.lease_expires_at < now()))
+    RETURNING id
+), claimed AS (
+    UPDATE job_parts p
+    SET state = 'in_progress', attempts = p.attempts + 1, lease_owner = %(lease_owner)s,
+        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s), heartbeat_at = now(),
+        updated_at = now()
+    FROM job
+    WHERE p.job_id = job.id AND p.step = %(step)s AND p.part = %(part)s AND p.state <> 'done'
+      AND (p.lease_expires_at IS NULL OR p.lease_expires_at < now())
+    RETURNING p.*
+)
+SELECT claimed.*, d.content_type, d.s3_key, d.s3_version_id, d.filename
+FROM claimed JOIN documents d ON d.id = %(document_id)s;
+
+-- name: get_part
+SELECT j.stage, j.state, j.next_message_sent_at, j.updated_at, p.state AS part_state, p.lease_expires_at
+FROM upload_jobs j
+LEFT JOIN job_parts p ON p.job_id = j.id AND p.step = %(step)s AND p.part = %(part)s
+WHERE j.id = %(job_id)s AND j.document_id = %(document_id)s;
+
+-- name: heartbeat_part
+WITH part AS (
+    UPDATE job_parts
+    SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => %(lease_seconds)s), updated_at = now()
+    WHERE job_id = %(job_id)s AND step = %(step)s AND part = %(part)s AND lease_owner = %(lease_owner)s
+      AND state = 'in_progress'
+    RETURNING job_id
+)
+UPDATE upload_jobs j SET heartbeat_at = now() FROM part WHERE j.id = part.job_id
+RETURNING j.id;
+
+-- name: lock_job
+-- Serialises the parts' completions on their job, so exactly one of them sees the last part done.
+SELECT id, stage, state FROM upload_jobs WHERE id = %(job_id)s FOR UPDATE;
+
+-- name: complete_part
+-- Fencing, as complete_stage: only the part's lease holder marks it done.
+UPDATE job_parts
+SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, updated_at = now(), finished_at = now()
+WHERE job_id = %(job_id)s AND step = %(step)s AND part = %(part)s AND lease_owner = %(lease_owner)s
+  AND state = 'in_progress'
+RETURNING part;
+
+-- name: parts_remaining
+SELECT count(*) FILTER (WHERE state <> 'done') AS remaining, count(*) AS parts
+FROM job_parts WHERE job_id = %(job_id)s AND step = %(step)s;
+
+-- name: part_results
+SELECT part, first_item, last_item, result FROM job_parts
+WHERE job_id = %(job_id)s AND step = %(step)s ORDER BY part;
+
+-- name: complete_parts
+-- The last part is in: the job leaves the parts stage, as complete_stage would have moved it.
+UPDATE upload_jobs
+SET stage = %(completed_stage)s, state = %(state)s, lease_owner = NULL, lease_expires_at = NULL,
+    heartbeat_at = now(), next_message_sent_at = NULL, last_error_code = NULL, last_error_message = NULL,
+    next_retry_at = NULL, updated_at = now(), finished_at = CASE WHEN %(state)s = 'done' THEN now() END
+WHERE id = %(job_id)s AND stage = %(parts_stage)s AND state NOT IN ('failed', 'done', 'expired')
+RETURNING *;
+
+-- name: release_part
+-- A part that ran short of time hands the rest to a fresh message: free its lease, keep what it did.
+UPDATE job_parts SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE job_id = %(job_id)s AND step = %(step)s AND part = %(part)s AND lease_owner = %(lease_owner)s
+  AND state = 'in_progress'
+RETURNING part;
+
+-- name: record_part_failure
+-- As record_failure, for a part: the part's lease is freed and the job (which no invocation leases while
+-- in its parts stage) takes the state. A retrying part leaves a dead-lettered job dead-lettered.
+WITH part AS (
+    UPDATE job_parts SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+    WHERE job_id = %(job_id)s AND step = %(step)s AND part = %(part)s AND lease_owner = %(lease_owner)s
+      AND state = 'in_progress'
+    RETURNING job_id
+)
+UPDATE upload_jobs j
+SET state = CASE WHEN j.state = 'dead_lettered' AND %(state)s = 'retrying' THEN j.state ELSE %(state)s END,
+    last_error_code = %(code)s, last_error_message = %(message)s, next_retry_at = %(next_retry_at)s,
+    updated_at = now(), finished_at = CASE WHEN %(state)s IN ('failed', 'dead_lettered') THEN now() END
+FROM part
+WHERE j.id = part.job_id AND j.stage = %(stage)s AND j.state NOT IN ('failed', 'done', 'expired')
+RETURNING j.*;
+
+-- name: parts_to_send
+-- The sweeper's rescue of a job in a parts stage: its parts not done and not under a live lease (with
+-- leases_expired, none is live), released so the messages sent for them can claim them.
+UPDATE job_parts
+SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE job_id = %(job_id)s AND step = %(step)s AND state <> 'done'
+  AND (%(leases_expired)s OR lease_expires_at IS NULL OR lease_expires_at < now())
+RETURNING part;
+
+-- name: unsent_parts
+SELECT part FROM job_parts WHERE job_id = %(job_id)s AND step = %(step)s AND state <> 'done' ORDER BY part;
+
+-- name: set_part_result
+UPDATE job_parts SET result = %(result)s
+WHERE job_id = %(job_id)s AND step = %(step)s AND part = %(part)s;
+
+-- name: document_chunk_span
+SELECT count(*) AS chunks, coalesce(max(ordinal), -1) AS last_ordinal
+FROM document_chunks WHERE document_id = %(document_id)s;

@@ -1,0 +1,311 @@
+"""Large documents in parts: the parse stage fans out by page range and the embed stage by chunk ordinal,
+one message per part, each part under its own lease; the last part in joins them. Part sizes are set tiny
+here (3 pages, 4 chunks) so a 10-page PDF exercises every path in seconds."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from docintake import stages
+from docintake.errors import DependencyUnavailable, LeaseHeld
+from docintake.local.client import upload_bytes
+from docintake.local.large_documents import long_policy_pdf, page_marker
+from docintake.local.postgres import LocalDatabase
+from docintake.local.stack import LambdaContext, LocalStack
+from docintake.messages import StageMessage
+from docintake.operations import sweep
+from docintake.parsing.local import LocalParser
+from docintake.parsing.pdf import parse_pdf
+from docintake.stages import handle_stage_record, page_ranges
+from docintake.storage import markdown_key, page_map_key
+from tests.kit import ROOT, USER, admin, document_row, job_row, queue_depth, rows, s3_event
+
+pytestmark = pytest.mark.integration
+
+PAGES = 10
+PDF = long_policy_pdf(PAGES)
+
+
+@pytest.fixture
+def stack(database: LocalDatabase, moto_endpoint: str, tmp_path: Path) -> Iterator[LocalStack]:
+    stack = LocalStack(
+        ROOT,
+        database,
+        aws_endpoint=moto_endpoint,
+        visibility_timeout=2,
+        log_file=tmp_path / "functions.jsonl",
+        stack_name=f"t{uuid.uuid4().hex[:10]}",
+        environment={"PARSE_PAGES_PER_PART": "3", "EMBED_CHUNKS_PER_PART": "4"},
+    )
+    with stack.running(pollers=False):
+        yield stack
+
+
+def _upload(stack: LocalStack) -> uuid.UUID:
+    ticket = upload_bytes(stack, USER, "long-policy.pdf", PDF, "application/pdf", replace=True)
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
+    return ticket.document_id
+
+
+def _receive(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
+    sqs, url = stack.client("sqs"), stack.queue_urls[queue]
+    received: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        received += batch
+    return received
+
+
+def _deliver(
+    stack: LocalStack, function: str, message: dict[str, Any], receive_count: int = 1, timeout: int = 60
+) -> str:
+    """One message through the function's record handler, as its container would run it; the outcome."""
+    module = stack.load_function(function)
+    record = SQSRecord(
+        {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {"ApproximateReceiveCount": str(receive_count)},
+        }
+    )
+    step = StageMessage.parse_body(message["Body"]).stage
+    context = LambdaContext(function, timeout)
+    outcome: str = handle_stage_record(
+        module.pipeline,
+        step,
+        record,
+        context,  # type: ignore[arg-type]
+        embedder=getattr(module, "embedder", None),
+        parser=getattr(module, "parser", None),
+    )
+    return outcome
+
+
+def _parts(stack: LocalStack, step: str) -> list[dict[str, Any]]:
+    return admin(
+        stack,
+        "SELECT part, first_item, last_item, state, attempts FROM job_parts WHERE step = %s ORDER BY part",
+        (step,),
+    )
+
+
+def test_a_long_pdf_is_parsed_and_embedded_in_parts_and_reads_as_a_whole_parse(stack: LocalStack) -> None:
+    # GIVEN a 10-page PDF, with parts of 3 pages and 4 chunks
+    document_id = _upload(stack)
+    # WHEN the pipeline runs
+    stack.run_until_idle()
+    # THEN the document is ready, its job done, after a parse in 4 page ranges and an embed in chunk ranges
+    assert document_row(stack, "status", "page_count") == {"status": "ready", "page_count": PAGES}
+    assert job_row(stack, "stage", "state") == {"stage": "done", "state": "done"}
+    assert [(p["first_item"], p["last_item"], p["state"]) for p in _parts(stack, "parse")] == [
+        (1, 3, "done"),
+        (4, 6, "done"),
+        (7, 8, "done"),
+        (9, 10, "done"),
+    ]
+    chunk_rows = rows(stack, "document_chunks", "ordinal", "content", "heading_path", "page_start", "page_end")
+    embed_parts = _parts(stack, "embed")
+    assert len(embed_parts) == -(-len(chunk_rows) // 4) > 1
+    expected = page_ranges(len(chunk_rows), 4, first=0)
+    assert [(p["first_item"], p["last_item"], p["state"]) for p in embed_parts] == [(a, b, "done") for a, b in expected]
+    # AND every chunk has exactly one vector
+    vectors = admin(stack, "SELECT count(*) AS n, count(DISTINCT chunk_id) AS chunks FROM " + _vector_table(stack))
+    assert vectors == [{"n": len(chunk_rows), "chunks": len(chunk_rows)}]
+    # AND the Markdown and page map are the ones a whole parse writes
+    s3 = stack.client("s3")
+    key = markdown_key(USER, document_id)
+    markdown = s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read().decode()
+    page_map = s3.get_object(Bucket=stack.bucket, Key=page_map_key(USER, document_id))["Body"].read().decode()
+    whole = parse_pdf(PDF, max_pages=100)
+    assert markdown == whole.markdown
+    assert page_map == whole.page_map.to_json()
+    # AND each page's marker is cited on its own page
+    for page in range(1, PAGES + 1):
+        holding = [c for c in chunk_rows if page_marker(page) in c["heading_path"]]
+        assert holding and all(c["page_start"] <= page <= c["page_end"] for c in holding), page
+    # AND the timeline says so: one fan-out per stage, one completion per part, one stage completion each
+    events = admin(
+        stack,
+        "SELECT event_type, stage, count(*) AS n FROM events WHERE event_type IN"
+        " ('stage_fanned_out', 'part_completed', 'stage_completed') GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    assert events == [
+        {"event_type": "part_completed", "stage": "embedding_parts", "n": len(embed_parts)},
+        {"event_type": "part_completed", "stage": "parsing_parts", "n": 4},
+        {"event_type": "stage_completed", "stage": "chunked", "n": 1},
+        {"event_type": "stage_completed", "stage": "done", "n": 1},
+        {"event_type": "stage_completed", "stage": "parsed", "n": 1},
+        {"event_type": "stage_fanned_out", "stage": "embedding_parts", "n": 1},
+        {"event_type": "stage_fanned_out", "stage": "parsing_parts", "n": 1},
+    ]
+
+
+def _vector_table(stack: LocalStack) -> str:
+    return str(admin(stack, "SELECT table_name FROM embedding_models")[0]["table_name"])
+
+
+def test_duplicate_and_early_part_deliveries_do_nothing_twice(stack: LocalStack) -> None:
+    # GIVEN a long PDF whose parse fanned out into 4 part messages
+    _upload(stack)
+    (original,) = _receive(stack, "ParseQueue")
+    assert _deliver(stack, "ParseFunction", original) == "completed"
+    assert job_row(stack, "stage", "state") == {"stage": "parsing_parts", "state": "in_progress"}
+    messages = _receive(stack, "ParseQueue")
+    assert sorted(StageMessage.parse_body(m["Body"]).part for m in messages) == [0, 1, 2, 3]
+    # WHEN the original parse message comes again THEN it is a duplicate and sends nothing more
+    assert _deliver(stack, "ParseFunction", original) == "duplicate"
+    assert queue_depth(stack, "ParseQueue") == 5  # the original and its four parts, received: nothing new
+    # WHEN a part runs, then comes again THEN the second delivery is a duplicate
+    first = next(m for m in messages if StageMessage.parse_body(m["Body"]).part == 0)
+    assert _deliver(stack, "ParseFunction", first) == "completed"
+    assert _deliver(stack, "ParseFunction", first) == "duplicate"
+    # WHEN another invocation holds a part's lease THEN the delivery is retried later, not run twice
+    admin(
+        stack,
+        "UPDATE job_parts SET state = 'in_progress', lease_owner = 'other', lease_expires_at = now() + interval '5 min'"
+        " WHERE part = 1",
+    )
+    second = next(m for m in messages if StageMessage.parse_body(m["Body"]).part == 1)
+    with pytest.raises(LeaseHeld):
+        _deliver(stack, "ParseFunction", second)
+    admin(stack, "UPDATE job_parts SET lease_expires_at = now() - interval '1 min' WHERE part = 1")
+    # AND once every part is in, the job is parsed exactly once, with one chunk message
+    for message in messages:
+        if StageMessage.parse_body(message["Body"]).part != 0:
+            assert _deliver(stack, "ParseFunction", message) == "completed"
+    assert job_row(stack, "stage", "state") == {"stage": "parsed", "state": "queued"}
+    assert [p["attempts"] for p in _parts(stack, "parse")] == [1, 1, 1, 1]
+    assert queue_depth(stack, "ChunkQueue") == 1
+
+
+def test_a_part_that_fails_for_good_fails_the_document_and_the_rest_stop(stack: LocalStack) -> None:
+    # GIVEN a fanned-out parse whose second range lies past the document's end (as a corrupt page would fail)
+    document_id = _upload(stack)
+    (original,) = _receive(stack, "ParseQueue")
+    _deliver(stack, "ParseFunction", original)
+    admin(stack, "UPDATE job_parts SET first_item = 50, last_item = 52 WHERE part = 1")
+    messages = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "ParseQueue")}
+    # WHEN that part runs THEN the job and the document fail with the parser's code
+    assert _deliver(stack, "ParseFunction", messages[1]) == "failed"
+    assert job_row(stack, "state", "last_error_code") == {"state": "failed", "last_error_code": "page_range"}
+    assert document_row(stack, "status", id=document_id) == {"status": "failed"}
+    # AND the other parts' messages are acknowledged without work
+    assert _deliver(stack, "ParseFunction", messages[0]) == "ignored"
+    assert [p["attempts"] for p in _parts(stack, "parse")] == [0, 1, 0, 0]
+
+
+def test_a_dead_lettered_part_is_replayed_and_joins_the_others(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a fanned-out parse where part 2 fails on its last receive with an error a retry could fix
+    _upload(stack)
+    (original,) = _receive(stack, "ParseQueue")
+    _deliver(stack, "ParseFunction", original)
+    messages = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "ParseQueue")}
+    for part in (0, 1, 3):
+        assert _deliver(stack, "ParseFunction", messages[part]) == "completed"
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise DependencyUnavailable("the OCR service is down", code="ocr_unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LocalParser, "parse_pages", unavailable)
+        with pytest.raises(DependencyUnavailable):
+            _deliver(stack, "ParseFunction", messages[2], receive_count=5)
+    # THEN the job reads dead-lettered, the document failed, with the three parts kept
+    assert job_row(stack, "stage", "state") == {"stage": "parsing_parts", "state": "dead_lettered"}
+    assert [p["state"] for p in _parts(stack, "parse")] == ["done", "done", "queued", "done"]
+    assert job_row(stack, "last_error_code")["last_error_code"] == "ocr_unavailable"
+    # WHEN an operator replays it (the job reset as `dlq replay` does) and the part runs again
+    admin(stack, "UPDATE upload_jobs SET state = 'queued'")
+    admin(stack, "UPDATE documents SET status = 'processing'")
+    assert _deliver(stack, "ParseFunction", messages[2]) == "completed"
+    # THEN the parts join and the document goes on to be ready
+    assert job_row(stack, "stage", "state") == {"stage": "parsed", "state": "queued"}
+    stack.run_until_idle()
+    assert document_row(stack, "status")["status"] == "ready"
+
+
+def test_the_sweeper_resends_the_parts_of_a_job_whose_part_messages_were_lost(stack: LocalStack) -> None:
+    # GIVEN a fanned-out parse whose part messages were all lost, one part done, one under a dead lease
+    _upload(stack)
+    (original,) = _receive(stack, "ParseQueue")
+    _deliver(stack, "ParseFunction", original)
+    messages = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "ParseQueue")}
+    _deliver(stack, "ParseFunction", messages[0])
+    for message in messages.values():
+        stack.client("sqs").delete_message(
+            QueueUrl=stack.queue_urls["ParseQueue"], ReceiptHandle=message["ReceiptHandle"]
+        )
+    admin(
+        stack,
+        "UPDATE job_parts SET state = 'in_progress', lease_owner = 'dead', lease_expires_at = now() + interval '5 min'"
+        " WHERE part = 1",
+    )
+    admin(stack, "UPDATE upload_jobs SET heartbeat_at = now() - interval '2 hours'")
+    # WHEN the sweeper runs THEN it sends the parts not done and not under a live lease
+    result = sweep(stack.operations(), invocation_id="sweep")
+    assert len(result.rescued) == 1
+    resent = sorted(StageMessage.parse_body(m["Body"]).part for m in _receive(stack, "ParseQueue"))
+    assert resent == [2, 3]
+    # WHEN the stack restarts (every lease belongs to the stopped run) THEN the held part is sent too
+    admin(stack, "UPDATE upload_jobs SET heartbeat_at = now() - interval '2 hours'")
+    result = sweep(stack.operations(), invocation_id="restart", stale_seconds=0, leases_expired=True)
+    assert len(result.rescued) == 1
+    resent_again = _receive(stack, "ParseQueue")
+    assert sorted(StageMessage.parse_body(m["Body"]).part for m in resent_again) == [1, 2, 3]
+    # AND the document finishes once the messages come back
+    for message in resent_again:
+        stack.client("sqs").change_message_visibility(
+            QueueUrl=stack.queue_urls["ParseQueue"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    stack.run_until_idle()
+    assert document_row(stack, "status")["status"] == "ready"
+
+
+def _run_queue(stack: LocalStack, queue: str, function: str) -> list[str]:
+    return [_deliver(stack, function, message) for message in _receive(stack, queue)]
+
+
+def test_an_embed_part_short_of_time_commits_what_it_did_and_continues_in_a_fresh_message(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a long PDF parsed and chunked, its embed fanned out, one chunk per batch
+    document_id = _upload(stack)
+    for _ in range(2):
+        _run_queue(stack, "ParseQueue", "ParseFunction")
+    _run_queue(stack, "ChunkQueue", "ChunkFunction")
+    assert _run_queue(stack, "EmbedQueue", "EmbedFunction") == ["completed"]
+    assert job_row(stack, "stage")["stage"] == "embedding_parts"
+    monkeypatch.setattr(stages, "_PART_BATCH_SIZE", 1)
+    parts = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "EmbedQueue")}
+    # WHEN part 0 runs in an invocation with 5 s left (less than the margin a next batch needs)
+    assert _deliver(stack, "EmbedFunction", parts[0], timeout=5) == "continued"
+    # THEN its first chunk's vector is committed, the part is free again, and a fresh message carries on
+    table = _vector_table(stack)
+    assert admin(stack, f"SELECT count(*) AS n FROM {table}") == [{"n": 1}]
+    assert admin(stack, "SELECT state, lease_owner FROM job_parts WHERE step = 'embed' AND part = 0") == [
+        {"state": "queued", "lease_owner": None}
+    ]
+    (fresh,) = _receive(stack, "EmbedQueue")
+    assert StageMessage.parse_body(fresh["Body"]).part == 0
+    assert admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'part_continued'") == [{"n": 1}]
+    # WHEN the fresh message and the other parts run with time enough THEN the document is ready, each
+    # chunk with one vector
+    assert _deliver(stack, "EmbedFunction", fresh) == "completed"
+    for part, message in parts.items():
+        if part:
+            assert _deliver(stack, "EmbedFunction", message) == "completed"
+    assert document_row(stack, "status", id=document_id) == {"status": "ready"}
+    chunks = len(rows(stack, "document_chunks", "id"))
+    assert admin(stack, f"SELECT count(*) AS n, count(DISTINCT chunk_id) AS d FROM {table}") == [
+        {"n": chunks, "d": chunks}
+    ]
