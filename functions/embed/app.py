@@ -1,4 +1,4 @@
-"""EmbedFunction: EmbedQueue → vectors in the model's table, batch by batch (a large document in parts); the job is done."""
+"""EmbedFunction: EmbedQueue → vectors in the model's table, batch by batch (a large document in parts); done."""
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
