@@ -14,11 +14,13 @@ LOCAL_ACCOUNT = "123456789012"
 _SUB_VAR = re.compile(r"\$\{([^}!]+)\}")
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that turns CloudFormation short tags (!Ref, !GetAtt, !Sub, …) into their long forms."""
+# libyaml's parser (PyYAML's wheels ship it), not the pure-Python one: every local stack reads the template, each
+# integration test's too, and the 90 KB template takes 0.45 s in Python, 0.03 s in libyaml (same result).
+class _TemplateLoader(yaml.CSafeLoader):
+    """CSafeLoader that turns CloudFormation short tags (!Ref, !GetAtt, !Sub, …) into their long forms."""
 
 
-def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+def _construct_tag(loader: yaml.CSafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
@@ -39,7 +41,7 @@ _TemplateLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        loaded = yaml.load(handle, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+        loaded = yaml.load(handle, Loader=_TemplateLoader)  # noqa: S506 - a CSafeLoader subclass
     return dict(loaded)
 
 
