@@ -12,7 +12,18 @@ from docintake.jobs import STEPS, process_stage_message
 from docintake.local.client import UploadRefused, delete_as, upload_bytes
 from docintake.local.stack import LocalStack
 from docintake.stages import parse_work
-from tests.integration.test_pipeline import POLICY, USER, _admin, _ingest, _parse_delivery, _queue_depth, _s3_event
+from tests.kit import (
+    POLICY,
+    USER,
+    admin,
+    document_row,
+    document_status,
+    events_of,
+    ingest,
+    parse_delivery,
+    queue_depth,
+    s3_event,
+)
 
 pytestmark = pytest.mark.integration
 OTHER = uuid.UUID("22222222-2222-4222-8222-222222222222")
@@ -30,14 +41,14 @@ def _everything_of(stack: LocalStack, document_id: uuid.UUID) -> dict[str, Any]:
         if str(document_id) in e["Key"]
     ]
     rows = {
-        table: _admin(
+        table: admin(
             stack,
             f"SELECT count(*) AS n FROM {table} WHERE {'id' if table == 'documents' else 'document_id'} = %s",
             [document_id],
         )[0]["n"]
         for table in USER_TABLES
         # The model's vector table exists once a first vector was written (migration 0012).
-        if _admin(stack, "SELECT to_regclass(%s) AS t", [table])[0]["t"] is not None
+        if admin(stack, "SELECT to_regclass(%s) AS t", [table])[0]["t"] is not None
     }
     rows = {table: rows.get(table, 0) for table in USER_TABLES}
     return {"objects": objects, "rows": rows}
@@ -47,7 +58,7 @@ def test_deleting_a_document_removes_every_object_version_and_row_and_leaves_an_
     stack: LocalStack,
 ) -> None:
     # GIVEN a finished document (upload, Markdown and page map in S3; rows in every table), and another user's
-    document_id = _ingest(stack)
+    document_id = ingest(stack)
     other_id = upload_bytes(stack, OTHER, "other.md", POLICY, "text/markdown").document_id
     stack.run_until_idle()
     before = _everything_of(stack, document_id)
@@ -63,16 +74,14 @@ def test_deleting_a_document_removes_every_object_version_and_row_and_leaves_an_
     assert result == {"document_id": str(document_id), "deleted": True, "objects_removed": len(before["objects"])}
     assert _everything_of(stack, document_id) == {"objects": [], "rows": dict.fromkeys(USER_TABLES, 0)}
     # AND the audit log keeps ids and counts: the last event says it was deleted, and by whom
-    events = _admin(
-        stack, "SELECT event_type, user_id, details FROM events WHERE document_id = %s ORDER BY id", [document_id]
-    )
+    events = events_of(stack, "event_type", "user_id", "details", document_id=document_id)
     assert events[-1] == {
         "event_type": "document_deleted",
         "user_id": USER,
         "details": {"objects_removed": len(before["objects"]), "jobs_cancelled": 0},
     }
     # AND the other user's document is untouched; deleting twice is a 404
-    assert _admin(stack, "SELECT status FROM documents WHERE id = %s", [other_id]) == [{"status": "ready"}]
+    assert document_status(stack, other_id) == "ready"
     with pytest.raises(UploadRefused):
         delete_as(stack, USER, document_id)
 
@@ -80,20 +89,20 @@ def test_deleting_a_document_removes_every_object_version_and_row_and_leaves_an_
 def test_a_stage_message_for_a_deleted_document_is_a_no_op(stack: LocalStack) -> None:
     # GIVEN a validated upload whose parse message is waiting
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
-    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
-    assert _queue_depth(stack, "ParseQueue") == 1
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
+    assert queue_depth(stack, "ParseQueue") == 1
     # WHEN the document is deleted, and the pipeline then runs
     assert delete_as(stack, USER, ticket.document_id)["deleted"] is True
     stack.run_until_idle()
     # THEN the message was acknowledged without a trace: no rows, no derived objects, nothing queued
     assert _everything_of(stack, ticket.document_id) == {"objects": [], "rows": dict.fromkeys(USER_TABLES, 0)}
-    assert all(_queue_depth(stack, q) == 0 for q in stack.queue_urls)
+    assert all(queue_depth(stack, q) == 0 for q in stack.queue_urls)
 
 
 def test_a_deletion_during_a_stage_stops_it_before_it_writes(stack: LocalStack) -> None:
     # GIVEN a parse under way
-    pipeline, delivery = _parse_delivery(stack, receive_count=1)
-    document_id = _admin(stack, "SELECT id FROM documents")[0]["id"]
+    pipeline, delivery = parse_delivery(stack, receive_count=1)
+    document_id = document_row(stack, "id")["id"]
     parser = stack.load_function("ParseFunction").parser
 
     def parse_then_lose_the_race(claim: Any) -> Any:

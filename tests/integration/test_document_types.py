@@ -3,28 +3,16 @@ chunks with their pages; and bytes that are not the declared type, refused befor
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from docintake.local.client import document_status, upload_bytes
 from docintake.local.stack import LocalStack
 from tests.docx_documents import DOCX, benefits_docx, compound_file, zip_of
-from tests.integration.test_pipeline import upload_bytes_declared_only
+from tests.kit import USER, chunks, documents, jobs, upload_bytes_declared_only
 from tests.unit.test_html import PAGE
 
 pytestmark = pytest.mark.integration
-USER = uuid.UUID("11111111-1111-4111-8111-111111111111")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
-
-
-def _rows(stack: LocalStack, sql: str, params: Any = None) -> list[dict[str, Any]]:
-    with psycopg.connect(stack.database.admin_url, autocommit=True, row_factory=dict_row) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
 
 
 def test_a_docx_upload_ends_ready_with_chunks_on_its_pages(stack: LocalStack) -> None:
@@ -35,18 +23,13 @@ def test_a_docx_upload_ends_ready_with_chunks_on_its_pages(stack: LocalStack) ->
     # THEN the document is ready, its page count is the DOCX's, and its chunks carry text from every page
     status = document_status(stack, USER, ticket.document_id)
     assert status is not None and (status["status"], status["stage"], status["state"]) == ("ready", "done", "done")
-    [document] = _rows(stack, "SELECT content_type, page_count FROM documents WHERE id = %s", [ticket.document_id])
+    [document] = documents(stack, "content_type", "page_count", id=ticket.document_id)
     assert document == {"content_type": DOCX, "page_count": 3}
-    chunks = _rows(
-        stack,
-        "SELECT content, page_start, page_end, heading_path FROM document_chunks WHERE document_id = %s"
-        " ORDER BY ordinal",
-        [ticket.document_id],
-    )
-    assert chunks and chunks[0]["page_start"] == 1 and chunks[-1]["page_end"] == 3
-    text = "\n".join(c["content"] for c in chunks)
+    pieces = chunks(stack, "content", "page_start", "page_end", "heading_path", document_id=ticket.document_id)
+    assert pieces and pieces[0]["page_start"] == 1 and pieces[-1]["page_end"] == 3
+    text = "\n".join(c["content"] for c in pieces)
     assert "| Hospital stay | Not covered |  |" in text and "Cosmetic surgery is not covered." in text
-    assert any(c["page_start"] == 3 and "Exclusions" in " ".join(c["heading_path"]) for c in chunks)
+    assert any(c["page_start"] == 3 and "Exclusions" in " ".join(c["heading_path"]) for c in pieces)
 
 
 def test_an_html_upload_ends_ready_with_chunks(stack: LocalStack) -> None:
@@ -54,17 +37,15 @@ def test_an_html_upload_ends_ready_with_chunks(stack: LocalStack) -> None:
     stack.run_until_idle()
     status = document_status(stack, USER, ticket.document_id)
     assert status is not None and status["status"] == "ready"
-    chunks = _rows(stack, "SELECT content FROM document_chunks WHERE document_id = %s", [ticket.document_id])
-    text = "\n".join(c["content"] for c in chunks)
+    pieces = chunks(stack, "content", document_id=ticket.document_id)
+    text = "\n".join(c["content"] for c in pieces)
     assert "| Office visit | $20 copay |" in text and "drop me" not in text
 
 
 def test_an_encrypted_docx_passes_validation_and_fails_parsing_with_its_code(stack: LocalStack) -> None:
     ticket = upload_bytes(stack, USER, "locked.docx", compound_file("EncryptedPackage"), DOCX)
     stack.run_until_idle()
-    [job] = _rows(
-        stack, "SELECT stage, state, last_error_code FROM upload_jobs WHERE document_id = %s", [ticket.document_id]
-    )
+    [job] = jobs(stack, "stage", "state", "last_error_code", document_id=ticket.document_id)
     assert job == {"stage": "parsing", "state": "failed", "last_error_code": "encrypted_docx"}
 
 
@@ -82,5 +63,5 @@ def test_bytes_of_another_type_are_a_type_mismatch(stack: LocalStack, data: byte
     ticket = upload_bytes_declared_only(stack, data, content_type)
     stack.client("s3").put_object(Bucket=stack.bucket, Key=ticket["key"], Body=data)
     stack.run_until_idle()
-    [job] = _rows(stack, "SELECT stage, state, last_error_code FROM upload_jobs")
+    [job] = jobs(stack, "stage", "state", "last_error_code")
     assert job == {"stage": "awaiting_upload", "state": "failed", "last_error_code": "type_mismatch"}

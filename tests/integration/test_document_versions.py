@@ -19,7 +19,7 @@ import pytest
 from docintake.db import queries
 from docintake.local.client import AlreadyUploaded, api_event, delete_as, list_as, show_as, upload_bytes
 from docintake.local.stack import LambdaContext, LocalStack
-from tests.integration.test_pipeline import POLICY, USER, _admin
+from tests.kit import POLICY, USER, admin, count, document_row, document_status, documents, events_of
 
 pytestmark = pytest.mark.integration
 OTHER = uuid.UUID("44444444-4444-4444-8444-444444444444")
@@ -41,15 +41,13 @@ def _post(stack: LocalStack, body: dict[str, Any], user: uuid.UUID = USER) -> tu
 
 
 def _counts(stack: LocalStack) -> tuple[int, int]:
-    [row] = _admin(stack, "SELECT (SELECT count(*) FROM documents) AS d, (SELECT count(*) FROM upload_jobs) AS j")
-    return row["d"], row["j"]
+    return count(stack, "documents"), count(stack, "upload_jobs")
 
 
 def _ready(stack: LocalStack, data: bytes = POLICY, user: uuid.UUID = USER, **options: Any) -> uuid.UUID:
     document_id = upload_bytes(stack, user, "policy.md", data, "text/markdown", **options).document_id
     stack.run_until_idle()
-    [row] = _admin(stack, "SELECT status FROM documents WHERE id = %s", [document_id])
-    assert row["status"] == "ready"
+    assert document_status(stack, document_id) == "ready"
     return document_id
 
 
@@ -63,7 +61,7 @@ def test_an_identical_upload_returns_the_existing_document_and_creates_nothing(s
     assert (status, body) == (200, {"duplicate_of": str(existing), "document_id": str(existing), "status": "ready"})
     assert _counts(stack) == before == (1, 1)
     # AND the audit log says so, with ids only
-    events = _admin(stack, "SELECT document_id, details FROM events WHERE event_type = 'upload_deduplicated'")
+    events = events_of(stack, "document_id", "details", event_type="upload_deduplicated")
     assert events == [{"document_id": existing, "details": {"status": "ready"}}]
     # AND the local client reports it without sending anything
     with pytest.raises(AlreadyUploaded) as duplicate:
@@ -115,10 +113,10 @@ def test_a_failed_or_expired_earlier_copy_does_not_block_a_new_upload(stack: Loc
     broken = b"%PDF-1.7\nnot really a pdf\n%%EOF"
     upload_bytes(stack, USER, "broken.pdf", broken, "application/pdf")
     stack.run_until_idle()
-    assert _admin(stack, "SELECT status FROM documents") == [{"status": "failed"}]
+    assert documents(stack, "status") == [{"status": "failed"}]
     status, _ = _post(stack, _request())
     assert status == 201
-    _admin(stack, "UPDATE documents SET created_at = now() - interval '1 hour' WHERE status = 'pending_upload'")
+    admin(stack, "UPDATE documents SET created_at = now() - interval '1 hour' WHERE status = 'pending_upload'")
     # WHEN each file is asked for again
     again_broken = _post(stack, _request(broken, filename="broken.pdf", content_type="application/pdf"))
     again_policy = _post(stack, _request())
@@ -132,8 +130,7 @@ def test_another_users_identical_file_is_not_a_duplicate(stack: LocalStack) -> N
     _ready(stack)
     status, ticket = _post(stack, _request(), user=OTHER)
     assert status == 201
-    [row] = _admin(stack, "SELECT user_id FROM documents WHERE id = %s", [ticket["document_id"]])
-    assert row["user_id"] == OTHER
+    assert document_row(stack, "user_id", id=uuid.UUID(ticket["document_id"]))["user_id"] == OTHER
 
 
 def test_supersedes_must_name_a_document_of_the_callers(stack: LocalStack) -> None:

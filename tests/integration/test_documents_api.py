@@ -8,7 +8,7 @@ import pytest
 
 from docintake.local.client import UploadRefused, list_as, retry_as, show_as, upload_bytes
 from docintake.local.stack import LocalStack
-from tests.integration.test_pipeline import POLICY, USER, _admin, _ingest
+from tests.kit import POLICY, USER, admin, ingest, update
 
 pytestmark = pytest.mark.integration
 OTHER = uuid.UUID("33333333-3333-4333-8333-333333333333")
@@ -16,10 +16,10 @@ OTHER = uuid.UUID("33333333-3333-4333-8333-333333333333")
 
 def test_a_user_lists_their_own_documents_newest_first_a_page_at_a_time(stack: LocalStack) -> None:
     # GIVEN three documents of the user (two done, one still awaiting its file) and one of another user
-    first = _ingest(stack)
-    second = _ingest(stack, POLICY.replace(b"Clause 1 ", b"Clause 5 "), "second.md")
+    first = ingest(stack)
+    second = ingest(stack, POLICY.replace(b"Clause 1 ", b"Clause 5 "), "second.md")
     ticket = upload_bytes(stack, USER, "third.md", POLICY, "text/markdown", replace=True)
-    _admin(stack, "UPDATE upload_jobs SET stage = 'awaiting_upload' WHERE document_id = %s", [ticket.document_id])
+    update(stack, "upload_jobs", {"stage": "awaiting_upload"}, document_id=ticket.document_id)
     _ingest_other = upload_bytes(stack, OTHER, "other.md", POLICY, "text/markdown")
     del _ingest_other
     # WHEN they list two at a time
@@ -41,7 +41,7 @@ def test_a_user_lists_their_own_documents_newest_first_a_page_at_a_time(stack: L
 
 def test_a_failure_says_what_happened_and_whether_a_retry_can_help(stack: LocalStack) -> None:
     # GIVEN a PDF that cannot be read
-    document_id = _ingest(stack, b"%PDF-1.7\nnot really a pdf\n%%EOF", "broken.pdf", "application/pdf")
+    document_id = ingest(stack, b"%PDF-1.7\nnot really a pdf\n%%EOF", "broken.pdf", "application/pdf")
     shown = show_as(stack, USER, document_id)
     # THEN the status names the code, explains it, and says a retry will not help
     assert (shown["status"], shown["state"], shown["stage"]) == ("failed", "failed", "parsing")
@@ -61,14 +61,14 @@ def test_a_failure_says_what_happened_and_whether_a_retry_can_help(stack: LocalS
 
 def test_a_retry_resumes_from_the_last_completed_stage_and_reuses_its_output(stack: LocalStack) -> None:
     # GIVEN a document that ran out of attempts while chunking (its Markdown is in S3 from parsing)
-    document_id = _ingest(stack)
-    _admin(stack, "DELETE FROM document_chunks")
-    _admin(
+    document_id = ingest(stack)
+    admin(stack, "DELETE FROM document_chunks")
+    admin(
         stack,
         "UPDATE upload_jobs SET stage = 'chunking', state = 'dead_lettered', last_error_code = 's3_unavailable',"
         " finished_at = now()",
     )
-    _admin(stack, "UPDATE documents SET status = 'failed'")
+    update(stack, "documents", {"status": "failed"})
     shown = show_as(stack, USER, document_id)
     assert shown["error"]["retryable"] is True and shown["progress"] == 0.5
     # WHEN the user retries
@@ -83,9 +83,9 @@ def test_a_retry_resumes_from_the_last_completed_stage_and_reuses_its_output(sta
     stack.run_until_idle()
     final = show_as(stack, USER, document_id)
     assert (final["state"], final["status"]) == ("done", "ready") and final["chunk_count"] > 0
-    started = _admin(stack, "SELECT stage, count(*) AS n FROM events WHERE event_type = 'stage_started' GROUP BY stage")
+    started = admin(stack, "SELECT stage, count(*) AS n FROM events WHERE event_type = 'stage_started' GROUP BY stage")
     assert {r["stage"]: r["n"] for r in started} == {"parsing": 1, "chunking": 2, "embedding": 2}
-    assert _admin(stack, "SELECT details->>'step' AS step FROM events WHERE event_type = 'retry_requested'") == [
+    assert admin(stack, "SELECT details->>'step' AS step FROM events WHERE event_type = 'retry_requested'") == [
         {"step": "chunk"}
     ]
     # AND a finished document cannot be retried

@@ -18,7 +18,7 @@ import docintake.stages
 from docintake.local.client import search_as, upload_bytes
 from docintake.local.stack import LocalStack
 from docintake.logs import describe_exception, scrub_traceback
-from tests.integration.test_pipeline import USER, _admin, _queue_depth, upload_bytes_declared_only
+from tests.kit import USER, admin, jobs, queue_depth, upload_bytes_declared_only
 
 pytestmark = pytest.mark.integration
 CANARY = f"CANARY-{uuid.uuid4().hex}"
@@ -33,7 +33,7 @@ def _settle(stack: LocalStack, seconds: float = 12.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         stack.run_until_idle()
-        if not any(_queue_depth(stack, q) for q in stack.queue_urls if not q.endswith("DLQ")):
+        if not any(queue_depth(stack, q) for q in stack.queue_urls if not q.endswith("DLQ")):
             break
         time.sleep(0.5)
 
@@ -94,8 +94,8 @@ def test_the_canary_never_leaves_the_document(
     monkeypatch.undo()
 
     # The paths really ran: one done, two rejected, one parse failure, one retried to done, one retrying.
-    jobs = _admin(stack, "SELECT document_id, state, last_error_code FROM upload_jobs ORDER BY created_at")
-    assert [(j["state"], j["last_error_code"]) for j in jobs] == [
+    finished = jobs(stack, "document_id", "state", "last_error_code")
+    assert [(j["state"], j["last_error_code"]) for j in finished] == [
         ("done", None),
         ("failed", "type_mismatch"),
         ("failed", "checksum_mismatch"),
@@ -103,7 +103,7 @@ def test_the_canary_never_leaves_the_document(
         ("done", None),
         ("retrying", "internal_error"),
     ]
-    assert jobs[0]["document_id"] == ok.document_id and jobs[4]["document_id"] == retried.document_id
+    assert finished[0]["document_id"] == ok.document_id and finished[4]["document_id"] == retried.document_id
     assert calls["n"] >= 2
 
     # THEN the canary is in no log line (function logs, the local stack's, anything printed) …
@@ -118,9 +118,9 @@ def test_the_canary_never_leaves_the_document(
     ):
         assert CANARY not in text, where
     # … in no event, no stored error, and no message left in any queue.
-    events = _admin(stack, "SELECT events::text AS row FROM events")
+    events = admin(stack, "SELECT events::text AS row FROM events")
     assert len(events) > 15 and not any(CANARY in e["row"] for e in events)
-    errors = _admin(
+    errors = admin(
         stack, "SELECT coalesce(last_error_message, '') || coalesce(last_error_code, '') AS e FROM upload_jobs"
     )
     assert not any(CANARY in e["e"] for e in errors)

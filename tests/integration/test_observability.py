@@ -11,7 +11,7 @@ import pytest
 from docintake.errors import DependencyUnavailable
 from docintake.jobs import STEPS, process_stage_message
 from docintake.local.stack import LocalStack
-from tests.integration.test_pipeline import _admin, _ingest, _parse_delivery
+from tests.kit import ingest, job_row, parse_delivery
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +39,8 @@ def _metrics(lines: list[dict[str, Any]]) -> list[tuple[str, float, dict[str, st
 
 
 def test_every_functions_log_lines_carry_the_jobs_correlation_id(stack: LocalStack, tmp_path: Path) -> None:
-    document_id = _ingest(stack)
-    job = _admin(stack, "SELECT correlation_id FROM upload_jobs")[0]
+    document_id = ingest(stack)
+    job = job_row(stack, "correlation_id")
     lines = [line for line in _lines(tmp_path / "functions.jsonl") if line.get("document_id") == str(document_id)]
     functions = {line["function_name"] for line in lines}
     assert functions == {"UploadFunction", "ValidateFunction", "ParseFunction", "ChunkFunction", "EmbedFunction"}
@@ -50,7 +50,7 @@ def test_every_functions_log_lines_carry_the_jobs_correlation_id(stack: LocalSta
 
 def test_stages_emit_duration_throughput_readiness_failures_and_retries(stack: LocalStack, tmp_path: Path) -> None:
     # GIVEN one parse that hits a transient error, one document that finishes, one PDF that fails
-    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+    pipeline, delivery = parse_delivery(stack, receive_count=1)
 
     def unavailable(claim: Any) -> Any:
         raise DependencyUnavailable("S3 unreachable", code="s3_unavailable")
@@ -59,8 +59,8 @@ def test_stages_emit_duration_throughput_readiness_failures_and_retries(stack: L
         process_stage_message(pipeline, STEPS["parse"], delivery, unavailable)
     # (its redelivery is not part of this test)
     stack.client("sqs").delete_message(QueueUrl=stack.queue_urls["ParseQueue"], ReceiptHandle=delivery.receipt_handle)
-    _ingest(stack)
-    _ingest(stack, b"%PDF-1.7\nnot a pdf\n%%EOF", "broken.pdf", "application/pdf")
+    ingest(stack)
+    ingest(stack, b"%PDF-1.7\nnot a pdf\n%%EOF", "broken.pdf", "application/pdf")
     # THEN the log file holds EMF records for each
     metrics = _metrics(_lines(tmp_path / "functions.jsonl"))
     durations = {dims["stage"]: value for name, value, dims in metrics if name == "StageDuration"}

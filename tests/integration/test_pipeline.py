@@ -7,84 +7,68 @@ states, events and queue contents.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from docintake.errors import DependencyUnavailable
-from docintake.jobs import STEPS, Delivery, process_stage_message
+from docintake.jobs import STEPS, process_stage_message
 from docintake.local.client import document_status, upload_bytes
 from docintake.local.stack import LocalStack
+from tests.kit import (
+    DEFAULT_VECTORS,
+    POLICY,
+    USER,
+    admin,
+    chunks,
+    count,
+    document_row,
+    documents,
+    events_of,
+    ingest,
+    job_row,
+    jobs,
+    parse_delivery,
+    queue_depth,
+    s3_event,
+    stage_body_of,
+    update,
+    upload_bytes_declared_only,
+)
 
 pytestmark = pytest.mark.integration
-USER = uuid.UUID("11111111-1111-4111-8111-111111111111")
-POLICY = (
-    "# HOMEOWNERS POLICY\n\n## DECLARATIONS\n\n| Coverage | Limit |\n| --- | --- |\n| A. Dwelling | $350,000 |\n\n"
-    "## SECTION I – PROPERTY COVERAGES\n\n"
-    + " ".join(f"Clause {i}: we cover the dwelling on the residence premises." for i in range(80))
-    + "\n\n## EXCLUSIONS\n\nWe do not insure for loss caused by earth movement.\n"
-).encode()
 
 # Each chunk with its vector of the default model (its own table, migration 0012).
 _CHUNKS_WITH_VECTORS = (
     "SELECT c.id, c.content, v.embedding::text FROM document_chunks c"
-    " LEFT JOIN chunk_vectors_docintake_hash_v1_99c76909_384 v ON v.chunk_id = c.id ORDER BY c.ordinal"
+    f" LEFT JOIN {DEFAULT_VECTORS} v ON v.chunk_id = c.id ORDER BY c.ordinal"
 )
-
-
-def _admin(stack: LocalStack, sql: str, params: Any = None) -> list[dict[str, Any]]:
-    with psycopg.connect(stack.database.admin_url, autocommit=True, row_factory=dict_row) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
-
-
-def _queue_depth(stack: LocalStack, logical: str) -> int:
-    attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=stack.queue_urls[logical],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
-def _ingest(
-    stack: LocalStack, data: bytes = POLICY, name: str = "policy.md", ctype: str = "text/markdown"
-) -> uuid.UUID:
-    ticket = upload_bytes(stack, USER, name, data, ctype, replace=True)  # a new copy even of the same file
-    stack.run_until_idle()
-    return ticket.document_id
 
 
 def test_an_upload_goes_through_every_stage_to_done(stack: LocalStack) -> None:
     # GIVEN a Markdown policy uploaded through the presigned URL
-    document_id = _ingest(stack)
+    document_id = ingest(stack)
     # THEN the job is done, the document ready, and every chunk has a vector of the configured model
     status = document_status(stack, USER, document_id)
     assert status is not None
     assert (status["stage"], status["state"], status["status"]) == ("done", "done", "ready")
-    chunks = _admin(
+    embedded = admin(
         stack,
         "SELECT c.ordinal, c.user_id, c.page_start, c.page_end, c.char_count, vector_dims(v.embedding) AS dims"
-        " FROM document_chunks c JOIN chunk_vectors_docintake_hash_v1_99c76909_384 v ON v.chunk_id = c.id"
+        f" FROM document_chunks c JOIN {DEFAULT_VECTORS} v ON v.chunk_id = c.id"
         " WHERE c.document_id = %s ORDER BY c.ordinal",
         [document_id],
     )
-    assert len(chunks) == status["chunk_count"] >= 3
-    assert all(c["user_id"] == USER and c["char_count"] <= 1000 for c in chunks)
-    assert {c["dims"] for c in chunks} == {384}
+    assert len(embedded) == status["chunk_count"] >= 3
+    assert all(c["user_id"] == USER and c["char_count"] <= 1000 for c in embedded)
+    assert {c["dims"] for c in embedded} == {384}
     # AND the chunk stage classified the document from its own words
     # (a policy whose first section is its declarations: either reading is defensible)
-    (classified,) = _admin(stack, "SELECT document_type FROM documents WHERE id = %s", [document_id])
+    classified = document_row(stack, "document_type", id=document_id)
     assert classified["document_type"] in ("policy", "declarations")
     # AND the audit log tells the story under one correlation id
-    events = _admin(
-        stack,
-        "SELECT event_type, stage, correlation_id FROM events WHERE document_id = %s ORDER BY id",
-        [document_id],
-    )
+    events = events_of(stack, "event_type", "stage", "correlation_id", document_id=document_id)
     assert [e["event_type"] for e in events] == [
         "upload_requested",
         "upload_validated",
@@ -97,7 +81,7 @@ def test_an_upload_goes_through_every_stage_to_done(stack: LocalStack) -> None:
     ]
     assert len({e["correlation_id"] for e in events}) == 1
     # AND the verified hash and the derived objects are where the keys say
-    document = _admin(stack, "SELECT sha256_verified, s3_version_id FROM documents WHERE id = %s", [document_id])[0]
+    document = document_row(stack, "sha256_verified", id=document_id)
     assert document["sha256_verified"] == hashlib.sha256(POLICY).hexdigest()
     keys = [o["Key"] for o in stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="derived/")["Contents"]]
     assert sorted(keys) == [
@@ -108,29 +92,20 @@ def test_an_upload_goes_through_every_stage_to_done(stack: LocalStack) -> None:
 
 def test_every_message_delivered_twice_duplicates_nothing(stack: LocalStack) -> None:
     # GIVEN a finished document
-    document_id = _ingest(stack)
-    before = _admin(stack, _CHUNKS_WITH_VECTORS)
-    job = _admin(stack, "SELECT id, correlation_id FROM upload_jobs WHERE document_id = %s", [document_id])[0]
+    document_id = ingest(stack)
+    before = admin(stack, _CHUNKS_WITH_VECTORS)
     sqs = stack.client("sqs")
     # WHEN the S3 event and every stage message are delivered again
-    key = _admin(stack, "SELECT s3_key FROM documents WHERE id = %s", [document_id])[0]["s3_key"]
-    stack.invoke("ValidateFunction", _s3_event(stack.bucket, key))
+    key = document_row(stack, "s3_key", id=document_id)["s3_key"]
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, key))
     for stage, queue in (("parse", "ParseQueue"), ("chunk", "ChunkQueue"), ("embed", "EmbedQueue")):
-        body = {
-            "version": 1,
-            "job_id": str(job["id"]),
-            "document_id": str(document_id),
-            "user_id": str(USER),
-            "stage": stage,
-            "correlation_id": job["correlation_id"],
-        }
-        sqs.send_message(QueueUrl=stack.queue_urls[queue], MessageBody=json.dumps(body))
+        sqs.send_message(QueueUrl=stack.queue_urls[queue], MessageBody=stage_body_of(stack, document_id, stage))
     stack.run_until_idle()
     # THEN one job, the same chunks and vectors, and no message left anywhere
-    assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs") == [{"n": 1}]
-    assert _admin(stack, _CHUNKS_WITH_VECTORS) == before
-    assert all(_queue_depth(stack, q) == 0 for q in stack.queue_urls)
-    assert _admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'stage_started'") == [{"n": 3}]
+    assert count(stack, "upload_jobs") == 1
+    assert admin(stack, _CHUNKS_WITH_VECTORS) == before
+    assert all(queue_depth(stack, q) == 0 for q in stack.queue_urls)
+    assert count(stack, "events", event_type="stage_started") == 3
 
 
 @pytest.mark.parametrize(
@@ -155,10 +130,10 @@ def test_validate_refuses_what_was_not_declared(
     stack.client("s3").put_object(Bucket=stack.bucket, Key=ticket["key"], Body=stored)
     stack.run_until_idle()
     # THEN the job failed with the code, and nothing was enqueued
-    job = _admin(stack, "SELECT stage, state, last_error_code FROM upload_jobs")[0]
+    job = job_row(stack, "stage", "state", "last_error_code")
     assert job == {"stage": "awaiting_upload", "state": "failed", "last_error_code": code}
-    assert _admin(stack, "SELECT status FROM documents") == [{"status": "failed"}]
-    assert _queue_depth(stack, "ParseQueue") == 0
+    assert documents(stack, "status") == [{"status": "failed"}]
+    assert queue_depth(stack, "ParseQueue") == 0
     # AND the bytes left uploads/ for quarantine/, tagged with the code
     s3 = stack.client("s3")
     assert s3.list_objects_v2(Bucket=stack.bucket, Prefix=ticket["key"]).get("KeyCount") == 0
@@ -167,27 +142,12 @@ def test_validate_refuses_what_was_not_declared(
     assert tags == [{"Key": "docintake-quarantine", "Value": code}]
 
 
-def upload_bytes_declared_only(stack: LocalStack, data: bytes, content_type: str) -> dict[str, Any]:
-    from docintake.local.client import api_event
-
-    request = {
-        "filename": "declared.bin",
-        "content_type": content_type,
-        "size_bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "replace": True,  # a new document even when an earlier one declared the same hash
-    }
-    response = stack.invoke("UploadFunction", api_event("POST", "/documents", USER, request))
-    assert response["statusCode"] == 201
-    return dict(json.loads(response["body"]))
-
-
 def test_a_broken_pdf_fails_once_with_a_code_and_is_not_retried(stack: LocalStack) -> None:
-    document_id = _ingest(stack, b"%PDF-1.7\n" + b"\x00garbage" * 50, "broken.pdf", "application/pdf")
-    job = _admin(stack, "SELECT stage, state, attempts, last_error_code FROM upload_jobs")[0]
+    document_id = ingest(stack, b"%PDF-1.7\n" + b"\x00garbage" * 50, "broken.pdf", "application/pdf")
+    job = job_row(stack, "stage", "state", "attempts", "last_error_code")
     assert job == {"stage": "parsing", "state": "failed", "attempts": 1, "last_error_code": "corrupt_pdf"}
     assert document_status(stack, USER, document_id)["status"] == "failed"  # type: ignore[index]
-    assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ParseDLQ") == 0
+    assert queue_depth(stack, "ParseQueue") == 0 and queue_depth(stack, "ParseDLQ") == 0
 
 
 def test_objects_that_are_not_our_uploads_are_recorded_and_ignored(stack: LocalStack) -> None:
@@ -199,7 +159,7 @@ def test_objects_that_are_not_our_uploads_are_recorded_and_ignored(stack: LocalS
     s3.put_object(Bucket=stack.bucket, Key="uploads/not-a-user/x/stray.pdf", Body=b"%PDF-1.4")
     stack.run_until_idle()
     # THEN the first is quarantined with owner_mismatch, the second ignored; nothing is enqueued
-    events = _admin(
+    events = admin(
         stack,
         "SELECT event_type, user_id, details->>'reason' AS reason, details->>'error_code' AS code"
         " FROM events ORDER BY id",
@@ -212,39 +172,12 @@ def test_objects_that_are_not_our_uploads_are_recorded_and_ignored(stack: LocalS
     assert keys == []
     tags = s3.get_object_tagging(Bucket=stack.bucket, Key=f"quarantine/{stray}")["TagSet"]
     assert tags == [{"Key": "docintake-quarantine", "Value": "owner_mismatch"}]
-    assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ValidateDLQ") == 0
-
-
-def _s3_event(bucket: str, key: str) -> dict[str, Any]:
-    with open("events/validate.json", encoding="utf-8") as handle:
-        event: dict[str, Any] = json.load(handle)
-    event["Records"][0]["s3"]["bucket"]["name"] = bucket
-    event["Records"][0]["s3"]["object"]["key"] = key
-    event["Records"][0]["s3"]["object"].pop("versionId", None)
-    return event
-
-
-def _parse_delivery(stack: LocalStack, receive_count: int) -> tuple[Any, Delivery]:
-    """A parse message for a validated upload, received as it would be on its ``receive_count``-th delivery."""
-    upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
-    stack.invoke(
-        "ValidateFunction",
-        _s3_event(stack.bucket, _admin(stack, "SELECT s3_key FROM documents")[0]["s3_key"]),
-    )
-    sqs = stack.client("sqs")
-    messages = []
-    while not messages:
-        messages = sqs.receive_message(QueueUrl=stack.queue_urls["ParseQueue"]).get("Messages", [])
-    message = messages[0]
-    pipeline = stack.load_function("ParseFunction").pipeline
-    return pipeline, Delivery(
-        message["Body"], message["MessageId"], message["ReceiptHandle"], receive_count, "inv-1", 60_000
-    )
+    assert queue_depth(stack, "ParseQueue") == 0 and queue_depth(stack, "ValidateDLQ") == 0
 
 
 def test_a_transient_failure_retries_with_backoff(stack: LocalStack) -> None:
     # GIVEN S3 failing on the first delivery
-    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+    pipeline, delivery = parse_delivery(stack, receive_count=1)
 
     def flaky(claim: Any) -> Any:
         raise DependencyUnavailable("S3 unreachable", code="s3_unavailable")
@@ -252,7 +185,7 @@ def test_a_transient_failure_retries_with_backoff(stack: LocalStack) -> None:
     # WHEN the parse stage runs THEN it raises for SQS to redeliver, and the job says when
     with pytest.raises(DependencyUnavailable):
         process_stage_message(pipeline, STEPS["parse"], delivery, flaky)
-    job = _admin(
+    job = admin(
         stack,
         "SELECT state, stage, last_error_code, lease_owner,"
         " round(extract(epoch FROM next_retry_at - updated_at)) AS delay FROM upload_jobs",
@@ -267,17 +200,17 @@ def test_a_transient_failure_retries_with_backoff(stack: LocalStack) -> None:
 
 
 def test_the_last_allowed_delivery_marks_the_job_dead_lettered(stack: LocalStack) -> None:
-    pipeline, delivery = _parse_delivery(stack, receive_count=pipeline_max_receive(stack))
+    pipeline, delivery = parse_delivery(stack, receive_count=pipeline_max_receive(stack))
 
     def broken(claim: Any) -> Any:
         raise RuntimeError("bug")
 
     with pytest.raises(RuntimeError):
         process_stage_message(pipeline, STEPS["parse"], delivery, broken)
-    assert _admin(stack, "SELECT state, last_error_code, last_error_message FROM upload_jobs") == [
+    assert jobs(stack, "state", "last_error_code", "last_error_message") == [
         {"state": "dead_lettered", "last_error_code": "internal_error", "last_error_message": "RuntimeError"}
     ]
-    assert _admin(stack, "SELECT status FROM documents") == [{"status": "failed"}]
+    assert documents(stack, "status") == [{"status": "failed"}]
 
 
 def pipeline_max_receive(stack: LocalStack) -> int:
@@ -286,10 +219,10 @@ def pipeline_max_receive(stack: LocalStack) -> int:
 
 def test_a_zombie_whose_lease_was_taken_cannot_complete(stack: LocalStack) -> None:
     # GIVEN an invocation whose lease expires mid-work and is taken over by another
-    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+    pipeline, delivery = parse_delivery(stack, receive_count=1)
 
     def slow(claim: Any) -> Any:
-        _admin(stack, "UPDATE upload_jobs SET lease_owner = 'another-invocation'")
+        update(stack, "upload_jobs", {"lease_owner": "another-invocation"})
         return lambda conn: {"pages": 1}
 
     # WHEN the first one tries to complete THEN fencing refuses, and the job stays the new owner's
@@ -297,7 +230,7 @@ def test_a_zombie_whose_lease_was_taken_cannot_complete(stack: LocalStack) -> No
 
     with pytest.raises(LeaseLost):
         process_stage_message(pipeline, STEPS["parse"], delivery, slow)
-    assert _admin(stack, "SELECT stage, state, lease_owner FROM upload_jobs") == [
+    assert jobs(stack, "stage", "state", "lease_owner") == [
         {"stage": "parsing", "state": "in_progress", "lease_owner": "another-invocation"}
     ]
 
@@ -305,14 +238,14 @@ def test_a_zombie_whose_lease_was_taken_cannot_complete(stack: LocalStack) -> No
 def test_parse_reads_the_verified_version_not_a_later_overwrite(stack: LocalStack) -> None:
     # GIVEN a validated upload whose presigned URL is reused to overwrite the key before parsing
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
-    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
     stack.client("s3").put_object(Bucket=stack.bucket, Key=ticket.key, Body=b"# INJECTED\n\nOther text.\n")
     # WHEN the pipeline runs (the overwrite's own S3 event is a duplicate and starts nothing)
     stack.run_until_idle()
     # THEN the chunks are the verified bytes'
-    contents = " ".join(r["content"] for r in _admin(stack, "SELECT content FROM document_chunks"))
+    contents = " ".join(r["content"] for r in chunks(stack, "content"))
     assert "Clause 42" in contents and "INJECTED" not in contents
-    assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs WHERE state = 'done'") == [{"n": 1}]
+    assert count(stack, "upload_jobs", state="done") == 1
 
 
 def test_a_send_lost_after_commit_is_repaired_by_the_redelivery(
@@ -323,7 +256,7 @@ def test_a_send_lost_after_commit_is_repaired_by_the_redelivery(
     from docintake.stages import parse_work
 
     # GIVEN a parse attempt that commits its stage and then cannot send the chunk message
-    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+    pipeline, delivery = parse_delivery(stack, receive_count=1)
     parser = stack.load_function("ParseFunction").parser
 
     def unreachable(*args: Any) -> str:
@@ -333,31 +266,29 @@ def test_a_send_lost_after_commit_is_repaired_by_the_redelivery(
     with pytest.raises(DependencyUnavailable):
         process_stage_message(pipeline, STEPS["parse"], delivery, lambda claim: parse_work(pipeline, claim, parser))
     monkeypatch.undo()
-    assert _admin(stack, "SELECT stage, state, next_message_sent_at FROM upload_jobs") == [
+    assert jobs(stack, "stage", "state", "next_message_sent_at") == [
         {"stage": "parsed", "state": "queued", "next_message_sent_at": None}
     ]
     # WHEN the message comes back at once THEN it waits: the completer might still be sending
     with pytest.raises(LeaseHeld):
         process_stage_message(pipeline, STEPS["parse"], delivery, lambda claim: parse_work(pipeline, claim, parser))
-    assert _queue_depth(stack, "ChunkQueue") == 0
+    assert queue_depth(stack, "ChunkQueue") == 0
     # WHEN it comes back after the grace period THEN it sends the chunk message, once, and the job finishes
-    _admin(stack, "UPDATE upload_jobs SET updated_at = now() - interval '31 seconds'")
+    admin(stack, "UPDATE upload_jobs SET updated_at = now() - interval '31 seconds'")
     assert (
         process_stage_message(pipeline, STEPS["parse"], delivery, lambda claim: parse_work(pipeline, claim, parser))
         == "duplicate"
     )
-    assert _queue_depth(stack, "ChunkQueue") == 1
+    assert queue_depth(stack, "ChunkQueue") == 1
     stack.run_until_idle()
-    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
-    assert _admin(
-        stack, "SELECT count(*) AS n FROM events WHERE event_type = 'stage_started' AND stage = 'chunking'"
-    ) == [{"n": 1}]
+    assert jobs(stack, "stage", "state") == [{"stage": "done", "state": "done"}]
+    assert count(stack, "events", event_type="stage_started", stage="chunking") == 1
 
 
 def test_a_stale_failure_cannot_fail_a_job_that_moved_on(stack: LocalStack) -> None:
     # GIVEN a document that finished
-    document_id = _ingest(stack)
-    job = _admin(stack, "SELECT id FROM upload_jobs WHERE document_id = %s", [document_id])[0]
+    document_id = ingest(stack)
+    job = job_row(stack, "id", document_id=document_id)
     # WHEN a late rejection of its upload and a stale parse failure arrive
     from docintake.db import one
 
@@ -379,7 +310,7 @@ def test_a_stale_failure_cannot_fail_a_job_that_moved_on(stack: LocalStack) -> N
         )
     # THEN neither touches it
     assert (rejected, failed) == (None, None)
-    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
+    assert jobs(stack, "stage", "state") == [{"stage": "done", "state": "done"}]
 
 
 def test_rechunking_with_new_settings_replaces_the_chunks_atomically(stack: LocalStack) -> None:
@@ -390,27 +321,24 @@ def test_rechunking_with_new_settings_replaces_the_chunks_atomically(stack: Loca
     from docintake.stages import chunk_work
 
     # GIVEN a finished document chunked at the default size
-    document_id = _ingest(stack)
-    old_ids = {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")}
-    job = _admin(stack, "SELECT id, correlation_id FROM upload_jobs")[0]
+    document_id = ingest(stack)
+    old_ids = {r["id"] for r in chunks(stack, "id")}
     pipeline = stack.load_function("ChunkFunction").pipeline
     smaller = dataclasses.replace(pipeline, settings=pipeline.settings.model_copy(update={"chunk_size": 300}))
-    message = StageMessage(
-        job_id=job["id"], document_id=document_id, user_id=USER, stage="chunk", correlation_id=job["correlation_id"]
-    )
+    message = StageMessage.parse_body(stage_body_of(stack, document_id, "chunk"))
     claim = Claim(message, STEPS["chunk"], {}, "owner", 60, "inv", "receipt")
     writer = chunk_work(smaller, claim)
     # WHEN the new set is written but not yet committed, a reader sees the whole old set
     with pipeline.db.transaction(USER) as conn:
         writer(conn)
-        during = {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")}
-    after = {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")}
+        during = {r["id"] for r in chunks(stack, "id")}
+    after = {r["id"] for r in chunks(stack, "id")}
     # THEN after the commit it sees only the new set: more, smaller chunks (an identical leading chunk
     # keeps its id: same document, ordinal and content)
     assert during == old_ids
     assert len(after) > len(old_ids) and len(after - old_ids) >= len(after) - 1
-    assert max(r["char_count"] for r in _admin(stack, "SELECT char_count FROM document_chunks")) <= 300
+    assert max(r["char_count"] for r in chunks(stack, "char_count")) <= 300
     # AND writing the same settings again changes nothing: the ids are deterministic
     with pipeline.db.transaction(USER) as conn:
         chunk_work(smaller, claim)(conn)
-    assert {r["id"] for r in _admin(stack, "SELECT id FROM document_chunks")} == after
+    assert {r["id"] for r in chunks(stack, "id")} == after

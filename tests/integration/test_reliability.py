@@ -18,23 +18,26 @@ from docintake import cli
 from docintake.local.client import upload_bytes
 from docintake.local.stack import LambdaContext, LocalStack
 from docintake.operations import list_dead_letters, replay, sweep
-from tests.integration.test_pipeline import POLICY, USER, _admin, _ingest, _queue_depth, _s3_event
+from tests.kit import (
+    POLICY,
+    USER,
+    admin,
+    chunks,
+    count,
+    document_row,
+    document_status,
+    documents,
+    ingest,
+    job_row,
+    jobs,
+    parse_delivery,
+    queue_depth,
+    s3_event,
+    stage_body_of,
+    update,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def _stage_body(stack: LocalStack, document_id: uuid.UUID, stage: str) -> str:
-    job = _admin(stack, "SELECT id, correlation_id FROM upload_jobs WHERE document_id = %s", [document_id])[0]
-    return json.dumps(
-        {
-            "version": 1,
-            "job_id": str(job["id"]),
-            "document_id": str(document_id),
-            "user_id": str(USER),
-            "stage": stage,
-            "correlation_id": job["correlation_id"],
-        }
-    )
 
 
 def _drain(stack: LocalStack, *queues: str) -> None:
@@ -61,45 +64,45 @@ def test_a_body_that_is_no_stage_message_goes_straight_to_the_dlq_with_its_reaso
     # WHEN the parse function receives it (once)
     stack.run_until_idle()
     # THEN it is in the parse DLQ at once, acknowledged on the source, with the reason for operators
-    assert _queue_depth(stack, "ParseQueue") == 0 and _queue_depth(stack, "ParseDLQ") == 1
+    assert queue_depth(stack, "ParseQueue") == 0 and queue_depth(stack, "ParseDLQ") == 1
     letters = list_dead_letters(stack.operations("ops"), ("parse",))
     assert [(x.error_code, x.reason, x.job_id) for x in letters] == [
         ("bad_message", "invalid stage message: 6 error(s)", None)
     ]
-    assert _admin(stack, "SELECT event_type, user_id, details->>'error_code' AS code FROM events") == [
+    assert admin(stack, "SELECT event_type, user_id, details->>'error_code' AS code FROM events") == [
         {"event_type": "message_dead_lettered", "user_id": None, "code": "bad_message"}
     ]
     # AND a replay leaves it where it is: no stage could read it
     summary = replay(stack.operations(), "parse", invocation_id="test")
     assert summary.line() == "replayed=0 skipped=1 failed=0"
-    assert _queue_depth(stack, "ParseDLQ") == 1
+    assert queue_depth(stack, "ParseDLQ") == 1
 
 
 def test_the_sweeper_rescues_a_stale_job_and_never_a_fresh_one(stack: LocalStack) -> None:
     # GIVEN a validated upload whose parse message was lost
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
-    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
     _drain(stack, "ValidateFunctionAsyncEvents", "ParseQueue")
     ops = stack.operations()
     # WHEN the sweeper runs while the heartbeat is fresh THEN it does nothing
     assert sweep(ops, invocation_id="sweep-1").summary() == "rescued=0 expired=0 revalidated=0"
     # AND a job inside a stage with a live lease is left alone however old its heartbeat
-    _admin(
+    admin(
         stack,
         "UPDATE upload_jobs SET stage = 'parsing', state = 'in_progress', lease_owner = 'live',"
         " lease_expires_at = now() + interval '5 minutes', heartbeat_at = now() - interval '2 hours'",
     )
     assert sweep(ops, invocation_id="sweep-2").rescued == []
     # WHEN the lease has lapsed too (the invocation crashed and SQS gave up) THEN the job is re-enqueued once
-    _admin(stack, "UPDATE upload_jobs SET lease_expires_at = now() - interval '1 hour'")
+    admin(stack, "UPDATE upload_jobs SET lease_expires_at = now() - interval '1 hour'")
     assert len(sweep(ops, invocation_id="sweep-3").rescued) == 1
     assert sweep(ops, invocation_id="sweep-4").rescued == []  # the heartbeat is fresh again
-    assert _queue_depth(stack, "ParseQueue") == 1
-    assert _admin(stack, "SELECT state, lease_owner FROM upload_jobs") == [{"state": "queued", "lease_owner": None}]
+    assert queue_depth(stack, "ParseQueue") == 1
+    assert jobs(stack, "state", "lease_owner") == [{"state": "queued", "lease_owner": None}]
     # AND the rescued job finishes, with the rescue on its timeline
     stack.run_until_idle()
-    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
-    swept = _admin(stack, "SELECT stage, details->>'step' AS step FROM events WHERE event_type = 'swept'")
+    assert jobs(stack, "stage", "state") == [{"stage": "done", "state": "done"}]
+    swept = admin(stack, "SELECT stage, details->>'step' AS step FROM events WHERE event_type = 'swept'")
     assert swept == [{"stage": "parsing", "step": "parse"}]
 
 
@@ -110,13 +113,13 @@ def test_the_sweeper_revalidates_an_arrived_upload_and_expires_one_never_made(st
     s3 = stack.client("s3")
     for version in s3.list_object_versions(Bucket=stack.bucket, Prefix=missing.key)["Versions"]:
         s3.delete_object(Bucket=stack.bucket, Key=missing.key, VersionId=version["VersionId"])
-    _admin(stack, "UPDATE upload_jobs SET created_at = now() - interval '2 hours'")
+    admin(stack, "UPDATE upload_jobs SET created_at = now() - interval '2 hours'")
     # WHEN the sweeper runs
     result = sweep(stack.operations(), invocation_id="sweep")
     # THEN the arrived one is validated again and finishes; the missing one is expired with a code
     assert (result.revalidated, result.expired) == ([arrived.job_id], [missing.job_id])
     stack.run_until_idle()
-    rows = _admin(
+    rows = admin(
         stack,
         "SELECT j.id, j.stage, j.state, j.last_error_code, d.status FROM upload_jobs j"
         " JOIN documents d ON d.id = j.document_id",
@@ -130,7 +133,7 @@ def test_the_sweeper_revalidates_an_arrived_upload_and_expires_one_never_made(st
 def test_the_same_s3_event_three_times_two_at_once_yields_one_job_and_one_parse_message(stack: LocalStack) -> None:
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
     _drain(stack, "ValidateFunctionAsyncEvents")
-    event = _s3_event(stack.bucket, ticket.key)
+    event = s3_event(stack.bucket, ticket.key)
     # Two Lambda containers at once: two module instances, each with its own connection.
     containers = [stack.load_function("ValidateFunction", {"CONTAINER": str(i)}) for i in range(2)]
     outcomes: list[Any] = []
@@ -149,14 +152,14 @@ def test_the_same_s3_event_three_times_two_at_once_yields_one_job_and_one_parse_
         module.pipeline.db.close()
     outcomes.append(stack.invoke("ValidateFunction", event)["outcomes"])
     assert sorted(o[0] for o in outcomes) == ["duplicate", "duplicate", "validated"]
-    assert _queue_depth(stack, "ParseQueue") == 1
-    assert _admin(stack, "SELECT count(*) AS n FROM upload_jobs") == [{"n": 1}]
+    assert queue_depth(stack, "ParseQueue") == 1
+    assert count(stack, "upload_jobs") == 1
 
 
 def test_a_second_upload_to_a_decided_key_is_rejected_and_its_version_removed(stack: LocalStack) -> None:
     # GIVEN a finished document
-    document_id = _ingest(stack)
-    key = _admin(stack, "SELECT s3_key, s3_version_id FROM documents")[0]
+    document_id = ingest(stack)
+    key = document_row(stack, "s3_key", "s3_version_id")
     # WHEN the key is written again (a reused presigned URL) and its S3 event arrives
     s3 = stack.client("s3")
     s3.put_object(Bucket=stack.bucket, Key=key["s3_key"], Body=b"# OTHER\n\nreplaced text\n")
@@ -165,48 +168,45 @@ def test_a_second_upload_to_a_decided_key_is_rejected_and_its_version_removed(st
     versions = s3.list_object_versions(Bucket=stack.bucket, Prefix=key["s3_key"])["Versions"]
     assert [v["VersionId"] for v in versions] == [key["s3_version_id"]]
     assert s3.get_object(Bucket=stack.bucket, Key=key["s3_key"])["Body"].read() == POLICY
-    assert _admin(
+    assert admin(
         stack, "SELECT details->>'error_code' AS code FROM events WHERE event_type = 'upload_overwrite_rejected'"
     ) == [{"code": "upload_exists"}]
-    assert _admin(stack, "SELECT state FROM upload_jobs WHERE document_id = %s", [document_id]) == [{"state": "done"}]
+    assert jobs(stack, "state", document_id=document_id) == [{"state": "done"}]
 
 
 def test_replaying_dead_letters_twice_duplicates_nothing(stack: LocalStack) -> None:
     # GIVEN a job dead-lettered in parsing, its parse message in the parse DLQ
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
-    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
     sqs = stack.client("sqs")
     _drain(stack, "ParseQueue", "ValidateFunctionAsyncEvents")
-    body = _stage_body(stack, ticket.document_id, "parse")
+    body = stage_body_of(stack, ticket.document_id, "parse")
     sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=body)
-    _admin(
-        stack,
-        "UPDATE upload_jobs SET stage = 'parsing', state = 'dead_lettered', last_error_code = 's3_unavailable'",
-    )
-    _admin(stack, "UPDATE documents SET status = 'failed'")
+    update(stack, "upload_jobs", {"stage": "parsing", "state": "dead_lettered", "last_error_code": "s3_unavailable"})
+    update(stack, "documents", {"status": "failed"})
     ops = stack.operations()
     # WHEN an operator filters on another job or code THEN nothing moves
     assert replay(ops, "parse", invocation_id="r0", job_id=uuid.uuid4()).line() == "replayed=0 skipped=1 failed=0"
     assert replay(ops, "parse", invocation_id="r0", error_code="other").line() == "replayed=0 skipped=1 failed=0"
     dry = replay(ops, "parse", invocation_id="r0", dry_run=True)
     assert dry.line() == "dry run: would have replayed=1 skipped=0 failed=0"
-    assert _queue_depth(stack, "ParseDLQ") == 1
+    assert queue_depth(stack, "ParseDLQ") == 1
     # WHEN they replay it
     summary = replay(ops, "parse", invocation_id="r1", error_code="s3_unavailable")
     assert summary.line() == "replayed=1 skipped=0 failed=0"
-    assert _admin(stack, "SELECT state FROM upload_jobs") == [{"state": "queued"}]
+    assert jobs(stack, "state") == [{"state": "queued"}]
     stack.run_until_idle()
-    chunks = _admin(stack, "SELECT id, content FROM document_chunks ORDER BY ordinal")
+    replayed_chunks = chunks(stack, "id", "content")
     # AND the same message lands in the DLQ again and is replayed again
     sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=body)
     assert replay(ops, "parse", invocation_id="r2").line() == "replayed=0 skipped=1 failed=0"
     stack.run_until_idle()
     # THEN the document is done once: the same chunks, one replayed event, and every queue empty
-    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
-    assert _admin(stack, "SELECT status FROM documents") == [{"status": "ready"}]
-    assert _admin(stack, "SELECT id, content FROM document_chunks ORDER BY ordinal") == chunks
-    assert _admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'replayed'") == [{"n": 1}]
-    assert all(_queue_depth(stack, q) == 0 for q in stack.queue_urls)
+    assert jobs(stack, "stage", "state") == [{"stage": "done", "state": "done"}]
+    assert documents(stack, "status") == [{"status": "ready"}]
+    assert chunks(stack, "id", "content") == replayed_chunks
+    assert count(stack, "events", event_type="replayed") == 1
+    assert all(queue_depth(stack, q) == 0 for q in stack.queue_urls)
 
 
 def test_validate_failures_reach_the_validate_dlq_and_replay_from_there(
@@ -221,7 +221,7 @@ def test_validate_failures_reach_the_validate_dlq_and_replay_from_there(
     monkeypatch.setattr(docintake.validation, "inspect_object", broken)
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
     deadline = time.monotonic() + 30
-    while _queue_depth(stack, "ValidateDLQ") == 0 and time.monotonic() < deadline:
+    while queue_depth(stack, "ValidateDLQ") == 0 and time.monotonic() < deadline:
         stack.run_until_idle()
         time.sleep(0.5)
     # THEN after the async retries Lambda's on-failure record is in the validate DLQ, and it reads
@@ -235,15 +235,15 @@ def test_validate_failures_reach_the_validate_dlq_and_replay_from_there(
     assert cli.main(["dlq", "replay", "--queue", "validate"]) == 0
     stack.run_until_idle()
     # THEN the upload is validated and finished
-    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
-    assert _queue_depth(stack, "ValidateDLQ") == 0
+    assert jobs(stack, "stage", "state") == [{"stage": "done", "state": "done"}]
+    assert queue_depth(stack, "ValidateDLQ") == 0
 
 
 def test_operator_commands_print_lists_timelines_and_summaries(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    document_id = _ingest(stack)
-    job_id = _admin(stack, "SELECT id FROM upload_jobs")[0]["id"]
+    document_id = ingest(stack)
+    job_id = job_row(stack, "id")["id"]
     stack.client("sqs").send_message(QueueUrl=stack.queue_urls["ChunkDLQ"], MessageBody="garbage")
     _cli_environment(stack, monkeypatch, role="ops")
     capsys.readouterr()
@@ -279,17 +279,16 @@ def _cli_environment(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, role: s
 def test_a_heartbeat_extends_the_lease_and_the_visibility_and_stops_a_zombie(stack: LocalStack) -> None:
     from docintake.errors import LeaseLost
     from docintake.jobs import STEPS, heartbeat, process_stage_message
-    from tests.integration.test_pipeline import _parse_delivery
 
-    pipeline, delivery = _parse_delivery(stack, receive_count=1)
+    pipeline, delivery = parse_delivery(stack, receive_count=1)
     beats: list[dict[str, Any]] = []
 
     def long_work(claim: Any) -> Any:
         # GIVEN a long stage that heartbeats after its claim
-        _admin(stack, "UPDATE upload_jobs SET heartbeat_at = now() - interval '1 hour'")
+        admin(stack, "UPDATE upload_jobs SET heartbeat_at = now() - interval '1 hour'")
         heartbeat(pipeline, claim)
         beats.append(
-            _admin(
+            admin(
                 stack,
                 "SELECT heartbeat_at > now() - interval '5 seconds' AS fresh,"
                 " round(extract(epoch FROM lease_expires_at - now())) AS lease FROM upload_jobs",
@@ -298,16 +297,14 @@ def test_a_heartbeat_extends_the_lease_and_the_visibility_and_stops_a_zombie(sta
         # THEN its message stays invisible for the lease (a receive now finds nothing)
         assert stack.client("sqs").receive_message(QueueUrl=stack.queue_urls["ParseQueue"]).get("Messages") is None
         # WHEN another invocation takes the job over THEN the next heartbeat stops this one
-        _admin(stack, "UPDATE upload_jobs SET lease_owner = 'another-invocation'")
+        update(stack, "upload_jobs", {"lease_owner": "another-invocation"})
         heartbeat(pipeline, claim)
         raise AssertionError("unreachable")
 
     with pytest.raises(LeaseLost):
         process_stage_message(pipeline, STEPS["parse"], delivery, long_work)
     assert beats == [{"fresh": True, "lease": 90}]
-    assert _admin(stack, "SELECT lease_owner, state FROM upload_jobs") == [
-        {"lease_owner": "another-invocation", "state": "in_progress"}
-    ]
+    assert jobs(stack, "lease_owner", "state") == [{"lease_owner": "another-invocation", "state": "in_progress"}]
 
 
 def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_stalls_nothing(
@@ -318,15 +315,15 @@ def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_s
     # GIVEN three stale jobs: one that has crashed through two rounds of deliveries, two ordinary ones
     for name in ("a.md", "b.md", "c.md"):
         ticket = upload_bytes(stack, USER, name, POLICY + name.encode(), "text/markdown")
-        stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+        stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
     _drain(stack, "ValidateFunctionAsyncEvents", "ParseQueue")
-    _admin(
+    admin(
         stack,
         "UPDATE upload_jobs SET stage = 'parsing', state = 'in_progress', lease_owner = 'dead',"
         " lease_expires_at = now() - interval '1 hour', heartbeat_at = now() - interval '2 hours'",
     )
-    crashed, broken, fine = (r["id"] for r in _admin(stack, "SELECT id FROM upload_jobs ORDER BY created_at"))
-    _admin(stack, "UPDATE upload_jobs SET attempts = 10 WHERE id = %s", [crashed])
+    crashed, broken, fine = (r["id"] for r in jobs(stack, "id"))
+    update(stack, "upload_jobs", {"attempts": 10}, id=crashed)
     # AND sending fails for one of them (say SQS refuses it)
     real_send = docintake.operations.send_stage_message
 
@@ -340,64 +337,62 @@ def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_s
     result = sweep(stack.operations(), invocation_id="sweep")
     # THEN the crash-looping job is dead-lettered with a code, the broken one skipped, the fine one rescued
     assert (result.given_up, result.failed, result.rescued) == ([crashed], [broken], [fine])
-    jobs = {r["id"]: (r["state"], r["last_error_code"]) for r in _admin(stack, "SELECT * FROM upload_jobs")}
-    assert jobs[crashed] == ("dead_lettered", "stage_crashed")
-    assert jobs[broken] == ("in_progress", None) and jobs[fine] == ("queued", None)
-    assert _admin(
-        stack, "SELECT status FROM documents WHERE id = (SELECT document_id FROM upload_jobs WHERE id = %s)", [crashed]
-    ) == [{"status": "failed"}]
+    outcomes = {r["id"]: (r["state"], r["last_error_code"]) for r in jobs(stack, "id", "state", "last_error_code")}
+    assert outcomes[crashed] == ("dead_lettered", "stage_crashed")
+    assert outcomes[broken] == ("in_progress", None) and outcomes[fine] == ("queued", None)
+    assert document_status(stack, job_row(stack, "document_id", id=crashed)["document_id"]) == "failed"
 
 
 def test_replay_leaves_messages_on_the_wrong_queue_and_drops_those_of_jobs_that_moved_on(stack: LocalStack) -> None:
-    document_id = _ingest(stack)
+    document_id = ingest(stack)
     sqs = stack.client("sqs")
     # A valid chunk message that landed in the parse DLQ (dead-lettered as being on the wrong queue) and a
     # parse message for a job that is long past parsing.
-    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=_stage_body(stack, document_id, "chunk"))
-    _admin(stack, "UPDATE upload_jobs SET stage = 'chunking', state = 'dead_lettered'")
-    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=_stage_body(stack, document_id, "parse"))
+    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=stage_body_of(stack, document_id, "chunk"))
+    update(stack, "upload_jobs", {"stage": "chunking", "state": "dead_lettered"})
+    sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=stage_body_of(stack, document_id, "parse"))
     summary = replay(stack.operations(), "parse", invocation_id="r")
     assert summary.line() == "replayed=0 skipped=2 failed=0"
     left = list_dead_letters(stack.operations("ops"), ("parse",))
     assert [json.loads(x.body)["stage"] for x in left] == ["chunk"]
-    assert _admin(stack, "SELECT state FROM upload_jobs") == [{"state": "dead_lettered"}]
+    assert jobs(stack, "state") == [{"state": "dead_lettered"}]
 
 
 def test_a_dry_run_replay_decides_as_the_real_one_and_changes_nothing(stack: LocalStack) -> None:
     # GIVEN the parse DLQ holding a body no stage can read, a parse message of a job that has since finished,
     # and the parse message of a job dead-lettered in parsing
-    finished = _ingest(stack)
+    finished = ingest(stack)
     ticket = upload_bytes(stack, USER, "other.md", POLICY + b"\nAnother clause.\n", "text/markdown")
-    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
     _drain(stack, "ParseQueue", "ValidateFunctionAsyncEvents")
-    _admin(stack, "UPDATE upload_jobs SET stage = 'parsing', state = 'dead_lettered' WHERE id = %s", [ticket.job_id])
+    update(stack, "upload_jobs", {"stage": "parsing", "state": "dead_lettered"}, id=ticket.job_id)
     sqs = stack.client("sqs")
-    for body in ("garbage", _stage_body(stack, finished, "parse"), _stage_body(stack, ticket.document_id, "parse")):
+    for body in ("garbage", stage_body_of(stack, finished, "parse"), stage_body_of(stack, ticket.document_id, "parse")):
         sqs.send_message(QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=body)
     ops = stack.operations()
     # WHEN an operator asks for a dry run
     dry = replay(ops, "parse", invocation_id="dry", dry_run=True)
     # THEN nothing changed: every message is back in the DLQ, no job moved, nothing was sent or recorded
-    assert _queue_depth(stack, "ParseDLQ") == 3 and _queue_depth(stack, "ParseQueue") == 0
-    assert _admin(stack, "SELECT state FROM upload_jobs WHERE id = %s", [ticket.job_id]) == [{"state": "dead_lettered"}]
-    assert _admin(stack, "SELECT count(*) AS n FROM events WHERE event_type = 'replayed'") == [{"n": 0}]
+    assert queue_depth(stack, "ParseDLQ") == 3 and queue_depth(stack, "ParseQueue") == 0
+    assert jobs(stack, "state", id=ticket.job_id) == [{"state": "dead_lettered"}]
+    assert count(stack, "events", event_type="replayed") == 0
     # AND the real replay does exactly what the dry run announced
     real = replay(ops, "parse", invocation_id="real")
     assert real.line() == "replayed=1 skipped=2 failed=0"
     assert dry.line() == f"dry run: would have {real.line()}"
     left = list_dead_letters(stack.operations("ops"), ("parse",))
     assert [x.body for x in left] == ["garbage"]
-    assert _admin(stack, "SELECT state FROM upload_jobs WHERE id = %s", [ticket.job_id]) == [{"state": "queued"}]
+    assert jobs(stack, "state", id=ticket.job_id) == [{"state": "queued"}]
 
 
 def test_a_replay_whose_source_is_not_configured_fails_before_resetting_the_job(stack: LocalStack) -> None:
     # GIVEN a job dead-lettered in parsing, its message in the parse DLQ, and no parse queue URL configured
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
-    stack.invoke("ValidateFunction", _s3_event(stack.bucket, ticket.key))
+    stack.invoke("ValidateFunction", s3_event(stack.bucket, ticket.key))
     _drain(stack, "ParseQueue", "ValidateFunctionAsyncEvents")
-    _admin(stack, "UPDATE upload_jobs SET stage = 'parsing', state = 'dead_lettered'")
+    update(stack, "upload_jobs", {"stage": "parsing", "state": "dead_lettered"})
     stack.client("sqs").send_message(
-        QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=_stage_body(stack, ticket.document_id, "parse")
+        QueueUrl=stack.queue_urls["ParseDLQ"], MessageBody=stage_body_of(stack, ticket.document_id, "parse")
     )
     ops = stack.operations()
     ops = dataclasses.replace(ops, settings=ops.settings.model_copy(update={"parse_queue_url": None}))
@@ -409,5 +404,5 @@ def test_a_replay_whose_source_is_not_configured_fails_before_resetting_the_job(
         "dry run: would have replayed=0 skipped=0 failed=1",
         "replayed=0 skipped=0 failed=1",
     )
-    assert _queue_depth(stack, "ParseDLQ") == 1
-    assert _admin(stack, "SELECT state FROM upload_jobs") == [{"state": "dead_lettered"}]
+    assert queue_depth(stack, "ParseDLQ") == 1
+    assert jobs(stack, "state") == [{"state": "dead_lettered"}]

@@ -7,7 +7,7 @@ import pytest
 
 from docintake.local.client import upload_bytes
 from docintake.local.stack import LocalStack
-from tests.integration.test_pipeline import USER, _admin
+from tests.kit import USER, chunks, documents, jobs
 
 pytestmark = pytest.mark.integration
 LATIN1_POLICY = "# Police d'assurance habitation\r\n\r\nFranchise : 500 € par sinistre. Dégâts des eaux.\r\n"
@@ -20,12 +20,12 @@ def test_a_windows_1252_text_upload_is_validated_decoded_and_ready_with_a_warnin
     ticket = upload_bytes(stack, USER, "police.txt", data, "text/plain")
     stack.run_until_idle()
     # THEN it is not a type mismatch: it is ready, its chunks read as written, and the guess is recorded
-    assert _admin(stack, "SELECT stage, state, last_error_code FROM upload_jobs") == [
+    assert jobs(stack, "stage", "state", "last_error_code") == [
         {"stage": "done", "state": "done", "last_error_code": None}
     ]
-    document = _admin(stack, "SELECT status, parse_warnings FROM documents WHERE id = %s", [ticket.document_id])
+    document = documents(stack, "status", "parse_warnings", id=ticket.document_id)
     assert document == [{"status": "ready", "parse_warnings": ["decoded_as_cp1252"]}]
-    content = "".join(r["content"] for r in _admin(stack, "SELECT content FROM document_chunks ORDER BY ordinal"))
+    content = "".join(r["content"] for r in chunks(stack, "content"))
     assert "Franchise : 500 € par sinistre. Dégâts des eaux." in content
 
 
@@ -36,9 +36,7 @@ def test_a_text_upload_in_another_single_byte_charset_fails_as_not_utf8(stack: L
     upload_bytes(stack, USER, "polis.txt", data, "text/plain")
     stack.run_until_idle()
     # THEN it fails with the code that says what is wrong: the encoding, not the type
-    assert _admin(stack, "SELECT state, last_error_code FROM upload_jobs") == [
-        {"state": "failed", "last_error_code": "not_utf8"}
-    ]
+    assert jobs(stack, "state", "last_error_code") == [{"state": "failed", "last_error_code": "not_utf8"}]
 
 
 # The other shapes of names are covered without the stack in tests/unit/test_storage.py.
@@ -50,7 +48,7 @@ def test_a_filename_in_any_script_keeps_a_readable_name_through_the_pipeline(
     ticket = upload_bytes(stack, USER, filename, f"# {filename}\n\nDeductible: $500\n".encode(), "text/markdown")
     # THEN the key and the row carry the readable name, never the bare extension
     assert ticket.key == f"uploads/{USER}/{ticket.document_id}/{stored}"
-    assert _admin(stack, "SELECT filename FROM documents") == [{"filename": stored}]
+    assert documents(stack, "filename") == [{"filename": stored}]
     # AND S3's URL-encoded event for that key is understood: the document is validated and finishes
     stack.run_until_idle()
-    assert _admin(stack, "SELECT stage, state FROM upload_jobs") == [{"stage": "done", "state": "done"}]
+    assert jobs(stack, "stage", "state") == [{"stage": "done", "state": "done"}]

@@ -11,6 +11,13 @@ import pytest
 from docintake.errors import InvalidMessage, PermanentError
 from docintake.messages import StageMessage
 from docintake.queues import backoff_seconds
+from tests.kit import event
+
+
+def _sample(name: str, **changes: object) -> str:
+    """The body of events/{name}.json, the message the previous stage sends, with some fields changed."""
+    body = json.loads(event(name)["Records"][0]["body"])
+    return json.dumps({**body, **changes})
 
 
 def test_a_stage_message_round_trips() -> None:
@@ -25,22 +32,24 @@ def test_a_stage_message_round_trips() -> None:
     assert json.loads(message.model_dump_json())["version"] == 1
 
 
+@pytest.mark.parametrize("stage", ["parse", "chunk", "embed"])
+def test_the_sample_events_bodies_are_valid_stage_messages(stage: str) -> None:
+    # GIVEN the body of the stage's sample event  WHEN it is parsed at the edge  THEN it is that stage's message
+    message = StageMessage.parse_body(_sample(stage))
+    assert message.stage == stage
+    assert StageMessage.parse_body(message.model_dump_json()) == message
+
+
 @pytest.mark.parametrize(
     "body",
     [
         "not json",
         "{}",
-        json.dumps({"job_id": "x", "document_id": "y", "user_id": "z", "stage": "parse", "correlation_id": "c"}),
-        json.dumps(
-            {
-                "job_id": str(uuid.uuid4()),
-                "document_id": str(uuid.uuid4()),
-                "user_id": str(uuid.uuid4()),
-                "stage": "explode",
-                "correlation_id": "c",
-            }
-        ),
+        _sample("parse", job_id="x", document_id="y", user_id="z"),
+        _sample("parse", stage="explode"),
+        _sample("chunk", version=2),
     ],
+    ids=["not_json", "empty", "ids_not_uuids", "unknown_stage", "unknown_version"],
 )
 def test_invalid_bodies_are_permanent_errors_with_a_code(body: str) -> None:
     # WHEN an invalid body is parsed
