@@ -6,6 +6,7 @@ import io
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from docintake.local.chaos import FAULT_NAMES, chaos_stack_options, run_chaos
@@ -30,7 +31,8 @@ def test_chaos_loses_nothing_and_duplicates_nothing(
     )
     out = io.StringIO()
     with stack.running():
-        report = run_chaos(stack, documents=30, seed=3, settle_seconds=240, out=out)
+        # One of the 30 is a 60-page PDF, parsed in 6 parts of 10 pages (make chaos: 2,000 pages, 200 parts).
+        report = run_chaos(stack, documents=30, seed=3, settle_seconds=240, large_pages=60, out=out)
     assert report.problems == [], out.getvalue()
     assert all(report.faults[name] > 0 for name in FAULT_NAMES), report.faults
     assert (report.documents, report.duplicates, report.lost, report.dead_lettered) == (30, 0, 0, 0)
@@ -40,3 +42,11 @@ def test_chaos_loses_nothing_and_duplicates_nothing(
     restarted = [line for line in out.getvalue().splitlines() if line.startswith("restarted: ")]
     assert len(restarted) == 1 and "restored object_versions=0 " not in restarted[0], out.getvalue()
     assert out.getvalue().strip().endswith(report.line())
+    # AND the long PDF went through in parts, each completed once (report.problems would name a second time)
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        parts = conn.execute(
+            "SELECT p.step, count(*), count(*) FILTER (WHERE p.state = 'done') FROM job_parts p"
+            " JOIN upload_jobs j ON j.id = p.job_id WHERE j.state = 'done' GROUP BY p.step ORDER BY p.step"
+        ).fetchall()
+    by_step = {step: (total, done) for step, total, done in parts}
+    assert by_step["parse"] == (6, 6) and by_step["embed"][0] == by_step["embed"][1] >= 2, parts

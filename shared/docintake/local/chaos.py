@@ -14,6 +14,9 @@ Faults, injected into the real handlers running under the local pollers:
 - ``crash_loop``: some documents crash their stage on every attempt: the message reaches the DLQ while
   the job still says in_progress, with a lease that lapses and a heartbeat that goes stale.
 
+Among the documents is one long PDF (2,000 pages with ``make chaos``), which the parse and embed stages
+split into parts: its parts meet every fault too, and it must end ``done`` with each part completed once.
+
 Midway, with documents in every stage, the whole local stack is restarted: it stops, moto loses its state
 (as a restart of moto does) and the stack starts again from its saved S3 objects and messages, reconciling
 the database with them. Then faults stop; the run waits for the queues, sweeps stale jobs and replays the
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import shutil
 import sys
@@ -43,7 +47,9 @@ from psycopg.rows import dict_row
 
 from docintake.chunking import chunk_markdown
 from docintake.errors import DependencyUnavailable
+from docintake.jobs import FanOut
 from docintake.local.client import upload_bytes
+from docintake.local.large_documents import long_policy_pdf
 from docintake.local.persistence import forget_in_moto
 from docintake.local.postgres import LocalDatabase
 from docintake.local.sample_documents import policy_markdown, policy_pdf
@@ -67,6 +73,10 @@ CHAOS_ENVIRONMENT = {
     "CHUNK_OVERLAP": "100",
     # Twenty documents per user go in at once.
     "MAX_ACTIVE_JOBS_PER_USER": "1000",
+    # Parts that fit the 3 s timeout here, as 40 pages and 256 chunks fit the template's.
+    "PARSE_PAGES_PER_PART": "10",
+    "EMBED_CHUNKS_PER_PART": "64",
+    "EMBED_BATCH_SIZE": "32",
 }
 USERS = [UUID(f"c4a05000-0000-4000-8000-{i:012d}") for i in range(1, 11)]
 FAULT_NAMES = (
@@ -173,6 +183,8 @@ def injected(plan: FaultPlan, stack: LocalStack) -> Iterator[None]:
             if plan.fires("slow"):
                 time.sleep(VISIBILITY_SECONDS + 1.5)
             writer = original(pipeline, claim, *args, **kwargs)
+            if isinstance(writer, FanOut):
+                return writer
 
             def write(conn: psycopg.Connection[Any]) -> dict[str, Any]:
                 if plan.fires("dropped_connection"):
@@ -205,7 +217,7 @@ def injected(plan: FaultPlan, stack: LocalStack) -> Iterator[None]:
 
         return send
 
-    for name in ("parse_work", "chunk_work", "embed_work"):
+    for name in ("parse_work", "chunk_work", "embed_work", "parse_part_work", "embed_part_work"):
         patch(docintake.stages, name, work_wrapper)
     patch(docintake.validation, "inspect_object", inspect_wrapper)
     patch(docintake.jobs, "send_stage_message", send_wrapper)
@@ -253,8 +265,12 @@ class ChaosReport:
         )
 
 
-def _documents(count: int, seed: int) -> Iterator[tuple[str, bytes, str]]:
-    """Mostly Markdown policies of 2–8 KB, every tenth a three-page PDF, each unique."""
+def _documents(count: int, seed: int, large_pages: int) -> Iterator[tuple[str, bytes, str]]:
+    """A long PDF of ``large_pages`` first (in parts at the restart), then mostly Markdown policies of
+    2–8 KB, every tenth a three-page PDF, each unique."""
+    if large_pages:
+        yield f"long-policy-{large_pages}.pdf", long_policy_pdf(large_pages, seed=seed), "application/pdf"
+        count -= 1
     for index in range(count):
         if index % 10 == 9:
             pdf = policy_pdf(3, seed=seed * 1000 + index)
@@ -270,6 +286,7 @@ def run_chaos(
     documents: int = 200,
     seed: int = 1,
     settle_seconds: float = 600.0,
+    large_pages: int = 2000,
     out: TextIO = sys.stdout,
 ) -> ChaosReport:
     """Runs the whole suite against a started stack (pollers on) built with ``chaos_stack_options`` and a
@@ -281,7 +298,7 @@ def run_chaos(
     uploaded: list[Uploaded] = []
     rng = random.Random(seed)
     with injected(plan, stack), httpx.Client(timeout=60) as http:
-        for index, (name, data, content_type) in enumerate(_documents(documents, seed)):
+        for index, (name, data, content_type) in enumerate(_documents(documents, seed, large_pages)):
             user = USERS[index % len(USERS)]
             # The same seed makes the same files: an earlier run's copies in this database are no duplicates.
             ticket = upload_bytes(stack, user, name, data, content_type, http=http, replace=True)
@@ -399,10 +416,20 @@ def _check(stack: LocalStack, uploaded: list[Uploaded], faults: dict[str, int], 
             " AND document_id = ANY(%s) GROUP BY job_id, stage HAVING count(*) > 1",
             [ids],
         ).fetchall()
+        # A part of a large document completes once: fenced by its lease, as a stage by the job's.
+        part_completions = conn.execute(
+            "SELECT job_id, stage, details->>'part' AS part, count(*) AS n FROM events"
+            " WHERE event_type = 'part_completed' AND document_id = ANY(%s)"
+            " GROUP BY job_id, stage, details->>'part' HAVING count(*) > 1",
+            [ids],
+        ).fetchall()
     by_document = {row["document_id"]: row for row in jobs}
     chunk_rows = {row["document_id"]: row for row in chunks}
-    duplicates = len(completions)
+    duplicates = len(completions) + len(part_completions)
     problems += [f"stage {c['stage']} of job {c['job_id']} completed {c['n']} times" for c in completions]
+    problems += [
+        f"part {c['part']} of {c['stage']} of job {c['job_id']} completed {c['n']} times" for c in part_completions
+    ]
     lost = done = failed = dead = 0
     expected = _expected_chunk_counts(stack, [u for u in uploaded if by_document.get(u.document_id)])
     for item in uploaded:
@@ -481,7 +508,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m docintake.local.chaos", description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--large-pages", type=int, default=2000, help="pages of the long PDF among them (0: none)")
     args = parser.parse_args(argv)
+    # The suite exercises the machinery, not a model: MiniLM (about 6 chunks a second a core here) could not
+    # embed a part within the suite's 3 s timeouts; wordllama, offline too, can. EMBEDDING_PROVIDER wins.
+    os.environ.setdefault("EMBEDDING_PROVIDER", "wordllama")
     from docintake.local.stack import project_root
 
     root = project_root()
@@ -499,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         **chaos_stack_options(),
     )
     with stack.running():
-        report = run_chaos(stack, documents=args.documents, seed=args.seed)
+        report = run_chaos(stack, documents=args.documents, seed=args.seed, large_pages=args.large_pages)
     print(f"took {report.seconds:.1f} s")
     for problem in report.problems[:20]:
         print(f"  {problem}")

@@ -108,6 +108,32 @@ class EventSource:
 _EMBEDDING_SETTINGS = ("EMBEDDING_PROVIDER", "EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS")
 
 
+@dataclass
+class InvocationTimings:
+    """How long each function's invocations ran here, against the timeout Lambda would have enforced: the
+    large-document benchmark's evidence that no invocation grows with the document."""
+
+    count: dict[str, int] = field(default_factory=dict)
+    longest: dict[str, float] = field(default_factory=dict)
+    timeout: dict[str, int] = field(default_factory=dict)
+    over_timeout: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, function: str, seconds: float, timeout: int) -> None:
+        with self._lock:
+            self.count[function] = self.count.get(function, 0) + 1
+            self.longest[function] = max(self.longest.get(function, 0.0), seconds)
+            self.timeout[function] = timeout
+            if seconds > timeout:
+                self.over_timeout[function] = self.over_timeout.get(function, 0) + 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.count.clear()
+            self.longest.clear()
+            self.over_timeout.clear()
+
+
 class LocalStack:
     """Everything ``template.yaml`` describes, on this machine. Use ``with LocalStack(...).running():``."""
 
@@ -156,6 +182,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._saved_env: dict[str, str | None] = {}
+        self.timings = InvocationTimings()
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -431,7 +458,11 @@ class LocalStack:
             int(self.resolver.resolve(props.get("MemorySize", 128))),
         )
         handler = getattr(module, str(props["Handler"]).rsplit(".", 1)[1])
-        return handler(event, context)
+        started = time.monotonic()
+        try:
+            return handler(event, context)
+        finally:
+            self.timings.record(logical, time.monotonic() - started, context.timeout_seconds)
 
     # --- pollers -------------------------------------------------------------------------------------
 
