@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     sweep = commands.add_parser("sweep", help="rescue jobs with a stale heartbeat and expire abandoned uploads")
     sweep.add_argument(
         "--stale-seconds",
-        type=int,
-        help="treat a job as stale after this many seconds without a heartbeat (default: SWEEP_STALE_SECONDS)",
+        type=int_in_range(0, 7 * 24 * 3600),
+        help="treat a job as stale after this many seconds without a heartbeat, 0 to a week"
+        " (default: SWEEP_STALE_SECONDS); a job under a live lease is never taken",
     )
     sweep.add_argument("--json", action="store_true")
 

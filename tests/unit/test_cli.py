@@ -129,3 +129,11 @@ def test_commands_that_report_data_offer_json() -> None:
             without_json.add(leaf)
     # These run a service or a demo, or print JSON whatever the flags (invoke).
     assert without_json == {"db migrate", "local up", "invoke", "demo"}
+
+
+@pytest.mark.parametrize("value", ["-1", "604801", "soon"])
+def test_sweep_refuses_a_staleness_outside_zero_to_a_week(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", "--stale-seconds", value])
+    assert exited.value.code == 2
+    assert "--stale-seconds" in capsys.readouterr().err
