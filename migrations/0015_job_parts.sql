@@ -35,12 +35,11 @@ ALTER TABLE job_parts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE job_parts FORCE ROW LEVEL SECURITY;
 CREATE POLICY job_parts_own ON job_parts FOR ALL TO docintake_worker
     USING (user_id = app_user_id()) WITH CHECK (user_id = app_user_id());
-CREATE POLICY job_parts_api_read ON job_parts FOR SELECT TO docintake_api USING (user_id = app_user_id());
 -- Operators see every job's parts (ranges, states, leases; no content); the sweeper also frees the leases of
 -- parts whose invocation died, to send their messages again.
 CREATE POLICY job_parts_ops ON job_parts FOR SELECT TO docintake_ops USING (true);
 CREATE POLICY job_parts_sweeper ON job_parts FOR ALL TO docintake_sweeper USING (true) WITH CHECK (true);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON job_parts TO docintake_worker;
-GRANT SELECT ON job_parts TO docintake_api, docintake_ops, docintake_sweeper;
+GRANT SELECT ON job_parts TO docintake_ops, docintake_sweeper;
 GRANT UPDATE (state, lease_owner, lease_expires_at, updated_at) ON job_parts TO docintake_sweeper;

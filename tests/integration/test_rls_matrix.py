@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 ALICE, BOB = uuid.UUID("a11ce000-0000-4000-8000-0000000000aa"), uuid.UUID("b0b00000-0000-4000-8000-0000000000bb")
 # The vectors of model "seed" (3 dimensions), in the table migration 0012's ensure_vector_table names for it.
 VECTORS = f"chunk_vectors_seed_{hashlib.md5(b'seed').hexdigest()[:8]}_3"  # noqa: S324 (a name, not a secret)
-TABLES = ("documents", "upload_jobs", "document_chunks", VECTORS, "user_search_models", "events")
+TABLES = ("documents", "upload_jobs", "job_parts", "document_chunks", VECTORS, "user_search_models", "events")
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 ROLES = ("api", "worker", "ops", "sweeper")
 CONTEXTS = ("own", "other", "none")
@@ -45,6 +45,13 @@ STATEMENTS: dict[tuple[str, str], str] = {
     ),
     ("upload_jobs", "UPDATE"): "UPDATE upload_jobs SET updated_at = now() WHERE id = %(job)s",
     ("upload_jobs", "DELETE"): "DELETE FROM upload_jobs WHERE id = %(job)s",
+    ("job_parts", "SELECT"): "SELECT part FROM job_parts WHERE job_id = %(job)s",
+    ("job_parts", "INSERT"): (
+        "INSERT INTO job_parts (job_id, user_id, step, part, first_item, last_item)"
+        " VALUES (%(job)s, %(alice)s, 'embed', 1, 0, 9)"
+    ),
+    ("job_parts", "UPDATE"): "UPDATE job_parts SET updated_at = now() WHERE job_id = %(job)s",
+    ("job_parts", "DELETE"): "DELETE FROM job_parts WHERE job_id = %(job)s",
     ("document_chunks", "SELECT"): "SELECT content FROM document_chunks WHERE id = %(chunk)s",
     ("document_chunks", "INSERT"): (
         "INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, page_start, page_end,"
@@ -104,6 +111,10 @@ ALLOWED: dict[str, set[tuple[str, str, str]]] = {
         ("documents", "UPDATE"),
         ("upload_jobs", "SELECT"),
         ("upload_jobs", "UPDATE"),
+        ("job_parts", "SELECT"),
+        ("job_parts", "INSERT"),
+        ("job_parts", "UPDATE"),
+        ("job_parts", "DELETE"),
         ("document_chunks", "SELECT"),
         ("document_chunks", "INSERT"),
         ("document_chunks", "UPDATE"),
@@ -119,7 +130,11 @@ ALLOWED: dict[str, set[tuple[str, str, str]]] = {
     ),
     # Operators read job metadata and events across users; no content, no writes.
     "ops": _any_user(
-        ("documents", "SELECT"), ("upload_jobs", "SELECT"), ("user_search_models", "SELECT"), ("events", "SELECT")
+        ("documents", "SELECT"),
+        ("upload_jobs", "SELECT"),
+        ("job_parts", "SELECT"),
+        ("user_search_models", "SELECT"),
+        ("events", "SELECT"),
     ),
     # The sweeper and DLQ replay move any user's jobs on; still no content.
     "sweeper": _any_user(
@@ -127,6 +142,9 @@ ALLOWED: dict[str, set[tuple[str, str, str]]] = {
         ("documents", "UPDATE"),
         ("upload_jobs", "SELECT"),
         ("upload_jobs", "UPDATE"),
+        # A large document's parts: freeing the leases of dead invocations to send their messages again.
+        ("job_parts", "SELECT"),
+        ("job_parts", "UPDATE"),
         ("events", "SELECT"),
         ("events", "INSERT"),
     ),
@@ -162,6 +180,11 @@ def seeded(database: LocalDatabase, rows: dict[str, Any]) -> dict[str, Any]:
             assert row is not None
             params["event"] = row["id"]
         with worker.transaction(ALICE) as conn:
+            conn.execute(
+                "INSERT INTO job_parts (job_id, user_id, step, part, first_item, last_item)"
+                " VALUES (%(job)s, %(alice)s, 'parse', 0, 1, 40)",
+                params,
+            )
             conn.execute(
                 "INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, page_start, page_end,"
                 " char_count, content_hash) VALUES (%(chunk)s, %(doc)s, %(alice)s, 0, 'text', 1, 1, 4, 'h')",
@@ -215,7 +238,7 @@ def test_every_cell_of_the_matrix(seeded: dict[str, Any], connections: dict[str,
     }
     wrong = sorted(cell for cell in outcomes if outcomes[cell] != expected[cell])
     assert wrong == [], [f"{cell}: {'allowed' if outcomes[cell] else 'denied'}" for cell in wrong]
-    assert len(outcomes) == len(ROLES) * len(TABLES) * 4 * 3 == 288
+    assert len(outcomes) == len(ROLES) * len(TABLES) * 4 * 3 == 336
     # No cell of another user's context, nor of no context, is allowed to the per-user roles.
     assert not any(
         ok for (role, _, _, context), ok in outcomes.items() if role in ("api", "worker") and context != "own"
