@@ -10,18 +10,56 @@ from pathlib import Path
 
 import pytest
 
+from docintake.config import Settings
 from docintake.local.postgres import LocalDatabase, drop_database, ensure_database, with_database
 from docintake.local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 # Per run, so two pytest runs against one server never drop each other's template.
 TEMPLATE_DB = f"docintake_test_template_{os.getpid()}"
-# The suite embeds with the offline hash embedder (fast, deterministic): the settings, the local stacks and the
-# CLI subprocesses all read these. The default (MiniLM) has its own tests (test_local_embedders, the demo's).
-# The provider alone: its model (docintake-hash-v1, 384) follows from it (config.PROVIDER_DEFAULT_MODELS).
-os.environ["EMBEDDING_PROVIDER"] = "hash"
-for _name in ("EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS"):
-    os.environ.pop(_name, None)
+# The developer's own settings never reach a test (a DATABASE_URL or an AWS profile of theirs would be used, a
+# PARSER=llamaparse would reach for the network): every variable the runtime reads is removed, the Settings fields
+# and these prefixes. DOCINTAKE_TEST_* stay: they are the suite's own opt-ins (DOCINTAKE_TEST_DATABASE_URL, a local
+# sentence-transformers model directory).
+_FOREIGN_PREFIXES = ("AWS_", "DOCINTAKE_", "DATABASE_", "EMBEDDING_", "POWERTOOLS_", "PARSER")
+_SETTINGS = frozenset(name.upper() for name in Settings.model_fields)
+# What the suite runs with. It embeds with the offline hash embedder (fast, deterministic): the settings, the local
+# stacks and the CLI subprocesses all read it; the default (MiniLM) has its own tests (test_local_embedders, the
+# demo's). The provider alone: its model (docintake-hash-v1, 384) follows from it (config.PROVIDER_DEFAULT_MODELS).
+# boto3 reads no profile or credentials file of the developer's and never asks an instance's metadata service.
+SUITE_ENVIRONMENT = {
+    "EMBEDDING_PROVIDER": "hash",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _foreign_environment() -> list[str]:
+    return [
+        name
+        for name in os.environ
+        if not name.startswith("DOCINTAKE_TEST_") and (name in _SETTINGS or name.startswith(_FOREIGN_PREFIXES))
+    ]
+
+
+# Once for the session's fixtures (the servers, the template database), then again around each test.
+for _name in _foreign_environment():
+    del os.environ[_name]
+os.environ.update(SUITE_ENVIRONMENT)
+
+
+def use_suite_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's environment alone, whatever an earlier test or the developer set (undone with the monkeypatch)."""
+    for name in _foreign_environment():
+        monkeypatch.delenv(name)
+    for name, value in SUITE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_suite_environment(monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -41,8 +79,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
-    """DATABASE_URL when set, else the embedded server under .local/pgtest (separate from the demo's)."""
-    url = os.environ.get("DATABASE_URL")
+    """DOCINTAKE_TEST_DATABASE_URL when set (a server the suite may create and drop databases on), else the
+    embedded server under .local/pgtest (separate from the demo's). Never DATABASE_URL: that is the developer's."""
+    url = os.environ.get("DOCINTAKE_TEST_DATABASE_URL")
     server = None
     if not url:
         import warnings
