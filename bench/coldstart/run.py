@@ -102,18 +102,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.coldstart", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--functions", nargs="+", metavar="NAME", help="only these functions (e.g. the API's: UploadFunction …)"
+    )
+    parser.add_argument("--build", type=Path, default=BUILD, help="sam build's output (default: .aws-sam/build)")
     args = parser.parse_args(argv)
-    if not (BUILD / "DepsLayer").exists():
+    build = args.build
+    if not (build / "DepsLayer").exists():
         raise SystemExit("run `make build` first (sam build)")
     python = _python()
-    layers = [BUILD / "DepsLayer" / "python", BUILD / "SharedLayer" / "python"]
+    layers = [build / "DepsLayer" / "python", build / "SharedLayer" / "python"]
     # Each function's runs alternate with runs of the bare imports, and its ratio is the median of the pairs'
     # ratios: the machine's speed drifts over a run by more than the differences measured here.
     bare_statement = ("import boto3, psycopg, pydantic", {"boto3", "psycopg", "pydantic"})
     bare_runs: list[int] = []
     rows = []
-    for name in functions():
-        code = BUILD / name
+    names = functions()
+    unknown = set(args.functions or ()) - set(names)
+    if unknown:
+        raise SystemExit(f"not functions of template.yaml: {', '.join(sorted(unknown))}")
+    for name in args.functions or names:
+        code = build / name
         env = {**LAMBDA_ENV, "AWS_LAMBDA_FUNCTION_NAME": name}
         pairs = []
         for _ in range(args.runs):
@@ -130,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Bare `import boto3, psycopg, pydantic` from DepsLayer: **{bare:.0f} ms** (median of {len(bare_runs)},"
         " one before each handler run; × bare is the median of the pairs' ratios)."
-        f" Modules shipped with bytecode: {bytecode_share(BUILD):.0%}.",
+        f" Modules shipped with bytecode: {bytecode_share(build):.0%}.",
         "",
         "| function | import ms | × bare | unzipped MB |",
         "|---|---:|---:|---:|",

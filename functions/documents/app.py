@@ -7,15 +7,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from docintake.api import (
-    ApiError,
-    delete_document,
-    get_document,
-    list_documents,
-    register_error_handlers,
-    retry_document,
-    user_id_from_claims,
-)
+from docintake.api import ApiError, register_error_handlers, user_id_from_claims
+from docintake.api.documents import delete_document, get_document, list_documents, retry_document
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 

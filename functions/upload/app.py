@@ -5,13 +5,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from docintake.api import (
-    DuplicateUpload,
-    create_upload,
-    parse_upload_request,
-    register_error_handlers,
-    user_id_from_claims,
-)
+from docintake.api import register_error_handlers, user_id_from_claims
+from docintake.api.uploads import DuplicateUpload, create_upload, parse_upload_request
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 

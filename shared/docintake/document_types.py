@@ -16,6 +16,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Final
 
 
@@ -31,14 +32,20 @@ class DocumentType(StrEnum):
 @dataclass(frozen=True)
 class _Cue:
     kind: DocumentType
-    pattern: re.Pattern[str]
+    phrase: str
     weight: float
     # Counted once however often it appears (a form's section names), or at each appearance (capped).
     once: bool = False
 
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        # Compiled on first use, not at import: the Search API imports this module for DocumentType alone,
+        # and compiling the cues took about 15 ms of its cold start.
+        return re.compile(self.phrase, re.IGNORECASE | re.MULTILINE)
+
 
 def _cue(kind: DocumentType, phrase: str, weight: float, *, once: bool = False) -> _Cue:
-    return _Cue(kind, re.compile(phrase, re.IGNORECASE | re.MULTILINE), weight, once)
+    return _Cue(kind, phrase, weight, once)
 
 
 P, D, E, B, C = (

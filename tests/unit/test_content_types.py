@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from docintake.api import UploadRequest
+from docintake.api.uploads import UploadRequest
 from docintake.config import ALLOWED_CONTENT_TYPES, ContentType
 from docintake.local.client import content_type_for
 from docintake.validation import sniff_matches

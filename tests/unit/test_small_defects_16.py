@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from docintake import cli
-from docintake.api import ApiError, UploadRequest, user_id_from_claims
+from docintake.api import ApiError, user_id_from_claims
+from docintake.api.uploads import UploadRequest
 
 
 def _refuse_to_run(*args: Any, **kwargs: Any) -> Any:

@@ -17,7 +17,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from docintake.api import DuplicateUpload, UploadTicket
+from docintake.api.uploads import DuplicateUpload, UploadTicket
 from docintake.config import ContentType
 from docintake.db import queries
 from docintake.local.stack import LocalStack
