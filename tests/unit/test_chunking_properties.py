@@ -246,12 +246,8 @@ def _assert_covers_in_order(markdown: str, chunks: list[Chunk]) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_every_non_whitespace_character_is_in_a_chunk_in_order(case: Case) -> None:
-    # GIVEN any policy-like Markdown, WHEN it is chunked
-    chunks = _chunk(case)
-    # THEN the chunks run forward: ordinals count up, starts and ends ascend, each adds new text
+def _every_non_whitespace_character_is_in_a_chunk_in_order(case: Case, chunks: list[Chunk]) -> None:
+    # The chunks run forward: ordinals count up, starts and ends ascend, each adds new text
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     for before, after in itertools.pairwise(chunks):
         assert before.start <= after.start
@@ -260,10 +256,8 @@ def test_every_non_whitespace_character_is_in_a_chunk_in_order(case: Case) -> No
     _assert_covers_in_order(case.markdown, chunks)
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_each_chunk_is_its_slice_of_the_markdown(case: Case) -> None:
-    for chunk in _chunk(case):
+def _each_chunk_is_its_slice_of_the_markdown(case: Case, chunks: list[Chunk]) -> None:
+    for chunk in chunks:
         piece = case.markdown[chunk.start : chunk.end].strip()
         assert chunk.content, "empty chunk"
         assert chunk.chars == len(chunk.content)
@@ -274,20 +268,16 @@ def test_each_chunk_is_its_slice_of_the_markdown(case: Case) -> None:
         )
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_no_chunk_exceeds_the_size_unless_it_is_one_table_row(case: Case) -> None:
+def _no_chunk_exceeds_the_size_unless_it_is_one_table_row(case: Case, chunks: list[Chunk]) -> None:
     # GIVEN Markdown whose headings are all shorter than the smallest size drawn (200)
     # WHEN it is chunked, THEN every chunk fits, except one that is a single (uncuttable) table row
-    for chunk in _chunk(case):
+    for chunk in chunks:
         if chunk.chars > case.size:
             assert _is_one_table_row(case.markdown, chunk), (case.size, chunk.chars, chunk.content)
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_the_text_two_chunks_share_never_exceeds_the_overlap(case: Case) -> None:
-    for before, after in itertools.pairwise(_chunk(case)):
+def _the_text_two_chunks_share_never_exceeds_the_overlap(case: Case, chunks: list[Chunk]) -> None:
+    for before, after in itertools.pairwise(chunks):
         if after.start < before.end:
             shared = case.markdown[after.start : before.end].strip()
             assert len(shared) <= case.overlap, (case.overlap, shared)
@@ -295,10 +285,8 @@ def test_the_text_two_chunks_share_never_exceeds_the_overlap(case: Case) -> None
             assert shared and before.content.endswith(shared) and shared in after.content
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_the_same_input_gives_the_same_chunks_and_ids(case: Case) -> None:
-    first, second = _chunk(case), _chunk(case)
+def _the_same_input_gives_the_same_chunks_and_ids(case: Case, chunks: list[Chunk]) -> None:
+    first, second = chunks, _chunk(case)
     assert first == second
     first_ids = [c.chunk_id(DOCUMENT_ID) for c in first]
     assert first_ids == [c.chunk_id(DOCUMENT_ID) for c in second]
@@ -335,10 +323,8 @@ def test_ids_are_the_same_in_other_processes() -> None:
         assert json.loads(child.stdout) == expected
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_page_spans_match_the_page_map(case: Case) -> None:
-    for chunk in _chunk(case):
+def _page_spans_match_the_page_map(case: Case, chunks: list[Chunk]) -> None:
+    for chunk in chunks:
         assert chunk.page_start == _page_of(case.page_map, chunk.start)
         assert chunk.page_end == _page_of(case.page_map, chunk.end - 1)
         assert chunk.page_start <= chunk.page_end
@@ -427,12 +413,10 @@ def _sections_by_line(markdown: str) -> list[tuple[int, tuple[str, ...], bool]]:
     return lines
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_every_line_of_text_is_cited_under_its_own_section(case: Case) -> None:
+def _every_line_of_text_is_cited_under_its_own_section(case: Case, chunks: list[Chunk]) -> None:
     lines = _sections_by_line(case.markdown)
     starts = [start for start, _, _ in lines]
-    for chunk in _chunk(case):
+    for chunk in chunks:
         assert chunk.sections and chunk.heading_path == _common_prefix(chunk.sections)
         first = bisect.bisect_right(starts, chunk.start) - 1
         last = bisect.bisect_right(starts, chunk.end - 1) - 1
@@ -443,17 +427,40 @@ def test_every_line_of_text_is_cited_under_its_own_section(case: Case) -> None:
                 assert section[: len(chunk.heading_path)] == chunk.heading_path
 
 
-@PROPERTY_SETTINGS
-@given(cases())
-def test_overlap_stays_in_one_section(case: Case) -> None:
+def _overlap_stays_in_one_section(case: Case, chunks: list[Chunk]) -> None:
     lines = _sections_by_line(case.markdown)
     starts = [start for start, _, _ in lines]
-    for before, after in itertools.pairwise(_chunk(case)):
+    for before, after in itertools.pairwise(chunks):
         if after.start < before.end:
             first = bisect.bisect_right(starts, after.start) - 1
             last = bisect.bisect_right(starts, before.end - 1) - 1
             # No heading begins inside the repeated text (it may open with its own section's heading).
             assert lines[first][1] == lines[last][1]
+
+
+# Each property above, over the same documents: generated and chunked once for all of them rather than once for
+# each, so every property sees twice the examples it saw as a test of its own, in a fraction of the time (the
+# chunker is the code coverage traces hardest). A failure names its property in the traceback.
+_PROPERTIES = (
+    _every_non_whitespace_character_is_in_a_chunk_in_order,
+    _each_chunk_is_its_slice_of_the_markdown,
+    _no_chunk_exceeds_the_size_unless_it_is_one_table_row,
+    _the_text_two_chunks_share_never_exceeds_the_overlap,
+    _the_same_input_gives_the_same_chunks_and_ids,
+    _page_spans_match_the_page_map,
+    _every_line_of_text_is_cited_under_its_own_section,
+    _overlap_stays_in_one_section,
+)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=2 * PROPERTY_SETTINGS.max_examples)
+@given(cases())
+def test_any_policy_like_markdown_is_chunked_with_every_property(case: Case) -> None:
+    # GIVEN any policy-like Markdown, WHEN it is chunked
+    chunks = _chunk(case)
+    # THEN every property holds
+    for holds in _PROPERTIES:
+        holds(case, chunks)
 
 
 def _common_prefix(paths: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
