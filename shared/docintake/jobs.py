@@ -338,9 +338,10 @@ def _fan_out(pipeline: Pipeline, claim: Claim, delivery: Delivery, fan_out: FanO
         )
         if completed is None:
             raise LeaseLost("lease lost before the fan-out; another invocation owns the job")
+        run(conn, "delete_job_parts", {"job_id": message.job_id, "step": step.name})
         run(
             conn,
-            "replace_job_parts",
+            "insert_job_parts",
             {
                 "job_id": message.job_id,
                 "user_id": message.user_id,
@@ -369,6 +370,8 @@ def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: Stage
     with the job's row locked, and, when it is the last part in, join them and advance the job in that same
     transaction. Failures are the job's, as in a stage; a part short of time continues in a fresh message."""
     assert step.parts_stage is not None
+    # The invocation's time is counted from the delivery, before the claim (which may wait on the job's lock).
+    deadline = time.monotonic() + delivery.remaining_ms / 1000
     grace = pipeline.settings.lease_grace_seconds
     lease_seconds = max(grace, delivery.remaining_ms // 1000 + grace)
     lease_owner = f"{delivery.invocation_id}/{delivery.message_id}"
@@ -389,56 +392,15 @@ def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: Stage
         else:
             current = one(conn, "get_part", ids)
     if part is None:
-        return _unclaimed_part(step, current)
+        return _unclaimed_part(pipeline, step, message, current)
 
     started = time.monotonic()
     claim = Claim(
-        message,
-        step,
-        part,
-        lease_owner,
-        lease_seconds,
-        delivery.invocation_id,
-        delivery.receipt_handle,
-        started + delivery.remaining_ms / 1000,
+        message, step, part, lease_owner, lease_seconds, delivery.invocation_id, delivery.receipt_handle, deadline
     )
-    joined: Row | None = None
     try:
         writer = parts.work(claim)
-        with pipeline.db.transaction(message.user_id) as conn:
-            one(conn, "lock_job", ids)
-            if one(conn, "complete_part", {**ids, "lease_owner": lease_owner}) is None:
-                raise LeaseLost("lease on the part lost before completion")
-            details = writer(conn)
-            run(conn, "set_part_result", {**ids, "result": Jsonb(details)})
-            append_event(
-                conn,
-                "part_completed",
-                **_event_ids(message, step.parts_stage, pipeline, delivery.invocation_id),
-                details={"part": message.part, **details},
-            )
-            remaining = one(conn, "parts_remaining", ids)
-            if remaining is not None and remaining["remaining"] == 0:
-                joined = one(
-                    conn,
-                    "complete_parts",
-                    {
-                        "job_id": message.job_id,
-                        "parts_stage": step.parts_stage,
-                        "completed_stage": step.completed_stage,
-                        "state": "done" if step.completed_stage == "done" else "queued",
-                    },
-                )
-            if joined is not None:
-                # A job dead-lettered by one part and replayed: its document was failed meanwhile.
-                run(conn, "reopen_document", {"document_id": message.document_id})
-                joined_details = parts.join(conn, claim)
-                append_event(
-                    conn,
-                    "stage_completed",
-                    **_event_ids(message, step.completed_stage, pipeline, delivery.invocation_id),
-                    details={**joined_details, "parts": remaining["parts"] if remaining else 0},
-                )
+        details, joined = _complete_part(pipeline, claim, delivery, writer, parts)
     except PartContinues:
         return _continue_part(pipeline, claim, delivery)
     except PermanentError as exc:
@@ -458,13 +420,64 @@ def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: Stage
         unit="Milliseconds",
         dimensions={"stage": step.name},
     )
-    if joined is not None:
-        logger.info("stage completed", extra={"parts": remaining["parts"] if remaining else 0})
+    if joined:
+        logger.info("stage completed")
         metrics.emit("StageCompleted", 1, dimensions={"stage": step.name})
         if step.completed_stage == "done":
             metrics.emit("DocumentsReady", 1)
         send_next(pipeline, message.model_copy(update={"part": None}), step)
     return "completed"
+
+
+def _complete_part(
+    pipeline: Pipeline, claim: Claim, delivery: Delivery, writer: Writer, parts: Parts
+) -> tuple[dict[str, Any], bool]:
+    """One transaction, the job's row locked first: the part done under fencing with its writes and event, and,
+    when it is the last, the join and the job's advance. Returns the part's details and whether it joined."""
+    message, step = claim.message, claim.step
+    assert step.parts_stage is not None
+    ids = _part_ids(message, step)
+    with pipeline.db.transaction(message.user_id) as conn:
+        job = one(conn, "lock_job", ids)
+        # A deletion or a failure of the job since the claim (its row locked first, as they lock it): this
+        # part's work must not land, not even in S3.
+        if job is None or job["stage"] != step.parts_stage or job["state"] in ("failed", "done", "expired"):
+            raise LeaseLost("the job was finished, failed or deleted while the part ran")
+        if one(conn, "complete_part", {**ids, "lease_owner": claim.lease_owner}) is None:
+            raise LeaseLost("lease on the part lost before completion")
+        details = writer(conn)
+        run(conn, "set_part_result", {**ids, "result": Jsonb(details)})
+        append_event(
+            conn,
+            "part_completed",
+            **_event_ids(message, step.parts_stage, pipeline, delivery.invocation_id),
+            details={"part": message.part, **details},
+        )
+        remaining = one(conn, "parts_remaining", ids)
+        if remaining is None or remaining["remaining"] > 0:
+            return details, False
+        joined = one(
+            conn,
+            "complete_parts",
+            {
+                "job_id": message.job_id,
+                "parts_stage": step.parts_stage,
+                "completed_stage": step.completed_stage,
+                "state": "done" if step.completed_stage == "done" else "queued",
+            },
+        )
+        if joined is None:
+            return details, False
+        # A job dead-lettered by one part and replayed: its document was failed meanwhile.
+        run(conn, "reopen_document", {"document_id": message.document_id})
+        joined_details = parts.join(conn, claim)
+        append_event(
+            conn,
+            "stage_completed",
+            **_event_ids(message, step.completed_stage, pipeline, delivery.invocation_id),
+            details={**joined_details, "parts": remaining["parts"]},
+        )
+    return details, True
 
 
 def _continue_part(pipeline: Pipeline, claim: Claim, delivery: Delivery) -> Outcome:
@@ -486,13 +499,23 @@ def _continue_part(pipeline: Pipeline, claim: Claim, delivery: Delivery) -> Outc
     return "continued"
 
 
-def _unclaimed_part(step: Step, current: Row | None) -> Outcome:
+def _unclaimed_part(pipeline: Pipeline, step: Step, message: StageMessage, current: Row | None) -> Outcome:
     """The part could not be claimed: done already (a duplicate), its job gone or finished, or held."""
     assert step.parts_stage is not None
     if current is None or current["state"] in ("failed", "expired", "done") or current["part_state"] is None:
         # The job was deleted, finished, or re-planned its parts: this message can move nothing.
         logger.info("part message ignored")
         return "ignored"
+    if (
+        current["stage"] == step.completed_stage
+        and current["next_message_sent_at"] is None
+        and step.next_step is not None
+    ):
+        # The last part joined the others, then its invocation died before sending the next stage's message.
+        if datetime.now(UTC) - current["updated_at"] < pipeline.resend_grace:
+            raise LeaseHeld("the joining invocation may still be sending the next message")
+        logger.info("resending lost next-stage message")
+        send_next(pipeline, message.model_copy(update={"part": None}), step)
     if current["part_state"] == "done" or stage_index(current["stage"]) > stage_index(step.parts_stage):
         logger.info("duplicate part delivery acknowledged")
         return "duplicate"
@@ -600,6 +623,8 @@ def _record_failure(
         # A part's failure is its job's: the part's lease is freed, the job takes the state.
         params.update(_part_ids(message, step))
     with pipeline.db.transaction(message.user_id) as conn:
+        if message.part is not None:
+            one(conn, "lock_job", params)  # the job's row before the part's, as every other path takes them
         updated = one(conn, "record_failure" if message.part is None else "record_part_failure", params)
         if updated is None:
             return

@@ -306,6 +306,7 @@ def embed_part_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Wri
             written = count
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
+        # ``embedded``: by this invocation (a continued part's earlier ones wrote the rest of its range).
         return {"first_chunk": part["first_item"], "last_chunk": part["last_item"], "embedded": written}
 
     return write
@@ -314,8 +315,9 @@ def embed_part_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Wri
 def embed_join(pipeline: Pipeline, conn: psycopg.Connection[Row], claim: Claim, embedder: Embedder) -> dict[str, Any]:
     """Every part is in: the same completeness check and swap as a whole embed, in the joining transaction."""
     message = claim.message
-    rows = conn.execute(queries()["part_results"], {"job_id": message.job_id, "step": "embed"}).fetchall()
-    embedded = sum(int((row["result"] or {}).get("embedded", 0)) for row in rows)
+    span = one(conn, "document_chunk_span", {"document_id": message.document_id})
+    # finish_document fails the join unless every chunk has its vectors: then all of them were embedded.
+    embedded = int(span["chunks"]) if span else 0
     return _finish_embedding(conn, message, _embed_models(pipeline, message.user_id, embedder), embedded)
 
 

@@ -158,8 +158,12 @@ class OutOfTime(Exception):
         self.written = written
 
 
-# Time kept in hand after the last batch: the commit, the part's completion and the next message.
+# Time kept in hand after the last batch (the commit, the part's completion, the next message): this much, or
+# a quarter of the time there was to begin with when that is less (a short timeout, as the chaos suite's).
 _TIME_MARGIN_SECONDS = 10.0
+# The slowest batch this process has seen per model, decaying: a part that starts late in an invocation (the
+# third record of a batch of five) judges its first batch by it, rather than starting one it cannot finish.
+_SLOWEST_BATCH: dict[tuple[str, int], float] = {}
 
 
 def embed_missing(
@@ -178,8 +182,9 @@ def embed_missing(
     retry embeds only what is still missing, and each vector is written once. Returns how many it wrote.
 
     ``ordinals`` (inclusive) limits it to one part of a large document. With ``time_left`` (seconds the
-    invocation has), a batch that would not fit, judged by the slowest batch so far, is not begun:
-    ``OutOfTime`` is raised instead, and the next invocation carries on from what is missing."""
+    invocation has), a batch that would not fit, judged by the slowest batch seen (here, or earlier in this
+    process), is not begun: ``OutOfTime`` is raised instead, and the next invocation carries on from what
+    is missing. A fresh invocation always fits a batch its function's timeout is sized for, so parts progress."""
     first, last = ordinals if ordinals is not None else (None, None)
     with db.transaction(user_id) as conn:
         table = ensure_vector_table(conn, embedder.model, embedder.dimensions)
@@ -187,10 +192,15 @@ def embed_missing(
             _query("chunks_to_embed", table), {"document_id": document_id, "first": first, "last": last}
         ).fetchall()
         context = document_context(conn, document_id) if pending else ""
+    key = (embedder.model, embedder.dimensions)
+    margin = min(_TIME_MARGIN_SECONDS, time_left() / 4) if time_left is not None else 0.0
     slowest = 0.0
     for start in range(0, len(pending), batch_size):
-        if time_left is not None and start and time_left() < 2 * slowest + _TIME_MARGIN_SECONDS:
-            raise OutOfTime(start)
+        if time_left is not None:
+            estimate = max(slowest, _SLOWEST_BATCH.get(key, 0.0))
+            # The first batch needs only to fit (what it writes is kept); a later one also leaves the margin.
+            if time_left() < (1.5 * estimate if start == 0 else 2 * estimate + margin):
+                raise OutOfTime(start)
         began = time.monotonic()
         batch = pending[start : start + batch_size]
         texts = [embedded_text(row, "" if row["ordinal"] == 0 else context) for row in batch]
@@ -204,7 +214,9 @@ def embed_missing(
                 user_id=user_id,
                 document_id=document_id,
             )
-        slowest = max(slowest, time.monotonic() - began)
+        took = time.monotonic() - began
+        slowest = max(slowest, took)
+        _SLOWEST_BATCH[key] = max(took, 0.9 * _SLOWEST_BATCH.get(key, 0.0))
     return len(pending)
 
 

@@ -4,6 +4,7 @@ here (3 pages, 4 chunks) so a 10-page PDF exercises every path in seconds."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +13,10 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from docintake import stages
-from docintake.errors import DependencyUnavailable, LeaseHeld
-from docintake.local.client import upload_bytes
+from docintake import stages, vectors
+from docintake.errors import DependencyUnavailable, LeaseHeld, LeaseLost
+from docintake.jobs import STEPS, Claim, heartbeat
+from docintake.local.client import api_event, upload_bytes
 from docintake.local.large_documents import long_policy_pdf, page_marker
 from docintake.local.postgres import LocalDatabase
 from docintake.local.stack import LambdaContext, LocalStack
@@ -241,23 +243,30 @@ def test_the_sweeper_resends_the_parts_of_a_job_whose_part_messages_were_lost(st
     _deliver(stack, "ParseFunction", original)
     messages = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "ParseQueue")}
     _deliver(stack, "ParseFunction", messages[0])
+    sqs = stack.client("sqs")
     for message in messages.values():
-        stack.client("sqs").delete_message(
-            QueueUrl=stack.queue_urls["ParseQueue"], ReceiptHandle=message["ReceiptHandle"]
-        )
+        sqs.delete_message(QueueUrl=stack.queue_urls["ParseQueue"], ReceiptHandle=message["ReceiptHandle"])
     admin(
         stack,
         "UPDATE job_parts SET state = 'in_progress', lease_owner = 'dead', lease_expires_at = now() + interval '5 min'"
         " WHERE part = 1",
     )
     admin(stack, "UPDATE upload_jobs SET heartbeat_at = now() - interval '2 hours'")
-    # WHEN the sweeper runs THEN it sends the parts not done and not under a live lease
-    result = sweep(stack.operations(), invocation_id="sweep")
-    assert len(result.rescued) == 1
-    resent = sorted(StageMessage.parse_body(m["Body"]).part for m in _receive(stack, "ParseQueue"))
-    assert resent == [2, 3]
-    # WHEN the stack restarts (every lease belongs to the stopped run) THEN the held part is sent too
-    admin(stack, "UPDATE upload_jobs SET heartbeat_at = now() - interval '2 hours'")
+    # WHEN the sweeper runs THEN it leaves the job alone: a part under a live lease says it is alive
+    assert sweep(stack.operations(), invocation_id="sweep").rescued == []
+    # WHEN that lease lapses too THEN the sweeper sends every part not done
+    admin(stack, "UPDATE job_parts SET lease_expires_at = now() - interval '1 min' WHERE part = 1")
+    assert len(sweep(stack.operations(), invocation_id="sweep-2").rescued) == 1
+    resent = _receive(stack, "ParseQueue")
+    assert sorted(StageMessage.parse_body(m["Body"]).part for m in resent) == [1, 2, 3]
+    for message in resent:
+        sqs.delete_message(QueueUrl=stack.queue_urls["ParseQueue"], ReceiptHandle=message["ReceiptHandle"])
+    # WHEN the stack restarts (every lease belongs to the stopped run, even one that looks live)
+    admin(
+        stack,
+        "UPDATE job_parts SET state = 'in_progress', lease_owner = 'dead', lease_expires_at = now() + interval '5 min'"
+        " WHERE part = 1",
+    )
     result = sweep(stack.operations(), invocation_id="restart", stale_seconds=0, leases_expired=True)
     assert len(result.rescued) == 1
     resent_again = _receive(stack, "ParseQueue")
@@ -286,12 +295,24 @@ def test_an_embed_part_short_of_time_commits_what_it_did_and_continues_in_a_fres
     assert _run_queue(stack, "EmbedQueue", "EmbedFunction") == ["completed"]
     assert job_row(stack, "stage")["stage"] == "embedding_parts"
     monkeypatch.setattr(stages, "_PART_BATCH_SIZE", 1)
+    monkeypatch.setattr(vectors, "_SLOWEST_BATCH", {})
+    embedder = stack.load_function("EmbedFunction").embedder
+    real_embed = type(embedder).embed
+
+    def slow_embed(self: object, texts: list[str]) -> list[list[float]]:
+        time.sleep(0.4)  # a batch of a slow model
+        return real_embed(self, texts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(embedder), "embed", slow_embed)
     parts = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "EmbedQueue")}
-    # WHEN part 0 runs in an invocation with 5 s left (less than the margin a next batch needs)
-    assert _deliver(stack, "EmbedFunction", parts[0], timeout=5) == "continued"
-    # THEN its first chunk's vector is committed, the part is free again, and a fresh message carries on
+    chunks_in_part = parts_rows = _parts(stack, "embed")[0]
+    chunks_in_part = parts_rows["last_item"] - parts_rows["first_item"] + 1
+    # WHEN part 0 runs in an invocation of 2 s: time for a batch or two of 0.4 s, not for all with the margin
+    assert _deliver(stack, "EmbedFunction", parts[0], timeout=2) == "continued"
+    # THEN what it embedded is committed, the part is free again, and a fresh message carries on
     table = _vector_table(stack)
-    assert admin(stack, f"SELECT count(*) AS n FROM {table}") == [{"n": 1}]
+    (written,) = admin(stack, f"SELECT count(*) AS n FROM {table}")
+    assert 1 <= written["n"] < chunks_in_part
     assert admin(stack, "SELECT state, lease_owner FROM job_parts WHERE step = 'embed' AND part = 0") == [
         {"state": "queued", "lease_owner": None}
     ]
@@ -309,3 +330,78 @@ def test_an_embed_part_short_of_time_commits_what_it_did_and_continues_in_a_fres
     assert admin(stack, f"SELECT count(*) AS n, count(DISTINCT chunk_id) AS d FROM {table}") == [
         {"n": chunks, "d": chunks}
     ]
+
+
+def test_a_users_retry_of_a_document_failed_in_parts_plans_its_parts_again_and_finishes(stack: LocalStack) -> None:
+    # GIVEN a long PDF whose fanned-out parse was dead-lettered by one part (the others done)
+    document_id = _upload(stack)
+    (original,) = _receive(stack, "ParseQueue")
+    _deliver(stack, "ParseFunction", original)
+    messages = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "ParseQueue")}
+    for part in (0, 1, 2):
+        _deliver(stack, "ParseFunction", messages[part])
+    admin(stack, "UPDATE upload_jobs SET state = 'dead_lettered', last_error_code = 'internal_error'")
+    admin(stack, "UPDATE documents SET status = 'failed'")
+    sqs = stack.client("sqs")
+    sqs.delete_message(QueueUrl=stack.queue_urls["ParseQueue"], ReceiptHandle=messages[3]["ReceiptHandle"])
+    # WHEN the user retries it
+    response = stack.invoke("DocumentsFunction", api_event("POST", f"/documents/{document_id}/retry", USER))
+    assert response["statusCode"] == 202, response["body"]
+    stack.run_until_idle()
+    # THEN the parse fans out afresh (the old parts replaced, not colliding with them) and the document is ready
+    assert document_row(stack, "status", id=document_id) == {"status": "ready"}
+    assert [(p["state"], p["attempts"]) for p in _parts(stack, "parse")] == [("done", 1)] * 4
+    fan_outs = admin(
+        stack, "SELECT count(*) AS n FROM events WHERE event_type = 'stage_fanned_out' AND stage = 'parsing_parts'"
+    )
+    assert fan_outs == [{"n": 2}]
+
+
+def test_a_part_that_finishes_after_its_job_was_cancelled_writes_nothing(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a fanned-out parse whose part 0 is being parsed when a deletion cancels the job (its first
+    # transaction; its files are then removed, and its rows after that)
+    document_id = _upload(stack)
+    (original,) = _receive(stack, "ParseQueue")
+    _deliver(stack, "ParseFunction", original)
+    messages = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "ParseQueue")}
+    real_parse_pages = LocalParser.parse_pages
+
+    def cancelled_meanwhile(self: LocalParser, *args: Any, **kwargs: Any) -> Any:
+        parsed = real_parse_pages(self, *args, **kwargs)
+        admin(stack, "UPDATE upload_jobs SET state = 'failed', last_error_code = 'document_deleted'")
+        return parsed
+
+    monkeypatch.setattr(LocalParser, "parse_pages", cancelled_meanwhile)
+    # WHEN the part finishes THEN it stops without completing
+    with pytest.raises(LeaseLost):
+        _deliver(stack, "ParseFunction", messages[0])
+    # AND it wrote nothing: no part's pages in S3 to outlive the deletion, the part not done
+    listed = stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix=f"derived/{USER}/{document_id}/")
+    assert listed.get("KeyCount", 0) == 0
+    assert [p["state"] for p in _parts(stack, "parse")] == ["in_progress", "queued", "queued", "queued"]
+    # AND the part's heartbeat says so too, so a long part stops early
+    pipeline = stack.load_function("ParseFunction").pipeline
+    (held,) = admin(stack, "SELECT lease_owner FROM job_parts WHERE part = 0")
+    assert held["lease_owner"]  # still the part's: only the job says it is over
+    claim = Claim(StageMessage.parse_body(messages[0]["Body"]), STEPS["parse"], {}, held["lease_owner"], 60, "inv", "")
+    with pytest.raises(LeaseLost):
+        heartbeat(pipeline, claim)
+
+
+def test_a_join_whose_next_message_was_lost_sends_it_when_the_last_part_comes_again(stack: LocalStack) -> None:
+    # GIVEN a fanned-out parse joined by its last part, whose invocation died before sending the chunk message
+    _upload(stack)
+    (original,) = _receive(stack, "ParseQueue")
+    _deliver(stack, "ParseFunction", original)
+    messages = {StageMessage.parse_body(m["Body"]).part: m for m in _receive(stack, "ParseQueue")}
+    for message in messages.values():
+        assert _deliver(stack, "ParseFunction", message) == "completed"
+    assert [StageMessage.parse_body(m["Body"]).stage for m in _receive(stack, "ChunkQueue")] == ["chunk"]
+    admin(stack, "UPDATE upload_jobs SET next_message_sent_at = NULL, updated_at = now() - interval '1 min'")
+    # WHEN the last part's message is delivered again THEN it sends the chunk message, and acknowledges
+    assert _deliver(stack, "ParseFunction", messages[3]) == "duplicate"
+    (resent,) = _receive(stack, "ChunkQueue")
+    assert StageMessage.parse_body(resent["Body"]).part is None
+    assert job_row(stack, "next_message_sent_at")["next_message_sent_at"] is not None

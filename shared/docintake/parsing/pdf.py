@@ -128,9 +128,11 @@ PART_CONTEXT_PAGES = 2
 def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedPart:
     """Pages ``first``..``last`` (1-based, inclusive) as one part of a large document. Running lines and
     typography are learnt from the range and ``PART_CONTEXT_PAGES`` on each side (read, never OCR'd, not
-    output), so a part reads as the same pages of a whole parse do; only a table broken across the range's
-    first page stays two blocks. A range with no text gives an empty part: whether the document has any
-    is the join's question (``join_parts``)."""
+    output), so a part of a uniform document reads as the same pages of a whole parse do (tested). They
+    can differ where a whole parse learns from further away: a running line on half of all pages but not
+    of this window, a type used only elsewhere, a scanned neighbour's stamp; and a table broken across the
+    range's first page stays two blocks. A range with no text gives an empty part: whether the document has
+    any is the join's question (``join_parts``)."""
     pdf = _open(data)
     try:
         page_count = _page_count(pdf, max_pages)

@@ -301,7 +301,10 @@ WHERE j.state IN ('queued', 'in_progress', 'retrying')
         AND coalesce(j.heartbeat_at, j.created_at) < now() - make_interval(secs => %(upload_after)s))
     OR (j.stage NOT IN ('awaiting_upload', 'done')
         AND j.heartbeat_at < now() - make_interval(secs => %(stale_after)s)
-        AND (%(leases_expired)s OR j.lease_expires_at IS NULL OR j.lease_expires_at < now())))
+        AND (%(leases_expired)s OR j.lease_expires_at IS NULL OR j.lease_expires_at < now())
+        -- A job in a parts stage has no lease of its own: its parts' leases say whether it is alive.
+        AND (%(leases_expired)s OR NOT EXISTS (SELECT 1 FROM job_parts p
+                                              WHERE p.job_id = j.id AND p.lease_expires_at > now()))))
   AND j.id <> ALL(%(skip)s::uuid[])
 ORDER BY coalesce(j.heartbeat_at, j.created_at)
 LIMIT 1
@@ -462,12 +465,12 @@ SET stage = %(stage)s, state = 'queued', attempts = 0, last_error_code = NULL, l
 WHERE id = %(job_id)s AND state IN ('failed', 'dead_lettered')
 RETURNING id;
 
--- name: replace_job_parts
--- A stage fans out: its parts, from a clean slate (a user's retry re-plans; a stale part's invocation
--- then finds no lease of its own and stops).
-WITH cleared AS (
-    DELETE FROM job_parts WHERE job_id = %(job_id)s AND step = %(step)s
-)
+-- name: delete_job_parts
+-- A stage fans out from a clean slate: a user's retry re-plans its parts (a stale part's invocation then
+-- finds no lease of its own and stops). Its own statement: a CTE's DELETE would run after the INSERT.
+DELETE FROM job_parts WHERE job_id = %(job_id)s AND step = %(step)s;
+
+-- name: insert_job_parts
 INSERT INTO job_parts (job_id, user_id, step, part, first_item, last_item)
 SELECT %(job_id)s, %(user_id)s, %(step)s, r.n - 1, r.first_item, r.last_item
 FROM unnest(%(firsts)s::int[], %(lasts)s::int[]) WITH ORDINALITY AS r(first_item, last_item, n);
@@ -505,15 +508,19 @@ LEFT JOIN job_parts p ON p.job_id = j.id AND p.step = %(step)s AND p.part = %(pa
 WHERE j.id = %(job_id)s AND j.document_id = %(document_id)s;
 
 -- name: heartbeat_part
-WITH part AS (
-    UPDATE job_parts
-    SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => %(lease_seconds)s), updated_at = now()
-    WHERE job_id = %(job_id)s AND step = %(step)s AND part = %(part)s AND lease_owner = %(lease_owner)s
-      AND state = 'in_progress'
-    RETURNING job_id
+-- The job first (as every path that touches both locks them: claims, completions, a deletion's cascade),
+-- and only while it can still move on: a part of a failed or deleted job gets no row and stops.
+WITH job AS (
+    UPDATE upload_jobs SET heartbeat_at = now()
+    WHERE id = %(job_id)s AND state NOT IN ('failed', 'done', 'expired')
+    RETURNING id
 )
-UPDATE upload_jobs j SET heartbeat_at = now() FROM part WHERE j.id = part.job_id
-RETURNING j.id;
+UPDATE job_parts p
+SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => %(lease_seconds)s), updated_at = now()
+FROM job
+WHERE p.job_id = job.id AND p.step = %(step)s AND p.part = %(part)s AND p.lease_owner = %(lease_owner)s
+  AND p.state = 'in_progress'
+RETURNING p.part;
 
 -- name: lock_job
 -- Serialises the parts' completions on their job, so exactly one of them sees the last part done.
@@ -578,7 +585,11 @@ WHERE job_id = %(job_id)s AND step = %(step)s AND state <> 'done'
 RETURNING part;
 
 -- name: unsent_parts
-SELECT part FROM job_parts WHERE job_id = %(job_id)s AND step = %(step)s AND state <> 'done' ORDER BY part;
+-- Parts whose message may be lost: not done, and not under a live lease (whose invocation has it).
+SELECT part FROM job_parts
+WHERE job_id = %(job_id)s AND step = %(step)s AND state <> 'done'
+  AND (lease_expires_at IS NULL OR lease_expires_at < now())
+ORDER BY part;
 
 -- name: set_part_result
 UPDATE job_parts SET result = %(result)s
