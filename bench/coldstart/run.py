@@ -13,6 +13,10 @@ it). It reports the median over runs of:
   target.
 
 Targets: import ≤ 1.5× the bare imports; every function ≤ 100 MB unzipped. ``--strict`` fails on a miss.
+
+On a busy machine the wall clock drifts by ±0.2× between runs: ``--instructions`` counts the instructions each
+import runs under valgrind instead (one run each, about a minute), which no neighbour's load moves.
+``--functions`` measures only those (``--functions UploadFunction DocumentsFunction SearchFunction``: the API's).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,6 +86,39 @@ def import_micros(python: str, path: list[Path], statement: str, top: set[str], 
     return total
 
 
+def import_instructions(python: str, path: list[Path], statement: str, top: set[str], env: dict[str, str]) -> int:
+    """The instructions (valgrind's count, in thousands) ``statement`` runs beyond an empty interpreter's start:
+    a measure a busy machine cannot move, where ``-X importtime``'s wall clock drifts with the neighbours' load.
+    ``top`` is unused: everything the statement runs is its import."""
+
+    # The interpreter itself: valgrind counts the process it starts, not what a launcher (pyenv's shim) execs.
+    interpreter = subprocess.run(
+        [python, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+    def collected(code: str) -> int:
+        result = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", interpreter, "-S", "-c", code],
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PYTHONPATH": os.pathsep.join(map(str, path)),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONHASHSEED": "0",
+                **env,
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        found = re.search(r"Collected : (\d+)", result.stderr)
+        if result.returncode != 0 or found is None:
+            own = [line for line in result.stderr.splitlines() if not line.startswith("==")]  # not valgrind's
+            raise RuntimeError(f"{code} failed under valgrind ({result.returncode}): {own[-3:]}")
+        return int(found.group(1))
+
+    return (collected(statement) - collected("pass")) // 1000
+
+
 def bytecode_share(*folders: Path) -> float:
     """The share of the modules under ``folders`` that have bytecode for this Python next to them."""
     sources = [p for folder in folders for p in folder.rglob("*.py")]
@@ -100,7 +139,12 @@ def functions() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.coldstart", description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, help="runs per function (default 7; 1 with --instructions)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind instead of timing (slow, ~1 min a run, but deterministic)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
         "--functions", nargs="+", metavar="NAME", help="only these functions (e.g. the API's: UploadFunction …)"
@@ -111,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (build / "DepsLayer").exists():
         raise SystemExit("run `make build` first (sam build)")
     python = _python()
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind")
+    measure, unit = (import_instructions, "M instructions") if args.instructions else (import_micros, "ms")
+    runs = args.runs or (1 if args.instructions else 7)
     layers = [build / "DepsLayer" / "python", build / "SharedLayer" / "python"]
     # Each function's runs alternate with runs of the bare imports, and its ratio is the median of the pairs'
     # ratios: the machine's speed drifts over a run by more than the differences measured here.
@@ -125,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         code = build / name
         env = {**LAMBDA_ENV, "AWS_LAMBDA_FUNCTION_NAME": name}
         pairs = []
-        for _ in range(args.runs):
-            bare_micros = import_micros(python, layers[:1], *bare_statement, {})
-            pairs.append((import_micros(python, [code, *layers], "import app", {"app"}, env), bare_micros))
+        for _ in range(runs):
+            bare_micros = measure(python, layers[:1], *bare_statement, {})
+            pairs.append((measure(python, [code, *layers], "import app", {"app"}, env), bare_micros))
             bare_runs.append(bare_micros)
         millis = statistics.median(app for app, _ in pairs) / 1000
         ratio = statistics.median(app / bare_micros for app, bare_micros in pairs)
@@ -137,11 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         f"# Cold start — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()},"
         f" {os.cpu_count()} cores, Python {platform.python_version()}",
         "",
-        f"Bare `import boto3, psycopg, pydantic` from DepsLayer: **{bare:.0f} ms** (median of {len(bare_runs)},"
+        f"Bare `import boto3, psycopg, pydantic` from DepsLayer: **{bare:.0f} {unit}** (median of {len(bare_runs)},"
         " one before each handler run; × bare is the median of the pairs' ratios)."
         f" Modules shipped with bytecode: {bytecode_share(build):.0%}.",
         "",
-        "| function | import ms | × bare | unzipped MB |",
+        f"| function | import {unit} | × bare | unzipped MB |",
         "|---|---:|---:|---:|",
         *[f"| {name} | {ms:.0f} | {ratio:.2f}× | {mb:.1f} |" for name, ms, ratio, mb in rows],
         "",
