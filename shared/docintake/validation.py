@@ -52,7 +52,7 @@ _BINARY_MAGIC = (
 )
 
 
-def validate_upload(
+def validate_upload(  # noqa: C901 - an early exit per refusal, in the order validation checks them
     pipeline: Pipeline, *, bucket: str, raw_key: str, version_id: str | None, invocation_id: str
 ) -> Outcome:
     settings = pipeline.settings

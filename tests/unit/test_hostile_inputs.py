@@ -354,19 +354,23 @@ def _recording_then_sleeping(seconds: float) -> str:
 
 
 def test_a_failing_heartbeat_stops_the_child_and_propagates(tmp_path: Path) -> None:
-    # GIVEN a heartbeat that learns the lease was lost, during endless work
+    # GIVEN a heartbeat that learns the lease was lost, during endless work (once the child has started it:
+    # a child that starts slowly, as under coverage, has no pid to check yet)
+    pid_file = tmp_path / "pid"
+
     def lost() -> None:
-        raise LeaseLost("lease lost while working")
+        if pid_file.exists():
+            raise LeaseLost("lease lost while working")
 
     sandbox = Sandbox(timeout_seconds=30, memory_mb=256, heartbeat_seconds=0.1)
     started = time.monotonic()
     # WHEN the sandbox waits
     with pytest.raises(LeaseLost):
-        sandbox.run(partial(_recording_pid, tmp_path / "pid", _sleep_forever), heartbeat=lost)
+        sandbox.run(partial(_recording_pid, pid_file, _sleep_forever), heartbeat=lost)
     # THEN the work stops at the first heartbeat, long before the 30 s limit, and the child is gone
     assert time.monotonic() - started < 15
     with pytest.raises(ChildProcessError):
-        os.waitpid(int((tmp_path / "pid").read_text()), os.WNOHANG)
+        os.waitpid(int(pid_file.read_text()), os.WNOHANG)
 
 
 def test_every_child_is_reaped_and_no_descriptor_leaks(tmp_path: Path) -> None:

@@ -856,7 +856,7 @@ def _check_words_fit(rows: TruthTable, col_widths: Sequence[float]) -> None:
                     raise ValueError(f"table cell word {word!r} is wider than its column")
 
 
-def _render(blocks: Sequence[_Block], running: _Running, *, seed: int = 0) -> _Rendered:
+def _render(blocks: Sequence[_Block], running: _Running, *, seed: int = 0) -> _Rendered:  # noqa: C901 - case per block
     styles = _styles()
     flowables: list[Any] = []
     columns = False  # whether the flow is in a column of a two-column page

@@ -1833,7 +1833,7 @@ def _pick_subsections(sections: tuple[_Section, ...], budget: float, rng: random
     return first | set(rng.sample(others, room))
 
 
-def _emit_sub(
+def _emit_sub(  # noqa: C901 - one branch per subsection mode, each stopping when the page is full
     profile: _Profile, lang: _Lang, rng: random.Random, sink: _Sink, sub: _Sub, title: str, end: float
 ) -> None:
     tight = sink.used + 0.3 > end  # little room: keep the paragraphs short
@@ -2068,7 +2068,7 @@ class _PdfSink:
     def _para(self, text: str, style: str, bullet: str | None = None) -> None:
         self._push(Paragraph(text, self._styles[style], bulletText=bullet))
 
-    def add(self, block: _Block) -> None:
+    def add(self, block: _Block) -> None:  # noqa: C901 - one case per block kind
         match block:
             case _Title(title=title, carrier=carrier, subtitle=subtitle):
                 if carrier:
