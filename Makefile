@@ -72,7 +72,7 @@ e2e: $(VENV)/.installed
 # 200 documents through the local stack under injected faults, then sweep and replay; fails on any
 # duplicate or loss. `make test` runs the same suite at 30 documents (tests/e2e/test_chaos.py).
 chaos: $(VENV)/.installed
-	$(BIN)/python -m docintake.local.chaos --documents 200
+	$(BIN)/python -m docintake_local.chaos --documents 200
 
 template-lint: $(SAM_VENV)/.installed
 	$(SAM) validate --lint

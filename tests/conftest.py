@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from docintake.config import Settings
-from docintake.local.postgres import LocalDatabase, drop_database, ensure_database, with_database
-from docintake.local.stack import LocalStack
+from docintake_local.postgres import LocalDatabase, drop_database, ensure_database, with_database
+from docintake_local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 # Per run, so two pytest runs against one server never drop each other's template.

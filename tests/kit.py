@@ -17,8 +17,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from docintake.jobs import Delivery
-from docintake.local.client import api_event, upload_bytes
-from docintake.local.stack import LocalStack
+from docintake_local.client import api_event, upload_bytes
+from docintake_local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"

@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("langchain_text_splitters").setLevel(logging.ERROR)
     os.environ.setdefault("CHONKIE_LOG", "off")
     started = time.perf_counter()
-    from docintake.local.sample_documents import policy_markdown
+    from docintake_local.sample_documents import policy_markdown
 
     texts = {nominal: policy_markdown(nominal, seed=args.seed) for nominal, _ in INPUTS}
     results = _measure(texts)

@@ -132,7 +132,7 @@ def size_mb(*folders: Path) -> float:
 
 
 def functions() -> list[str]:
-    from docintake.local.template import load_template, resources_of_type
+    from docintake_local.template import load_template, resources_of_type
 
     return sorted(resources_of_type(load_template(ROOT / "template.yaml"), "AWS::Serverless::Function"))
 

@@ -43,9 +43,9 @@ from psycopg.rows import dict_row
 from bench.store.run import database, postgres
 from docintake.embedding import Embedder
 from docintake.embedding.hashing import HashEmbedder
-from docintake.local.client import upload_bytes
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LocalStack, project_root
+from docintake_local.client import upload_bytes
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LocalStack, project_root
 
 ROOT = project_root()
 OUT = ROOT / "bench" / "out"
@@ -90,7 +90,7 @@ class Result:
 
 
 def corpus(documents: int, pages: int, seed: int) -> list[Doc]:
-    from docintake.local.sample_documents import _KINDS, policy_pdf
+    from docintake_local.sample_documents import _KINDS, policy_pdf
 
     docs = []
     for index in range(documents):
@@ -310,7 +310,7 @@ class StageRun:
 def large_document_by_stage(stack: LocalStack, pages: int, megabytes: float) -> tuple[float, int, list[StageRun]]:
     """Uploads the document here, then runs Validate, Parse, Chunk and Embed one after another, each in a
     fresh Python process that loads the handler and delivers the one message its queue holds."""
-    from docintake.local.ground_truth import large_document
+    from docintake_local.ground_truth import large_document
 
     document = large_document(pages, int(megabytes * 1_000_000))
     log(f"large document: {document.pages} pages, {len(document.data) / 1e6:.1f} MB")

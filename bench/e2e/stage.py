@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LocalStack, project_root
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LocalStack, project_root
 
 
 def peak_rss_mb() -> float:

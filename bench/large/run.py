@@ -35,11 +35,11 @@ from bench.store.run import database, postgres
 from docintake.chunking import chunk_markdown
 from docintake.config import Settings
 from docintake.embedding import embedder_from_settings
-from docintake.local.client import upload_bytes
-from docintake.local.large_documents import long_policy_pdf, repeated_word_markdown, varied_markdown
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LocalStack, project_root
 from docintake.parsing import parse_text
+from docintake_local.client import upload_bytes
+from docintake_local.large_documents import long_policy_pdf, repeated_word_markdown, varied_markdown
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LocalStack, project_root
 
 ROOT = project_root()
 OUT = ROOT / "bench" / "out"

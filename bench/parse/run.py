@@ -1,7 +1,7 @@
 """Runs bench/parse: every parser, each in a fresh worker process, on the corpus and on the large document.
 
-Inputs are generated (deterministically) by ``docintake.local.ground_truth`` into ``bench/out/parse/``;
-each worker's Markdown is scored there by ``docintake.local.parse_quality``. Then the real-world tables
+Inputs are generated (deterministically) by ``docintake_local.ground_truth`` into ``bench/out/parse/``;
+each worker's Markdown is scored there by ``docintake_local.parse_quality``. Then the real-world tables
 corpus (``../shared/corpus/tables``, beside the repository): docintake, pdfplumber's default table finder
 and pymupdf4llm, each output scored by the corpus's own ``score.py`` (imported from there, not copied).
 The report (a Markdown table per input set, the tables lines, then ratio lines against the issue's
@@ -25,8 +25,8 @@ from typing import Any
 
 import pypdfium2 as pdfium
 
-from docintake.local.ground_truth import TruthDocument, ground_truth_corpus, large_document
-from docintake.local.parse_quality import QualityScores, combine, score
+from docintake_local.ground_truth import TruthDocument, ground_truth_corpus, large_document
+from docintake_local.parse_quality import QualityScores, combine, score
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "out"

@@ -3,7 +3,7 @@
 Two kinds, both committed under ``bench/retrieval/corpus/`` so that the questions keep pointing at the same
 pages when a generator changes:
 
-- ``generated/``: ``docintake.local.ground_truth.ground_truth_corpus(seed=0, variants=2)``, eight synthetic
+- ``generated/``: ``docintake_local.ground_truth.ground_truth_corpus(seed=0, variants=2)``, eight synthetic
   policies (homeowners, auto, commercial, a benefit summary) in four layouts, each PDF beside the truth
   Markdown it was drawn from (its headings are the sections the questions cite);
 - ``real/``: public-domain federal text (SOURCES.md says where each came from), kept as the source's own
@@ -167,7 +167,7 @@ def real_pdf(markdown: str, title: str) -> bytes:
 
 def build() -> list[Path]:
     """Writes every PDF (and the generated documents' truth Markdown); returns the paths written."""
-    from docintake.local.ground_truth import ground_truth_corpus
+    from docintake_local.ground_truth import ground_truth_corpus
 
     written = []
     GENERATED.mkdir(parents=True, exist_ok=True)

@@ -61,8 +61,8 @@ from bench.retrieval.corpus import documents, page_texts
 from bench.retrieval.questions import STYLES, Question, load, normalise
 from bench.store.run import database, postgres
 from docintake.embedding import Embedder
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LocalStack, project_root
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LocalStack, project_root
 
 ROOT = project_root()
 OUT = ROOT / "bench" / "out"

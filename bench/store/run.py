@@ -37,7 +37,7 @@ import psycopg
 from psycopg import sql
 
 from bench.store import peers, search, write
-from docintake.local.postgres import LocalDatabase, drop_database, ensure_database, with_database
+from docintake_local.postgres import LocalDatabase, drop_database, ensure_database, with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "out" / "store.md"

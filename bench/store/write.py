@@ -48,9 +48,9 @@ from docintake.chunking import chunk_markdown
 from docintake.config import Settings
 from docintake.db import Database, Row, queries, run
 from docintake.errors import DependencyUnavailable
-from docintake.local.sample_documents import policy_markdown
 from docintake.parsing import PageMap
 from docintake.vectors import CHUNK_STAGING_TYPES, pack_vector
+from docintake_local.sample_documents import policy_markdown
 
 # A realistic model name per dimension, so each run's rows look like what the pipeline writes.
 MODELS = {384: "docintake-hash-v1", 1536: "text-embedding-3-small"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from docintake.local.template import load_template, resources_of_type
+from docintake_local.template import load_template, resources_of_type
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,3 +55,46 @@ def test_the_build_ships_bytecode_and_every_handler_imports_from_its_code_and_la
             check=False,
         )
         assert imported.returncode == 0, f"{name}: {imported.stderr[-1500:]}"
+
+
+# Modules that need the SemanticLayer (numpy and the model files), which only Embed and Search carry.
+SEMANTIC_MODULES = {"docintake.embedding.minilm", "docintake.embedding.wordllama", "docintake.embedding.packaged"}
+
+
+def test_the_shared_layer_is_the_runtime_package_alone_and_every_module_imports_from_the_layers() -> None:
+    # GIVEN the build (the test above runs `make build`; run it here if this test runs alone)
+    layer = BUILD / "SharedLayer" / "python"
+    if not layer.exists():
+        built = subprocess.run(["make", "build"], cwd=ROOT, capture_output=True, text=True, check=False)
+        assert built.returncode == 0, built.stderr[-2000:]
+    # THEN the layer holds the runtime package and nothing of the tooling (the local stack, the CLI)
+    assert sorted(p.name for p in layer.iterdir() if p.name != "__pycache__") == ["docintake"]
+    modules = sorted(
+        ".".join(path.relative_to(layer).with_suffix("").parts).removesuffix(".__init__")
+        for path in (layer / "docintake").rglob("*.py")
+    )
+    assert len(modules) > 40 and not [m for m in modules if m.startswith(("docintake.local", "docintake.cli"))]
+    # AND each module imports with the deps layer alone (the embedders' modules with the semantic layer too),
+    # so nothing in the layer reaches for moto, reportlab, pgserver, yaml or another development package
+    probe = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as exc:\n"
+        "        failed.append(f'{name}: {exc!r}')\n"
+        "development = sorted(m for m in ('moto', 'reportlab', 'pgserver', 'yaml', 'pytest') if m in sys.modules)\n"
+        "print(failed, development)\n"
+        "sys.exit(1 if failed or development else 0)\n"
+    )
+    for names, layers in (
+        ([m for m in modules if m not in SEMANTIC_MODULES], ["DepsLayer"]),
+        (sorted(SEMANTIC_MODULES), ["DepsLayer", "SemanticLayer"]),
+    ):
+        path = os.pathsep.join(str(BUILD / name / "python") for name in [*layers, "SharedLayer"])
+        env = {**LAMBDA_ENV, "PATH": os.environ["PATH"], "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+        imported = subprocess.run(
+            [sys.executable, "-S", "-c", probe, *names], env=env, capture_output=True, text=True, check=False
+        )
+        assert imported.returncode == 0, f"{layers}: {imported.stdout[-1500:]} {imported.stderr[-1500:]}"

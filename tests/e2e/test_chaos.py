@@ -9,9 +9,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from docintake.local.chaos import FAULT_NAMES, chaos_stack_options, run_chaos
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LocalStack
+from docintake_local.chaos import FAULT_NAMES, chaos_stack_options, run_chaos
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from docintake.local.client import upload_bytes
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LocalStack
+from docintake_local.client import upload_bytes
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def _cli(home: Path, *args: str, database_url: str | None = None) -> subprocess.
     if database_url:
         env["DATABASE_URL"] = database_url
     return subprocess.run(
-        [sys.executable, "-m", "docintake.cli", *args],
+        [sys.executable, "-m", "docintake_cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -109,7 +109,7 @@ import sys
 from types import SimpleNamespace
 
 from docintake import metrics, runtime
-from docintake.local import operator_commands
+from docintake_cli import operators as operator_commands
 
 closed = []
 runtime.build_operations = lambda name: SimpleNamespace(db=SimpleNamespace(close=lambda: closed.append(name)))

@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from docintake import cli
-from docintake.local.stack import LocalStack
+from docintake_cli import main as cli
+from docintake_local.stack import LocalStack
 from tests.unit.test_sample_events import FUNCTIONS, event_file
 
 pytestmark = pytest.mark.e2e

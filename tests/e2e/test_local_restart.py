@@ -16,12 +16,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from docintake.local.client import upload_bytes
-from docintake.local.persistence import forget_in_moto
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import REGION, LocalStack
 from docintake.messages import StageMessage
 from docintake.operations import list_dead_letters, sweep
+from docintake_local.client import upload_bytes
+from docintake_local.persistence import forget_in_moto
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import REGION, LocalStack
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,8 +180,8 @@ def test_sweep_with_a_shorter_staleness_releases_a_job_sooner(stack: LocalStack)
 
 
 def test_the_sweep_command_takes_stale_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    from docintake import cli
-    from docintake.local import operator_commands
+    from docintake_cli import main as cli
+    from docintake_cli import operators as operator_commands
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(operator_commands, "_sweep", lambda args: seen.update(vars(args)) or 0)
@@ -193,7 +193,7 @@ def test_local_up_started_in_the_background_stops_on_sigint(database: LocalDatab
     # GIVEN `docintake local up` started as a shell starts a background job: SIGINT ignored
     env = {**os.environ, "DATABASE_URL": database.admin_url, "DOCINTAKE_HOME": str(tmp_path / "home")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "docintake.cli", "local", "up"],
+        [sys.executable, "-m", "docintake_cli", "local", "up"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

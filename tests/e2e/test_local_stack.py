@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from docintake.local.demo import ALICE, BOB, run_demo
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LocalStack
+from docintake_local.demo import ALICE, BOB, run_demo
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +138,7 @@ def _cli(database: LocalDatabase, home: Path, *args: str) -> subprocess.Complete
     env = {**os.environ, "DATABASE_URL": database.admin_url, "DOCINTAKE_HOME": str(home)}
     env.pop("AWS_ENDPOINT_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "docintake.cli", *args],
+        [sys.executable, "-m", "docintake_cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -9,9 +9,9 @@ import pytest
 
 from docintake.errors import LeaseLost
 from docintake.jobs import STEPS, process_stage_message
-from docintake.local.client import UploadRefused, delete_as, upload_bytes
-from docintake.local.stack import LocalStack
 from docintake.stages import parse_work
+from docintake_local.client import UploadRefused, delete_as, upload_bytes
+from docintake_local.stack import LocalStack
 from tests.kit import (
     POLICY,
     USER,

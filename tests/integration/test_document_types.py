@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from docintake.local.client import document_status, upload_bytes
-from docintake.local.stack import LocalStack
+from docintake_local.client import document_status, upload_bytes
+from docintake_local.stack import LocalStack
 from tests.docx_documents import DOCX, benefits_docx, compound_file, zip_of
 from tests.kit import USER, chunks, documents, jobs, upload_bytes_declared_only
 from tests.unit.test_html import PAGE

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from docintake.db import queries
-from docintake.local.client import AlreadyUploaded, api_event, delete_as, list_as, show_as, upload_bytes
-from docintake.local.stack import LambdaContext, LocalStack
+from docintake_local.client import AlreadyUploaded, api_event, delete_as, list_as, show_as, upload_bytes
+from docintake_local.stack import LambdaContext, LocalStack
 from tests.kit import POLICY, USER, admin, count, document_row, document_status, documents, events_of
 
 pytestmark = pytest.mark.integration
@@ -215,7 +215,7 @@ def test_operators_see_type_and_versions_but_no_content(stack: LocalStack) -> No
 def test_the_cli_prints_duplicate_of_and_versions(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from docintake import cli
+    from docintake_cli import main as cli
 
     monkeypatch.setattr(cli, "_stack", lambda *, pollers: contextlib.nullcontext(stack))
     first, second = tmp_path / "policy.md", tmp_path / "policy-2027.md"

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from docintake.local.client import UploadRefused, list_as, retry_as, show_as, upload_bytes
-from docintake.local.stack import LocalStack
+from docintake_local.client import UploadRefused, list_as, retry_as, show_as, upload_bytes
+from docintake_local.stack import LocalStack
 from tests.kit import POLICY, USER, admin, ingest, update
 
 pytestmark = pytest.mark.integration

@@ -15,10 +15,10 @@ from docintake.db import Database
 from docintake.embedding import vector_literal
 from docintake.embedding.hashing import HashEmbedder
 from docintake.glossary import expand
-from docintake.local.client import api_event, upload_bytes
-from docintake.local.stack import LocalStack
 from docintake.search import SearchHit, search
 from docintake.vectors import active_model, vector_table
+from docintake_local.client import api_event, upload_bytes
+from docintake_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

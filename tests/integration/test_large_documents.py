@@ -16,16 +16,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from docintake import stages, vectors
 from docintake.errors import DependencyUnavailable, LeaseHeld, LeaseLost
 from docintake.jobs import STEPS, Claim, heartbeat
-from docintake.local.client import api_event, upload_bytes
-from docintake.local.large_documents import long_policy_pdf, page_marker
-from docintake.local.postgres import LocalDatabase
-from docintake.local.stack import LambdaContext, LocalStack
 from docintake.messages import StageMessage
 from docintake.operations import sweep
 from docintake.parsing.local import LocalParser
 from docintake.parsing.pdf import parse_pdf
 from docintake.stages import handle_stage_record, page_ranges
 from docintake.storage import markdown_key, page_map_key
+from docintake_local.client import api_event, upload_bytes
+from docintake_local.large_documents import long_policy_pdf, page_marker
+from docintake_local.postgres import LocalDatabase
+from docintake_local.stack import LambdaContext, LocalStack
 from tests.kit import ROOT, USER, admin, document_row, job_row, queue_depth, rows, s3_event
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from docintake.local.postgres import LocalDatabase
+from docintake_local.postgres import LocalDatabase
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_vectors_of_an_existing_deployment_move_into_their_models_tables(pg_admi
     import shutil
     import uuid
 
-    from docintake.local.postgres import drop_database, ensure_database, with_database
+    from docintake_local.postgres import drop_database, ensure_database, with_database
 
     for path in sorted((ROOT / "migrations").glob("*.sql")):
         if path.name < "0012":

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 import docintake.stages
-from docintake.local.client import search_as, upload_bytes
-from docintake.local.stack import LocalStack
 from docintake.logs import describe_exception, scrub_traceback
+from docintake_local.client import search_as, upload_bytes
+from docintake_local.stack import LocalStack
 from tests.kit import USER, admin, jobs, queue_depth, upload_bytes_declared_only
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 
 from docintake.errors import DependencyUnavailable
 from docintake.jobs import STEPS, process_stage_message
-from docintake.local.stack import LocalStack
+from docintake_local.stack import LocalStack
 from tests.kit import ingest, job_row, parse_delivery
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import uuid
 import psycopg
 import pytest
 
-from docintake.local.client import document_status, show_as, upload_bytes
-from docintake.local.stack import LocalStack
+from docintake_local.client import document_status, show_as, upload_bytes
+from docintake_local.stack import LocalStack
 from tests.scanned_documents import SCAN_PAGE, born_digital, raster, scanned
 
 pytestmark = pytest.mark.integration

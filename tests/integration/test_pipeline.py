@@ -14,8 +14,8 @@ import pytest
 
 from docintake.errors import DependencyUnavailable
 from docintake.jobs import STEPS, process_stage_message
-from docintake.local.client import document_status, upload_bytes
-from docintake.local.stack import LocalStack
+from docintake_local.client import document_status, upload_bytes
+from docintake_local.stack import LocalStack
 from tests.kit import (
     DEFAULT_VECTORS,
     POLICY,

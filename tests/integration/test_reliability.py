@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from docintake import cli
-from docintake.local.client import upload_bytes
-from docintake.local.stack import LambdaContext, LocalStack
 from docintake.operations import list_dead_letters, replay, sweep
+from docintake_cli import main as cli
+from docintake_local.client import upload_bytes
+from docintake_local.stack import LambdaContext, LocalStack
 from tests.kit import (
     POLICY,
     USER,

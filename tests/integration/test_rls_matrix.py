@@ -19,7 +19,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from docintake.db import Database
-from docintake.local.postgres import LocalDatabase
+from docintake_local.postgres import LocalDatabase
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from docintake.db import Database
-from docintake.local.client import api_event, upload_bytes
-from docintake.local.stack import LocalStack
+from docintake_local.client import api_event, upload_bytes
+from docintake_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ALICE = uuid.UUID("a11ce000-0000-4000-8000-00000000000a")

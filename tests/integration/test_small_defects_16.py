@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from docintake.local.client import upload_bytes
-from docintake.local.stack import LocalStack
+from docintake_local.client import upload_bytes
+from docintake_local.stack import LocalStack
 from tests.kit import USER, chunks, documents, jobs
 
 pytestmark = pytest.mark.integration

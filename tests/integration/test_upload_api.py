@@ -14,8 +14,8 @@ import httpx
 import psycopg
 import pytest
 
-from docintake.local.client import api_event
-from docintake.local.stack import LocalStack
+from docintake_local.client import api_event
+from docintake_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 USER = uuid.UUID("22222222-2222-4222-8222-222222222222")

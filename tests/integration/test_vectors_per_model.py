@@ -16,9 +16,6 @@ from psycopg.rows import dict_row
 from docintake.db import Database
 from docintake.embedding import Embedder
 from docintake.embedding.hashing import HashEmbedder
-from docintake.local.client import upload_bytes
-from docintake.local.sample_documents import policy_markdown
-from docintake.local.stack import LocalStack
 from docintake.search import SearchMode, search
 from docintake.vectors import (
     create_ann_index,
@@ -29,6 +26,9 @@ from docintake.vectors import (
     switch_users,
     write_vectors,
 )
+from docintake_local.client import upload_bytes
+from docintake_local.sample_documents import policy_markdown
+from docintake_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ALICE = uuid.UUID("a11ce000-0000-4000-8000-00000000000a")

@@ -1,16 +1,17 @@
 """Parse quality: docintake's PDF parser against synthetic insurance documents with known ground truth.
 
 Targets (issue 3, item 6), per layout: heading precision and recall >= 0.9, table-cell accuracy >= 0.95,
-text similarity >= 0.97. The measures are defined in ``docintake.local.parse_quality``; the documents
-and their truth in ``docintake.local.ground_truth``.
+text similarity >= 0.97. The measures are defined in ``docintake_local.parse_quality``; the documents
+and their truth in ``docintake_local.ground_truth``.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from docintake.local.ground_truth import LAYOUTS, TruthDocument, ground_truth_corpus, large_document
-from docintake.local.parse_quality import (
+from docintake.parsing import ParsedDocument, parse_document
+from docintake_local.ground_truth import LAYOUTS, TruthDocument, ground_truth_corpus, large_document
+from docintake_local.parse_quality import (
     QualityScores,
     combine,
     markdown_headings,
@@ -18,7 +19,6 @@ from docintake.local.parse_quality import (
     normalize_text,
     score,
 )
-from docintake.parsing import ParsedDocument, parse_document
 
 TARGETS = {
     "heading_precision": 0.90,

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pytest
 
 from docintake.chunking import Chunk, chunk_markdown
-from docintake.local.ground_truth import ground_truth_corpus
-from docintake.local.sample_documents import policy_markdown
 from docintake.parsing import PageMap
+from docintake_local.ground_truth import ground_truth_corpus
+from docintake_local.sample_documents import policy_markdown
 
 POLICY = (
     """# HOMEOWNERS POLICY

@@ -306,7 +306,7 @@ print(json.dumps([str(c.chunk_id(uuid.UUID(request["document"]))) for c in chunk
 
 def test_ids_are_the_same_in_other_processes() -> None:
     # GIVEN a policy and a page map
-    from docintake.local.sample_documents import policy_markdown
+    from docintake_local.sample_documents import policy_markdown
 
     markdown = policy_markdown(40_000, seed=3)
     page_map = PageMap(tuple(range(1, 11)), tuple(range(0, 40_000, 4_000)))

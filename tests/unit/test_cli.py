@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from docintake.cli import main
-from docintake.local.sample_documents import sample_documents
+from docintake_cli.main import main
+from docintake_local.sample_documents import sample_documents
 
 
 def test_parse_json_describes_the_markdown_and_its_pages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +78,7 @@ def _commands() -> list[list[str]]:
     """Every command and subcommand of `docintake`, from the parser itself."""
     import argparse
 
-    from docintake import cli
+    from docintake_cli import main as cli
 
     captured: dict[str, argparse.ArgumentParser] = {}
     real = argparse.ArgumentParser.parse_args

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from docintake.api.uploads import UploadRequest
 from docintake.config import ALLOWED_CONTENT_TYPES, ContentType
-from docintake.local.client import content_type_for
 from docintake.validation import sniff_matches
+from docintake_local.client import content_type_for
 from tests.docx_documents import benefits_docx, compound_file, zip_of
 from tests.hostile_pdfs import HEADER
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from docintake.errors import UnsupportedDocument
-from docintake.local.large_documents import long_policy_pdf, repeated_word_markdown, varied_markdown
 from docintake.parsing import ParsedPart, join_parts
 from docintake.parsing.pdf import parse_pdf, parse_pdf_pages
 from docintake.stages import page_ranges
+from docintake_local.large_documents import long_policy_pdf, repeated_word_markdown, varied_markdown
 
 
 @pytest.mark.parametrize(

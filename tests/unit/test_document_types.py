@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from docintake.document_types import DocumentType, classify
-from docintake.local.ground_truth import ground_truth_corpus
-from docintake.local.sample_documents import policy_markdown
+from docintake_local.ground_truth import ground_truth_corpus
+from docintake_local.sample_documents import policy_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_POLICIES = ROOT / "bench" / "retrieval" / "corpus" / "real"

@@ -15,12 +15,12 @@ from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from docintake.cli import main
 from docintake.config import Settings
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import ParsedDocument, parse_document
 from docintake.parsing import docx as docx_parsing
 from docintake.parsing.local import LocalParser
+from docintake_cli.main import main
 from tests.docx_documents import (
     BULLETS,
     DOCX,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from docintake.cli import main
 from docintake.config import Settings
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import ParsedDocument, parse_document
 from docintake.parsing import html as html_parsing
 from docintake.parsing.local import LocalParser
+from docintake_cli.main import main
 
 HTML = "text/html"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from docintake.cli import main
 from docintake.errors import PermanentError, UnsupportedDocument
 from docintake.parsing.local import LocalParser
+from docintake_cli.main import main
 
 MALFORMED = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "malformed"
 FILES = sorted(MALFORMED.glob("*.pdf"))

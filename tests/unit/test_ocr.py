@@ -21,7 +21,6 @@ from PIL import Image
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from docintake.cli import main
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import PageMap, ParsedDocument
 from docintake.parsing.local import LocalParser
@@ -41,6 +40,7 @@ from docintake.parsing.ocr import (
     with_confidence_warnings,
 )
 from docintake.parsing.sandbox import Sandbox
+from docintake_cli.main import main
 from tests.scanned_documents import SCAN_PAGE, born_digital, raster, scanned, text_strip
 
 
@@ -291,7 +291,7 @@ def test_ruling_lines_are_found_in_the_image_even_scanned_askew() -> None:
 
 
 def test_documents_show_prints_ocr_pages_their_confidence_and_warnings() -> None:
-    from docintake.cli import _parse_notes
+    from docintake_cli.main import _parse_notes
 
     # GIVEN a document view as GET /documents/{id} returns it
     view = {

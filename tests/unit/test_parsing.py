@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from docintake.errors import UnsupportedDocument
-from docintake.local.sample_documents import policy_pdf, sample_documents
 from docintake.parsing import PageMap, parse_document
+from docintake_local.sample_documents import policy_pdf, sample_documents
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "malformed"
 SAMPLES = sample_documents(4)

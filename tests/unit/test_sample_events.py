@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from docintake.local.template import function_properties, load_template, resources_of_type
+from docintake_local.template import function_properties, load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

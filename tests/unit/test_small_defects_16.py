@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from docintake import cli
 from docintake.api import ApiError, user_id_from_claims
 from docintake.api.uploads import UploadRequest
+from docintake_cli import main as cli
 
 
 def _refuse_to_run(*args: Any, **kwargs: Any) -> Any:
@@ -33,7 +33,7 @@ def test_operator_limits_out_of_range_are_usage_errors(
     argv: list[str], complaint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN the operator commands, which would open the stack and the database
-    import docintake.local.operator_commands as operator_commands
+    import docintake_cli.operators as operator_commands
 
     monkeypatch.setattr(operator_commands, "run", _refuse_to_run)
     # WHEN a limit is out of range or not an integer
@@ -48,7 +48,7 @@ def test_operator_limits_out_of_range_are_usage_errors(
 def test_operator_limits_in_range_reach_the_command(
     argv: list[str], limit: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import docintake.local.operator_commands as operator_commands
+    import docintake_cli.operators as operator_commands
 
     seen: list[int] = []
     monkeypatch.setattr(operator_commands, "run", lambda args: seen.append(args.limit) or 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from docintake.config import Settings
-from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
+from docintake_local.template import Resolver, function_properties, load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")

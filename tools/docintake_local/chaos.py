@@ -48,15 +48,15 @@ from psycopg.rows import dict_row
 from docintake.chunking import chunk_markdown
 from docintake.errors import DependencyUnavailable
 from docintake.jobs import FanOut
-from docintake.local.client import upload_bytes
-from docintake.local.large_documents import long_policy_pdf
-from docintake.local.persistence import forget_in_moto
-from docintake.local.postgres import LocalDatabase
-from docintake.local.sample_documents import policy_markdown, policy_pdf
-from docintake.local.stack import REGION, InvocationCrashed, LocalStack
 from docintake.operations import QUEUE_NAMES, replay, s3_created_event, sweep
 from docintake.parsing import PageMap
 from docintake.storage import parse_upload_key
+from docintake_local.client import upload_bytes
+from docintake_local.large_documents import long_policy_pdf
+from docintake_local.persistence import forget_in_moto
+from docintake_local.postgres import LocalDatabase
+from docintake_local.sample_documents import policy_markdown, policy_pdf
+from docintake_local.stack import REGION, InvocationCrashed, LocalStack
 
 # Short clocks so a run takes minutes: every function times out after 3 s (its lease lasts 4 s),
 # messages come back after 3 s, backoff starts at 1 s, and the sweeper acts on 20 s of silence
@@ -505,7 +505,7 @@ def chaos_stack_options() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m docintake.local.chaos", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m docintake_local.chaos", description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--large-pages", type=int, default=2000, help="pages of the long PDF among them (0: none)")
@@ -513,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     # The suite exercises the machinery, not a model: MiniLM (about 6 chunks a second a core here) could not
     # embed a part within the suite's 3 s timeouts; wordllama, offline too, can. EMBEDDING_PROVIDER wins.
     os.environ.setdefault("EMBEDDING_PROVIDER", "wordllama")
-    from docintake.local.stack import project_root
+    from docintake_local.stack import project_root
 
     root = project_root()
     # Its own database; the report counts only this run's documents either way.

@@ -12,9 +12,9 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from docintake.local.client import TERMINAL_STATES, document_status, search_as, upload_bytes
-from docintake.local.sample_documents import sample_documents
-from docintake.local.stack import LocalStack
+from docintake_local.client import TERMINAL_STATES, document_status, search_as, upload_bytes
+from docintake_local.sample_documents import sample_documents
+from docintake_local.stack import LocalStack
 
 # Two fixed demo users, so a second run replaces the first run's documents instead of adding to them.
 ALICE = UUID("a11ce000-0000-4000-8000-000000000001")

@@ -52,7 +52,7 @@ from reportlab.platypus import (
 )
 
 # sample_documents' content model is private to it; reused here on purpose (see the module docstring).
-from docintake.local.sample_documents import (
+from docintake_local.sample_documents import (
     _CITIES,
     _PROFILES,
     _STREETS,
@@ -66,11 +66,11 @@ from docintake.local.sample_documents import (
     _Profile,
     _typeset,
 )
-from docintake.local.sample_documents import _Break as _SampleBreak
-from docintake.local.sample_documents import _Heading as _SampleHeading
-from docintake.local.sample_documents import _List as _SampleList
-from docintake.local.sample_documents import _Para as _SamplePara
-from docintake.local.sample_documents import _Title as _SampleTitle
+from docintake_local.sample_documents import _Break as _SampleBreak
+from docintake_local.sample_documents import _Heading as _SampleHeading
+from docintake_local.sample_documents import _List as _SampleList
+from docintake_local.sample_documents import _Para as _SamplePara
+from docintake_local.sample_documents import _Title as _SampleTitle
 
 __all__ = ["LAYOUTS", "TruthDocument", "TruthHeading", "TruthListItem", "ground_truth_corpus", "large_document"]
 

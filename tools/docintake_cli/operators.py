@@ -49,7 +49,7 @@ def operations(role: str) -> Iterator[Operations]:
         finally:
             ops.db.close()
         return
-    from docintake.cli import _stack
+    from docintake_cli.main import _stack
 
     with _stack(pollers=False) as stack:
         ops = stack.operations(role)  # type: ignore[attr-defined]

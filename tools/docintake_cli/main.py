@@ -226,14 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "documents":
         return _documents(args)
     if args.command in ("sweep", "dlq", "jobs"):
-        from docintake.local import operator_commands
+        from docintake_cli import operators as operator_commands
 
         return operator_commands.run(args)
     return _demo(args)
 
 
 def _paths() -> tuple[Path, Path]:
-    from docintake.local.stack import project_root
+    from docintake_local.stack import project_root
 
     root = project_root()
     # DOCINTAKE_HOME moves the local state (database, running-stack record, logs) out of the checkout.
@@ -241,7 +241,7 @@ def _paths() -> tuple[Path, Path]:
 
 
 def _migrate() -> int:
-    from docintake.local.postgres import LocalDatabase
+    from docintake_local.postgres import LocalDatabase
 
     root, local = _paths()
     database = LocalDatabase.start(local / "pgdata")
@@ -253,8 +253,8 @@ def _migrate() -> int:
 @contextlib.contextmanager
 def _stack(*, pollers: bool) -> Iterator[object]:
     """The running `docintake local up` if there is one, else an ephemeral stack for this command."""
-    from docintake.local.postgres import LocalDatabase
-    from docintake.local.stack import LocalStack
+    from docintake_local.postgres import LocalDatabase
+    from docintake_local.stack import LocalStack
 
     root, local = _paths()
     # The handlers run in this process and Powertools logs to stdout: their lines go to the stack's log
@@ -289,8 +289,8 @@ def _running_state(local: Path) -> dict[str, str] | None:
 
 
 def _local_up() -> int:
-    from docintake.local.postgres import LocalDatabase
-    from docintake.local.stack import LocalStack
+    from docintake_local.postgres import LocalDatabase
+    from docintake_local.stack import LocalStack
 
     root, local = _paths()
     if _running_state(local) is not None:
@@ -330,7 +330,7 @@ def _local_up() -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from docintake.local.client import AlreadyUploaded, UploadRefused, content_type_for, upload_bytes, wait_for
+    from docintake_local.client import AlreadyUploaded, UploadRefused, content_type_for, upload_bytes, wait_for
 
     data = args.file.read_bytes()
     content_type = args.content_type or content_type_for(args.file)
@@ -401,8 +401,8 @@ def _invoke(args: argparse.Namespace) -> int:
 def _parse(args: argparse.Namespace) -> int:
     from docintake.config import load_settings
     from docintake.errors import DocintakeError
-    from docintake.local.client import content_type_for
     from docintake.parsing import parser_from_settings
+    from docintake_local.client import content_type_for
 
     content_type = args.content_type or content_type_for(args.file)
     try:
@@ -472,7 +472,7 @@ def _chunk(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from docintake.local.client import UploadRefused, call_api
+    from docintake_local.client import UploadRefused, call_api
 
     request: dict[str, object] = {"query": args.query, "k": args.k, "mode": args.mode}
     if args.document_types:
@@ -514,8 +514,8 @@ def _reembed(args: argparse.Namespace) -> int:
     from docintake.config import load_settings
     from docintake.db import Database
     from docintake.embedding import embedder_from_settings
-    from docintake.local.postgres import LocalDatabase
     from docintake.vectors import finalize_model, reembed_documents, switch_users
+    from docintake_local.postgres import LocalDatabase
 
     settings = load_settings()
     update: dict[str, object] = {"embedding_model": args.model}
@@ -581,8 +581,8 @@ def _vectors_index(args: argparse.Namespace) -> int:
     import psycopg
     from psycopg.rows import dict_row
 
-    from docintake.local.postgres import LocalDatabase
     from docintake.vectors import create_ann_index
+    from docintake_local.postgres import LocalDatabase
 
     root, local = _paths()
     database = LocalDatabase.start(local / "pgdata")
@@ -598,7 +598,7 @@ def _vectors_index(args: argparse.Namespace) -> int:
 
 
 def _documents(args: argparse.Namespace) -> int:
-    from docintake.local.client import UploadRefused, delete_as, list_as, retry_as, show_as, wait_for
+    from docintake_local.client import UploadRefused, delete_as, list_as, retry_as, show_as, wait_for
 
     command = args.documents_command
     with _stack(pollers=command == "retry" and args.wait) as stack:
@@ -670,7 +670,7 @@ def _document_line(item: dict[str, object]) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from docintake.local.demo import run_demo
+    from docintake_local.demo import run_demo
 
     with _stack(pollers=True) as stack:
         return run_demo(stack, count=args.documents, timeout=args.timeout)  # type: ignore[arg-type]

@@ -29,11 +29,11 @@ import psycopg
 from botocore.config import Config
 
 from docintake.db import Database
-from docintake.local.persistence import MotoState
-from docintake.local.postgres import LocalDatabase
-from docintake.local.template import Resolver, function_properties, load_template, resources_of_type
 from docintake.logs import HandlerFailed, describe_exception, function_logger
 from docintake.operations import Operations
+from docintake_local.persistence import MotoState
+from docintake_local.postgres import LocalDatabase
+from docintake_local.template import Resolver, function_properties, load_template, resources_of_type
 
 REGION = "us-east-1"
 # Lambda's async invocation: the first try and two retries, then the on-failure destination.
@@ -62,7 +62,7 @@ _QUEUE_PROPERTIES = {"QueueName", "VisibilityTimeout", "MessageRetentionPeriod",
 
 def project_root() -> Path:
     """The checkout holding template.yaml: the working directory or one above it, else the package's."""
-    for folder in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[3]]:
+    for folder in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]:
         if (folder / "template.yaml").exists() and (folder / "functions").is_dir():
             return folder
     raise FileNotFoundError("template.yaml not found: run docintake from the project checkout")
@@ -224,7 +224,7 @@ class LocalStack:
     def _restore_and_reconcile(self) -> None:
         """Brings back the saved S3 objects and messages, then squares the database with them, before any
         poller runs (so no lease taken now is mistaken for one of the previous run's)."""
-        from docintake.local.reconciliation import reconcile
+        from docintake_local.reconciliation import reconcile
 
         assert self.state_dir is not None
         self.state = MotoState(self.state_dir, self.bucket, self.queue_names(), REGION)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from docintake.db import run
-from docintake.local.persistence import Restored
 from docintake.operations import SweepResult, sweep
 from docintake.storage import DERIVED_PREFIX, UPLOAD_PREFIX, markdown_key, parse_upload_key
+from docintake_local.persistence import Restored
 
 if TYPE_CHECKING:
-    from docintake.local.stack import LocalStack
+    from docintake_local.stack import LocalStack
 
 log = logging.getLogger("docintake.local")
 

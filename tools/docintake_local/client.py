@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from docintake.api.uploads import DuplicateUpload, UploadTicket
 from docintake.config import ContentType
 from docintake.db import queries
-from docintake.local.stack import LocalStack
+from docintake_local.stack import LocalStack
 
 TERMINAL_STATES = {"done", "failed", "dead_lettered"}
 

@@ -1,4 +1,4 @@
-"""Scores a parser's Markdown against a :class:`~docintake.local.ground_truth.TruthDocument`.
+"""Scores a parser's Markdown against a :class:`~docintake_local.ground_truth.TruthDocument`.
 
 Owns the quality measures of the parse-quality tests and ``bench/parse``:
 
@@ -38,7 +38,7 @@ from difflib import SequenceMatcher
 
 from rapidfuzz.distance import Levenshtein
 
-from docintake.local.ground_truth import TruthDocument
+from docintake_local.ground_truth import TruthDocument
 
 __all__ = [
     "QualityScores",
