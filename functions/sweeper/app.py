@@ -3,8 +3,8 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
-from docintake.operations import sweep
 from docintake.runtime import build_operations
+from docintake.sweeper import sweep
 
 logger = function_logger()
 tracer = function_tracer()

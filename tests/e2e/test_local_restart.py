@@ -16,8 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from docintake.dead_letters import list_dead_letters
 from docintake.messages import StageMessage
-from docintake.operations import list_dead_letters, sweep
+from docintake.sweeper import sweep
 from docintake_local.client import upload_bytes
 from docintake_local.persistence import forget_in_moto
 from docintake_local.postgres import LocalDatabase

@@ -17,11 +17,11 @@ from docintake import stages, vectors
 from docintake.errors import DependencyUnavailable, LeaseHeld, LeaseLost
 from docintake.jobs import STEPS, Claim, heartbeat
 from docintake.messages import StageMessage
-from docintake.operations import sweep
 from docintake.parsing.local import LocalParser
 from docintake.parsing.pdf import parse_pdf
 from docintake.stages import handle_stage_record, page_ranges
 from docintake.storage import markdown_key, page_map_key
+from docintake.sweeper import sweep
 from docintake_local.client import api_event, upload_bytes
 from docintake_local.large_documents import long_policy_pdf, page_marker
 from docintake_local.postgres import LocalDatabase

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from docintake.operations import list_dead_letters, replay, sweep
+from docintake.dead_letters import list_dead_letters, replay
+from docintake.sweeper import sweep
 from docintake_cli import main as cli
 from docintake_local.client import upload_bytes
 from docintake_local.stack import LambdaContext, LocalStack
@@ -310,7 +311,7 @@ def test_a_heartbeat_extends_the_lease_and_the_visibility_and_stops_a_zombie(sta
 def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_stalls_nothing(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import docintake.operations
+    import docintake.sweeper
 
     # GIVEN three stale jobs: one that has crashed through two rounds of deliveries, two ordinary ones
     for name in ("a.md", "b.md", "c.md"):
@@ -325,7 +326,7 @@ def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_s
     crashed, broken, fine = (r["id"] for r in jobs(stack, "id"))
     update(stack, "upload_jobs", {"attempts": 10}, id=crashed)
     # AND sending fails for one of them (say SQS refuses it)
-    real_send = docintake.operations.send_stage_message
+    real_send = docintake.sweeper.send_stage_message
 
     def refuse_one(sqs: Any, url: str, message: Any) -> str:
         if message.job_id == broken:

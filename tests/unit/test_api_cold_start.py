@@ -44,6 +44,8 @@ NEVER = (
     "docintake.parsing",
     "docintake.chunking",
     "docintake.operations",
+    "docintake.sweeper",
+    "docintake.dead_letters",
     "docintake_local",
     "docintake_cli",
     "docintake.embedding.minilm",

@@ -16,15 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from docintake.operations import (
-    QUEUE_NAMES,
-    Operations,
-    job_timeline,
-    list_dead_letters,
-    list_jobs,
-    replay,
-    sweep,
-)
+from docintake.dead_letters import list_dead_letters, replay
+from docintake.operations import QUEUE_NAMES, Operations, job_timeline, list_jobs
+from docintake.sweeper import sweep
 
 
 def run(args: argparse.Namespace) -> int:

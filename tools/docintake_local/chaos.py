@@ -46,11 +46,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from docintake.chunking import chunk_markdown
+from docintake.dead_letters import replay
 from docintake.errors import DependencyUnavailable
 from docintake.jobs import FanOut
-from docintake.operations import QUEUE_NAMES, replay, s3_created_event, sweep
+from docintake.operations import QUEUE_NAMES, s3_created_event
 from docintake.parsing import PageMap
 from docintake.storage import parse_upload_key
+from docintake.sweeper import sweep
 from docintake_local.client import upload_bytes
 from docintake_local.large_documents import long_policy_pdf
 from docintake_local.persistence import forget_in_moto

@@ -3,7 +3,7 @@ queues it finds (restored from the state folder, or empty after a loss).
 
 - Every job still in flight (queued, in progress or retrying, past the upload) belonged to the previous run:
   its lease is counted as lapsed and its stage's message is sent again, by the sweeper's own rescue
-  (``operations.sweep``). A message that survived makes the new one a duplicate, which the stage machine
+  (``sweeper.sweep``). A message that survived makes the new one a duplicate, which the stage machine
   acknowledges; a lost one is replaced, so the document finishes with no one's help.
 - Uploads whose S3 event was lost are left to the sweeper's schedule: their presigned URL may still be live.
 - A ready document whose upload or parsed Markdown is gone from S3 is reported (logged and returned),
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from docintake.db import run
-from docintake.operations import SweepResult, sweep
 from docintake.storage import DERIVED_PREFIX, UPLOAD_PREFIX, markdown_key, parse_upload_key
+from docintake.sweeper import SweepResult, sweep
 from docintake_local.persistence import Restored
 
 if TYPE_CHECKING:
