@@ -216,8 +216,9 @@ def test_the_cli_prints_duplicate_of_and_versions(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from docintake_cli import main as cli
+    from docintake_cli import running
 
-    monkeypatch.setattr(cli, "_stack", lambda *, pollers: contextlib.nullcontext(stack))
+    monkeypatch.setattr(running, "local_stack", lambda *, pollers: contextlib.nullcontext(stack))
     first, second = tmp_path / "policy.md", tmp_path / "policy-2027.md"
     first.write_bytes(POLICY)
     second.write_bytes(NEW_EDITION)

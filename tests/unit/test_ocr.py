@@ -291,7 +291,7 @@ def test_ruling_lines_are_found_in_the_image_even_scanned_askew() -> None:
 
 
 def test_documents_show_prints_ocr_pages_their_confidence_and_warnings() -> None:
-    from docintake_cli.main import _parse_notes
+    from docintake_cli.documents import _parse_notes
 
     # GIVEN a document view as GET /documents/{id} returns it
     view = {

@@ -35,7 +35,8 @@ def test_operator_limits_out_of_range_are_usage_errors(
     # GIVEN the operator commands, which would open the stack and the database
     import docintake_cli.operators as operator_commands
 
-    monkeypatch.setattr(operator_commands, "run", _refuse_to_run)
+    for command in ("_jobs_list", "_dlq_replay"):
+        monkeypatch.setattr(operator_commands, command, _refuse_to_run)
     # WHEN a limit is out of range or not an integer
     with pytest.raises(SystemExit) as exited:
         cli.main(argv)
@@ -51,7 +52,7 @@ def test_operator_limits_in_range_reach_the_command(
     import docintake_cli.operators as operator_commands
 
     seen: list[int] = []
-    monkeypatch.setattr(operator_commands, "run", lambda args: seen.append(args.limit) or 0)
+    monkeypatch.setattr(operator_commands, "_jobs_list", lambda args: seen.append(args.limit) or 0)
     assert cli.main(argv) == 0
     assert seen == [limit]
 

@@ -19,14 +19,59 @@ from typing import Any
 from docintake.dead_letters import list_dead_letters, replay
 from docintake.operations import QUEUE_NAMES, Operations, job_timeline, list_jobs
 from docintake.sweeper import sweep
+from docintake_cli import running
+
+QUEUE_CHOICES = ("validate", "parse", "chunk", "embed")
+JOB_STATES = ("queued", "in_progress", "retrying", "failed", "dead_lettered", "done", "expired")
+# The largest page `jobs list` shows and the most messages one `dlq replay` handles.
+MAX_JOBS_LISTED = 10_000
+MAX_REPLAYED = 1_000_000
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.command == "sweep":
-        return _sweep(args)
-    if args.command == "dlq":
-        return {"list": _dlq_list, "show": _dlq_show, "replay": _dlq_replay}[args.dlq_command](args)
-    return {"list": _jobs_list, "show": _jobs_show}[args.jobs_command](args)
+def add_commands(commands: Any) -> None:
+    sweep_command = commands.add_parser("sweep", help="rescue jobs with a stale heartbeat and expire abandoned uploads")
+    sweep_command.add_argument(
+        "--stale-seconds",
+        type=running.int_in_range(0, 7 * 24 * 3600),
+        help="treat a job as stale after this many seconds without a heartbeat, 0 to a week"
+        " (default: SWEEP_STALE_SECONDS); a job under a live lease is never taken",
+    )
+    sweep_command.add_argument("--json", action="store_true")
+    sweep_command.set_defaults(run=_sweep)
+
+    dlq = commands.add_parser("dlq", help="inspect and replay the dead-letter queues").add_subparsers(
+        dest="dlq_command", required=True
+    )
+    dlq_list = dlq.add_parser("list", help="messages in the DLQs: job, document, user, error code, receives, age")
+    dlq_list.add_argument("--queue", choices=QUEUE_CHOICES, help="default: all four")
+    dlq_list.add_argument("--json", action="store_true")
+    dlq_list.set_defaults(run=_dlq_list)
+    dlq_show = dlq.add_parser("show", help="one dead letter, with its job's timeline")
+    dlq_show.add_argument("message_id")
+    dlq_show.add_argument("--json", action="store_true")
+    dlq_show.set_defaults(run=_dlq_show)
+    dlq_replay = dlq.add_parser("replay", help="send dead letters back to their source and reset their jobs")
+    dlq_replay.add_argument("--queue", choices=QUEUE_CHOICES, required=True)
+    dlq_replay.add_argument("--job", type=uuid.UUID, help="only this job's messages")
+    dlq_replay.add_argument("--error-code", help="only messages whose job failed with this code")
+    dlq_replay.add_argument("--limit", type=running.int_in_range(1, MAX_REPLAYED), help="at most this many messages")
+    dlq_replay.add_argument("--dry-run", action="store_true", help="say what would be replayed, change nothing")
+    dlq_replay.add_argument("--json", action="store_true")
+    dlq_replay.set_defaults(run=_dlq_replay)
+
+    jobs = commands.add_parser("jobs", help="jobs across users (metadata only)").add_subparsers(
+        dest="jobs_command", required=True
+    )
+    jobs_list = jobs.add_parser("list", help="the newest jobs, optionally by state or user")
+    jobs_list.add_argument("--state", choices=JOB_STATES)
+    jobs_list.add_argument("--user", type=uuid.UUID)
+    jobs_list.add_argument("--limit", type=running.int_in_range(1, MAX_JOBS_LISTED), default=50)
+    jobs_list.add_argument("--json", action="store_true")
+    jobs_list.set_defaults(run=_jobs_list)
+    jobs_show = jobs.add_parser("show", help="one job and its timeline of events")
+    jobs_show.add_argument("job_id", type=uuid.UUID)
+    jobs_show.add_argument("--json", action="store_true")
+    jobs_show.set_defaults(run=_jobs_show)
 
 
 @contextmanager
@@ -43,10 +88,8 @@ def operations(role: str) -> Iterator[Operations]:
         finally:
             ops.db.close()
         return
-    from docintake_cli.main import _stack
-
-    with _stack(pollers=False) as stack:
-        ops = stack.operations(role)  # type: ignore[attr-defined]
+    with running.local_stack(pollers=False) as stack:
+        ops = stack.operations(role)
         try:
             yield ops
         finally:
