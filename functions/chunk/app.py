@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
-from docintake.stages import handle_stage_record
+from docintake.stages import handle_chunk_record
 
 logger = function_logger()
 tracer = function_tracer()
@@ -16,7 +16,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    return handle_stage_record(pipeline, "chunk", record, lambda_context)
+    return handle_chunk_record(pipeline, record, lambda_context)
 
 
 @logger.inject_lambda_context(clear_state=True)

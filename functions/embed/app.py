@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from docintake.embedding import embedder_from_settings
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
-from docintake.stages import handle_stage_record
+from docintake.stages import handle_embed_record
 
 logger = function_logger()
 tracer = function_tracer(http=True)
@@ -17,7 +17,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    return handle_stage_record(pipeline, "embed", record, lambda_context, embedder)
+    return handle_embed_record(pipeline, record, lambda_context, embedder)
 
 
 @logger.inject_lambda_context(clear_state=True)

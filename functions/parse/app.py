@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.parsing import parser_from_settings
 from docintake.runtime import build_pipeline
-from docintake.stages import handle_stage_record
+from docintake.stages import handle_parse_record
 
 logger = function_logger()
 tracer = function_tracer(http=True)
@@ -18,7 +18,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    return handle_stage_record(pipeline, "parse", record, lambda_context, parser=parser)
+    return handle_parse_record(pipeline, record, lambda_context, parser)
 
 
 @logger.inject_lambda_context(clear_state=True)

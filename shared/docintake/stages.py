@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -26,12 +26,10 @@ from docintake.jobs import (
     heartbeat,
     process_stage_message,
 )
-from docintake.messages import StageMessage, StepName
+from docintake.messages import StageMessage
 from docintake.parsing import PageMap, ParsedDocument, ParsedPart, Parser
 from docintake.storage import get_bytes, markdown_key, page_map_key, part_key, put_bytes
 from docintake.vectors import CHUNK_STAGING_TYPES, OutOfTime, active_model, embed_missing, finish_document
-
-P = TypeVar("P")
 
 
 def delivery_from_record(record: SQSRecord, context: LambdaContext) -> Delivery:
@@ -45,41 +43,39 @@ def delivery_from_record(record: SQSRecord, context: LambdaContext) -> Delivery:
     )
 
 
-def handle_stage_record(
-    pipeline: Pipeline,
-    step: StepName,
-    record: SQSRecord,
-    context: LambdaContext,
-    embedder: Embedder | None = None,
-    parser: Parser | None = None,
-) -> Outcome:
-    """The one call each SQS handler makes per record; the stage's provider comes from its handler module."""
-    delivery = delivery_from_record(record, context)
-    if step == "parse":
-        reader = _require(parser)
-        return process_stage_message(
-            pipeline,
-            STEPS[step],
-            delivery,
-            lambda claim: parse_work(pipeline, claim, reader),
-            Parts(
-                lambda claim: parse_part_work(pipeline, claim, reader),
-                lambda conn, claim: parse_join(pipeline, conn, claim, reader),
-            ),
-        )
-    if step == "embed":
-        model = _require(embedder)
-        return process_stage_message(
-            pipeline,
-            STEPS[step],
-            delivery,
-            lambda claim: embed_work(pipeline, claim, model),
-            Parts(
-                lambda claim: embed_part_work(pipeline, claim, model),
-                lambda conn, claim: embed_join(pipeline, conn, claim, model),
-            ),
-        )
-    return process_stage_message(pipeline, STEPS[step], delivery, lambda claim: chunk_work(pipeline, claim))
+def handle_parse_record(pipeline: Pipeline, record: SQSRecord, context: LambdaContext, parser: Parser) -> Outcome:
+    """ParseFunction's call per record: a whole parse, or a fan-out and then one page range per message."""
+    return process_stage_message(
+        pipeline,
+        STEPS["parse"],
+        delivery_from_record(record, context),
+        lambda claim: parse_work(pipeline, claim, parser),
+        Parts(
+            lambda claim: parse_part_work(pipeline, claim, parser),
+            lambda conn, claim: parse_join(pipeline, conn, claim, parser),
+        ),
+    )
+
+
+def handle_chunk_record(pipeline: Pipeline, record: SQSRecord, context: LambdaContext) -> Outcome:
+    """ChunkFunction's call per record."""
+    return process_stage_message(
+        pipeline, STEPS["chunk"], delivery_from_record(record, context), lambda claim: chunk_work(pipeline, claim)
+    )
+
+
+def handle_embed_record(pipeline: Pipeline, record: SQSRecord, context: LambdaContext, embedder: Embedder) -> Outcome:
+    """EmbedFunction's call per record: a whole embed, or a fan-out and then one chunk range per message."""
+    return process_stage_message(
+        pipeline,
+        STEPS["embed"],
+        delivery_from_record(record, context),
+        lambda claim: embed_work(pipeline, claim, embedder),
+        Parts(
+            lambda claim: embed_part_work(pipeline, claim, embedder),
+            lambda conn, claim: embed_join(pipeline, conn, claim, embedder),
+        ),
+    )
 
 
 def page_ranges(count: int, per_part: int, first: int = 1) -> tuple[tuple[int, int], ...]:
@@ -336,9 +332,3 @@ def _finish_embedding(
     finish_document(conn, message.document_id, [(model.model, model.dimensions) for model in models])
     run(conn, "set_document_status", {"document_id": message.document_id, "status": "ready"})
     return {"embedded": embedded, "model": models[0].model, "dimensions": models[0].dimensions}
-
-
-def _require(provider: P | None) -> P:
-    if provider is None:
-        raise RuntimeError("this stage needs its provider from the handler module")
-    return provider

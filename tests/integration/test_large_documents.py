@@ -19,7 +19,7 @@ from docintake.jobs import STEPS, Claim, heartbeat
 from docintake.messages import StageMessage
 from docintake.parsing.local import LocalParser
 from docintake.parsing.pdf import parse_pdf
-from docintake.stages import handle_stage_record, page_ranges
+from docintake.stages import handle_chunk_record, handle_embed_record, handle_parse_record, page_ranges
 from docintake.storage import markdown_key, page_map_key
 from docintake.sweeper import sweep
 from docintake_local.client import api_event, upload_bytes
@@ -79,15 +79,12 @@ def _deliver(
         }
     )
     step = StageMessage.parse_body(message["Body"]).stage
-    context = LambdaContext(function, timeout)
-    outcome: str = handle_stage_record(
-        module.pipeline,
-        step,
-        record,
-        context,  # type: ignore[arg-type]
-        embedder=getattr(module, "embedder", None),
-        parser=getattr(module, "parser", None),
-    )
+    context: Any = LambdaContext(function, timeout)
+    if step == "parse":
+        return handle_parse_record(module.pipeline, record, context, module.parser)
+    if step == "chunk":
+        return handle_chunk_record(module.pipeline, record, context)
+    outcome: str = handle_embed_record(module.pipeline, record, context, module.embedder)
     return outcome
 
 
