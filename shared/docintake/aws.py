@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
 from docintake.errors import DependencyUnavailable
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -51,7 +52,9 @@ def read_api_key(
         try:
             secret = (secrets or secrets_client()).get_secret_value(SecretId=secret_arn).get("SecretString")
         except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailable(f"could not read the {what} secret", code="secrets_unavailable") from exc
+            raise DependencyUnavailable(
+                f"could not read the {what} secret", code=ErrorCode.SECRETS_UNAVAILABLE
+            ) from exc
         if not secret:
             raise ValueError(f"the {what} secret has no SecretString")
         value = _key_from_secret(secret.strip(), what)

@@ -17,6 +17,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from docintake.errors import DependencyUnavailable
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -58,7 +59,7 @@ class Database:
             try:
                 self._conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
             except psycopg.OperationalError as exc:
-                raise DependencyUnavailable("database unreachable", code="database_unavailable") from exc
+                raise DependencyUnavailable("database unreachable", code=ErrorCode.DATABASE_UNAVAILABLE) from exc
         return self._conn
 
     @contextmanager
@@ -71,7 +72,7 @@ class Database:
                     conn.execute("SELECT set_config('app.user_id', %s, true)", [str(user_id)])
                 yield conn
         except psycopg.OperationalError as exc:
-            raise DependencyUnavailable("database connection failed", code="database_unavailable") from exc
+            raise DependencyUnavailable("database connection failed", code=ErrorCode.DATABASE_UNAVAILABLE) from exc
 
     def close(self) -> None:
         if self._conn is not None:

@@ -23,7 +23,8 @@ from docintake.storage import parse_upload_key
 if TYPE_CHECKING:
     pass
 
-from docintake.operations import FINISHED_STATES, QUEUE_NAMES, STEP_FOR_STAGE, Operations
+from docintake.operations import QUEUE_NAMES, STEP_FOR_STAGE, Operations
+from docintake.vocabulary import FINISHED_STATES, Queue
 
 logger = Logger(service="docintake", child=True)
 
@@ -122,7 +123,7 @@ def _describe(queue: str, message: Any) -> DeadLetter:
         error_code=custom.get("error_code"),
         reason=custom.get("error_reason"),
     )
-    if queue == "validate":
+    if queue == Queue.VALIDATE:
         _describe_validate(letter)
         return letter
     try:

@@ -26,11 +26,13 @@ Unknown exceptions are treated as transient (code internal_error): retried, then
 
 from __future__ import annotations
 
+from docintake.vocabulary import ErrorCode
+
 
 class DocintakeError(Exception):
     """Base of every error the pipeline raises on purpose. ``message`` must never carry document text."""
 
-    code = "internal_error"
+    code: str = ErrorCode.INTERNAL_ERROR
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -39,32 +41,32 @@ class DocintakeError(Exception):
 
 
 class PermanentError(DocintakeError):
-    code = "permanent_error"
+    code: str = ErrorCode.PERMANENT_ERROR
 
 
 class InvalidMessage(PermanentError):
-    code = "bad_message"
+    code: str = ErrorCode.BAD_MESSAGE
 
 
 class UnsupportedDocument(PermanentError):
-    code = "unsupported_document"
+    code: str = ErrorCode.UNSUPPORTED_DOCUMENT
 
 
 class UploadMismatch(PermanentError):
-    code = "upload_mismatch"
+    code: str = ErrorCode.UPLOAD_MISMATCH
 
 
 class TransientError(DocintakeError):
-    code = "transient_error"
+    code: str = ErrorCode.TRANSIENT_ERROR
 
 
 class LeaseHeld(TransientError):
-    code = "lease_held"
+    code: str = ErrorCode.LEASE_HELD
 
 
 class LeaseLost(TransientError):
-    code = "lease_lost"
+    code: str = ErrorCode.LEASE_LOST
 
 
 class DependencyUnavailable(TransientError):
-    code = "dependency_unavailable"
+    code: str = ErrorCode.DEPENDENCY_UNAVAILABLE

@@ -22,8 +22,9 @@ from docintake.config import Settings
 from docintake.db import Database, Row, one, queries, run
 from docintake.errors import DocintakeError, InvalidMessage, LeaseHeld, LeaseLost, PermanentError
 from docintake.events import append_event
-from docintake.messages import StageMessage, StepName
+from docintake.messages import StageMessage
 from docintake.queues import backoff_seconds, delay_redelivery, send_stage_message
+from docintake.vocabulary import FINISHED_STATES, DocumentStatus, ErrorCode, JobState, Stage, StepName
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -31,41 +32,31 @@ if TYPE_CHECKING:
 
 logger = Logger(service="docintake", child=True)
 
-STAGES = (
-    "awaiting_upload",
-    "upload_validated",
-    "parsing",
-    "parsing_parts",
-    "parsed",
-    "chunking",
-    "chunked",
-    "embedding",
-    "embedding_parts",
-    "embedded",
-    "done",
-)
+STAGES = tuple(Stage)
 Outcome = Literal["completed", "duplicate", "failed", "ignored", "dead_lettered", "continued"]
 
 
 @dataclass(frozen=True)
 class Step:
     name: str
-    ready_stage: str
-    working_stage: str
-    completed_stage: str
+    ready_stage: Stage
+    working_stage: Stage
+    completed_stage: Stage
     next_step: StepName | None
     # Where the job waits while the stage's parts run, for a stage that fans out a large document.
-    parts_stage: str | None = None
+    parts_stage: Stage | None = None
 
 
 STEPS: dict[StepName, Step] = {
-    "parse": Step("parse", "upload_validated", "parsing", "parsed", "chunk", "parsing_parts"),
-    "chunk": Step("chunk", "parsed", "chunking", "chunked", "embed"),
+    StepName.PARSE: Step(
+        StepName.PARSE, Stage.UPLOAD_VALIDATED, Stage.PARSING, Stage.PARSED, StepName.CHUNK, Stage.PARSING_PARTS
+    ),
+    StepName.CHUNK: Step(StepName.CHUNK, Stage.PARSED, Stage.CHUNKING, Stage.CHUNKED, StepName.EMBED),
     # The embed stage swaps vectors in and finishes the job in one transaction.
-    "embed": Step("embed", "chunked", "embedding", "done", None, "embedding_parts"),
+    StepName.EMBED: Step(StepName.EMBED, Stage.CHUNKED, Stage.EMBEDDING, Stage.DONE, None, Stage.EMBEDDING_PARTS),
 }
 # Validation is driven by S3 events, not a stage message; it shares only the completion and the send.
-VALIDATE_STEP = Step("validate", "awaiting_upload", "awaiting_upload", "upload_validated", "parse")
+VALIDATE_STEP = Step("validate", Stage.AWAITING_UPLOAD, Stage.AWAITING_UPLOAD, Stage.UPLOAD_VALIDATED, StepName.PARSE)
 
 
 @dataclass(frozen=True)
@@ -178,7 +169,7 @@ def heartbeat(pipeline: Pipeline, claim: Claim) -> None:
 
 
 def stage_index(stage: str) -> int:
-    return STAGES.index(stage)
+    return STAGES.index(Stage(stage))
 
 
 def send_next(pipeline: Pipeline, message: StageMessage, step: Step) -> None:
@@ -281,7 +272,7 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, p
                     "job_id": message.job_id,
                     "working_stage": step.working_stage,
                     "completed_stage": step.completed_stage,
-                    "state": "done" if step.completed_stage == "done" else "queued",
+                    "state": JobState.DONE if step.completed_stage == Stage.DONE else JobState.QUEUED,
                     "lease_owner": lease_owner,
                 },
             )
@@ -295,7 +286,7 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, p
                 details=details,
             )
     except PermanentError as exc:
-        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="failed")
+        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state=JobState.FAILED)
         logger.warning("stage failed", extra={"error_code": exc.code})
         return "failed"
     except (LeaseHeld, LeaseLost) as exc:
@@ -313,7 +304,7 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, p
         dimensions={"stage": step.name},
     )
     metrics.emit("StageCompleted", 1, dimensions={"stage": step.name})
-    if step.completed_stage == "done":
+    if step.completed_stage == Stage.DONE:
         metrics.emit("DocumentsReady", 1)
     send_next(pipeline, message, step)
     return "completed"
@@ -332,7 +323,7 @@ def _fan_out(pipeline: Pipeline, claim: Claim, delivery: Delivery, fan_out: FanO
                 "job_id": message.job_id,
                 "working_stage": step.working_stage,
                 "completed_stage": step.parts_stage,
-                "state": "in_progress",
+                "state": JobState.IN_PROGRESS,
                 "lease_owner": claim.lease_owner,
             },
         )
@@ -404,7 +395,7 @@ def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: Stage
     except PartContinues:
         return _continue_part(pipeline, claim, delivery)
     except PermanentError as exc:
-        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="failed")
+        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state=JobState.FAILED)
         logger.warning("part failed", extra={"error_code": exc.code, "part": message.part})
         return "failed"
     except (LeaseHeld, LeaseLost) as exc:
@@ -423,7 +414,7 @@ def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: Stage
     if joined:
         logger.info("stage completed")
         metrics.emit("StageCompleted", 1, dimensions={"stage": step.name})
-        if step.completed_stage == "done":
+        if step.completed_stage == Stage.DONE:
             metrics.emit("DocumentsReady", 1)
         send_next(pipeline, message.model_copy(update={"part": None}), step)
     return "completed"
@@ -441,7 +432,7 @@ def _complete_part(
         job = one(conn, "lock_job", ids)
         # A deletion or a failure of the job since the claim (its row locked first, as they lock it): this
         # part's work must not land, not even in S3.
-        if job is None or job["stage"] != step.parts_stage or job["state"] in ("failed", "done", "expired"):
+        if job is None or job["stage"] != step.parts_stage or job["state"] in FINISHED_STATES:
             raise LeaseLost("the job was finished, failed or deleted while the part ran")
         if one(conn, "complete_part", {**ids, "lease_owner": claim.lease_owner}) is None:
             raise LeaseLost("lease on the part lost before completion")
@@ -463,7 +454,7 @@ def _complete_part(
                 "job_id": message.job_id,
                 "parts_stage": step.parts_stage,
                 "completed_stage": step.completed_stage,
-                "state": "done" if step.completed_stage == "done" else "queued",
+                "state": JobState.DONE if step.completed_stage == Stage.DONE else JobState.QUEUED,
             },
         )
         if joined is None:
@@ -502,7 +493,7 @@ def _continue_part(pipeline: Pipeline, claim: Claim, delivery: Delivery) -> Outc
 def _unclaimed_part(pipeline: Pipeline, step: Step, message: StageMessage, current: Row | None) -> Outcome:
     """The part could not be claimed: done already (a duplicate), its job gone or finished, or held."""
     assert step.parts_stage is not None
-    if current is None or current["state"] in ("failed", "expired", "done") or current["part_state"] is None:
+    if current is None or current["state"] in FINISHED_STATES or current["part_state"] is None:
         # The job was deleted, finished, or re-planned its parts: this message can move nothing.
         logger.info("part message ignored")
         return "ignored"
@@ -516,7 +507,7 @@ def _unclaimed_part(pipeline: Pipeline, step: Step, message: StageMessage, curre
             raise LeaseHeld("the joining invocation may still be sending the next message")
         logger.info("resending lost next-stage message")
         send_next(pipeline, message.model_copy(update={"part": None}), step)
-    if current["part_state"] == "done" or stage_index(current["stage"]) > stage_index(step.parts_stage):
+    if current["part_state"] == JobState.DONE or stage_index(current["stage"]) > stage_index(step.parts_stage):
         logger.info("duplicate part delivery acknowledged")
         return "duplicate"
     if current["stage"] != step.parts_stage:
@@ -566,7 +557,7 @@ def _unclaimed(pipeline: Pipeline, step: Step, message: StageMessage, job: Row |
         # Deleted, or not this user's: nothing to do, and nothing to retry.
         logger.warning("job not found for message")
         return "ignored"
-    if job["state"] in ("failed", "expired"):
+    if job["state"] in (JobState.FAILED, JobState.EXPIRED):
         return "ignored"
     position, completed = stage_index(job["stage"]), stage_index(step.completed_stage)
     if position < stage_index(step.ready_stage):
@@ -603,10 +594,10 @@ def _record_failure(
     lease_owner: str,
     exc: DocintakeError | Exception,
     *,
-    state: Literal["failed", "retrying", "dead_lettered"],
+    state: Literal[JobState.FAILED, JobState.RETRYING, JobState.DEAD_LETTERED],
     next_retry_at: datetime | None = None,
 ) -> None:
-    code = exc.code if isinstance(exc, DocintakeError) else "internal_error"
+    code = exc.code if isinstance(exc, DocintakeError) else ErrorCode.INTERNAL_ERROR
     # The message of our own errors is written to carry no document text; other exceptions only by type.
     text = str(exc) if isinstance(exc, DocintakeError) else type(exc).__name__
     stage = step.working_stage if message.part is None else str(step.parts_stage)
@@ -628,17 +619,21 @@ def _record_failure(
         updated = one(conn, "record_failure" if message.part is None else "record_part_failure", params)
         if updated is None:
             return
-        if state in ("failed", "dead_lettered"):
+        if state in (JobState.FAILED, JobState.DEAD_LETTERED):
             metrics.emit("DocumentsFailed", 1, dimensions={"error_code": code})
-        if state == "dead_lettered":
+        if state == JobState.DEAD_LETTERED:
             metrics.emit("DLQSends", 1, dimensions={"stage": step.name})
-        elif state == "retrying":
+        elif state == JobState.RETRYING:
             metrics.emit("Retries", 1, dimensions={"stage": step.name})
-        if state in ("failed", "dead_lettered"):
-            run(conn, "set_document_status", {"document_id": message.document_id, "status": "failed"})
+        if state in (JobState.FAILED, JobState.DEAD_LETTERED):
+            run(conn, "set_document_status", {"document_id": message.document_id, "status": DocumentStatus.FAILED})
         append_event(
             conn,
-            {"failed": "stage_failed", "retrying": "stage_retry", "dead_lettered": "dead_lettered"}[state],
+            {
+                JobState.FAILED: "stage_failed",
+                JobState.RETRYING: "stage_retry",
+                JobState.DEAD_LETTERED: "dead_lettered",
+            }[state],
             **_event_ids(
                 message,
                 stage,
@@ -658,15 +653,17 @@ def _retry_or_dead_letter(
     lease_owner: str,
     exc: Exception,
 ) -> None:
-    code = exc.code if isinstance(exc, DocintakeError) else "internal_error"
+    code = exc.code if isinstance(exc, DocintakeError) else ErrorCode.INTERNAL_ERROR
     if delivery.receive_count >= pipeline.settings.max_receive_count:
         # SQS moves the message to the DLQ on its next receive; say so on the job first.
-        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="dead_lettered")
+        _record_failure(pipeline, message, step, delivery, lease_owner, exc, state=JobState.DEAD_LETTERED)
         logger.error("stage dead-lettered", extra={"error_code": code})
         return
     delay = backoff_seconds(delivery.receive_count, pipeline.settings.backoff_base_seconds)
     retry_at = datetime.now(UTC) + timedelta(seconds=delay)
-    _record_failure(pipeline, message, step, delivery, lease_owner, exc, state="retrying", next_retry_at=retry_at)
+    _record_failure(
+        pipeline, message, step, delivery, lease_owner, exc, state=JobState.RETRYING, next_retry_at=retry_at
+    )
     logger.warning("stage will retry", extra={"error_code": code, "delay_seconds": delay})
 
 

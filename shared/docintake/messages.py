@@ -8,8 +8,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docintake.errors import InvalidMessage
+from docintake.vocabulary import StepName
 
-StepName = Literal["parse", "chunk", "embed"]
+__all__ = ["StageMessage", "StepName"]
 
 
 class StageMessage(BaseModel):

@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 
 from docintake.config import Settings
 from docintake.db import Database, Row, one, run
-from docintake.messages import StepName
+from docintake.vocabulary import FINISHED_STATES, Queue, Stage, StepName
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,21 +27,21 @@ if TYPE_CHECKING:
 
 logger = Logger(service="docintake", child=True)
 
-QUEUE_NAMES = ("validate", "parse", "chunk", "embed")
+QUEUE_NAMES = tuple(Queue)
 # The stage message that moves a job on from where it stands (waiting for, or inside, that stage).
 STEP_FOR_STAGE: dict[str, StepName] = {
-    "upload_validated": "parse",
-    "parsing": "parse",
-    "parsing_parts": "parse",
-    "parsed": "chunk",
-    "chunking": "chunk",
-    "chunked": "embed",
-    "embedding": "embed",
-    "embedding_parts": "embed",
+    Stage.UPLOAD_VALIDATED: StepName.PARSE,
+    Stage.PARSING: StepName.PARSE,
+    Stage.PARSING_PARTS: StepName.PARSE,
+    Stage.PARSED: StepName.CHUNK,
+    Stage.CHUNKING: StepName.CHUNK,
+    Stage.CHUNKED: StepName.EMBED,
+    Stage.EMBEDDING: StepName.EMBED,
+    Stage.EMBEDDING_PARTS: StepName.EMBED,
 }
 # Where a job waits while the parts of a large document's stage run (see jobs.py): each part has a message.
-PARTS_STAGES = frozenset({"parsing_parts", "embedding_parts"})
-FINISHED_STATES = frozenset({"done", "failed", "expired"})
+PARTS_STAGES = frozenset({Stage.PARSING_PARTS, Stage.EMBEDDING_PARTS})
+__all__ = ["FINISHED_STATES", "PARTS_STAGES", "QUEUE_NAMES", "STEP_FOR_STAGE", "Operations"]
 
 
 @dataclass(frozen=True)

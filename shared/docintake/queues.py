@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from docintake.errors import DependencyUnavailable
 from docintake.messages import StageMessage
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -33,7 +34,7 @@ def send_stage_message(sqs: SQSClient, queue_url: str, message: StageMessage) ->
             },
         )
     except (ClientError, BotoCoreError) as exc:
-        raise DependencyUnavailable("could not send stage message", code="sqs_unavailable") from exc
+        raise DependencyUnavailable("could not send stage message", code=ErrorCode.SQS_UNAVAILABLE) from exc
     return response["MessageId"]
 
 

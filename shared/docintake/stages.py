@@ -30,6 +30,7 @@ from docintake.messages import StageMessage
 from docintake.parsing import PageMap, ParsedDocument, ParsedPart, Parser
 from docintake.storage import get_bytes, markdown_key, page_map_key, part_key, put_bytes
 from docintake.vectors import CHUNK_STAGING_TYPES, OutOfTime, active_model, embed_missing, finish_document
+from docintake.vocabulary import DocumentStatus, StepName
 
 
 def delivery_from_record(record: SQSRecord, context: LambdaContext) -> Delivery:
@@ -47,7 +48,7 @@ def handle_parse_record(pipeline: Pipeline, record: SQSRecord, context: LambdaCo
     """ParseFunction's call per record: a whole parse, or a fan-out and then one page range per message."""
     return process_stage_message(
         pipeline,
-        STEPS["parse"],
+        STEPS[StepName.PARSE],
         delivery_from_record(record, context),
         lambda claim: parse_work(pipeline, claim, parser),
         Parts(
@@ -60,7 +61,10 @@ def handle_parse_record(pipeline: Pipeline, record: SQSRecord, context: LambdaCo
 def handle_chunk_record(pipeline: Pipeline, record: SQSRecord, context: LambdaContext) -> Outcome:
     """ChunkFunction's call per record."""
     return process_stage_message(
-        pipeline, STEPS["chunk"], delivery_from_record(record, context), lambda claim: chunk_work(pipeline, claim)
+        pipeline,
+        STEPS[StepName.CHUNK],
+        delivery_from_record(record, context),
+        lambda claim: chunk_work(pipeline, claim),
     )
 
 
@@ -68,7 +72,7 @@ def handle_embed_record(pipeline: Pipeline, record: SQSRecord, context: LambdaCo
     """EmbedFunction's call per record: a whole embed, or a fan-out and then one chunk range per message."""
     return process_stage_message(
         pipeline,
-        STEPS["embed"],
+        STEPS[StepName.EMBED],
         delivery_from_record(record, context),
         lambda claim: embed_work(pipeline, claim, embedder),
         Parts(
@@ -128,7 +132,7 @@ def parse_part_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer:
         put_bytes(
             pipeline.s3,
             settings.bucket_name,
-            part_key(message.user_id, message.document_id, message.job_id, "parse", part["part"]),
+            part_key(message.user_id, message.document_id, message.job_id, StepName.PARSE, part["part"]),
             parsed.to_json().encode("utf-8"),
             "application/json",
         )
@@ -330,5 +334,5 @@ def _finish_embedding(
     conn: psycopg.Connection[Row], message: StageMessage, models: list[Embedder], embedded: int
 ) -> dict[str, Any]:
     finish_document(conn, message.document_id, [(model.model, model.dimensions) for model in models])
-    run(conn, "set_document_status", {"document_id": message.document_id, "status": "ready"})
+    run(conn, "set_document_status", {"document_id": message.document_id, "status": DocumentStatus.READY})
     return {"embedded": embedded, "model": models[0].model, "dimensions": models[0].dimensions}

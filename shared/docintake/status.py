@@ -17,77 +17,99 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from docintake.db import Row
+from docintake.vocabulary import ErrorCode, JobState, Stage, StepName
 
 # (what the user is told, whether retrying the same upload can help)
 EXPLANATIONS: dict[str, tuple[str, bool]] = {
     # The upload itself.
-    "size_mismatch": ("The uploaded file's size differs from the size declared for it. Upload it again.", False),
-    "checksum_mismatch": ("The uploaded file's contents differ from the checksum declared. Upload it again.", False),
-    "type_mismatch": ("The file is not of the type declared (for example, not really a PDF).", False),
-    "upload_expired": ("No file arrived before the upload link expired. Start a new upload.", False),
-    "object_missing": ("The uploaded file is no longer in storage. Upload it again.", False),
-    "document_deleted": ("The document was deleted.", False),
+    ErrorCode.SIZE_MISMATCH: (
+        "The uploaded file's size differs from the size declared for it. Upload it again.",
+        False,
+    ),
+    ErrorCode.CHECKSUM_MISMATCH: (
+        "The uploaded file's contents differ from the checksum declared. Upload it again.",
+        False,
+    ),
+    ErrorCode.TYPE_MISMATCH: ("The file is not of the type declared (for example, not really a PDF).", False),
+    ErrorCode.UPLOAD_EXPIRED: ("No file arrived before the upload link expired. Start a new upload.", False),
+    ErrorCode.OBJECT_MISSING: ("The uploaded file is no longer in storage. Upload it again.", False),
+    ErrorCode.DOCUMENT_DELETED: ("The document was deleted.", False),
     # Reading it.
-    "unsupported_type": (
+    ErrorCode.UNSUPPORTED_TYPE: (
         "This kind of file is not supported. Upload a PDF, Word (.docx), HTML, PNG, JPEG, TIFF, text or Markdown file.",
         False,
     ),
-    "corrupt_pdf": ("The PDF is damaged and could not be read. Export or scan it again and upload it.", False),
-    "encrypted_pdf": ("The PDF is password-protected. Remove the password and upload it again.", False),
-    "corrupt_docx": ("The Word file is damaged or not a .docx file and could not be read. Save it again.", False),
-    "encrypted_docx": ("The Word file is password-protected. Remove the password and upload it again.", False),
-    "corrupt_html": ("The web page could not be read. Save it again (as HTML) and upload it.", False),
-    "too_large": ("The document unpacks to more data than allowed. Split it and upload the parts.", False),
-    "too_many_pages": ("The document has more pages than allowed. Split it and upload the parts.", False),
-    "no_text_layer": ("Most pages are scanned images without text. Upload a version with selectable text.", False),
-    "empty_document": ("The document contains no text.", False),
-    "not_utf8": ("The text file is not UTF-8 encoded. Save it as UTF-8 and upload it again.", False),
-    "parse_timeout": ("Reading the document took too long. Retrying may succeed when the service is less busy.", True),
-    "parse_memory": ("The document needs more memory to read than allowed. Split it and upload the parts.", False),
-    "parser_rejected": ("The parsing service refused the document.", False),
-    "parser_failed": ("The parsing service could not read the document.", False),
+    ErrorCode.CORRUPT_PDF: ("The PDF is damaged and could not be read. Export or scan it again and upload it.", False),
+    ErrorCode.ENCRYPTED_PDF: ("The PDF is password-protected. Remove the password and upload it again.", False),
+    ErrorCode.CORRUPT_DOCX: (
+        "The Word file is damaged or not a .docx file and could not be read. Save it again.",
+        False,
+    ),
+    ErrorCode.ENCRYPTED_DOCX: ("The Word file is password-protected. Remove the password and upload it again.", False),
+    ErrorCode.CORRUPT_HTML: ("The web page could not be read. Save it again (as HTML) and upload it.", False),
+    ErrorCode.TOO_LARGE: ("The document unpacks to more data than allowed. Split it and upload the parts.", False),
+    ErrorCode.TOO_MANY_PAGES: ("The document has more pages than allowed. Split it and upload the parts.", False),
+    ErrorCode.NO_TEXT_LAYER: (
+        "Most pages are scanned images without text. Upload a version with selectable text.",
+        False,
+    ),
+    ErrorCode.EMPTY_DOCUMENT: ("The document contains no text.", False),
+    ErrorCode.NOT_UTF8: ("The text file is not UTF-8 encoded. Save it as UTF-8 and upload it again.", False),
+    ErrorCode.PARSE_TIMEOUT: (
+        "Reading the document took too long. Retrying may succeed when the service is less busy.",
+        True,
+    ),
+    ErrorCode.PARSE_MEMORY: (
+        "The document needs more memory to read than allowed. Split it and upload the parts.",
+        False,
+    ),
+    ErrorCode.PARSER_REJECTED: ("The parsing service refused the document.", False),
+    ErrorCode.PARSER_FAILED: ("The parsing service could not read the document.", False),
     # OCR (scanned pages and images). ocr_throttled, ocr_unavailable and ocr_access_denied (Textract) are
     # transient and get the transient explanation below.
-    "corrupt_image": ("The image is damaged and could not be read. Save or scan it again and upload it.", False),
-    "ocr_not_installed": ("Text recognition for scanned pages is not installed here. Contact support.", False),
-    "ocr_invalid_parameter": ("The text recognition service refused a page of this document.", False),
-    "ocr_unsupported_document": ("The text recognition service cannot read this image format.", False),
-    "ocr_bad_document": ("The text recognition service could not read a page image. Scan it again.", False),
-    "ocr_document_too_large": ("A page image is too large to read. Scan it at a lower resolution.", False),
+    ErrorCode.CORRUPT_IMAGE: (
+        "The image is damaged and could not be read. Save or scan it again and upload it.",
+        False,
+    ),
+    ErrorCode.OCR_NOT_INSTALLED: ("Text recognition for scanned pages is not installed here. Contact support.", False),
+    ErrorCode.OCR_INVALID_PARAMETER: ("The text recognition service refused a page of this document.", False),
+    ErrorCode.OCR_UNSUPPORTED_DOCUMENT: ("The text recognition service cannot read this image format.", False),
+    ErrorCode.OCR_BAD_DOCUMENT: ("The text recognition service could not read a page image. Scan it again.", False),
+    ErrorCode.OCR_DOCUMENT_TOO_LARGE: ("A page image is too large to read. Scan it at a lower resolution.", False),
     # Embedding.
-    "embedding_input_too_long": ("A passage is too long for the embedding model. Contact support.", False),
-    "embedding_rejected": ("The embedding service refused the document's text. Contact support.", False),
-    "embedding_dimension_mismatch": ("The embedding model is misconfigured. Contact support.", False),
-    "bad_message": ("An internal message could not be read. Contact support.", False),
+    ErrorCode.EMBEDDING_INPUT_TOO_LONG: ("A passage is too long for the embedding model. Contact support.", False),
+    ErrorCode.EMBEDDING_REJECTED: ("The embedding service refused the document's text. Contact support.", False),
+    ErrorCode.EMBEDDING_DIMENSION_MISMATCH: ("The embedding model is misconfigured. Contact support.", False),
+    ErrorCode.BAD_MESSAGE: ("An internal message could not be read. Contact support.", False),
     # Given up by the sweeper.
-    "stage_crashed": ("Processing stopped unexpectedly on every attempt. Retrying may succeed later.", True),
-    "upload_unvalidated": ("The uploaded file could not be checked. Upload it again.", False),
+    ErrorCode.STAGE_CRASHED: ("Processing stopped unexpectedly on every attempt. Retrying may succeed later.", True),
+    ErrorCode.UPLOAD_UNVALIDATED: ("The uploaded file could not be checked. Upload it again.", False),
 }
 TRANSIENT_EXPLANATION = "A service the pipeline depends on was unavailable. Retrying should succeed."
 # The four stages a job passes, and how many of them each job stage has completed.
 STAGES_DONE = {
-    "awaiting_upload": 0,
-    "upload_validated": 1,
-    "parsing": 1,
-    "parsing_parts": 1,
-    "parsed": 2,
-    "chunking": 2,
-    "chunked": 3,
-    "embedding": 3,
-    "embedding_parts": 3,
-    "embedded": 4,
-    "done": 4,
+    Stage.AWAITING_UPLOAD: 0,
+    Stage.UPLOAD_VALIDATED: 1,
+    Stage.PARSING: 1,
+    Stage.PARSING_PARTS: 1,
+    Stage.PARSED: 2,
+    Stage.CHUNKING: 2,
+    Stage.CHUNKED: 3,
+    Stage.EMBEDDING: 3,
+    Stage.EMBEDDING_PARTS: 3,
+    Stage.EMBEDDED: 4,
+    Stage.DONE: 4,
 }
 # A failed job resumes from the stage it had completed: (its stage now, the step to send).
 RESUME_FROM = {
-    "upload_validated": ("upload_validated", "parse"),
-    "parsing": ("upload_validated", "parse"),
-    "parsing_parts": ("upload_validated", "parse"),
-    "parsed": ("parsed", "chunk"),
-    "chunking": ("parsed", "chunk"),
-    "chunked": ("chunked", "embed"),
-    "embedding": ("chunked", "embed"),
-    "embedding_parts": ("chunked", "embed"),
+    Stage.UPLOAD_VALIDATED: (Stage.UPLOAD_VALIDATED, StepName.PARSE),
+    Stage.PARSING: (Stage.UPLOAD_VALIDATED, StepName.PARSE),
+    Stage.PARSING_PARTS: (Stage.UPLOAD_VALIDATED, StepName.PARSE),
+    Stage.PARSED: (Stage.PARSED, StepName.CHUNK),
+    Stage.CHUNKING: (Stage.PARSED, StepName.CHUNK),
+    Stage.CHUNKED: (Stage.CHUNKED, StepName.EMBED),
+    Stage.EMBEDDING: (Stage.CHUNKED, StepName.EMBED),
+    Stage.EMBEDDING_PARTS: (Stage.CHUNKED, StepName.EMBED),
 }
 
 
@@ -97,7 +119,7 @@ def explain(code: str | None, state: str) -> tuple[str, bool]:
         return EXPLANATIONS[code]
     # Codes not listed are transient ones (database_unavailable, s3_unavailable, …, internal_error):
     # the job ran out of attempts, so a later retry can succeed.
-    return TRANSIENT_EXPLANATION, state in ("dead_lettered", "failed", "retrying")
+    return TRANSIENT_EXPLANATION, state in (JobState.DEAD_LETTERED, JobState.FAILED, JobState.RETRYING)
 
 
 class ErrorView(BaseModel):
@@ -142,7 +164,7 @@ class DocumentView(BaseModel):
 
 def document_view(row: Row) -> DocumentView:
     error = None
-    if row["state"] in ("failed", "dead_lettered", "expired") and row["last_error_code"]:
+    if row["state"] in (JobState.FAILED, JobState.DEAD_LETTERED, JobState.EXPIRED) and row["last_error_code"]:
         message, retryable = explain(row["last_error_code"], row["state"])
         error = ErrorView(code=row["last_error_code"], message=message, retryable=retryable and _resumable(row))
     return DocumentView(

@@ -16,6 +16,7 @@ from uuid import UUID
 from botocore.exceptions import BotoCoreError, ClientError
 
 from docintake.errors import DependencyUnavailable, PermanentError
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -104,12 +105,12 @@ def s3_errors(operation: str) -> Iterator[None]:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in {"NoSuchKey", "404", "NoSuchVersion"}:
-            raise PermanentError(f"{operation}: object not found", code="object_missing") from exc
+            raise PermanentError(f"{operation}: object not found", code=ErrorCode.OBJECT_MISSING) from exc
         if code in {"AccessDenied", "403"}:
-            raise DependencyUnavailable(f"{operation}: access denied", code="s3_access_denied") from exc
-        raise DependencyUnavailable(f"{operation}: S3 error {code}", code="s3_unavailable") from exc
+            raise DependencyUnavailable(f"{operation}: access denied", code=ErrorCode.S3_ACCESS_DENIED) from exc
+        raise DependencyUnavailable(f"{operation}: S3 error {code}", code=ErrorCode.S3_UNAVAILABLE) from exc
     except BotoCoreError as exc:
-        raise DependencyUnavailable(f"{operation}: S3 unreachable", code="s3_unavailable") from exc
+        raise DependencyUnavailable(f"{operation}: S3 unreachable", code=ErrorCode.S3_UNAVAILABLE) from exc
 
 
 def presign_put(
@@ -209,7 +210,7 @@ def delete_prefix(s3: S3Client, bucket: str, prefix: str) -> int:
                 batch = targets[start : start + 1000]
                 response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})  # type: ignore[typeddict-item]
                 if response.get("Errors"):
-                    raise DependencyUnavailable("some objects could not be deleted", code="s3_unavailable")
+                    raise DependencyUnavailable("some objects could not be deleted", code=ErrorCode.S3_UNAVAILABLE)
                 removed += len(batch)
     return removed
 

@@ -17,6 +17,7 @@ from docintake.logs import describe_exception
 from docintake.messages import StageMessage
 from docintake.queues import send_stage_message
 from docintake.storage import UPLOAD_PREFIX, first_key_under
+from docintake.vocabulary import ErrorCode, JobState, Queue, Stage
 
 if TYPE_CHECKING:
     pass
@@ -78,10 +79,10 @@ def sweep(
                 # Once per run: with a short threshold (or none, at the local stack's start) the heartbeat
                 # a rescue writes is stale again by the next claim, which would rescue the job again.
                 params["skip"].append(job["id"])
-                if job["stage"] == "awaiting_upload":
+                if job["stage"] == Stage.AWAITING_UPLOAD:
                     _sweep_upload(ops, conn, job, invocation_id, result)
                 elif job["attempts"] >= 2 * settings.max_receive_count:
-                    _give_up(ops, conn, job, invocation_id, "dead_lettered", "stage_crashed")
+                    _give_up(ops, conn, job, invocation_id, JobState.DEAD_LETTERED, ErrorCode.STAGE_CRASHED)
                     result.given_up.append(job["id"])
                 else:
                     _rescue(ops, conn, job, invocation_id, leases_expired=leases_expired)
@@ -130,17 +131,17 @@ def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str, *, leases_
     )
 
 
-def _give_up(ops: Operations, conn: Any, job: Row, invocation_id: str, state: str, code: str) -> None:
+def _give_up(ops: Operations, conn: Any, job: Row, invocation_id: str, state: JobState, code: ErrorCode) -> None:
     message = {
-        "stage_crashed": "the stage stopped without a word on every attempt",
-        "upload_unvalidated": "the upload arrived but could not be validated",
+        ErrorCode.STAGE_CRASHED: "the stage stopped without a word on every attempt",
+        ErrorCode.UPLOAD_UNVALIDATED: "the upload arrived but could not be validated",
     }[code]
     run(conn, "give_up_job", {"job_id": job["id"], "state": state, "code": code, "message": message})
     run(conn, "fail_document", {"document_id": job["document_id"]})
     append_event(conn, "sweeper_gave_up", **_ids(job, ops, invocation_id), details={"error_code": code})
     metrics.emit("DocumentsFailed", 1, dimensions={"error_code": code})
-    if state == "dead_lettered":
-        metrics.emit("DLQSends", 1, dimensions={"stage": STEP_FOR_STAGE.get(job["stage"], "validate")})
+    if state == JobState.DEAD_LETTERED:
+        metrics.emit("DLQSends", 1, dimensions={"stage": STEP_FOR_STAGE.get(job["stage"], Queue.VALIDATE)})
 
 
 def _sweep_upload(ops: Operations, conn: Any, job: Row, invocation_id: str, result: SweepResult) -> None:
@@ -150,7 +151,7 @@ def _sweep_upload(ops: Operations, conn: Any, job: Row, invocation_id: str, resu
         # The file arrived but validation never decided (a lost or dead-lettered S3 event): validate again,
         # up to three times; after that the upload is failed rather than revalidated forever.
         if job["attempts"] >= 3:
-            _give_up(ops, conn, job, invocation_id, "failed", "upload_unvalidated")
+            _give_up(ops, conn, job, invocation_id, JobState.FAILED, ErrorCode.UPLOAD_UNVALIDATED)
             result.given_up.append(job["id"])
             return
         run(conn, "touch_job", {"job_id": job["id"]})
@@ -161,7 +162,9 @@ def _sweep_upload(ops: Operations, conn: Any, job: Row, invocation_id: str, resu
         return
     run(conn, "expire_upload", {"job_id": job["id"]})
     run(conn, "expire_document", {"document_id": job["document_id"]})
-    append_event(conn, "upload_expired", **_ids(job, ops, invocation_id), details={"error_code": "upload_expired"})
+    append_event(
+        conn, "upload_expired", **_ids(job, ops, invocation_id), details={"error_code": ErrorCode.UPLOAD_EXPIRED}
+    )
     result.expired.append(job["id"])
 
 

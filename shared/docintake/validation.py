@@ -29,6 +29,7 @@ from docintake.storage import (
     parse_upload_key,
     quarantine,
 )
+from docintake.vocabulary import DocumentStatus, ErrorCode, JobState, Queue, Stage
 
 logger = Logger(service="docintake", child=True)
 Outcome = Literal["validated", "rejected", "duplicate", "ignored"]
@@ -101,8 +102,8 @@ def validate_upload(  # noqa: C901 - an early exit per refusal, in the order val
         correlation_id=found["correlation_id"],
     )
     logger.set_correlation_id(message.correlation_id)
-    logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage="validate")
-    if found["stage"] != "awaiting_upload" or found["state"] != "queued":
+    logger.append_keys(job_id=str(message.job_id), document_id=str(message.document_id), stage=Queue.VALIDATE)
+    if found["stage"] != Stage.AWAITING_UPLOAD or found["state"] != JobState.QUEUED:
         if found["s3_version_id"]:
             # An event without a version id (moto's, or an unversioned copy) is checked against the current one.
             current = version_id or current_version(pipeline.s3, bucket, key.key)
@@ -133,8 +134,10 @@ def validate_upload(  # noqa: C901 - an early exit per refusal, in the order val
             )
             if rejected is None:
                 return "duplicate"  # another delivery of an event for this key decided first
-            run(conn, "set_document_status", {"document_id": key.document_id, "status": "failed"})
-            append_event(conn, "upload_rejected", stage="awaiting_upload", **ids, details={"error_code": problem.code})
+            run(conn, "set_document_status", {"document_id": key.document_id, "status": DocumentStatus.FAILED})
+            append_event(
+                conn, "upload_rejected", stage=Stage.AWAITING_UPLOAD, **ids, details={"error_code": problem.code}
+            )
         else:
             assert stored is not None
             if one(conn, "mark_validated", {"job_id": message.job_id}) is None:
@@ -144,14 +147,14 @@ def validate_upload(  # noqa: C901 - an early exit per refusal, in the order val
                 "set_document_verified",
                 {"document_id": key.document_id, "sha256": stored.sha256, "version_id": stored.version_id},
             )
-            append_event(conn, "upload_validated", stage="upload_validated", **ids, details={"bytes": stored.size})
+            append_event(conn, "upload_validated", stage=Stage.UPLOAD_VALIDATED, **ids, details={"bytes": stored.size})
     if problem is not None or stored is None:
         code = problem.code if problem else "object_missing"
         metrics.emit("DocumentsFailed", 1, dimensions={"error_code": code})
         logger.warning("upload rejected", extra={"error_code": code})
         return "rejected"
     send_next(pipeline, message, VALIDATE_STEP)
-    metrics.emit("StageCompleted", 1, dimensions={"stage": "validate"})
+    metrics.emit("StageCompleted", 1, dimensions={"stage": Queue.VALIDATE})
     logger.info("upload validated", extra={"bytes": stored.size})
     return "validated"
 
@@ -169,7 +172,7 @@ def _reject_overwrite(
             user_id=message.user_id,
             document_id=message.document_id,
             job_id=message.job_id,
-            stage="awaiting_upload",
+            stage=Stage.AWAITING_UPLOAD,
             correlation_id=message.correlation_id,
             function_name=pipeline.function_name,
             invocation_id=invocation_id,
@@ -182,7 +185,7 @@ def _reject_overwrite(
 def _already_validated(pipeline: Pipeline, message: StageMessage, found: Row) -> Outcome:
     """A duplicate S3 event. Re-sends the parse message only if its sender evidently died."""
     if (
-        found["stage"] == "upload_validated"
+        found["stage"] == Stage.UPLOAD_VALIDATED
         and found["next_message_sent_at"] is None
         and datetime.now(UTC) - found["updated_at"] >= pipeline.resend_grace
     ):
@@ -195,11 +198,11 @@ def _mismatch(found: Row, stored: StoredObject) -> UploadMismatch | None:
     # The owner was checked by the lookup itself: it ran under RLS as the user the key names, so a key
     # naming another user's document, or no document at all, finds nothing and is quarantined above.
     if stored.size != found["size_bytes"]:
-        return UploadMismatch(f"size {stored.size} != declared {found['size_bytes']}", code="size_mismatch")
+        return UploadMismatch(f"size {stored.size} != declared {found['size_bytes']}", code=ErrorCode.SIZE_MISMATCH)
     if stored.sha256 != found["sha256_declared"]:
-        return UploadMismatch("sha256 differs from the declared checksum", code="checksum_mismatch")
+        return UploadMismatch("sha256 differs from the declared checksum", code=ErrorCode.CHECKSUM_MISMATCH)
     if not sniff_matches(found["content_type"], stored.head):
-        return UploadMismatch(f"content does not look like {found['content_type']}", code="type_mismatch")
+        return UploadMismatch(f"content does not look like {found['content_type']}", code=ErrorCode.TYPE_MISMATCH)
     return None
 
 

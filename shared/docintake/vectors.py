@@ -28,6 +28,7 @@ from docintake.db import Database, Row, one, queries, run
 from docintake.embedding import Embedder
 from docintake.errors import TransientError
 from docintake.events import append_event
+from docintake.vocabulary import ErrorCode
 
 # Column types of the chunk staging COPY, in its column order (queries.sql).
 CHUNK_STAGING_TYPES: list[int | str] = [
@@ -257,7 +258,7 @@ def finish_document(
         )
         if table is None or (missing and missing["n"]):
             count = missing["n"] if missing else "all"
-            raise TransientError(f"{count} chunks still lack a vector of {model}", code="embedding_incomplete")
+            raise TransientError(f"{count} chunks still lack a vector of {model}", code=ErrorCode.EMBEDDING_INCOMPLETE)
     if current is None:
         run(conn, "adopt_search_model", {"model": searched[0], "dimensions": searched[1]})
     return searched

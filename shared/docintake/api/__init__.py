@@ -15,6 +15,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response
 
 from docintake.errors import TransientError
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -43,7 +44,7 @@ def user_id_from_claims(claims: dict[str, Any]) -> UUID:
     that is missing, not a string or only whitespace names nobody: 401, never a user of its own."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
-        raise ApiError(401, "unauthenticated", "the token carries no subject")
+        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "the token carries no subject")
     try:
         return UUID(subject)
     except ValueError:

@@ -15,6 +15,7 @@ from docintake.messages import StageMessage
 from docintake.queues import send_stage_message
 from docintake.status import RESUME_FROM, Cursor, DocumentView, cursor_after, document_view, explain, page_params
 from docintake.storage import delete_prefix, document_prefixes
+from docintake.vocabulary import DocumentStatus, ErrorCode, JobState
 
 
 class DocumentList(BaseModel):
@@ -25,11 +26,11 @@ class DocumentList(BaseModel):
 def list_documents(db: Database, user_id: UUID, *, limit: int = 20, cursor: str | None = None) -> DocumentList:
     """The caller's documents, newest first; ``next_cursor`` fetches the next page."""
     if not 1 <= limit <= 100:
-        raise ApiError(400, "invalid_request", "limit must be between 1 and 100")
+        raise ApiError(400, ErrorCode.INVALID_REQUEST, "limit must be between 1 and 100")
     try:
         after = Cursor.decode(cursor) if cursor else None
     except (ValueError, TypeError):
-        raise ApiError(400, "invalid_request", "cursor is not one this API returned") from None
+        raise ApiError(400, ErrorCode.INVALID_REQUEST, "cursor is not one this API returned") from None
     with db.transaction(user_id) as conn:
         rows = run(conn, "list_documents", page_params(limit, after))
     more = len(rows) > limit
@@ -44,7 +45,7 @@ def get_document(db: Database, user_id: UUID, document_id: UUID) -> DocumentView
     with db.transaction(user_id) as conn:
         row = one(conn, "get_document_view", {"document_id": document_id})
     if row is None:
-        raise ApiError(404, "not_found", "no such document")
+        raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
     return document_view(row)
 
 
@@ -54,15 +55,21 @@ def retry_document(pipeline: Pipeline, user_id: UUID, document_id: UUID) -> Docu
     with pipeline.db.transaction(user_id) as conn:
         job = one(conn, "lock_latest_job", {"document_id": document_id})
         if job is None:
-            raise ApiError(404, "not_found", "no such document")
+            raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
         _, retryable = explain(job["last_error_code"], job["state"])
-        if job["state"] not in ("failed", "dead_lettered") or not retryable or job["stage"] not in RESUME_FROM:
+        if (
+            job["state"] not in (JobState.FAILED, JobState.DEAD_LETTERED)
+            or not retryable
+            or job["stage"] not in RESUME_FROM
+        ):
             raise ApiError(
-                409, "not_retryable", f"a {job['state']} job with error {job['last_error_code']} cannot be retried"
+                409,
+                ErrorCode.NOT_RETRYABLE,
+                f"a {job['state']} job with error {job['last_error_code']} cannot be retried",
             )
         stage, step = RESUME_FROM[job["stage"]]
         run(conn, "resume_job", {"job_id": job["id"], "stage": stage})
-        run(conn, "set_document_status", {"document_id": document_id, "status": "processing"})
+        run(conn, "set_document_status", {"document_id": document_id, "status": DocumentStatus.PROCESSING})
         append_event(
             conn,
             "retry_requested",
@@ -91,7 +98,7 @@ def delete_document(pipeline: Pipeline, user_id: UUID, document_id: UUID) -> dic
     A failure part-way leaves the row marked deleted; the same request again finishes the job."""
     with pipeline.db.transaction(user_id) as conn:
         if one(conn, "lock_document", {"document_id": document_id}) is None:
-            raise ApiError(404, "not_found", "no such document")
+            raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
         cancelled = run(conn, "cancel_document_jobs", {"document_id": document_id})
         run(conn, "set_document_status", {"document_id": document_id, "status": "deleted"})
     bucket = pipeline.settings.bucket_name

@@ -13,6 +13,7 @@ from docintake.db import Database
 from docintake.document_types import DocumentType
 from docintake.embedding import Embedder, embedder_for_model
 from docintake.search import SearchHit, SearchMode, search
+from docintake.vocabulary import ErrorCode
 
 
 class SearchRequest(BaseModel):
@@ -36,7 +37,7 @@ def parse_search_request(body: str | None) -> SearchRequest:
     try:
         return SearchRequest.model_validate_json(body or "")
     except ValidationError as exc:
-        raise ApiError(400, "invalid_request", request_problems(exc)) from None
+        raise ApiError(400, ErrorCode.INVALID_REQUEST, request_problems(exc)) from None
 
 
 def search_documents(db: Database, settings: Settings, user_id: UUID, request: SearchRequest) -> SearchResponse:

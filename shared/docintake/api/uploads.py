@@ -17,6 +17,7 @@ from docintake.db import Row, one, run
 from docintake.events import append_event
 from docintake.jobs import Pipeline
 from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
+from docintake.vocabulary import ErrorCode, Stage
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -79,7 +80,7 @@ def parse_upload_request(body: str | None) -> UploadRequest:
     try:
         return UploadRequest.model_validate_json(body or "")
     except ValidationError as exc:
-        raise ApiError(400, "invalid_request", request_problems(exc)) from None
+        raise ApiError(400, ErrorCode.INVALID_REQUEST, request_problems(exc)) from None
 
 
 def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> UploadTicket | DuplicateUpload:
@@ -90,7 +91,7 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
     if request.size_bytes > settings.max_upload_bytes:
         raise ApiError(
             400,
-            "file_too_large",
+            ErrorCode.FILE_TOO_LARGE,
             f"size_bytes {request.size_bytes} is over the limit of {settings.max_upload_bytes}",
         )
     document_id, job_id = uuid.uuid4(), uuid.uuid4()
@@ -121,7 +122,7 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
         if active is not None and active["n"] >= settings.max_active_jobs_per_user:
             raise ApiError(
                 429,
-                "too_many_active_uploads",
+                ErrorCode.TOO_MANY_ACTIVE_UPLOADS,
                 f"{active['n']} documents are still in flight; the limit is {settings.max_active_jobs_per_user}",
                 retry_after=30,
             )
@@ -150,7 +151,7 @@ def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> 
             user_id=user_id,
             document_id=document_id,
             job_id=job_id,
-            stage="awaiting_upload",
+            stage=Stage.AWAITING_UPLOAD,
             correlation_id=correlation_id,
             function_name=pipeline.function_name,
             details={
@@ -190,11 +191,11 @@ def _check_supersedable(conn: psycopg.Connection[Row], document_id: UUID, upload
     id reads as missing), not being deleted, and with no live successor, so versions stay one chain."""
     old = one(conn, "document_successor", {"document_id": document_id, "upload_window": upload_window})
     if old is None or old["status"] == "deleted":
-        raise ApiError(404, "superseded_not_found", "supersedes names no document of yours")
+        raise ApiError(404, ErrorCode.SUPERSEDED_NOT_FOUND, "supersedes names no document of yours")
     if old["successor_id"] is not None:
         raise ApiError(
             409,
-            "already_superseded",
+            ErrorCode.ALREADY_SUPERSEDED,
             f"document {document_id} already has a newer version, {old['successor_id']} ({old['successor_status']});"
             " supersede that one",
         )

@@ -46,6 +46,7 @@ from docintake.chunking import estimate_tokens
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, PermanentError
 from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds
+from docintake.vocabulary import ErrorCode
 
 logger = Logger(service="docintake", child=True)
 
@@ -133,12 +134,13 @@ class BedrockEmbedder:
                 failure: Exception = exc
                 reason = code
             except NoCredentialsError as exc:
-                raise DependencyUnavailable("no AWS credentials for Bedrock", code="embedding_auth") from exc
+                raise DependencyUnavailable("no AWS credentials for Bedrock", code=ErrorCode.EMBEDDING_AUTH) from exc
             except BotoCoreError as exc:
                 failure, reason = exc, type(exc).__name__
             if attempt == MAX_ATTEMPTS:
                 raise DependencyUnavailable(
-                    f"Bedrock invoke_model failed {MAX_ATTEMPTS} times (last: {reason})", code="embedding_unavailable"
+                    f"Bedrock invoke_model failed {MAX_ATTEMPTS} times (last: {reason})",
+                    code=ErrorCode.EMBEDDING_UNAVAILABLE,
                 ) from failure
             delay = backoff_seconds(attempt)
             logger.warning("embedding retry", extra={"provider": "bedrock", "reason": reason, "delay_seconds": delay})
@@ -149,11 +151,11 @@ class BedrockEmbedder:
         try:
             answer = _Answer.model_validate_json(response["body"].read())
         except (KeyError, AttributeError, ValidationError):
-            raise DependencyUnavailable("Bedrock answer unreadable", code="embedding_bad_response") from None
+            raise DependencyUnavailable("Bedrock answer unreadable", code=ErrorCode.EMBEDDING_BAD_RESPONSE) from None
         if len(answer.embedding) != self.dimensions:
             raise PermanentError(
                 f"{self.model} returned {len(answer.embedding)} dimensions, expected {self.dimensions}",
-                code="embedding_dimension_mismatch",
+                code=ErrorCode.EMBEDDING_DIMENSION_MISMATCH,
             )
         return answer.embedding
 
@@ -172,11 +174,11 @@ def bedrock_runtime_client(settings: Settings) -> BedrockRuntime:
 
 def _check_input(index: int, text: str) -> None:
     if not text:
-        raise PermanentError(f"input {index} is empty; Titan refuses empty input", code="embedding_rejected")
+        raise PermanentError(f"input {index} is empty; Titan refuses empty input", code=ErrorCode.EMBEDDING_REJECTED)
     if len(text) > MAX_INPUT_CHARACTERS or estimate_tokens(text) > MAX_INPUT_TOKENS:
         raise PermanentError(
             f"input {index} is over Titan's {MAX_INPUT_CHARACTERS} characters or {MAX_INPUT_TOKENS} tokens",
-            code="embedding_input_too_long",
+            code=ErrorCode.EMBEDDING_INPUT_TOO_LONG,
         )
 
 
@@ -192,7 +194,7 @@ def _in_order(futures: list[Future[list[float]]]) -> list[list[float]]:
 
 def _client_error(code: str) -> Exception:
     if code in _REJECTED:
-        return PermanentError(f"Bedrock rejected the request ({code})", code="embedding_rejected")
+        return PermanentError(f"Bedrock rejected the request ({code})", code=ErrorCode.EMBEDDING_REJECTED)
     if code in _AUTH:
-        return DependencyUnavailable(f"Bedrock refused our credentials ({code})", code="embedding_auth")
-    return DependencyUnavailable(f"Bedrock invoke_model failed ({code})", code="embedding_unavailable")
+        return DependencyUnavailable(f"Bedrock refused our credentials ({code})", code=ErrorCode.EMBEDDING_AUTH)
+    return DependencyUnavailable(f"Bedrock invoke_model failed ({code})", code=ErrorCode.EMBEDDING_UNAVAILABLE)

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from docintake.config import Settings
 from docintake.embedding.packaged import out_of_memory, package_folder
 from docintake.errors import DependencyUnavailable
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,7 +132,8 @@ def _read_model(archive: Path) -> _Model:
         from tokenizers import Tokenizer
     except ImportError as exc:
         raise DependencyUnavailable(
-            f"the minilm embedder needs {exc.name} (pip install 'docintake[semantic]')", code="embedding_unavailable"
+            f"the minilm embedder needs {exc.name} (pip install 'docintake[semantic]')",
+            code=ErrorCode.EMBEDDING_UNAVAILABLE,
         ) from None
     try:
         config_json, tokenizer_json, weights = _read_files(archive)
@@ -142,7 +144,7 @@ def _read_model(archive: Path) -> _Model:
     except Exception as exc:
         # zipfile, safetensors and tokenizers raise their own types (and OSError, KeyError) for unreadable files.
         raise DependencyUnavailable(
-            f"the MiniLM model files are unreadable ({type(exc).__name__})", code="embedding_unavailable"
+            f"the MiniLM model files are unreadable ({type(exc).__name__})", code=ErrorCode.EMBEDDING_UNAVAILABLE
         ) from None
     tokenizer.enable_truncation(MAX_TOKENS)
     tokenizer.no_padding()

@@ -60,6 +60,7 @@ from docintake.http_retries import (
     backoff_seconds,
     retry_after_seconds,
 )
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -172,12 +173,13 @@ class OpenAIEmbedder:
         for index, text in enumerate(texts):
             if not text:
                 raise PermanentError(
-                    f"input {index} is empty; the provider refuses empty input", code="embedding_rejected"
+                    f"input {index} is empty; the provider refuses empty input", code=ErrorCode.EMBEDDING_REJECTED
                 )
             count = estimate_tokens(text)
             if count > limit:
                 raise PermanentError(
-                    f"input {index} has about {count} tokens; the limit is {limit}", code="embedding_input_too_long"
+                    f"input {index} has about {count} tokens; the limit is {limit}",
+                    code=ErrorCode.EMBEDDING_INPUT_TOO_LONG,
                 )
             if index > start and (index - start == self.batch_size or tokens + count > self.max_tokens_per_request):
                 slices.append(range(start, index))
@@ -198,19 +200,20 @@ class OpenAIEmbedder:
             # The validation message could quote the body; say only which fields were wrong.
             fields = ",".join(sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()}))[:200]
             raise DependencyUnavailable(
-                f"embedding answer unreadable ({fields})", code="embedding_bad_response"
+                f"embedding answer unreadable ({fields})", code=ErrorCode.EMBEDDING_BAD_RESPONSE
             ) from None
         # Compatible servers need not keep input order; the index says where each vector belongs.
         items = sorted(answer.data, key=lambda item: item.index)
         if [item.index for item in items] != list(range(len(batch))):
             raise DependencyUnavailable(
-                f"embedding answer has {len(items)} vectors for {len(batch)} inputs", code="embedding_bad_response"
+                f"embedding answer has {len(items)} vectors for {len(batch)} inputs",
+                code=ErrorCode.EMBEDDING_BAD_RESPONSE,
             )
         for item in items:
             if len(item.embedding) != self.dimensions:
                 raise PermanentError(
                     f"{self.model} returned {len(item.embedding)} dimensions, expected {self.dimensions}",
-                    code="embedding_dimension_mismatch",
+                    code=ErrorCode.EMBEDDING_DIMENSION_MISMATCH,
                 )
         return [item.embedding for item in items]
 
@@ -236,7 +239,8 @@ class OpenAIEmbedder:
                 delay = backoff_seconds(attempt) if asked is None else asked
             if attempt == MAX_ATTEMPTS:
                 raise DependencyUnavailable(
-                    f"embedding request failed {MAX_ATTEMPTS} times (last: {reason})", code="embedding_unavailable"
+                    f"embedding request failed {MAX_ATTEMPTS} times (last: {reason})",
+                    code=ErrorCode.EMBEDDING_UNAVAILABLE,
                 ) from failure
             logger.warning(
                 "embedding retry",
@@ -275,13 +279,15 @@ def api_key_from_settings(settings: Settings, secrets: SecretsManagerClient | No
 def _status_error(response: httpx.Response) -> Exception:
     status = response.status_code
     if status in (401, 403):
-        return DependencyUnavailable(f"the embedding provider refused the API key ({status})", code="embedding_auth")
+        return DependencyUnavailable(
+            f"the embedding provider refused the API key ({status})", code=ErrorCode.EMBEDDING_AUTH
+        )
     if status in _REJECTED:
         return PermanentError(
-            f"the embedding provider rejected the request ({_describe(response)})", code="embedding_rejected"
+            f"the embedding provider rejected the request ({_describe(response)})", code=ErrorCode.EMBEDDING_REJECTED
         )
     return DependencyUnavailable(
-        f"the embedding provider answered {_describe(response)}", code="embedding_bad_response"
+        f"the embedding provider answered {_describe(response)}", code=ErrorCode.EMBEDDING_BAD_RESPONSE
     )
 
 

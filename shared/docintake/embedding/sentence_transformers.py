@@ -21,6 +21,7 @@ from typing import Any
 
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable
+from docintake.vocabulary import ErrorCode
 
 _OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -68,7 +69,7 @@ class SentenceTransformersEmbedder:
         except (RuntimeError, MemoryError) as exc:
             # Out of memory or a torch failure says nothing about the text; the queue retries.
             raise DependencyUnavailable(
-                f"sentence-transformers failed ({type(exc).__name__})", code="embedding_unavailable"
+                f"sentence-transformers failed ({type(exc).__name__})", code=ErrorCode.EMBEDDING_UNAVAILABLE
             ) from exc
         return [[float(x) for x in vector] for vector in vectors]
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from docintake.config import Settings
 from docintake.embedding.packaged import out_of_memory, package_folder
 from docintake.errors import DependencyUnavailable
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,7 +84,7 @@ def _read_model(folder: Path) -> _Model:
     except ImportError as exc:
         raise DependencyUnavailable(
             f"the wordllama embedder needs {exc.name} (pip install 'docintake[semantic]')",
-            code="embedding_unavailable",
+            code=ErrorCode.EMBEDDING_UNAVAILABLE,
         ) from None
     try:
         table = np.ascontiguousarray(load_file(str(folder / _WEIGHTS))[_TENSOR], dtype=np.float32)
@@ -91,7 +92,7 @@ def _read_model(folder: Path) -> _Model:
     except Exception as exc:
         # safetensors and tokenizers raise their own exception types (and OSError, KeyError) for unreadable files.
         raise DependencyUnavailable(
-            f"the wordllama model files are unreadable ({type(exc).__name__})", code="embedding_unavailable"
+            f"the wordllama model files are unreadable ({type(exc).__name__})", code=ErrorCode.EMBEDDING_UNAVAILABLE
         ) from None
     tokenizer.no_truncation()
     tokenizer.no_padding()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from docintake.config import ContentType
 from docintake.errors import UnsupportedDocument
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from docintake.config import Settings
@@ -221,7 +222,7 @@ def join_pages(
         parts.append(text)
         offset += len(text)
     if not parts:
-        raise UnsupportedDocument(empty, code="empty_document")
+        raise UnsupportedDocument(empty, code=ErrorCode.EMPTY_DOCUMENT)
     return "".join(parts).rstrip() + "\n", PageMap(tuple(numbers), tuple(starts))
 
 
@@ -271,7 +272,7 @@ def parse_document(data: bytes, content_type: str, *, max_pages: int) -> ParsedD
         from docintake.parsing.html import parse_html
 
         return parse_html(data)
-    raise UnsupportedDocument(f"no parser for {content_type}", code="unsupported_type")
+    raise UnsupportedDocument(f"no parser for {content_type}", code=ErrorCode.UNSUPPORTED_TYPE)
 
 
 def parse_text(data: bytes) -> ParsedDocument:
@@ -279,7 +280,7 @@ def parse_text(data: bytes) -> ParsedDocument:
     text, warnings = decode_text(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if not text.strip():
-        raise UnsupportedDocument("document has no text", code="empty_document")
+        raise UnsupportedDocument("document has no text", code=ErrorCode.EMPTY_DOCUMENT)
     return ParsedDocument(text, PageMap.single_page(), 1, 0, warnings=warnings)
 
 
@@ -306,7 +307,7 @@ def decode_text(data: bytes) -> tuple[str, tuple[str, ...]]:
             if _NON_ASCII_WORD.search(text) is None:
                 return text, ("decoded_as_cp1252",)
     raise UnsupportedDocument(
-        "text is neither UTF-8 nor unambiguous Windows-1252 (Latin-1)", code="not_utf8"
+        "text is neither UTF-8 nor unambiguous Windows-1252 (Latin-1)", code=ErrorCode.NOT_UTF8
     ) from utf8_error
 
 

@@ -51,6 +51,7 @@ from docx.oxml.parser import parse_xml
 from docintake.config import COMPOUND_FILE_MAGIC
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import ParsedDocument, join_pages, markdown_table
+from docintake.vocabulary import ErrorCode
 
 # Inflated sizes the zip's central directory may declare: every member, and the largest one.
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
@@ -97,9 +98,9 @@ def parse_docx(data: bytes, *, max_pages: int) -> ParsedDocument:
         # an element without these children; a relationship marked external has no part (ValueError).
         body, styles = document.element.body, document.styles.element
     except (AttributeError, ValueError) as exc:
-        raise UnsupportedDocument("DOCX parts are not WordprocessingML", code="corrupt_docx") from exc
+        raise UnsupportedDocument("DOCX parts are not WordprocessingML", code=ErrorCode.CORRUPT_DOCX) from exc
     if body is None:
-        raise UnsupportedDocument("document has no body", code="empty_document")
+        raise UnsupportedDocument("document has no body", code=ErrorCode.EMPTY_DOCUMENT)
     paragraph_styles = _Styles(styles)
     numbering = _Numbering(document, paragraph_styles)
     reader = _BodyReader(paragraph_styles, numbering, _Notes(_footnotes(document)), max_pages)
@@ -112,22 +113,26 @@ def parse_docx(data: bytes, *, max_pages: int) -> ParsedDocument:
 def _open(data: bytes) -> Any:
     if data.startswith(COMPOUND_FILE_MAGIC):
         if _ENCRYPTED_PACKAGE in data:
-            raise UnsupportedDocument("DOCX is password-protected", code="encrypted_docx")
-        raise UnsupportedDocument("an OLE compound file (Word 97-2003 .doc?), not a DOCX", code="unsupported_type")
+            raise UnsupportedDocument("DOCX is password-protected", code=ErrorCode.ENCRYPTED_DOCX)
+        raise UnsupportedDocument(
+            "an OLE compound file (Word 97-2003 .doc?), not a DOCX", code=ErrorCode.UNSUPPORTED_TYPE
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise UnsupportedDocument("not a DOCX (zip) file", code="corrupt_docx") from exc
+        raise UnsupportedDocument("not a DOCX (zip) file", code=ErrorCode.CORRUPT_DOCX) from exc
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
-            raise UnsupportedDocument(f"DOCX has {len(members)} parts, over {MAX_MEMBERS}", code="too_large")
+            raise UnsupportedDocument(f"DOCX has {len(members)} parts, over {MAX_MEMBERS}", code=ErrorCode.TOO_LARGE)
         total = sum(member.file_size for member in members)
         largest = max((member.file_size for member in members), default=0)
         if total > MAX_UNCOMPRESSED_BYTES or largest > MAX_MEMBER_BYTES:
-            raise UnsupportedDocument(f"DOCX inflates to {total} bytes (largest part {largest})", code="too_large")
+            raise UnsupportedDocument(
+                f"DOCX inflates to {total} bytes (largest part {largest})", code=ErrorCode.TOO_LARGE
+            )
         if "[Content_Types].xml" not in archive.namelist():
-            raise UnsupportedDocument("zip is not an Office document", code="corrupt_docx")
+            raise UnsupportedDocument("zip is not an Office document", code=ErrorCode.CORRUPT_DOCX)
     try:
         return docx.Document(io.BytesIO(data))
     except MemoryError:
@@ -138,7 +143,9 @@ def _open(data: bytes) -> Any:
         # expansion past libxml2's amplification limit), KeyError (a relationship to a missing part),
         # BadZipFile (a CRC error: a member inflating past the size its directory entry declares),
         # EOFError, NotImplementedError (a compression method or zip encryption). All mean: unreadable.
-        raise UnsupportedDocument(f"DOCX could not be read ({type(exc).__name__})", code="corrupt_docx") from exc
+        raise UnsupportedDocument(
+            f"DOCX could not be read ({type(exc).__name__})", code=ErrorCode.CORRUPT_DOCX
+        ) from exc
 
 
 def _attr(element: Element | None, name: str = "val") -> str | None:
@@ -406,7 +413,7 @@ class _BodyReader:
         self._end_page()
         self.pages.append([])
         if len(self.pages) > self.max_pages:
-            raise UnsupportedDocument(f"document has more than {self.max_pages} pages", code="too_many_pages")
+            raise UnsupportedDocument(f"document has more than {self.max_pages} pages", code=ErrorCode.TOO_MANY_PAGES)
 
     def _emit(self, block: str) -> None:
         self._end_list()

@@ -29,6 +29,7 @@ from html.parser import HTMLParser
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import ParsedDocument, join_pages, markdown_table
+from docintake.vocabulary import ErrorCode
 
 # Measured: html.parser alone reads about 2 MB/s, with this reader about 0.8 MB/s, so this cap is 15 s at
 # most; a benefits page is well under 1 MB.
@@ -60,14 +61,14 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 
 def parse_html(data: bytes) -> ParsedDocument:
     if len(data) > MAX_HTML_BYTES:
-        raise UnsupportedDocument(f"HTML of {len(data)} bytes, over {MAX_HTML_BYTES}", code="too_large")
+        raise UnsupportedDocument(f"HTML of {len(data)} bytes, over {MAX_HTML_BYTES}", code=ErrorCode.TOO_LARGE)
     reader = _HtmlReader()
     try:
         reader.feed(_closed(decode_html(data)))
         reader.close()
     except AssertionError as exc:
         # _markupbase asserts on declarations it cannot scan; parse_html_declaration below avoids the known one.
-        raise UnsupportedDocument("HTML could not be read", code="corrupt_html") from exc
+        raise UnsupportedDocument("HTML could not be read", code=ErrorCode.CORRUPT_HTML) from exc
     pages = reader.finish()
     markdown, page_map = join_pages((number, "\n\n".join(blocks)) for number, blocks in enumerate(pages, start=1))
     return ParsedDocument(markdown, page_map, len(pages), 0, parser="local")

@@ -53,6 +53,7 @@ from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, TransientError, UnsupportedDocument
 from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds, retry_after_seconds
 from docintake.parsing import Heartbeat, PageMap, ParsedDocument, ParsedPart, join_pages, parse_text
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -153,7 +154,7 @@ class LlamaParseParser:
             return parse_text(data)
         filename = _FILENAMES.get(content_type)
         if filename is None:
-            raise UnsupportedDocument(f"no parser for {content_type}", code="unsupported_type")
+            raise UnsupportedDocument(f"no parser for {content_type}", code=ErrorCode.UNSUPPORTED_TYPE)
         job_id = self._upload(data, filename, content_type)
         status = self._wait(job_id, heartbeat)
         parsed = self._result(job_id)
@@ -162,7 +163,7 @@ class LlamaParseParser:
         if parsed.page_count > self.max_pages:
             raise UnsupportedDocument(
                 f"document has more than {self.max_pages} pages (LlamaParse read {parsed.page_count})",
-                code="too_many_pages",
+                code=ErrorCode.TOO_MANY_PAGES,
             )
         logger.info(
             "llamaparse parsed",
@@ -176,10 +177,10 @@ class LlamaParseParser:
         return None
 
     def parse_pages(self, data: bytes, content_type: str, first: int, last: int, *, heartbeat: Heartbeat) -> ParsedPart:
-        raise UnsupportedDocument("LlamaParse does not parse page ranges here", code="unsupported_type")
+        raise UnsupportedDocument("LlamaParse does not parse page ranges here", code=ErrorCode.UNSUPPORTED_TYPE)
 
     def join(self, parts: Sequence[ParsedPart]) -> ParsedDocument:
-        raise UnsupportedDocument("LlamaParse does not parse page ranges here", code="unsupported_type")
+        raise UnsupportedDocument("LlamaParse does not parse page ranges here", code=ErrorCode.UNSUPPORTED_TYPE)
 
     def _upload(self, data: bytes, filename: str, content_type: str) -> str:
         response = self._send(
@@ -193,7 +194,9 @@ class LlamaParseParser:
         job_id = _body(response, _Job, "upload").id
         # The id goes into URL paths and logs: a UUID, or at least nothing that could change the path.
         if not _JOB_ID.fullmatch(job_id):
-            raise DependencyUnavailable("LlamaParse upload answer has an odd job id", code="parser_bad_response")
+            raise DependencyUnavailable(
+                "LlamaParse upload answer has an odd job id", code=ErrorCode.PARSER_BAD_RESPONSE
+            )
         logger.info("llamaparse job started", extra={"llamaparse_job_id": job_id})
         return job_id
 
@@ -210,12 +213,14 @@ class LlamaParseParser:
                 return job.status
             if job.status in _FAILED:
                 raise UnsupportedDocument(
-                    f"LlamaParse job ended {job.status} (error_code {_safe(job.error_code)})", code="parser_failed"
+                    f"LlamaParse job ended {job.status} (error_code {_safe(job.error_code)})",
+                    code=ErrorCode.PARSER_FAILED,
                 )
             if self.clock() >= deadline:
                 logger.warning("llamaparse timed out", extra={"llamaparse_job_id": job_id, "polls": polls})
                 raise TransientError(
-                    f"LlamaParse job still {_safe(job.status)} after {self.timeout_seconds:g} s", code="parser_timeout"
+                    f"LlamaParse job still {_safe(job.status)} after {self.timeout_seconds:g} s",
+                    code=ErrorCode.PARSER_TIMEOUT,
                 )
             self.sleep(self.poll_interval_seconds)
 
@@ -232,7 +237,7 @@ class LlamaParseParser:
         )
         markdown = _clean(whole.markdown).strip("\n")
         if not markdown.strip():
-            raise UnsupportedDocument("LlamaParse found no text", code="empty_document")
+            raise UnsupportedDocument("LlamaParse found no text", code=ErrorCode.EMPTY_DOCUMENT)
         pages = whole.job_metadata.job_pages if whole.job_metadata and whole.job_metadata.job_pages else 1
         return ParsedDocument(
             markdown.rstrip() + "\n",
@@ -271,7 +276,7 @@ class LlamaParseParser:
                 delay = backoff_seconds(attempt) if retry_after is None else retry_after
             if attempt == MAX_ATTEMPTS:
                 raise DependencyUnavailable(
-                    f"LlamaParse {what} failed {MAX_ATTEMPTS} times (last: {reason})", code="parser_unavailable"
+                    f"LlamaParse {what} failed {MAX_ATTEMPTS} times (last: {reason})", code=ErrorCode.PARSER_UNAVAILABLE
                 ) from failure
             logger.warning("llamaparse retry", extra={"request": what, "reason": reason, "delay_seconds": delay})
             self.sleep(delay)
@@ -291,10 +296,10 @@ def api_key_from_settings(settings: Settings, secrets: SecretsManagerClient | No
 
 def _status_error(what: str, status: int) -> Exception:
     if status in (401, 403):
-        return DependencyUnavailable(f"LlamaParse refused the API key ({status})", code="parser_auth")
+        return DependencyUnavailable(f"LlamaParse refused the API key ({status})", code=ErrorCode.PARSER_AUTH)
     if what == "upload" and status in _REJECTED:
-        return UnsupportedDocument(f"LlamaParse rejected the document ({status})", code="parser_rejected")
-    return DependencyUnavailable(f"LlamaParse {what} answered {status}", code="parser_bad_response")
+        return UnsupportedDocument(f"LlamaParse rejected the document ({status})", code=ErrorCode.PARSER_REJECTED)
+    return DependencyUnavailable(f"LlamaParse {what} answered {status}", code=ErrorCode.PARSER_BAD_RESPONSE)
 
 
 def _body(response: httpx.Response, model: type[_M], what: str) -> _M:
@@ -304,7 +309,7 @@ def _body(response: httpx.Response, model: type[_M], what: str) -> _M:
         # The validation message could quote the body; say only which fields were wrong.
         fields = ",".join(sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()}))[:200]
         raise DependencyUnavailable(
-            f"LlamaParse {what} answer unreadable ({fields})", code="parser_bad_response"
+            f"LlamaParse {what} answer unreadable ({fields})", code=ErrorCode.PARSER_BAD_RESPONSE
         ) from None
 
 

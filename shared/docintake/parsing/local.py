@@ -16,6 +16,7 @@ from docintake.parsing.docx import parse_docx  # noqa: F401
 from docintake.parsing.ocr import IMAGE_TYPES, OcrEngine, RapidOcrEngine, parse_images, with_confidence_warnings
 from docintake.parsing.pdf import parse_pdf, parse_pdf_pages, pdf_page_count
 from docintake.parsing.sandbox import Sandbox
+from docintake.vocabulary import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,17 @@ class LocalParser:
             parsed = self.sandbox.run(work, heartbeat=heartbeat)
         elif content_type in IMAGE_TYPES:
             if self.ocr is None:
-                raise UnsupportedDocument("an image needs OCR, which is off (OCR_ENGINE=none)", code="no_text_layer")
+                raise UnsupportedDocument(
+                    "an image needs OCR, which is off (OCR_ENGINE=none)", code=ErrorCode.NO_TEXT_LAYER
+                )
             work = partial(parse_images, data, content_type, self.ocr, max_pages=self.max_pages)
             # A crash here is in PIL, libtiff, OpenCV or onnxruntime on the image: not "the PDF is damaged".
-            parsed = replace(self.sandbox, crash_code="corrupt_image").run(work, heartbeat=heartbeat)
+            parsed = replace(self.sandbox, crash_code=ErrorCode.CORRUPT_IMAGE).run(work, heartbeat=heartbeat)
         elif content_type in (ContentType.DOCX, ContentType.HTML):
             # DOCX: lxml (C) on untrusted XML, a tree several times the inflated part's size. HTML: html.parser
             # has quadratic paths on malformed markup (html.py avoids the known ones). Same limits as PDFs.
             work = partial(parse_document, data, content_type, max_pages=self.max_pages)
-            crash_code = "corrupt_docx" if content_type == ContentType.DOCX else "corrupt_html"
+            crash_code = ErrorCode.CORRUPT_DOCX if content_type == ContentType.DOCX else "corrupt_html"
             parsed = replace(self.sandbox, crash_code=crash_code).run(work, heartbeat=heartbeat)
         else:
             # Decoding UTF-8 cannot hang or balloon, so text and Markdown stay in-process.
@@ -78,7 +81,7 @@ class LocalParser:
 
     def parse_pages(self, data: bytes, content_type: str, first: int, last: int, *, heartbeat: Heartbeat) -> ParsedPart:
         if content_type != ContentType.PDF:
-            raise UnsupportedDocument(f"no page-range parser for {content_type}", code="unsupported_type")
+            raise UnsupportedDocument(f"no page-range parser for {content_type}", code=ErrorCode.UNSUPPORTED_TYPE)
         if isinstance(self.ocr, RapidOcrEngine):
             self.ocr.preload()
         work = partial(parse_pdf_pages, data, first, last, max_pages=self.max_pages, ocr=self.ocr)
@@ -87,9 +90,9 @@ class LocalParser:
 
     def join(self, parts: Sequence[ParsedPart]) -> ParsedDocument:
         if self.ocr is None:
-            parsed = join_parts(parts, empty="no page has a text layer", empty_code="no_text_layer")
+            parsed = join_parts(parts, empty="no page has a text layer", empty_code=ErrorCode.NO_TEXT_LAYER)
         else:
-            parsed = join_parts(parts, empty="no page has text, OCR included", empty_code="empty_document")
+            parsed = join_parts(parts, empty="no page has text, OCR included", empty_code=ErrorCode.EMPTY_DOCUMENT)
         return self._checked(parsed)
 
     def _checked(self, parsed: ParsedDocument) -> ParsedDocument:
@@ -100,7 +103,8 @@ class LocalParser:
             and parsed.pages_without_text / parsed.page_count > self.max_scanned_page_ratio
         ):
             raise UnsupportedDocument(
-                f"{parsed.pages_without_text} of {parsed.page_count} pages have no text layer", code="no_text_layer"
+                f"{parsed.pages_without_text} of {parsed.page_count} pages have no text layer",
+                code=ErrorCode.NO_TEXT_LAYER,
             )
         return with_confidence_warnings(parsed, self.ocr_min_confidence)
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from docintake.errors import UnsupportedDocument
 from docintake.parsing import LIST_MARKER, ParsedDocument, join_lines, join_pages, markdown_table
+from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
@@ -229,30 +230,30 @@ def image_pages(data: bytes, content_type: str, *, max_pages: int) -> list[PageI
         if len(directories) > 1:
             return [PageImage(encoded=data, content_type=content_type, tiff_directory=d) for d in directories]
     elif content_type not in ("image/png", "image/jpeg"):
-        raise UnsupportedDocument(f"no OCR for {content_type}", code="unsupported_type")
+        raise UnsupportedDocument(f"no OCR for {content_type}", code=ErrorCode.UNSUPPORTED_TYPE)
     return [PageImage(encoded=data, content_type=content_type)]
 
 
 def tiff_directories(data: bytes, *, max_pages: int) -> list[int]:
     """The offsets of a (classic) TIFF file's image directories, one per page, in order."""
     if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
-        raise UnsupportedDocument("not a TIFF file (or a BigTIFF)", code="corrupt_image")
+        raise UnsupportedDocument("not a TIFF file (or a BigTIFF)", code=ErrorCode.CORRUPT_IMAGE)
     order = "<" if data[:2] == b"II" else ">"
     offsets: list[int] = []
     offset = struct.unpack_from(order + "I", data, 4)[0]
     while offset:
         if offset in offsets or offset + 2 > len(data):
-            raise UnsupportedDocument("TIFF image directories are broken", code="corrupt_image")
+            raise UnsupportedDocument("TIFF image directories are broken", code=ErrorCode.CORRUPT_IMAGE)
         offsets.append(offset)
         if len(offsets) > max_pages:
-            raise UnsupportedDocument(f"TIFF has over {max_pages} pages", code="too_many_pages")
+            raise UnsupportedDocument(f"TIFF has over {max_pages} pages", code=ErrorCode.TOO_MANY_PAGES)
         entries = struct.unpack_from(order + "H", data, offset)[0]
         link = offset + 2 + 12 * entries
         if link + 4 > len(data):
-            raise UnsupportedDocument("TIFF image directories are broken", code="corrupt_image")
+            raise UnsupportedDocument("TIFF image directories are broken", code=ErrorCode.CORRUPT_IMAGE)
         offset = struct.unpack_from(order + "I", data, link)[0]
     if not offsets:
-        raise UnsupportedDocument("TIFF holds no image", code="empty_document")
+        raise UnsupportedDocument("TIFF holds no image", code=ErrorCode.EMPTY_DOCUMENT)
     return offsets
 
 
@@ -555,7 +556,7 @@ class RapidOcrEngine:
             # Anything else the engine raises on a decoded page (RapidOCR's ResizeImgError, OpenCV's
             # cv2.error on a shape it cannot take) is about this image, and would be again on a retry.
             raise UnsupportedDocument(
-                f"the OCR engine could not read the image ({type(exc).__name__})", code="corrupt_image"
+                f"the OCR engine could not read the image ({type(exc).__name__})", code=ErrorCode.CORRUPT_IMAGE
             ) from exc
         boxes: list[TextBox] = []
         for points, text, score in zip(
@@ -575,7 +576,8 @@ class RapidOcrEngine:
             except ImportError as exc:
                 # The `ocr` extra is not installed: a setup problem, reported as such rather than retried.
                 raise UnsupportedDocument(
-                    "OCR is not installed (pip install 'docintake[ocr]', or OCR_ENGINE=none)", code="ocr_not_installed"
+                    "OCR is not installed (pip install 'docintake[ocr]', or OCR_ENGINE=none)",
+                    code=ErrorCode.OCR_NOT_INSTALLED,
                 ) from exc
 
             threads = self.threads or len(os.sched_getaffinity(0))
@@ -619,10 +621,10 @@ class RapidOcrEngine:
                     return np.asarray(grey)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UnsupportedDocument(
-                f"the image has over {MAX_IMAGE_PIXELS // 1_000_000} million pixels", code="too_large"
+                f"the image has over {MAX_IMAGE_PIXELS // 1_000_000} million pixels", code=ErrorCode.TOO_LARGE
             ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise UnsupportedDocument("the image could not be decoded", code="corrupt_image") from exc
+            raise UnsupportedDocument("the image could not be decoded", code=ErrorCode.CORRUPT_IMAGE) from exc
 
 
 def _padded(grey: Any, np: Any) -> Any:

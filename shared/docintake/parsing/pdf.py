@@ -48,6 +48,7 @@ from docintake.parsing import (
 from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
 from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
+from docintake.vocabulary import ErrorCode
 
 _BULLET = re.compile(r"^[•▪●◦–*]\s+")
 _DIGITS = re.compile(r"\d+")
@@ -94,8 +95,8 @@ def parse_pdf(data: bytes, *, max_pages: int, ocr: OcrEngine | None = None) -> P
     empty = sum(1 for page in pages if not page.items and not read.has_text(page.number))
     if empty == page_count:
         if ocr is not None:
-            raise UnsupportedDocument("no page has text, OCR included", code="empty_document")
-        raise UnsupportedDocument("no page has a text layer", code="no_text_layer")
+            raise UnsupportedDocument("no page has text, OCR included", code=ErrorCode.EMPTY_DOCUMENT)
+        raise UnsupportedDocument("no page has a text layer", code=ErrorCode.NO_TEXT_LAYER)
     # Text objects with nothing in them that reads (spaces, control characters) leave no page: empty_document.
     markdown, page_map = _markdown(pages, read)
     warnings = ((f"pages_without_text:{empty}",) if empty else ()) + read.warnings
@@ -137,7 +138,9 @@ def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: 
     try:
         page_count = _page_count(pdf, max_pages)
         if not 1 <= first <= last <= page_count:
-            raise UnsupportedDocument(f"pages {first}-{last} are not in a {page_count}-page PDF", code="page_range")
+            raise UnsupportedDocument(
+                f"pages {first}-{last} are not in a {page_count}-page PDF", code=ErrorCode.PAGE_RANGE
+            )
         before = [_read_page(pdf, i) for i in range(max(first - 1 - PART_CONTEXT_PAGES, 0), first - 1)]
         pages, read = _read_pages(pdf, range(first - 1, last), ocr)
         after = [_read_page(pdf, i) for i in range(last, min(last + PART_CONTEXT_PAGES, page_count))]
@@ -171,9 +174,9 @@ def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: 
 def _page_count(pdf: pdfium.PdfDocument, max_pages: int) -> int:
     page_count = len(pdf)
     if page_count == 0:
-        raise UnsupportedDocument("PDF has no pages", code="empty_document")
+        raise UnsupportedDocument("PDF has no pages", code=ErrorCode.EMPTY_DOCUMENT)
     if page_count > max_pages:
-        raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code="too_many_pages")
+        raise UnsupportedDocument(f"PDF has {page_count} pages, over {max_pages}", code=ErrorCode.TOO_MANY_PAGES)
     return page_count
 
 
@@ -212,13 +215,13 @@ def _markdown(
 
 def _open(data: bytes) -> pdfium.PdfDocument:
     if b"%PDF-" not in data[:1024]:
-        raise UnsupportedDocument("not a PDF file", code="corrupt_pdf")
+        raise UnsupportedDocument("not a PDF file", code=ErrorCode.CORRUPT_PDF)
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise UnsupportedDocument("PDF is encrypted", code="encrypted_pdf") from exc
-        raise UnsupportedDocument("PDF could not be read", code="corrupt_pdf") from exc
+            raise UnsupportedDocument("PDF is encrypted", code=ErrorCode.ENCRYPTED_PDF) from exc
+        raise UnsupportedDocument("PDF could not be read", code=ErrorCode.CORRUPT_PDF) from exc
 
 
 # --- reading one page ----------------------------------------------------------------------------------
@@ -229,7 +232,7 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
         page = pdf[index]
     except pdfium.PdfiumError as exc:
         # A page in a looping or too deep page tree, or one whose object is missing, will not load.
-        raise UnsupportedDocument(f"page {index + 1} could not be read", code="corrupt_pdf") from exc
+        raise UnsupportedDocument(f"page {index + 1} could not be read", code=ErrorCode.CORRUPT_PDF) from exc
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()

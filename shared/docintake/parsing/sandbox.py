@@ -41,6 +41,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 from docintake.errors import DocintakeError, UnsupportedDocument
 from docintake.parsing import Heartbeat
+from docintake.vocabulary import ErrorCode
 
 T = TypeVar("T")
 
@@ -70,7 +71,7 @@ class Sandbox:
     # The caller's heartbeat (lease and message visibility) is called this often while the child works.
     heartbeat_seconds: float = 10.0
     # What a child that died without a result says about the file it was reading.
-    crash_code: str = "corrupt_pdf"
+    crash_code: str = ErrorCode.CORRUPT_PDF
 
     @property
     def cpu_seconds(self) -> int:
@@ -138,7 +139,9 @@ class Sandbox:
         next_beat = now + self.heartbeat_seconds
         while True:
             if now >= deadline:
-                raise UnsupportedDocument(f"parsing took longer than {self.timeout_seconds:g} s", code="parse_timeout")
+                raise UnsupportedDocument(
+                    f"parsing took longer than {self.timeout_seconds:g} s", code=ErrorCode.PARSE_TIMEOUT
+                )
             if heartbeat is not None and now >= next_beat:
                 heartbeat()
                 next_beat = time.monotonic() + self.heartbeat_seconds
@@ -159,7 +162,9 @@ class Sandbox:
 
     def _died(self, exitcode: int) -> NoReturn:
         if exitcode == -signal.SIGXCPU:
-            raise UnsupportedDocument(f"parsing used more than {self.cpu_seconds} s of CPU", code="parse_timeout")
+            raise UnsupportedDocument(
+                f"parsing used more than {self.cpu_seconds} s of CPU", code=ErrorCode.PARSE_TIMEOUT
+            )
         if exitcode == -signal.SIGABRT:
             # PDFium ends the process with abort() when an allocation fails (so does C++'s std::bad_alloc
             # through std::terminate, and CPython's fatal out-of-memory errors), and under the cap that is how
@@ -225,7 +230,7 @@ def _mapped_bytes() -> int:
 
 
 def _out_of_memory(memory_mb: int) -> UnsupportedDocument:
-    return UnsupportedDocument(f"parsing needed more than {memory_mb} MB", code="parse_memory")
+    return UnsupportedDocument(f"parsing needed more than {memory_mb} MB", code=ErrorCode.PARSE_MEMORY)
 
 
 def _portable(exc: Exception) -> Exception:

@@ -30,22 +30,23 @@ from typing import Any
 from docintake.errors import DependencyUnavailable, UnsupportedDocument
 from docintake.parsing import markdown_table
 from docintake.parsing.ocr import OcrPage, PageImage
+from docintake.vocabulary import ErrorCode
 
 MAX_BYTES = 10 * 1024 * 1024
 
 _TRANSIENT = {
-    "ThrottlingException": "ocr_throttled",
-    "ProvisionedThroughputExceededException": "ocr_throttled",
-    "LimitExceededException": "ocr_throttled",
-    "InternalServerError": "ocr_unavailable",
-    "ServiceUnavailableException": "ocr_unavailable",
-    "AccessDeniedException": "ocr_access_denied",
+    "ThrottlingException": ErrorCode.OCR_THROTTLED,
+    "ProvisionedThroughputExceededException": ErrorCode.OCR_THROTTLED,
+    "LimitExceededException": ErrorCode.OCR_THROTTLED,
+    "InternalServerError": ErrorCode.OCR_UNAVAILABLE,
+    "ServiceUnavailableException": ErrorCode.OCR_UNAVAILABLE,
+    "AccessDeniedException": ErrorCode.OCR_ACCESS_DENIED,
 }
 _PERMANENT = {
-    "InvalidParameterException": "ocr_invalid_parameter",
-    "UnsupportedDocumentException": "ocr_unsupported_document",
-    "BadDocumentException": "ocr_bad_document",
-    "DocumentTooLargeException": "ocr_document_too_large",
+    "InvalidParameterException": ErrorCode.OCR_INVALID_PARAMETER,
+    "UnsupportedDocumentException": ErrorCode.OCR_UNSUPPORTED_DOCUMENT,
+    "BadDocumentException": ErrorCode.OCR_BAD_DOCUMENT,
+    "DocumentTooLargeException": ErrorCode.OCR_DOCUMENT_TOO_LARGE,
 }
 _HEADINGS = {"LAYOUT_TITLE": "#", "LAYOUT_SECTION_HEADER": "##"}
 _SKIPPED = {"LAYOUT_PAGE_NUMBER"}
@@ -65,7 +66,8 @@ class TextractEngine:
         document = page.png()
         if len(document) > MAX_BYTES:
             raise UnsupportedDocument(
-                f"a page image of {len(document)} bytes is over Textract's {MAX_BYTES}", code="ocr_document_too_large"
+                f"a page image of {len(document)} bytes is over Textract's {MAX_BYTES}",
+                code=ErrorCode.OCR_DOCUMENT_TOO_LARGE,
             )
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -75,10 +77,12 @@ class TextractEngine:
             error = exc.response.get("Error", {}).get("Code", "")
             if error in _PERMANENT:
                 raise UnsupportedDocument(f"Textract refused the page: {error}", code=_PERMANENT[error]) from exc
-            code = _TRANSIENT.get(error, "ocr_unavailable")
+            code = _TRANSIENT.get(error, ErrorCode.OCR_UNAVAILABLE)
             raise DependencyUnavailable(f"Textract failed: {error or 'unknown'}", code=code) from exc
         except BotoCoreError as exc:
-            raise DependencyUnavailable(f"Textract unreachable: {type(exc).__name__}", code="ocr_unavailable") from exc
+            raise DependencyUnavailable(
+                f"Textract unreachable: {type(exc).__name__}", code=ErrorCode.OCR_UNAVAILABLE
+            ) from exc
         return page_from_blocks(response.get("Blocks", []))
 
     def _client(self) -> Any:
