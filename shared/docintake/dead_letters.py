@@ -12,6 +12,7 @@ from uuid import UUID
 
 from aws_lambda_powertools import Logger
 
+from docintake.context import Context
 from docintake.db import one, run
 from docintake.errors import InvalidMessage
 from docintake.events import append_event
@@ -23,7 +24,7 @@ from docintake.storage import parse_upload_key
 if TYPE_CHECKING:
     pass
 
-from docintake.operations import QUEUE_NAMES, STEP_FOR_STAGE, Operations
+from docintake.operations import QUEUE_NAMES, STEP_FOR_STAGE
 from docintake.vocabulary import FINISHED_STATES, Queue
 
 logger = Logger(service="docintake", child=True)
@@ -64,10 +65,10 @@ class DeadLetter:
         }
 
 
-def read_dead_letters(ops: Operations, queue: str, *, hold_seconds: int = 120) -> list[DeadLetter]:
+def read_dead_letters(ops: Context, queue: str, *, hold_seconds: int = 120) -> list[DeadLetter]:
     """Receives every visible message of the queue's DLQ and keeps them invisible for ``hold_seconds``;
     ``release`` makes them visible again. Each is described from its body and the job it belongs to."""
-    url = ops.dlq_url(queue)
+    url = ops.required_dlq_url(queue)
     letters: list[DeadLetter] = []
     seen: set[str] = set()
     empty = 0
@@ -94,13 +95,13 @@ def read_dead_letters(ops: Operations, queue: str, *, hold_seconds: int = 120) -
     return letters
 
 
-def release(ops: Operations, queue: str, letters: list[DeadLetter]) -> None:
-    url = ops.dlq_url(queue)
+def release(ops: Context, queue: str, letters: list[DeadLetter]) -> None:
+    url = ops.required_dlq_url(queue)
     for letter in letters:
         ops.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0)
 
 
-def list_dead_letters(ops: Operations, queues: tuple[str, ...] = QUEUE_NAMES) -> list[DeadLetter]:
+def list_dead_letters(ops: Context, queues: tuple[str, ...] = QUEUE_NAMES) -> list[DeadLetter]:
     found: list[DeadLetter] = []
     for queue in queues:
         letters = read_dead_letters(ops, queue, hold_seconds=30)
@@ -164,7 +165,7 @@ def _describe_validate(letter: DeadLetter) -> None:
     letter.reason = letter.reason or " ".join(part for part in (condition, detail) if part)
 
 
-def _attach_jobs(ops: Operations, letters: list[DeadLetter]) -> None:
+def _attach_jobs(ops: Context, letters: list[DeadLetter]) -> None:
     documents = sorted({str(letter.document_id) for letter in letters if letter.document_id})
     if not documents:
         return
@@ -199,7 +200,7 @@ ReplayDecision = Literal["replay", "drop", "keep", "fail"]
 
 
 def replay(
-    ops: Operations,
+    ops: Context,
     queue: str,
     *,
     invocation_id: str,
@@ -248,7 +249,7 @@ def replay(
     return summary
 
 
-def replay_decision(ops: Operations, letter: DeadLetter) -> ReplayDecision:
+def replay_decision(ops: Context, letter: DeadLetter) -> ReplayDecision:
     """``replay`` (send it back and reset its job), ``drop`` (delete it: its job has finished or moved on),
     ``keep`` (leave it: unreadable, or on the wrong queue) or ``fail`` (it cannot be sent from here: the
     source is not configured). Reads only the letter and the settings, so a dry run can ask it too."""
@@ -273,11 +274,11 @@ def replay_decision(ops: Operations, letter: DeadLetter) -> ReplayDecision:
     return "replay"
 
 
-def _carry_out(ops: Operations, letter: DeadLetter, decision: ReplayDecision, invocation_id: str) -> ReplayDecision:
+def _carry_out(ops: Context, letter: DeadLetter, decision: ReplayDecision, invocation_id: str) -> ReplayDecision:
     """Does what ``replay_decision`` decided; a step that fails turns the outcome into ``fail``."""
     if decision in ("keep", "fail"):
         return decision
-    dlq = ops.dlq_url(letter.queue)
+    dlq = ops.required_dlq_url(letter.queue)
     try:
         if decision == "drop":
             ops.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter.receipt_handle)

@@ -18,8 +18,8 @@ from aws_lambda_powertools import Logger
 from psycopg.types.json import Jsonb
 
 from docintake import metrics
-from docintake.config import Settings
-from docintake.db import Database, Row, one, queries, run
+from docintake.context import Context
+from docintake.db import Row, one, queries, run
 from docintake.errors import DocintakeError, InvalidMessage, LeaseHeld, LeaseLost, PermanentError
 from docintake.events import append_event
 from docintake.messages import StageMessage
@@ -27,8 +27,7 @@ from docintake.queues import backoff_seconds, delay_redelivery, send_stage_messa
 from docintake.vocabulary import FINISHED_STATES, DocumentStatus, ErrorCode, JobState, Stage, StepName
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_sqs import SQSClient
+    pass
 
 logger = Logger(service="docintake", child=True)
 
@@ -57,39 +56,6 @@ STEPS: dict[StepName, Step] = {
 }
 # Validation is driven by S3 events, not a stage message; it shares only the completion and the send.
 VALIDATE_STEP = Step("validate", Stage.AWAITING_UPLOAD, Stage.AWAITING_UPLOAD, Stage.UPLOAD_VALIDATED, StepName.PARSE)
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    """What every function hands to the stages: settings and clients built once per container."""
-
-    settings: Settings
-    db: Database
-    s3: S3Client
-    sqs: SQSClient
-    function_name: str
-
-    def queue_url(self, step: str) -> str:
-        url = {
-            "parse": self.settings.parse_queue_url,
-            "chunk": self.settings.chunk_queue_url,
-            "embed": self.settings.embed_queue_url,
-        }[step]
-        if not url:
-            raise RuntimeError(f"{step.upper()}_QUEUE_URL is not set")
-        return url
-
-    def dlq_url(self, step: str) -> str | None:
-        return {
-            "parse": self.settings.parse_dlq_url,
-            "chunk": self.settings.chunk_dlq_url,
-            "embed": self.settings.embed_dlq_url,
-        }.get(step)
-
-    @property
-    def resend_grace(self) -> timedelta:
-        """How long a completed stage may wait for its sender before a duplicate delivery re-sends."""
-        return timedelta(seconds=self.settings.resend_grace_seconds)
 
 
 @dataclass(frozen=True)
@@ -154,7 +120,7 @@ class Parts:
     join: Callable[[psycopg.Connection[Row], Claim], dict[str, Any]]
 
 
-def heartbeat(pipeline: Pipeline, claim: Claim) -> None:
+def heartbeat(pipeline: Context, claim: Claim) -> None:
     """Long work is still alive: extend the lease and ``heartbeat_at``, and keep the message invisible.
     Raises LeaseLost when another invocation has taken the job (or the part) over, so the work stops."""
     ids = {"job_id": claim.message.job_id, "lease_owner": claim.lease_owner, "lease_seconds": claim.lease_seconds}
@@ -172,7 +138,7 @@ def stage_index(stage: str) -> int:
     return STAGES.index(Stage(stage))
 
 
-def send_next(pipeline: Pipeline, message: StageMessage, step: Step) -> None:
+def send_next(pipeline: Context, message: StageMessage, step: Step) -> None:
     """Sends the next stage's message for a job that completed ``step``, then records that it went out."""
     if step.next_step is None:
         return
@@ -182,7 +148,7 @@ def send_next(pipeline: Pipeline, message: StageMessage, step: Step) -> None:
         run(conn, "mark_message_sent", {"job_id": message.job_id, "stage": step.completed_stage})
 
 
-def send_parts(pipeline: Pipeline, message: StageMessage, step: Step, parts: list[int]) -> None:
+def send_parts(pipeline: Context, message: StageMessage, step: Step, parts: list[int]) -> None:
     """Sends one message per part of a job that fanned out at ``step``, then records that they went out."""
     for part in parts:
         send_stage_message(pipeline.sqs, pipeline.queue_url(step.name), message.model_copy(update={"part": part}))
@@ -191,7 +157,7 @@ def send_parts(pipeline: Pipeline, message: StageMessage, step: Step, parts: lis
 
 
 def process_stage_message(
-    pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, parts: Parts | None = None
+    pipeline: Context, step: Step, delivery: Delivery, work: Work, parts: Parts | None = None
 ) -> Outcome:
     """Runs one delivery of a stage message. Returns the outcome, or raises to have SQS redeliver it —
     after the backoff for this attempt, set through the message's visibility, whatever the error:
@@ -209,7 +175,7 @@ def process_stage_message(
         raise
 
 
-def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, parts: Parts | None) -> Outcome:
+def _run_stage(pipeline: Context, step: Step, delivery: Delivery, work: Work, parts: Parts | None) -> Outcome:
     message = StageMessage.parse_body(delivery.body)
     if message.stage != step.name:
         raise InvalidMessage(f"message for stage {message.stage} on the {step.name} queue")
@@ -310,7 +276,7 @@ def _run_stage(pipeline: Pipeline, step: Step, delivery: Delivery, work: Work, p
     return "completed"
 
 
-def _fan_out(pipeline: Pipeline, claim: Claim, delivery: Delivery, fan_out: FanOut) -> Outcome:
+def _fan_out(pipeline: Context, claim: Claim, delivery: Delivery, fan_out: FanOut) -> Outcome:
     """The job moves to the parts stage with its parts recorded, in one fenced transaction; then one message
     per part goes out. A crash before the sends is repaired by a duplicate of this message or the sweeper."""
     message, step = claim.message, claim.step
@@ -356,7 +322,7 @@ def _part_ids(message: StageMessage, step: Step) -> dict[str, Any]:
     return {"job_id": message.job_id, "document_id": message.document_id, "step": step.name, "part": message.part}
 
 
-def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: StageMessage, parts: Parts) -> Outcome:
+def _run_part(pipeline: Context, step: Step, delivery: Delivery, message: StageMessage, parts: Parts) -> Outcome:
     """One part of a stage that fanned out: claim the part's lease, do its work, complete it under fencing
     with the job's row locked, and, when it is the last part in, join them and advance the job in that same
     transaction. Failures are the job's, as in a stage; a part short of time continues in a fresh message."""
@@ -421,7 +387,7 @@ def _run_part(pipeline: Pipeline, step: Step, delivery: Delivery, message: Stage
 
 
 def _complete_part(
-    pipeline: Pipeline, claim: Claim, delivery: Delivery, writer: Writer, parts: Parts
+    pipeline: Context, claim: Claim, delivery: Delivery, writer: Writer, parts: Parts
 ) -> tuple[dict[str, Any], bool]:
     """One transaction, the job's row locked first: the part done under fencing with its writes and event, and,
     when it is the last, the join and the job's advance. Returns the part's details and whether it joined."""
@@ -471,7 +437,7 @@ def _complete_part(
     return details, True
 
 
-def _continue_part(pipeline: Pipeline, claim: Claim, delivery: Delivery) -> Outcome:
+def _continue_part(pipeline: Context, claim: Claim, delivery: Delivery) -> Outcome:
     """The part's work stopped short of the invocation's time limit with what it did committed: free the
     part and send its message again, so a fresh invocation (with a fresh receive count) carries on."""
     message, step = claim.message, claim.step
@@ -490,7 +456,7 @@ def _continue_part(pipeline: Pipeline, claim: Claim, delivery: Delivery) -> Outc
     return "continued"
 
 
-def _unclaimed_part(pipeline: Pipeline, step: Step, message: StageMessage, current: Row | None) -> Outcome:
+def _unclaimed_part(pipeline: Context, step: Step, message: StageMessage, current: Row | None) -> Outcome:
     """The part could not be claimed: done already (a duplicate), its job gone or finished, or held."""
     assert step.parts_stage is not None
     if current is None or current["state"] in FINISHED_STATES or current["part_state"] is None:
@@ -515,7 +481,7 @@ def _unclaimed_part(pipeline: Pipeline, step: Step, message: StageMessage, curre
     raise LeaseHeld("another invocation holds the part's lease")
 
 
-def dead_letter_invalid(pipeline: Pipeline, step: str, delivery: Delivery, exc: InvalidMessage) -> bool:
+def dead_letter_invalid(pipeline: Context, step: str, delivery: Delivery, exc: InvalidMessage) -> bool:
     """Sends a body no stage can read to the queue's DLQ with the reason as message attributes, records a
     system event (ids and the code only), and returns True so the original is acknowledged. False when
     there is no DLQ configured or the send failed: the message is then redelivered until SQS moves it."""
@@ -551,7 +517,7 @@ def dead_letter_invalid(pipeline: Pipeline, step: str, delivery: Delivery, exc: 
     return True
 
 
-def _unclaimed(pipeline: Pipeline, step: Step, message: StageMessage, job: Row | None) -> Outcome:
+def _unclaimed(pipeline: Context, step: Step, message: StageMessage, job: Row | None) -> Outcome:
     """The job could not be claimed: decide between a duplicate, a lost send, or work still under way."""
     if job is None:
         # Deleted, or not this user's: nothing to do, and nothing to retry.
@@ -587,7 +553,7 @@ def _unclaimed(pipeline: Pipeline, step: Step, message: StageMessage, job: Row |
 
 
 def _record_failure(
-    pipeline: Pipeline,
+    pipeline: Context,
     message: StageMessage,
     step: Step,
     delivery: Delivery,
@@ -646,7 +612,7 @@ def _record_failure(
 
 
 def _retry_or_dead_letter(
-    pipeline: Pipeline,
+    pipeline: Context,
     message: StageMessage,
     step: Step,
     delivery: Delivery,
@@ -667,7 +633,7 @@ def _retry_or_dead_letter(
     logger.warning("stage will retry", extra={"error_code": code, "delay_seconds": delay})
 
 
-def _event_ids(message: StageMessage, stage: str, pipeline: Pipeline, invocation_id: str) -> dict[str, Any]:
+def _event_ids(message: StageMessage, stage: str, pipeline: Context, invocation_id: str) -> dict[str, Any]:
     return {
         "user_id": message.user_id,
         "document_id": message.document_id,

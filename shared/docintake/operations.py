@@ -1,5 +1,5 @@
-"""What the operators' tools share: the ``Operations`` context (a database role, clients and queue URLs), the
-stage vocabulary they map jobs with, and the read-only job listings (``docintake_ops``).
+"""What the operators' tools share: the stage vocabulary they map jobs with, the S3 event they re-validate with,
+and the read-only job listings (``docintake_ops``). Their context is ``context.Context``, as every function's.
 
 The deployed sweeper is ``sweeper.py``; reading and replaying the dead-letter queues is ``dead_letters.py``.
 Both run as ``docintake_sweeper``: it sees every user's jobs and may move them on, but reads no chunk,
@@ -8,8 +8,6 @@ filename or vector.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
@@ -17,13 +15,11 @@ from uuid import UUID
 
 from aws_lambda_powertools import Logger
 
-from docintake.config import Settings
 from docintake.db import Database, Row, one, run
 from docintake.vocabulary import FINISHED_STATES, Queue, Stage, StepName
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_sqs import SQSClient
+    pass
 
 logger = Logger(service="docintake", child=True)
 
@@ -41,38 +37,7 @@ STEP_FOR_STAGE: dict[str, StepName] = {
 }
 # Where a job waits while the parts of a large document's stage run (see jobs.py): each part has a message.
 PARTS_STAGES = frozenset({Stage.PARSING_PARTS, Stage.EMBEDDING_PARTS})
-__all__ = ["FINISHED_STATES", "PARTS_STAGES", "QUEUE_NAMES", "STEP_FOR_STAGE", "Operations"]
-
-
-@dataclass(frozen=True)
-class Operations:
-    """What the sweeper and the operator commands work with: a database role, clients and queue URLs."""
-
-    settings: Settings
-    db: Database
-    s3: S3Client
-    sqs: SQSClient
-    function_name: str
-    # Re-invokes ValidateFunction asynchronously with an S3 event (Lambda Invoke, or the local async queue).
-    invoke_validate: Callable[[dict[str, Any]], None] | None = None
-
-    def source_url(self, queue: str) -> str | None:
-        return {
-            "parse": self.settings.parse_queue_url,
-            "chunk": self.settings.chunk_queue_url,
-            "embed": self.settings.embed_queue_url,
-        }.get(queue)
-
-    def dlq_url(self, queue: str) -> str:
-        url = {
-            "validate": self.settings.validate_dlq_url,
-            "parse": self.settings.parse_dlq_url,
-            "chunk": self.settings.chunk_dlq_url,
-            "embed": self.settings.embed_dlq_url,
-        }[queue]
-        if not url:
-            raise RuntimeError(f"{queue.upper()}_DLQ_URL is not set")
-        return url
+__all__ = ["FINISHED_STATES", "PARTS_STAGES", "QUEUE_NAMES", "STEP_FOR_STAGE"]
 
 
 def s3_created_event(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from docintake.aws import lambda_client, s3_client, secrets_client, sqs_client
 from docintake.config import Settings, load_settings
+from docintake.context import Context
 from docintake.db import Database, database_url_from_secret
 
-if TYPE_CHECKING:
-    from docintake.jobs import Pipeline
-    from docintake.operations import Operations
 
-
-def build_pipeline(function_name: str) -> Pipeline:
-    # Imported here: SearchFunction wires only its settings and database (build_database), and the stage
-    # machine would add its message, queue and metrics modules to that function's cold start.
-    from docintake.jobs import Pipeline
-
+def build_pipeline(function_name: str) -> Context:
+    """A stage's or an API function's wiring: its role's database, S3 and SQS."""
     settings = load_settings()
-    return Pipeline(settings, build_database(settings), s3_client(), sqs_client(), function_name)
+    return Context(settings, build_database(settings), s3_client(), sqs_client(), function_name)
 
 
 def build_database(settings: Settings) -> Database:
@@ -29,13 +23,11 @@ def build_database(settings: Settings) -> Database:
     return Database(_database_url(settings))
 
 
-def build_operations(function_name: str) -> Operations:
+def build_operations(function_name: str) -> Context:
     """SweeperFunction's wiring: the sweeper role's database, and ValidateFunction to re-invoke."""
-    from docintake.operations import Operations  # the sweeper's alone: see build_pipeline
-
     settings = load_settings()
     invoke = async_invoker(settings.validate_function_name) if settings.validate_function_name else None
-    return Operations(settings, Database(_database_url(settings)), s3_client(), sqs_client(), function_name, invoke)
+    return Context(settings, Database(_database_url(settings)), s3_client(), sqs_client(), function_name, invoke)
 
 
 def async_invoker(function_name: str) -> Callable[[dict[str, Any]], None]:

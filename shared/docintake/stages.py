@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.chunking import chunk_markdown
+from docintake.context import Context
 from docintake.db import Row, one, queries, run
 from docintake.document_types import classify
 from docintake.embedding import Embedder, embedder_for_model
@@ -21,7 +22,6 @@ from docintake.jobs import (
     Outcome,
     PartContinues,
     Parts,
-    Pipeline,
     Writer,
     heartbeat,
     process_stage_message,
@@ -44,7 +44,7 @@ def delivery_from_record(record: SQSRecord, context: LambdaContext) -> Delivery:
     )
 
 
-def handle_parse_record(pipeline: Pipeline, record: SQSRecord, context: LambdaContext, parser: Parser) -> Outcome:
+def handle_parse_record(pipeline: Context, record: SQSRecord, context: LambdaContext, parser: Parser) -> Outcome:
     """ParseFunction's call per record: a whole parse, or a fan-out and then one page range per message."""
     return process_stage_message(
         pipeline,
@@ -58,7 +58,7 @@ def handle_parse_record(pipeline: Pipeline, record: SQSRecord, context: LambdaCo
     )
 
 
-def handle_chunk_record(pipeline: Pipeline, record: SQSRecord, context: LambdaContext) -> Outcome:
+def handle_chunk_record(pipeline: Context, record: SQSRecord, context: LambdaContext) -> Outcome:
     """ChunkFunction's call per record."""
     return process_stage_message(
         pipeline,
@@ -68,7 +68,7 @@ def handle_chunk_record(pipeline: Pipeline, record: SQSRecord, context: LambdaCo
     )
 
 
-def handle_embed_record(pipeline: Pipeline, record: SQSRecord, context: LambdaContext, embedder: Embedder) -> Outcome:
+def handle_embed_record(pipeline: Context, record: SQSRecord, context: LambdaContext, embedder: Embedder) -> Outcome:
     """EmbedFunction's call per record: a whole embed, or a fan-out and then one chunk range per message."""
     return process_stage_message(
         pipeline,
@@ -96,7 +96,7 @@ def page_ranges(count: int, per_part: int, first: int = 1) -> tuple[tuple[int, i
     return tuple(ranges)
 
 
-def parse_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer | FanOut:
+def parse_work(pipeline: Context, claim: Claim, parser: Parser) -> Writer | FanOut:
     message, settings = claim.message, pipeline.settings
     # The version validate verified: a presigned URL can be reused to overwrite the key until it expires.
     data = get_bytes(pipeline.s3, settings.bucket_name, claim.job["s3_key"], claim.job["s3_version_id"])
@@ -115,7 +115,7 @@ def parse_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer | Fan
     return write
 
 
-def parse_part_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer:
+def parse_part_work(pipeline: Context, claim: Claim, parser: Parser) -> Writer:
     """Pages ``first_item``..``last_item`` of the document, kept in S3 as the part's JSON until the join."""
     message, settings, part = claim.message, pipeline.settings, claim.job
     data = get_bytes(pipeline.s3, settings.bucket_name, part["s3_key"], part["s3_version_id"])
@@ -146,7 +146,7 @@ def parse_part_work(pipeline: Pipeline, claim: Claim, parser: Parser) -> Writer:
     return write
 
 
-def parse_join(pipeline: Pipeline, conn: psycopg.Connection[Row], claim: Claim, parser: Parser) -> dict[str, Any]:
+def parse_join(pipeline: Context, conn: psycopg.Connection[Row], claim: Claim, parser: Parser) -> dict[str, Any]:
     """Every part is in: the document's Markdown and page map, as a whole parse would have written them."""
     message, bucket = claim.message, pipeline.settings.bucket_name
     rows = conn.execute(queries()["part_results"], {"job_id": message.job_id, "step": "parse"}).fetchall()
@@ -156,7 +156,7 @@ def parse_join(pipeline: Pipeline, conn: psycopg.Connection[Row], claim: Claim, 
 
 
 def _write_parsed(
-    pipeline: Pipeline, conn: psycopg.Connection[Row], message: StageMessage, parsed: ParsedDocument
+    pipeline: Context, conn: psycopg.Connection[Row], message: StageMessage, parsed: ParsedDocument
 ) -> dict[str, Any]:
     # Written inside the completing transaction, which holds the job's row: a deletion either cancelled the
     # job first (then nothing is written) or waits for this commit and then removes these objects too.
@@ -199,7 +199,7 @@ def _write_parsed(
     }
 
 
-def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
+def chunk_work(pipeline: Context, claim: Claim) -> Writer:
     message, settings = claim.message, pipeline.settings
     markdown = get_bytes(pipeline.s3, settings.bucket_name, markdown_key(message.user_id, message.document_id))
     page_map = get_bytes(pipeline.s3, settings.bucket_name, page_map_key(message.user_id, message.document_id))
@@ -247,7 +247,7 @@ def chunk_work(pipeline: Pipeline, claim: Claim) -> Writer:
     return write
 
 
-def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer | FanOut:
+def embed_work(pipeline: Context, claim: Claim, embedder: Embedder) -> Writer | FanOut:
     """Vectors of the configured model and, when the user searches with another one (mid re-embed, or
     rolled back), of theirs too, so the document is found either way. Each batch commits on its own.
     A document of more chunks than a part holds fans out by chunk ordinal."""
@@ -283,7 +283,7 @@ def embed_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer |
 _PART_BATCH_SIZE = 64
 
 
-def embed_part_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Writer:
+def embed_part_work(pipeline: Context, claim: Claim, embedder: Embedder) -> Writer:
     """Chunks ``first_item``..``last_item`` (ordinals) of a large document. A part that would outrun the
     invocation stops between batches, its vectors committed, and continues in a fresh message."""
     message, part = claim.message, claim.job
@@ -312,7 +312,7 @@ def embed_part_work(pipeline: Pipeline, claim: Claim, embedder: Embedder) -> Wri
     return write
 
 
-def embed_join(pipeline: Pipeline, conn: psycopg.Connection[Row], claim: Claim, embedder: Embedder) -> dict[str, Any]:
+def embed_join(pipeline: Context, conn: psycopg.Connection[Row], claim: Claim, embedder: Embedder) -> dict[str, Any]:
     """Every part is in: the same completeness check and swap as a whole embed, in the joining transaction."""
     message = claim.message
     span = one(conn, "document_chunk_span", {"document_id": message.document_id})
@@ -321,7 +321,7 @@ def embed_join(pipeline: Pipeline, conn: psycopg.Connection[Row], claim: Claim, 
     return _finish_embedding(conn, message, _embed_models(pipeline, message.user_id, embedder), embedded)
 
 
-def _embed_models(pipeline: Pipeline, user_id: UUID, embedder: Embedder) -> list[Embedder]:
+def _embed_models(pipeline: Context, user_id: UUID, embedder: Embedder) -> list[Embedder]:
     with pipeline.db.transaction(user_id) as conn:
         searched = active_model(conn)
     models = [embedder]

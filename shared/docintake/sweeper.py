@@ -11,6 +11,7 @@ from uuid import UUID
 from aws_lambda_powertools import Logger
 
 from docintake import metrics
+from docintake.context import Context
 from docintake.db import Row, one, queries, run
 from docintake.events import append_event
 from docintake.logs import describe_exception
@@ -22,7 +23,7 @@ from docintake.vocabulary import ErrorCode, JobState, Queue, Stage
 if TYPE_CHECKING:
     pass
 
-from docintake.operations import PARTS_STAGES, STEP_FOR_STAGE, Operations, s3_created_event
+from docintake.operations import PARTS_STAGES, STEP_FOR_STAGE, s3_created_event
 
 logger = Logger(service="docintake", child=True)
 
@@ -43,7 +44,7 @@ class SweepResult:
 
 
 def sweep(
-    ops: Operations,
+    ops: Context,
     *,
     invocation_id: str,
     limit: int = 500,
@@ -97,7 +98,7 @@ def sweep(
     return result
 
 
-def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str, *, leases_expired: bool) -> None:
+def _rescue(ops: Context, conn: Any, job: Row, invocation_id: str, *, leases_expired: bool) -> None:
     step = STEP_FOR_STAGE[job["stage"]]
     url = ops.source_url(step)
     if not url:
@@ -131,7 +132,7 @@ def _rescue(ops: Operations, conn: Any, job: Row, invocation_id: str, *, leases_
     )
 
 
-def _give_up(ops: Operations, conn: Any, job: Row, invocation_id: str, state: JobState, code: ErrorCode) -> None:
+def _give_up(ops: Context, conn: Any, job: Row, invocation_id: str, state: JobState, code: ErrorCode) -> None:
     message = {
         ErrorCode.STAGE_CRASHED: "the stage stopped without a word on every attempt",
         ErrorCode.UPLOAD_UNVALIDATED: "the upload arrived but could not be validated",
@@ -144,7 +145,7 @@ def _give_up(ops: Operations, conn: Any, job: Row, invocation_id: str, state: Jo
         metrics.emit("DLQSends", 1, dimensions={"stage": STEP_FOR_STAGE.get(job["stage"], Queue.VALIDATE)})
 
 
-def _sweep_upload(ops: Operations, conn: Any, job: Row, invocation_id: str, result: SweepResult) -> None:
+def _sweep_upload(ops: Context, conn: Any, job: Row, invocation_id: str, result: SweepResult) -> None:
     bucket = ops.settings.bucket_name
     key = first_key_under(ops.s3, bucket, f"{UPLOAD_PREFIX}{job['user_id']}/{job['document_id']}/")
     if key is not None:
@@ -168,7 +169,7 @@ def _sweep_upload(ops: Operations, conn: Any, job: Row, invocation_id: str, resu
     result.expired.append(job["id"])
 
 
-def _ids(job: Row, ops: Operations, invocation_id: str) -> dict[str, Any]:
+def _ids(job: Row, ops: Context, invocation_id: str) -> dict[str, Any]:
     return {
         "user_id": job["user_id"],
         "document_id": job["document_id"],

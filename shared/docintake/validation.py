@@ -15,10 +15,11 @@ from aws_lambda_powertools import Logger
 
 from docintake import metrics
 from docintake.config import COMPOUND_FILE_MAGIC, ContentType
+from docintake.context import Context
 from docintake.db import Row, one, run
 from docintake.errors import PermanentError, UploadMismatch
 from docintake.events import append_event
-from docintake.jobs import VALIDATE_STEP, Pipeline, send_next
+from docintake.jobs import VALIDATE_STEP, send_next
 from docintake.messages import StageMessage
 from docintake.parsing import CONTROL_BYTES
 from docintake.storage import (
@@ -54,7 +55,7 @@ _BINARY_MAGIC = (
 
 
 def validate_upload(  # noqa: C901 - an early exit per refusal, in the order validation checks them
-    pipeline: Pipeline, *, bucket: str, raw_key: str, version_id: str | None, invocation_id: str
+    pipeline: Context, *, bucket: str, raw_key: str, version_id: str | None, invocation_id: str
 ) -> Outcome:
     settings = pipeline.settings
     key = parse_upload_key(raw_key)
@@ -160,7 +161,7 @@ def validate_upload(  # noqa: C901 - an early exit per refusal, in the order val
 
 
 def _reject_overwrite(
-    pipeline: Pipeline, key: str, version_id: str, message: StageMessage, invocation_id: str
+    pipeline: Context, key: str, version_id: str, message: StageMessage, invocation_id: str
 ) -> Outcome:
     """A second upload to a key whose upload was already decided (the presigned URL can be reused until it
     expires). Its version is deleted, so the key's current object is again the one validate verified."""
@@ -182,7 +183,7 @@ def _reject_overwrite(
     return "rejected"
 
 
-def _already_validated(pipeline: Pipeline, message: StageMessage, found: Row) -> Outcome:
+def _already_validated(pipeline: Context, message: StageMessage, found: Row) -> Outcome:
     """A duplicate S3 event. Re-sends the parse message only if its sender evidently died."""
     if (
         found["stage"] == Stage.UPLOAD_VALIDATED

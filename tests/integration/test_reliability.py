@@ -333,7 +333,7 @@ def test_the_sweeper_gives_up_on_a_job_that_crashes_every_time_and_one_bad_job_s
             raise RuntimeError("refused")
         return str(real_send(sqs, url, message))
 
-    monkeypatch.setattr(docintake.operations, "send_stage_message", refuse_one)
+    monkeypatch.setattr(docintake.sweeper, "send_stage_message", refuse_one)
     # WHEN the sweeper runs
     result = sweep(stack.operations(), invocation_id="sweep")
     # THEN the crash-looping job is dead-lettered with a code, the broken one skipped, the fine one rescued

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from docintake.context import Context
 from docintake.dead_letters import list_dead_letters, replay
-from docintake.operations import QUEUE_NAMES, Operations, job_timeline, list_jobs
+from docintake.operations import QUEUE_NAMES, job_timeline, list_jobs
 from docintake.sweeper import sweep
 from docintake_cli import running
 
@@ -75,12 +76,12 @@ def add_commands(commands: Any) -> None:
 
 
 @contextmanager
-def operations(role: str) -> Iterator[Operations]:
+def operations(role: str) -> Iterator[Context]:
     if os.environ.get("DOCINTAKE_TARGET") == "aws":
         from docintake.logs import function_logger
         from docintake.runtime import build_operations
 
-        # Operations log and emit metrics through the functions' logger; here it writes to stderr.
+        # Operators' commands log and emit metrics through the functions' logger; here it writes to stderr.
         function_logger(stream=sys.stderr)
         ops = build_operations("docintake-cli")
         try:

@@ -28,9 +28,9 @@ import boto3
 import psycopg
 from botocore.config import Config
 
+from docintake.context import Context
 from docintake.db import Database
 from docintake.logs import HandlerFailed, describe_exception, function_logger
-from docintake.operations import Operations
 from docintake_local.persistence import MotoState
 from docintake_local.postgres import LocalDatabase
 from docintake_local.template import Resolver, function_properties, load_template, resources_of_type
@@ -504,7 +504,7 @@ class LocalStack:
             except (Exception, InvocationCrashed) as exc:
                 log.warning("scheduled %s failed: %s", function, describe_exception(exc))
 
-    def operations(self, role: str = "sweeper", **settings: Any) -> Operations:
+    def operations(self, role: str = "sweeper", **settings: Any) -> Context:
         """What the operator commands work with, against this stack, as ``role``."""
         from docintake.config import Settings
 
@@ -512,7 +512,7 @@ class LocalStack:
         env["DATABASE_URL"] = self.database.role_url(role)
         with _environment(env):
             resolved = Settings()
-        return Operations(
+        return Context(
             resolved,
             Database(resolved.database_url or ""),
             self.client("s3"),

@@ -8,9 +8,9 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from docintake.api import ApiError
+from docintake.context import Context
 from docintake.db import Database, one, run
 from docintake.events import append_event
-from docintake.jobs import Pipeline
 from docintake.messages import StageMessage
 from docintake.queues import send_stage_message
 from docintake.status import RESUME_FROM, Cursor, DocumentView, cursor_after, document_view, explain, page_params
@@ -49,7 +49,7 @@ def get_document(db: Database, user_id: UUID, document_id: UUID) -> DocumentView
     return document_view(row)
 
 
-def retry_document(pipeline: Pipeline, user_id: UUID, document_id: UUID) -> DocumentView:
+def retry_document(pipeline: Context, user_id: UUID, document_id: UUID) -> DocumentView:
     """Resumes a failed or dead-lettered job from its last completed stage, if its error is one a retry
     can fix; 409 otherwise. The stage message goes out after the commit, as every stage's does."""
     with pipeline.db.transaction(user_id) as conn:
@@ -90,7 +90,7 @@ def retry_document(pipeline: Pipeline, user_id: UUID, document_id: UUID) -> Docu
     return get_document(pipeline.db, user_id, document_id)
 
 
-def delete_document(pipeline: Pipeline, user_id: UUID, document_id: UUID) -> dict[str, Any]:
+def delete_document(pipeline: Context, user_id: UUID, document_id: UUID) -> dict[str, Any]:
     """Removes a document everywhere: its jobs are cancelled (in-flight work stops at its next claim,
     heartbeat or completion), every object version under its prefixes is deleted, then its row (and by
     cascade its jobs, chunks and their vectors in every model's table). A ``document_deleted`` event stays,

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from docintake.api import ApiError, request_problems
 from docintake.config import ALLOWED_CONTENT_TYPES
+from docintake.context import Context
 from docintake.db import Row, one, run
 from docintake.events import append_event
-from docintake.jobs import Pipeline
 from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
 from docintake.vocabulary import ErrorCode, Stage
 
@@ -83,7 +83,7 @@ def parse_upload_request(body: str | None) -> UploadRequest:
         raise ApiError(400, ErrorCode.INVALID_REQUEST, request_problems(exc)) from None
 
 
-def create_upload(pipeline: Pipeline, user_id: UUID, request: UploadRequest) -> UploadTicket | DuplicateUpload:
+def create_upload(pipeline: Context, user_id: UUID, request: UploadRequest) -> UploadTicket | DuplicateUpload:
     """A document, its job and a presigned PUT URL; or, for a file the user already has and no ``replace``,
     that document (DuplicateUpload). Under the user's upload lock, so identical requests at once make one
     document. ``supersedes`` must name a document of the caller's (404) with no live successor (409)."""
