@@ -259,9 +259,14 @@ class LocalStack:
                 log.error("the local stack's state could not be saved at stop: %s", describe_exception(exc))
             self.state = None
         for module in [*self.functions.values(), *self.extra_containers]:
-            pipeline = getattr(module, "pipeline", None)
-            if pipeline is not None:
-                pipeline.db.close()
+            # A stage's or API function's context, the sweeper's, or (SearchFunction) its database alone.
+            for name in ("pipeline", "operations"):
+                context = getattr(module, name, None)
+                if context is not None:
+                    context.db.close()
+            database = getattr(module, "db", None)
+            if database is not None:
+                database.close()
         self.functions.clear()  # their connections are closed: a restart loads fresh containers
         self.extra_containers.clear()
         if self._moto is not None:
