@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -30,7 +29,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.e2e.run import moto_process
+from bench.e2e.run import log, moto_process
 from bench.store.run import database, postgres
 from docintake.chunking import chunk_markdown
 from docintake.config import Settings
@@ -46,11 +45,6 @@ OUT = ROOT / "bench" / "out"
 USER = uuid.UUID("b16d0c00-0000-4000-8000-000000000016")
 SCALING_LIMIT = 1.5
 MARKDOWN_LIMIT_SECONDS = 120.0
-_started = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - _started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass

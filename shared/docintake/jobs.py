@@ -186,10 +186,7 @@ def _run_stage(pipeline: Context, step: Step, delivery: Delivery, work: Work, pa
             raise InvalidMessage(f"a part message on the {step.name} queue, whose stage has no parts")
         return _run_part(pipeline, step, delivery, message, parts)
 
-    # Lease a little longer than this invocation can live; a crashed one's lease then lapses by itself.
-    grace = pipeline.settings.lease_grace_seconds
-    lease_seconds = max(grace, delivery.remaining_ms // 1000 + grace)
-    lease_owner = f"{delivery.invocation_id}/{delivery.message_id}"
+    lease_seconds, lease_owner = _lease(pipeline, delivery)
     with pipeline.db.transaction(message.user_id) as conn:
         job = one(
             conn,
@@ -276,6 +273,13 @@ def _run_stage(pipeline: Context, step: Step, delivery: Delivery, work: Work, pa
     return "completed"
 
 
+def _lease(pipeline: Context, delivery: Delivery) -> tuple[int, str]:
+    """A claim's lease: a little longer than this invocation can live, so a crashed one's lapses by itself;
+    its owner names the invocation and the message (two records of one batch are two owners)."""
+    grace = pipeline.settings.lease_grace_seconds
+    return max(grace, delivery.remaining_ms // 1000 + grace), f"{delivery.invocation_id}/{delivery.message_id}"
+
+
 def _fan_out(pipeline: Context, claim: Claim, delivery: Delivery, fan_out: FanOut) -> Outcome:
     """The job moves to the parts stage with its parts recorded, in one fenced transaction; then one message
     per part goes out. A crash before the sends is repaired by a duplicate of this message or the sweeper."""
@@ -329,9 +333,7 @@ def _run_part(pipeline: Context, step: Step, delivery: Delivery, message: StageM
     assert step.parts_stage is not None
     # The invocation's time is counted from the delivery, before the claim (which may wait on the job's lock).
     deadline = time.monotonic() + delivery.remaining_ms / 1000
-    grace = pipeline.settings.lease_grace_seconds
-    lease_seconds = max(grace, delivery.remaining_ms // 1000 + grace)
-    lease_owner = f"{delivery.invocation_id}/{delivery.message_id}"
+    lease_seconds, lease_owner = _lease(pipeline, delivery)
     ids = _part_ids(message, step)
     with pipeline.db.transaction(message.user_id) as conn:
         part = one(
