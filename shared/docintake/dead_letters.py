@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
@@ -18,14 +18,10 @@ from docintake.errors import InvalidMessage
 from docintake.events import append_event
 from docintake.logs import describe_exception
 from docintake.messages import StageMessage
+from docintake.operations import QUEUE_NAMES, STEP_FOR_STAGE
 from docintake.queues import send_stage_message
 from docintake.storage import parse_upload_key
-
-if TYPE_CHECKING:
-    pass
-
-from docintake.operations import QUEUE_NAMES, STEP_FOR_STAGE
-from docintake.vocabulary import FINISHED_STATES, Queue
+from docintake.vocabulary import FINISHED_STATES, ErrorCode, Queue
 
 logger = Logger(service="docintake", child=True)
 
@@ -148,7 +144,7 @@ def _describe_validate(letter: DeadLetter) -> None:
     except (ValueError, KeyError, IndexError, TypeError):
         event, key = None, None
     if event is None or key is None:
-        letter.error_code, letter.reason = "bad_message", "not an S3 event for an upload key"
+        letter.error_code, letter.reason = ErrorCode.BAD_MESSAGE, "not an S3 event for an upload key"
         return
     letter.s3_event = event
     letter.document_id, letter.user_id = key.document_id, key.user_id

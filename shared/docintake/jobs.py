@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
@@ -25,9 +25,6 @@ from docintake.events import append_event
 from docintake.messages import StageMessage
 from docintake.queues import backoff_seconds, delay_redelivery, send_stage_message
 from docintake.vocabulary import FINISHED_STATES, DocumentStatus, ErrorCode, JobState, Stage, StepName
-
-if TYPE_CHECKING:
-    pass
 
 logger = Logger(service="docintake", child=True)
 

@@ -9,7 +9,7 @@ filename or vector.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote_plus
 from uuid import UUID
 
@@ -17,9 +17,6 @@ from aws_lambda_powertools import Logger
 
 from docintake.db import Database, Row, one, run
 from docintake.vocabulary import FINISHED_STATES, Queue, Stage, StepName
-
-if TYPE_CHECKING:
-    pass
 
 logger = Logger(service="docintake", child=True)
 

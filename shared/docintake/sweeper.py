@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
@@ -16,14 +16,10 @@ from docintake.db import Row, one, queries, run
 from docintake.events import append_event
 from docintake.logs import describe_exception
 from docintake.messages import StageMessage
+from docintake.operations import PARTS_STAGES, STEP_FOR_STAGE, s3_created_event
 from docintake.queues import send_stage_message
 from docintake.storage import UPLOAD_PREFIX, first_key_under
 from docintake.vocabulary import ErrorCode, JobState, Queue, Stage
-
-if TYPE_CHECKING:
-    pass
-
-from docintake.operations import PARTS_STAGES, STEP_FOR_STAGE, s3_created_event
 
 logger = Logger(service="docintake", child=True)
 

@@ -150,7 +150,7 @@ def validate_upload(  # noqa: C901 - an early exit per refusal, in the order val
             )
             append_event(conn, "upload_validated", stage=Stage.UPLOAD_VALIDATED, **ids, details={"bytes": stored.size})
     if problem is not None or stored is None:
-        code = problem.code if problem else "object_missing"
+        code = problem.code if problem else ErrorCode.OBJECT_MISSING
         metrics.emit("DocumentsFailed", 1, dimensions={"error_code": code})
         logger.warning("upload rejected", extra={"error_code": code})
         return "rejected"

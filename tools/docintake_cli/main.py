@@ -16,7 +16,7 @@ __all__ = ["STATE_FILE", "int_in_range", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="docintake", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="docintake", description=(__doc__ or "").split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for group in (local, documents, files, search, vectors, operators):
         group.add_commands(commands)

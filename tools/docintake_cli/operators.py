@@ -14,16 +14,18 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docintake.context import Context
-from docintake.dead_letters import list_dead_letters, replay
-from docintake.operations import QUEUE_NAMES, job_timeline, list_jobs
-from docintake.sweeper import sweep
+from docintake.vocabulary import JobState, Queue
 from docintake_cli import running
 
-QUEUE_CHOICES = ("validate", "parse", "chunk", "embed")
-JOB_STATES = ("queued", "in_progress", "retrying", "failed", "dead_lettered", "done", "expired")
+if TYPE_CHECKING:
+    from docintake.context import Context
+
+# The runtime's modules are imported by the commands that use them: `docintake --help`, `parse` and `chunk`
+# start without psycopg, Powertools or the settings.
+QUEUE_CHOICES = tuple(Queue)
+JOB_STATES = tuple(JobState)
 # The largest page `jobs list` shows and the most messages one `dlq replay` handles.
 MAX_JOBS_LISTED = 10_000
 MAX_REPLAYED = 1_000_000
@@ -98,6 +100,8 @@ def operations(role: str) -> Iterator[Context]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from docintake.sweeper import sweep
+
     with operations("sweeper") as ops:
         result = sweep(ops, invocation_id=f"cli-{uuid.uuid4()}", stale_seconds=args.stale_seconds)
     if args.json:
@@ -108,7 +112,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _dlq_list(args: argparse.Namespace) -> int:
-    queues = (args.queue,) if args.queue else QUEUE_NAMES
+    from docintake.dead_letters import list_dead_letters
+
+    queues = (args.queue,) if args.queue else tuple(Queue)
     with operations("ops") as ops:
         letters = list_dead_letters(ops, queues)
     rows = [letter.as_dict() for letter in letters]
@@ -124,6 +130,9 @@ def _dlq_list(args: argparse.Namespace) -> int:
 
 
 def _dlq_show(args: argparse.Namespace) -> int:
+    from docintake.dead_letters import list_dead_letters
+    from docintake.operations import job_timeline
+
     with operations("ops") as ops:
         letters = list_dead_letters(ops)
         letter = next((item for item in letters if item.message_id == args.message_id), None)
@@ -144,6 +153,8 @@ def _dlq_show(args: argparse.Namespace) -> int:
 
 
 def _dlq_replay(args: argparse.Namespace) -> int:
+    from docintake.dead_letters import replay
+
     def progress(done: int, total: int) -> None:
         if not args.json:
             print(f"\r{_bar(done, total)} {done}/{total}", end="", file=sys.stderr, flush=True)
@@ -168,6 +179,8 @@ def _dlq_replay(args: argparse.Namespace) -> int:
 
 
 def _jobs_list(args: argparse.Namespace) -> int:
+    from docintake.operations import list_jobs
+
     with operations("ops") as ops:
         rows = list_jobs(ops.db, state=args.state, user_id=args.user, limit=args.limit)
     if args.json:
@@ -179,6 +192,8 @@ def _jobs_list(args: argparse.Namespace) -> int:
 
 
 def _jobs_show(args: argparse.Namespace) -> int:
+    from docintake.operations import job_timeline
+
     with operations("ops") as ops:
         job, events = job_timeline(ops.db, args.job_id)
     if job is None:

@@ -100,7 +100,7 @@ def delete_document(pipeline: Context, user_id: UUID, document_id: UUID) -> dict
         if one(conn, "lock_document", {"document_id": document_id}) is None:
             raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
         cancelled = run(conn, "cancel_document_jobs", {"document_id": document_id})
-        run(conn, "set_document_status", {"document_id": document_id, "status": "deleted"})
+        run(conn, "set_document_status", {"document_id": document_id, "status": DocumentStatus.DELETED})
     bucket = pipeline.settings.bucket_name
     removed = sum(delete_prefix(pipeline.s3, bucket, prefix) for prefix in document_prefixes(user_id, document_id))
     with pipeline.db.transaction(user_id) as conn:

@@ -17,7 +17,7 @@ from docintake.context import Context
 from docintake.db import Row, one, run
 from docintake.events import append_event
 from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
-from docintake.vocabulary import ErrorCode, Stage
+from docintake.vocabulary import DocumentStatus, ErrorCode, Stage
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -190,7 +190,7 @@ def _check_supersedable(conn: psycopg.Connection[Row], document_id: UUID, upload
     """The document a new version supersedes: the caller's own (RLS hides anyone else's, so another user's
     id reads as missing), not being deleted, and with no live successor, so versions stay one chain."""
     old = one(conn, "document_successor", {"document_id": document_id, "upload_window": upload_window})
-    if old is None or old["status"] == "deleted":
+    if old is None or old["status"] == DocumentStatus.DELETED:
         raise ApiError(404, ErrorCode.SUPERSEDED_NOT_FOUND, "supersedes names no document of yours")
     if old["successor_id"] is not None:
         raise ApiError(

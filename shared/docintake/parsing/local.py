@@ -65,7 +65,7 @@ class LocalParser:
             # DOCX: lxml (C) on untrusted XML, a tree several times the inflated part's size. HTML: html.parser
             # has quadratic paths on malformed markup (html.py avoids the known ones). Same limits as PDFs.
             work = partial(parse_document, data, content_type, max_pages=self.max_pages)
-            crash_code = ErrorCode.CORRUPT_DOCX if content_type == ContentType.DOCX else "corrupt_html"
+            crash_code = ErrorCode.CORRUPT_DOCX if content_type == ContentType.DOCX else ErrorCode.CORRUPT_HTML
             parsed = replace(self.sandbox, crash_code=crash_code).run(work, heartbeat=heartbeat)
         else:
             # Decoding UTF-8 cannot hang or balloon, so text and Markdown stay in-process.

@@ -155,7 +155,7 @@ def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: 
             markdown, page_map = _markdown(pages, read, context=(before, after))
             numbers, starts = page_map.pages, page_map.starts
         except UnsupportedDocument as exc:
-            if exc.code != "empty_document":
+            if exc.code != ErrorCode.EMPTY_DOCUMENT:
                 raise
     return ParsedPart(
         first,
