@@ -127,7 +127,15 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def stack(database: LocalDatabase, moto_endpoint: str, tmp_path: Path) -> Iterator[LocalStack]:
+def stack_environment() -> dict[str, str]:
+    """Settings every function of the test's stack gets over the template's; a test module overrides it."""
+    return {}
+
+
+@pytest.fixture
+def stack(
+    database: LocalDatabase, moto_endpoint: str, tmp_path: Path, stack_environment: dict[str, str]
+) -> Iterator[LocalStack]:
     """The template's resources on moto with the real handlers loaded; tests step it with run_until_idle."""
     stack = LocalStack(
         ROOT,
@@ -136,6 +144,7 @@ def stack(database: LocalDatabase, moto_endpoint: str, tmp_path: Path) -> Iterat
         visibility_timeout=2,
         log_file=tmp_path / "functions.jsonl",
         stack_name=f"t{uuid.uuid4().hex[:10]}",
+        environment=stack_environment,
     )
     with stack.running(pollers=False):
         yield stack

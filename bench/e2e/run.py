@@ -130,6 +130,31 @@ def moto_process() -> Iterator[str]:
         server.wait(timeout=10)
 
 
+def wait_for_jobs(
+    conn: psycopg.Connection[Any],
+    jobs: list[uuid.UUID],
+    started: float,
+    *,
+    timeout: float,
+    poll: float,
+    name: str = "docintake",
+    finished: tuple[str, ...] = ("done", "failed"),
+) -> float:
+    """Seconds from ``started`` until every job is in a ``finished`` state; raises unless all are done."""
+    while True:
+        rows = conn.execute("SELECT state, last_error_code FROM upload_jobs WHERE id = ANY(%s)", [jobs]).fetchall()
+        if sum(r["state"] in finished for r in rows) == len(jobs):
+            break
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"{name} did not finish: {rows}")
+        time.sleep(poll)
+    seconds = time.perf_counter() - started
+    failed = [r["last_error_code"] for r in rows if r["state"] != "done"]
+    if failed:
+        raise RuntimeError(f"{name}: documents failed: {failed}")
+    return seconds
+
+
 def run_docintake(stack: LocalStack, docs: list[Doc], *, timeout: float = 600.0) -> Result:
     started = time.perf_counter()
     jobs = []
@@ -140,17 +165,7 @@ def run_docintake(stack: LocalStack, docs: list[Doc], *, timeout: float = 600.0)
                 upload_bytes(stack, USER, doc.name, doc.data, "application/pdf", replace=True, http=http).job_id
             )
     with psycopg.connect(stack.database.admin_url, autocommit=True, row_factory=dict_row) as conn:
-        while True:
-            rows = conn.execute("SELECT state, last_error_code FROM upload_jobs WHERE id = ANY(%s)", [jobs]).fetchall()
-            if sum(r["state"] in ("done", "failed") for r in rows) == len(jobs):
-                break
-            if time.perf_counter() - started > timeout:
-                raise TimeoutError(f"docintake did not finish: {rows}")
-            time.sleep(0.05)
-        seconds = time.perf_counter() - started
-        failed = [r["last_error_code"] for r in rows if r["state"] != "done"]
-        if failed:
-            raise RuntimeError(f"docintake failed documents: {failed}")
+        seconds = wait_for_jobs(conn, jobs, started, timeout=timeout, poll=0.05)
         chunks = conn.execute(
             "SELECT sum(document_vector_count(j.document_id)) AS n FROM upload_jobs j WHERE j.id = ANY(%s)",
             [jobs],

@@ -29,7 +29,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.e2e.run import log, moto_process
+from bench.e2e.run import log, moto_process, wait_for_jobs
 from bench.store.run import database, postgres
 from docintake.chunking import chunk_markdown
 from docintake.config import Settings
@@ -69,17 +69,9 @@ def ingest(stack: LocalStack, name: str, files: list[tuple[str, bytes, str]], *,
         for filename, data, content_type in files:
             jobs.append(upload_bytes(stack, USER, filename, data, content_type, replace=True, http=http).job_id)
     with psycopg.connect(stack.database.admin_url, autocommit=True, row_factory=dict_row) as conn:
-        while True:
-            rows = conn.execute("SELECT state, last_error_code FROM upload_jobs WHERE id = ANY(%s)", [jobs]).fetchall()
-            if all(row["state"] in ("done", "failed", "dead_lettered") for row in rows):
-                break
-            if time.perf_counter() - started > timeout:
-                raise TimeoutError(f"{name}: not finished after {timeout:.0f} s: {rows}")
-            time.sleep(0.1)
-        seconds = time.perf_counter() - started
-        failed = [row["last_error_code"] for row in rows if row["state"] != "done"]
-        if failed:
-            raise RuntimeError(f"{name}: documents failed: {failed}")
+        seconds = wait_for_jobs(
+            conn, jobs, started, timeout=timeout, poll=0.1, name=name, finished=("done", "failed", "dead_lettered")
+        )
         totals = conn.execute(
             "SELECT sum(d.page_count) AS pages, sum(document_vector_count(d.id)) AS vectors,"
             " (SELECT count(*) FROM document_chunks c WHERE c.document_id = ANY(array_agg(d.id))) AS chunks"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +22,8 @@ from docintake.storage import markdown_key, page_map_key
 from docintake.sweeper import sweep
 from docintake_local.client import api_event, upload_bytes
 from docintake_local.large_documents import long_policy_pdf, page_marker
-from docintake_local.postgres import LocalDatabase
 from docintake_local.stack import LambdaContext, LocalStack
-from tests.kit import ROOT, USER, admin, document_row, job_row, queue_depth, rows, s3_event
+from tests.kit import USER, admin, document_row, job_row, queue_depth, rows, s3_event
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +32,9 @@ PDF = long_policy_pdf(PAGES)
 
 
 @pytest.fixture
-def stack(database: LocalDatabase, moto_endpoint: str, tmp_path: Path) -> Iterator[LocalStack]:
-    stack = LocalStack(
-        ROOT,
-        database,
-        aws_endpoint=moto_endpoint,
-        visibility_timeout=2,
-        log_file=tmp_path / "functions.jsonl",
-        stack_name=f"t{uuid.uuid4().hex[:10]}",
-        environment={"PARSE_PAGES_PER_PART": "3", "EMBED_CHUNKS_PER_PART": "4"},
-    )
-    with stack.running(pollers=False):
-        yield stack
+def stack_environment() -> dict[str, str]:
+    """Parts of 3 pages and 4 chunks, for conftest's stack."""
+    return {"PARSE_PAGES_PER_PART": "3", "EMBED_CHUNKS_PER_PART": "4"}
 
 
 def _upload(stack: LocalStack) -> uuid.UUID:
