@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from docintake.errors import UnsupportedDocument
@@ -70,3 +72,20 @@ def test_the_degenerate_documents_are_the_size_asked_for() -> None:
     assert len(repeated) == 1000 and set(repeated.split()[:-1]) == {b"coverage"}  # the last word cut at the size
     varied = varied_markdown(50_000)
     assert len(varied) == 50_000 and varied.count(b"\n## Section ") > 50
+
+
+REAL_FORM = (
+    Path(__file__).resolve().parents[2] / "bench" / "retrieval" / "corpus" / "real" / "nfip-sfip-dwelling-form.pdf"
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_parts_of_a_real_form_join_into_its_whole_parse_heading_levels_included(size: int) -> None:
+    # GIVEN the NFIP Standard Flood Insurance Policy dwelling form (18 pages of public-domain text): its title
+    # is on page 1, so a part far from it must still rank its headings as the whole document does
+    data = REAL_FORM.read_bytes()
+    whole = parse_pdf(data, max_pages=100)
+    parts = [parse_pdf_pages(data, a, b, max_pages=100) for a, b in page_ranges(whole.page_count, size)]
+    joined = join_parts(parts, empty="none", empty_code="empty_document")
+    assert whole.page_count == 18
+    assert (joined.markdown, joined.page_map) == (whole.markdown, whole.page_map)

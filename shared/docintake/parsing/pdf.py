@@ -124,6 +124,7 @@ def pdf_page_count(data: bytes, *, max_pages: int) -> int:
 # Pages read on each side of a part's range, not output: running headers and footers (on half the pages, or
 # three in a row) and the body's type are then learnt as a whole parse would, even for a range of one page.
 PART_CONTEXT_PAGES = 2
+PART_HEAD_PAGES = 2
 
 
 def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: OcrEngine | None = None) -> ParsedPart:
@@ -141,7 +142,11 @@ def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: 
             raise UnsupportedDocument(
                 f"pages {first}-{last} are not in a {page_count}-page PDF", code=ErrorCode.PAGE_RANGE
             )
-        before = [_read_page(pdf, i) for i in range(max(first - 1 - PART_CONTEXT_PAGES, 0), first - 1)]
+        start = max(first - 1 - PART_CONTEXT_PAGES, 0)
+        # The document's opening pages set its type (the title, the top headings): a part far from them would
+        # otherwise rank its own largest headings first. Read for the type only.
+        head = [_read_page(pdf, i) for i in range(min(PART_HEAD_PAGES, start))]
+        before = [_read_page(pdf, i) for i in range(start, first - 1)]
         pages, read = _read_pages(pdf, range(first - 1, last), ocr)
         after = [_read_page(pdf, i) for i in range(last, min(last + PART_CONTEXT_PAGES, page_count))]
     finally:
@@ -152,7 +157,7 @@ def parse_pdf_pages(data: bytes, first: int, last: int, *, max_pages: int, ocr: 
     starts: tuple[int, ...] = ()
     if empty < len(pages):
         try:
-            markdown, page_map = _markdown(pages, read, context=(before, after))
+            markdown, page_map = _markdown(pages, read, context=(before, after), head=head)
             numbers, starts = page_map.pages, page_map.starts
         except UnsupportedDocument as exc:
             if exc.code != ErrorCode.EMPTY_DOCUMENT:
@@ -194,13 +199,18 @@ def _read_pages(pdf: pdfium.PdfDocument, indexes: range, ocr: OcrEngine | None) 
 
 
 def _markdown(
-    pages: list[_Page], read: OcrResult, context: tuple[list[_Page], list[_Page]] = ([], [])
+    pages: list[_Page],
+    read: OcrResult,
+    context: tuple[list[_Page], list[_Page]] = ([], []),
+    head: list[_Page] | None = None,
 ) -> tuple[str, PageMap]:
     """The pages' Markdown and map. ``context``: pages before and after them, used to learn the running
-    lines and the type from, and not output."""
+    lines and the type from, and not output; ``head``: the document's first pages, for the type alone."""
     before, after = context
     _drop_running_lines([*before, *pages, *after])
-    typography = _typography([*before, *pages, *after])
+    if head:
+        _drop_running_lines(head)
+    typography = _typography([*(head or []), *before, *pages, *after])
     blocks_by_page = [
         list(read.pages[page.number].blocks) if read.has_text(page.number) else _blocks(page, typography)
         for page in pages
