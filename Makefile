@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: security demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-heldout bench-store bench-coldstart bench-e2e bench-retrieval bench-large bench chaos
+.PHONY: security demo test check lint typecheck pytest unit integration e2e template-lint build up migrate clean bench-chunk bench-parse bench-heldout bench-store bench-coldstart bench-e2e bench-retrieval bench-large bench-fields bench chaos
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -132,6 +132,11 @@ bench-e2e: $(VENV)/.installed-bench
 # LangChain and LlamaIndex with the same embedder on the same PostgreSQL. BENCH_ARGS="--embedder minilm --strict".
 bench-retrieval: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.retrieval $(BENCH_ARGS)
+
+# Policy fields (issue 18): exact-match accuracy per field on generated documents with known values and on
+# real public insurance documents (bench/fields), and whether every value's evidence holds its text.
+bench-fields: $(VENV)/.installed
+	$(BIN)/python -m bench.fields $(BENCH_ARGS)
 
 # Every benchmark, then bench/results.md and bench/results.png.
 bench: $(VENV)/.installed-bench build
