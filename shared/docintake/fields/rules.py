@@ -1,10 +1,765 @@
-"""Fields from the parsed Markdown by rule: table headers and label/value patterns (work in progress)."""
+"""Fields from the parsed Markdown by rule: table headers and label/value text, no model.
+
+Where carriers print the values:
+
+- **Label and value.** A declarations page pairs a label with its value: in a two-column table
+  (``| Policy Number | HO-123 |``), on a line (``Policy Number: HO-123``), or, in a PDF's text layer, in a
+  run of pairs with no separator at all (``Policy Number HO-123 Policy Period 01/01/2026 to ...``). A run is
+  cut at every label this module knows (the fields' own and the neighbours that end them: mailing address,
+  agent, ...), and only in text that holds two labels or starts with one, so the policy form's prose ("the
+  named insured shown in the Declarations") is never read as a value.
+- **Coverage tables.** A table whose header names a coverage (or description) and a limit; its deductible
+  and premium columns are found by their headers. Its "Total ... Premium" row is the premium.
+- **Summaries of benefits** follow the federal template: the "Important Questions" table answers "What is
+  the overall deductible?" and the out-of-pocket limit in one cell, amounts for a person and a family, in and
+  out of network, in carriers' own words; the "Common Medical Event" table gives what a member pays for each
+  service, the network provider's column first.
+
+Each value keeps the text it was read from (``FieldValue.text``) and its span in the Markdown.
+"""
 
 from __future__ import annotations
 
-from docintake.fields.model import DocumentFields, InsuranceDocumentType
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Final
+
+from docintake.document_types import DocumentType, scores_of
+from docintake.fields.model import (
+    CostShareKind,
+    Coverage,
+    DocumentFields,
+    Evidence,
+    FieldName,
+    FieldValue,
+    InsuranceDocumentType,
+    Money,
+)
 from docintake.parsing import PageMap
+
+# Declarations, a summary's questions and its first cost table are in the first pages; a policy packet's
+# later endorsements repeat labels ("Policy Number") that say nothing new. About 15 printed pages.
+HEAD_CHARS: Final = 40_000
+
+# ----------------------------------------------------------------------------------------------------
+# Normalising what is written
+# ----------------------------------------------------------------------------------------------------
+
+_MONEY: Final = re.compile(
+    r"(?P<neg>[-\u2013(]\s?)?(?:\$|USD\s?)\s?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?(?!\d)"
+    r"(?P<scale>\s?(?:million|mil\b|m\b|k\b))?",
+    re.IGNORECASE,
+)
+_PERCENT: Final = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s?%")
+_MONTHS: Final = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAME: Final = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE: Final = re.compile(
+    r"(?<![\d/])(?P<m>\d{1,2})[/.-](?P<d>\d{1,2})[/.-](?P<y>\d{4}|\d{2})(?![\d/])"
+    r"|(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"
+    rf"|\b(?P<mn>{_MONTH_NAME})\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<my>\d{{4}})"
+    rf"|\b(?P<dd>\d{{1,2}})\s+(?P<dm>{_MONTH_NAME})\.?,?\s+(?P<dy>\d{{4}})",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A value found in a text: normalised, as written, and where in that text."""
+
+    value: str | None
+    text: str
+    start: int
+    end: int
+    currency: str | None = None
+    cost_share: CostShareKind | None = None
+
+
+def find_money(text: str, start: int = 0) -> Found | None:
+    """The first amount of money in ``text`` at or after ``start``: "$1,500" → 1500.00 USD."""
+    for match in _MONEY.finditer(text, start):
+        return _money_found(match)
+    return None
+
+
+def all_money(text: str) -> list[Found]:
+    return [_money_found(match) for match in _MONEY.finditer(text)]
+
+
+def _money_found(match: re.Match[str]) -> Found:
+    amount = Decimal(match["whole"].replace(",", "") + "." + (match["cents"] or "0").ljust(2, "0"))
+    scale = (match["scale"] or "").strip().lower()
+    if scale in {"million", "mil", "m"}:
+        amount *= 1_000_000
+    elif scale == "k":
+        amount *= 1_000
+    negative = match["neg"] is not None and match["neg"].strip() in {"-", "\u2013", "("}
+    if negative:
+        amount = -amount
+    begin = match.start("neg") if negative else match.start() + len(match["neg"] or "")
+    end = match.end("scale") if scale else match.end("cents") if match["cents"] else match.end("whole")
+    if negative and match["neg"].strip() == "(" and match.string[end : end + 1] == ")":
+        end += 1
+    return Found(f"{amount:.2f}", match.string[begin:end], begin, end, currency="USD")
+
+
+def find_date(text: str, start: int = 0) -> Found | None:
+    for match in _DATE.finditer(text, start):
+        parsed = _date_of(match)
+        if parsed is not None:
+            return Found(parsed.isoformat(), match.group(0), match.start(), match.end())
+    return None
+
+
+def all_dates(text: str) -> list[Found]:
+    found = []
+    for match in _DATE.finditer(text):
+        parsed = _date_of(match)
+        if parsed is not None:
+            found.append(Found(parsed.isoformat(), match.group(0), match.start(), match.end()))
+    return found
+
+
+def _date_of(match: re.Match[str]) -> date | None:
+    try:
+        if match["m"]:
+            year = int(match["y"])
+            year += 2000 if year < 100 else 0
+            return date(year, int(match["m"]), int(match["d"]))
+        if match["iy"]:
+            return date(int(match["iy"]), int(match["im"]), int(match["id"]))
+        if match["mn"]:
+            return date(int(match["my"]), _MONTHS[match["mn"].lower()], int(match["md"]))
+        return date(int(match["dy"]), _MONTHS[match["dm"].lower()], int(match["dd"]))
+    except ValueError:  # 13/45/2026: not a date
+        return None
+
+
+_NO_CHARGE: Final = re.compile(r"\bno (?:charge|cost|copay(?:ment)?|cost[- ]shar\w*)\b|\bfree\b", re.IGNORECASE)
+_NOT_COVERED: Final = re.compile(r"\bnot (?:covered|applicable)\b|\bno coverage\b", re.IGNORECASE)
+
+
+def find_cost_share(text: str) -> Found | None:
+    """What a member pays, from the start of a cell: "$30 copay/visit" (copay 30.00), "20% coinsurance"
+    (coinsurance 20), "No charge" (0.00), "Not covered"; the earliest of them is the answer."""
+    candidates: list[Found] = []
+    money = find_money(text)
+    if money is not None and money.value is not None and not money.value.startswith("-"):
+        candidates.append(Found(money.value, money.text, money.start, money.end, "USD", "copay"))
+    percent = _PERCENT.search(text)
+    if percent is not None:
+        value = f"{Decimal(percent.group(1)).normalize():f}"
+        candidates.append(Found(value, percent.group(0), percent.start(), percent.end(), None, "coinsurance"))
+    free = _NO_CHARGE.search(text)
+    if free is not None:
+        candidates.append(Found("0.00", free.group(0), free.start(), free.end(), "USD", "no_charge"))
+    refused = _NOT_COVERED.search(text)
+    if refused is not None:
+        candidates.append(Found(None, refused.group(0), refused.start(), refused.end(), None, "not_covered"))
+    return min(candidates, key=lambda found: found.start, default=None)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The Markdown's structure: tables and text blocks, with their offsets
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[Cell, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    start: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph or a line of text that is not a table row."""
+
+    text: str
+    start: int
+
+
+_RULE_ROW: Final = re.compile(r"^\s*\|(?:\s*:?-{3,}:?\s*\|)+\s*$")
+_EMPHASIS: Final = re.compile(r"[*_`]+")
+
+
+def _cells(line: str, offset: int) -> tuple[Cell, ...]:
+    cells: list[Cell] = []
+    inner_start = line.index("|") + 1
+    inner_end = line.rstrip().rindex("|")
+    position = inner_start
+    for raw in line[inner_start:inner_end].split("|"):
+        stripped = raw.strip()
+        lead = len(raw) - len(raw.lstrip())
+        begin = offset + position + lead
+        cells.append(Cell(_EMPHASIS.sub("", stripped), begin, begin + len(stripped)))
+        position += len(raw) + 1
+    return tuple(cells)
+
+
+def read_structure(markdown: str) -> tuple[list[Table], list[Block]]:
+    tables: list[Table] = []
+    blocks: list[Block] = []
+    lines = markdown.split("\n")
+    offsets = []
+    position = 0
+    for line in lines:
+        offsets.append(position)
+        position += len(line) + 1
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.strip()
+        if stripped.startswith("|") and stripped.endswith("|") and stripped.count("|") >= 2:
+            rows: list[tuple[Cell, ...]] = []
+            start = offsets[index]
+            while index < len(lines) and lines[index].strip().startswith("|"):
+                if not _RULE_ROW.match(lines[index]):
+                    rows.append(_cells(lines[index], offsets[index]))
+                index += 1
+            if rows:
+                tables.append(Table(rows[0], tuple(rows[1:]), start))
+            continue
+        if stripped:
+            blocks.append(Block(line, offsets[index]))
+        index += 1
+    return tables, blocks
+
+
+# ----------------------------------------------------------------------------------------------------
+# Labels and their values
+# ----------------------------------------------------------------------------------------------------
+
+# What each field is called on a declarations page or a summary's header; stoppers are labels that end
+# the value before them. Order matters where one label starts another ("Policy Period" vs "Policy").
+_FIELD_LABELS: Final[tuple[tuple[FieldName | str, str], ...]] = (
+    (FieldName.POLICY_NUMBER, r"(?:group\s*/\s*)?policy\s*(?:number|no\.?|num\.?|#)|certificate (?:number|no\.?)"),
+    ("period", r"policy period|coverage period|policy term|term of (?:the )?policy|period of insurance"),
+    (FieldName.EFFECTIVE_DATE, r"(?:policy )?effective(?: date)?|inception(?: date)?"),
+    (FieldName.EXPIRATION_DATE, r"(?:policy )?expiration(?: date)?|expiry(?: date)?|expires"),
+    (
+        FieldName.NAMED_INSURED,
+        r"(?:first )?named insured(?:\(s\))?|name of insured|insured(?:'s)? name|policyholder|policy holder"
+        r"|subscriber|named insured and (?:mailing )?address",
+    ),
+    (
+        FieldName.INSURER,
+        r"insurer|insurance company|insuring company|company name|underwritten by|issued by|carrier|company",
+    ),
+    (FieldName.PREMIUM, r"total (?:\w+[ -]?){0,2}premium|policy premium|premium total|total cost"),
+    (
+        "stop",
+        r"mailing address|address|residence premises|location of (?:residence|premises)|agent(?: name)?|producer"
+        r"|agency|broker|form of business|business description|contact|phone|telephone|construction"
+        r"|year built|protection class|territory|county|plan type|plan|coverage for|member services"
+        r"|customer service|forms and endorsements|loss payee|mortgagee|lienholder|vehicles?|drivers?"
+        r"|audit period|retroactive date|group name|group number|account number|billing|due date|rating",
+    ),
+)
+_LABEL_ALTERNATION: Final = "|".join(f"(?P<l{i}>{pattern})" for i, (_, pattern) in enumerate(_FIELD_LABELS))
+# A label as printed: capitalised (Title Case or CAPITALS), followed by a colon, a tab, spaces or the value.
+_LABEL: Final = re.compile(rf"(?<![\w-])(?:{_LABEL_ALTERNATION})(?![\w-])\s*(?:[:#]|\.{{2,}})?\s*", re.IGNORECASE)
+
+
+def _label_kind(match: re.Match[str]) -> FieldName | str:
+    for index, (kind, _) in enumerate(_FIELD_LABELS):
+        if match.group(f"l{index}") is not None:
+            return kind
+    raise AssertionError("a label matched no alternative")  # pragma: no cover - the alternation is built above
+
+
+def _printed_as_label(match: re.Match[str]) -> bool:
+    """Prose says "the named insured"; a label is printed "Named Insured", "NAMED INSURED" or "Named insured:"."""
+    word = match.group(0).strip()
+    return word[:1].isupper() or word.rstrip().endswith(":")
+
+
+@dataclass(frozen=True)
+class Labelled:
+    kind: FieldName | str
+    value: str
+    start: int  # of the value in the Markdown
+    label_start: int
+
+
+def labelled_values(markdown: str, tables: list[Table], blocks: list[Block]) -> Iterator[Labelled]:
+    """Label → value pairs from two-column table rows and from label/value text, in document order."""
+    pairs: list[Labelled] = []
+    for table in tables:
+        for row in (table.header, *table.rows):
+            for index, cell in enumerate(row[:-1]):
+                match = _LABEL.fullmatch(cell.text) or _LABEL.fullmatch(cell.text.rstrip(":"))
+                if match is None:
+                    continue
+                neighbour = next((c for c in row[index + 1 :] if c.text), None)
+                if neighbour is not None:
+                    pairs.append(Labelled(_label_kind(match), neighbour.text, neighbour.start, cell.start))
+    for block in blocks:
+        text = _EMPHASIS.sub(lambda m: " " * len(m.group(0)), block.text)
+        labels = [m for m in _LABEL.finditer(text) if _printed_as_label(m)]
+        if not labels:
+            continue
+        starts_with_label = text[: labels[0].start()].strip(" #-•>") == ""
+        with_colon = [m for m in labels if m.group(0).rstrip().endswith((":", "#"))]
+        if not starts_with_label and len(labels) < 2 and not with_colon:
+            continue
+        if not starts_with_label and len(labels) < 2:
+            labels = with_colon
+        for here, after in zip(labels, [*labels[1:], None], strict=True):
+            end = after.start() if after is not None else len(text)
+            raw = text[here.end() : end]
+            stripped = raw.strip(" ,;–-")
+            if stripped:
+                begin = block.start + here.end() + len(raw) - len(raw.lstrip(" ,;–-"))
+                pairs.append(Labelled(_label_kind(here), stripped, begin, block.start + here.start()))
+    yield from sorted(pairs, key=lambda pair: pair.label_start)
+
+
+# A policy number: tokens of capitals, digits and separators ("HO3-7943371-26", "CA 12 345 678"), at least one
+# digit among them; a word in lower case ends it.
+_POLICY_NUMBER: Final = re.compile(r"[A-Z0-9][A-Z0-9\-/.#]*(?![^\s,;])(?:[ ][A-Z0-9][A-Z0-9\-/.]*(?![^\s,;]))*")
+_NAME_END: Final = re.compile(r"\s{2,}|\s[-–]\s|,\s*(?=\d)|\s(?=\d{2,}\s)|;")
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A value and the Markdown offset its text starts at."""
+
+    value: FieldValue
+    start: int
+
+
+def _field_value(field: FieldName, labelled: Labelled) -> Placed | None:
+    text = labelled.value
+    if field is FieldName.POLICY_NUMBER:
+        match = _POLICY_NUMBER.match(text[:60])
+        if match is None or not re.search(r"\d", match.group(0)):
+            return None
+        number = match.group(0).rstrip(".-/")
+        return _value(number, number, labelled.start + match.start(), 0.9)
+    if field is FieldName.NAMED_INSURED:
+        name = clean_name(_NAME_END.split(text, maxsplit=1)[0])
+        if not name or not re.search(r"[A-Za-z]{2}", name) or len(name) > 120:
+            return None
+        return _value(name, name, labelled.start, 0.85)
+    if field is FieldName.INSURER:
+        name = clean_name(_NAME_END.split(text, maxsplit=1)[0])
+        if not re.search(r"[A-Za-z]{3}", name) or len(name) > 100:
+            return None
+        return _value(name, name, labelled.start, 0.85)
+    if field in (FieldName.EFFECTIVE_DATE, FieldName.EXPIRATION_DATE):
+        found = find_date(text[:40])
+        return None if found is None else _found_value(found, labelled.start, 0.9)
+    if field is FieldName.PREMIUM:
+        money = find_money(text[:40])
+        return None if money is None else _found_value(money, labelled.start, 0.85)
+    return None  # pragma: no cover - every labelled field is handled above
+
+
+def _value(value: str, text: str, start: int, confidence: float) -> Placed:
+    return Placed(FieldValue(value=value, text=text, confidence=confidence), start)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Putting it together
+# ----------------------------------------------------------------------------------------------------
+
+
+class _Collector:
+    """The values found so far, each with the span of its text; the first one found wins."""
+
+    def __init__(self, markdown: str, page_map: PageMap) -> None:
+        self.markdown = markdown
+        self.page_map = page_map
+        self.fields: dict[FieldName, FieldValue] = {}
+        self.evidence: dict[FieldName, Evidence] = {}
+
+    def add(self, field: FieldName, placed: Placed) -> None:
+        if field in self.fields:
+            return
+        value, start = placed.value, placed.start
+        end = start + len(value.text)
+        if self.markdown[start:end] != value.text:
+            # The value's text must be what the Markdown holds there; a value built from text that was
+            # cleaned of emphasis is located again.
+            located = self.markdown.find(value.text, max(start - 200, 0))
+            if located < 0:
+                return
+            start, end = located, located + len(value.text)
+        self.fields[field] = value
+        self.evidence[field] = self.evidence_at(start, end)
+
+    def evidence_at(self, start: int, end: int) -> Evidence:
+        return Evidence(page=self.page_map.page_at(start), start=start, end=end, quote=self.markdown[start:end])
+
+
+def _found_value(found: Found, offset: int, confidence: float) -> Placed:
+    value = FieldValue(
+        value=found.value, text=found.text, currency=found.currency, cost_share=found.cost_share, confidence=confidence
+    )
+    return Placed(value, offset + found.start)
 
 
 def extract_with_rules(markdown: str, page_map: PageMap) -> DocumentFields:
-    return DocumentFields(document_type=InsuranceDocumentType.OTHER, document_type_confidence=0.0)
+    head = markdown[:HEAD_CHARS]
+    tables, blocks = read_structure(head)
+    found = _Collector(markdown, page_map)
+    document_type, confidence = classify_insurance_type(markdown)
+
+    for labelled in labelled_values(head, tables, blocks):
+        if labelled.kind == "period":
+            _add_period(found, labelled)
+        elif isinstance(labelled.kind, FieldName):
+            placed = _field_value(labelled.kind, labelled)
+            if placed is not None:
+                found.add(labelled.kind, placed)
+    coverages = _coverages(found, tables)
+    if document_type is InsuranceDocumentType.SUMMARY_OF_BENEFITS or _has_sbc_questions(tables, blocks):
+        _benefit_summary(found, tables, blocks)
+    if FieldName.INSURER not in found.fields:
+        _insurer_from_title(found, head)
+    return DocumentFields(
+        document_type=document_type,
+        document_type_confidence=confidence,
+        fields=found.fields,
+        coverages=coverages,
+        evidence=found.evidence,
+    )
+
+
+def _add_period(found: _Collector, labelled: Labelled) -> None:
+    dates = all_dates(labelled.value[:80])
+    if dates:
+        found.add(FieldName.EFFECTIVE_DATE, _found_value(dates[0], labelled.start, 0.9))
+    if len(dates) > 1:
+        found.add(FieldName.EXPIRATION_DATE, _found_value(dates[1], labelled.start, 0.9))
+
+
+# Coverage tables ------------------------------------------------------------------------------------
+
+_NAME_HEADER: Final = re.compile(r"coverage|covered|description|insurance|benefit|limits? of", re.IGNORECASE)
+_LIMIT_HEADER: Final = re.compile(r"\blimits?\b|amount of insurance|sum insured", re.IGNORECASE)
+_DEDUCTIBLE_HEADER: Final = re.compile(r"deductible", re.IGNORECASE)
+_PREMIUM_HEADER: Final = re.compile(r"premium|cost", re.IGNORECASE)
+_TOTAL_ROW: Final = re.compile(r"^\s*total\b.*\bpremium\b|^\s*total\s*$|^\s*premium total\b", re.IGNORECASE)
+
+
+def _column(header: tuple[Cell, ...], pattern: re.Pattern[str], skip: set[int]) -> int | None:
+    return next((i for i, cell in enumerate(header) if i not in skip and pattern.search(cell.text)), None)
+
+
+def _coverages(found: _Collector, tables: list[Table]) -> list[Coverage]:
+    rows: list[Coverage] = []
+    for table in tables:
+        header = table.header
+        limit = _column(header, _LIMIT_HEADER, set())
+        if limit is None:
+            continue
+        name = _column(header, _NAME_HEADER, {limit})
+        name = 0 if name is None and limit != 0 else name
+        if name is None or name > limit:
+            continue
+        deductible = _column(header, _DEDUCTIBLE_HEADER, {name, limit})
+        premium = _column(header, _PREMIUM_HEADER, {name, limit, deductible or -1})
+        for row in table.rows:
+            if len(row) <= limit or not row[name].text:
+                continue
+            label = row[name].text
+            if _TOTAL_ROW.search(label):
+                money = next((m for cell in reversed(row[1:]) if (m := find_money(cell.text))), None)
+                cell = next((c for c in reversed(row[1:]) if find_money(c.text)), None)
+                if money is not None and cell is not None:
+                    found.add(FieldName.PREMIUM, _found_value(money, cell.start, 0.95))
+                continue
+            rows.append(
+                Coverage(
+                    name=label,
+                    limit=_money_cell(row, limit),
+                    deductible=_money_cell(row, deductible),
+                    premium=_money_cell(row, premium),
+                    page=found.page_map.page_at(row[name].start),
+                    evidence=found.evidence_at(row[0].start, row[-1].end),
+                )
+            )
+    return rows
+
+
+def _money_cell(row: tuple[Cell, ...], column: int | None) -> Money | None:
+    if column is None or column >= len(row) or not row[column].text or row[column].text in {"-", "–"}:
+        return None
+    text = row[column].text
+    money = find_money(text)
+    return Money(value=money.value if money else None, currency=money.currency if money else None, text=text)
+
+
+# Summaries of benefits ------------------------------------------------------------------------------
+
+_DEDUCTIBLE_QUESTION: Final = re.compile(
+    r"overall\s+(?:annual\s+)?deductible|^\s*(?:annual\s+)?deductible\s*\??$", re.IGNORECASE
+)
+_OOP_QUESTION: Final = re.compile(
+    r"^(?!.*not\s+included).*\bout[-\s\u2013\u2011]*of[-\s\u2013\u2011]*pocket\s+(?:limit|maximum)", re.I
+)
+_QUESTION_TEXT: Final = re.compile(
+    r"(?P<q>what is the overall (?:annual )?deductible\??|(?:what is the|is there an) out[-\s\u2013\u2011]*of"
+    r"[-\s\u2013\u2011]*pocket (?:limit|maximum)(?: for this plan| on my expenses)?\??)",
+    re.IGNORECASE,
+)
+_SERVICES: Final[tuple[tuple[FieldName, re.Pattern[str]], ...]] = (
+    (FieldName.PRIMARY_CARE, re.compile(r"primary care (?:physician |provider |doctor )?(?:office )?visit", re.I)),
+    (FieldName.SPECIALIST, re.compile(r"specialist(?:'s)? (?:office )?visit|^\s*specialist\b", re.I)),
+    (FieldName.EMERGENCY_ROOM, re.compile(r"emergency room|emergency department", re.I)),
+    (FieldName.GENERIC_DRUGS, re.compile(r"generic drugs?|generics|\btier 1\b|preferred generic", re.I)),
+)
+_OUT_OF_NETWORK: Final = re.compile(
+    r"out[-\s\u2013\u2011]*of[-\s\u2013\u2011]*network|non[-\s]?(?:network|participating|preferred|par\b)"
+    r"|out[-\s]of[-\s]plan|non[-\s]?contracted",
+    re.IGNORECASE,
+)
+_IN_NETWORK: Final = re.compile(
+    r"(?<!out-of-)(?<!out of )(?<!non-)(?<!non)\b(?:in[-\s]?network|network|participating|preferred|par"
+    r"|tier 1|in[-\s]plan|contracted)\b",
+    re.IGNORECASE,
+)
+_COMBINED: Final = re.compile(
+    r"combined\s+(?:for\s+)?(?:in[-\s]?network|network|participating)\s*(?:and|&|/)\s*"
+    r"(?:out[-\s]?of[-\s]?network|non[-\s]?(?:network|participating))(?:\s+providers)?",
+    re.IGNORECASE,
+)
+_ROLE_WORD: Final = (
+    r"(?P<role>individuals?|person|single|self(?:[- ]only)?|member|employee|enrollee|subscriber|ind\b|each insured"
+    r"|famil(?:y|ies)|fam\s?ily|fam\b|aggregate)"
+)
+# "$1,500 individual", "$1,500/person", "$1,500 per family" name the amount before them; "Family: $3,000" the one
+# after (a role followed by a colon labels what comes next).
+_ROLE_AFTER: Final = re.compile(
+    rf"^\s*(?:/\s*|per\s+|each\s+|an?\s+|for\s+(?:an?\s+|each\s+)?|\(\s*)?{_ROLE_WORD}(?!\w)(?!\s*[:=])",
+    re.IGNORECASE,
+)
+_ROLE_BEFORE: Final = re.compile(
+    rf"{_ROLE_WORD}(?:\s+(?:coverage|deductible|limit|maximum))?\s*[:=]?\s*$", re.IGNORECASE
+)
+_SBC_FIELDS: Final = {
+    "deductible": (
+        FieldName.DEDUCTIBLE,
+        FieldName.DEDUCTIBLE_FAMILY,
+        FieldName.DEDUCTIBLE_OUT_OF_NETWORK,
+        FieldName.DEDUCTIBLE_OUT_OF_NETWORK_FAMILY,
+    ),
+    "out_of_pocket": (
+        FieldName.OUT_OF_POCKET_LIMIT,
+        FieldName.OUT_OF_POCKET_LIMIT_FAMILY,
+        FieldName.OUT_OF_POCKET_LIMIT_OUT_OF_NETWORK,
+        FieldName.OUT_OF_POCKET_LIMIT_OUT_OF_NETWORK_FAMILY,
+    ),
+}
+
+
+def _has_sbc_questions(tables: list[Table], blocks: list[Block]) -> bool:
+    return any(_DEDUCTIBLE_QUESTION.search(row[0].text) for t in tables for row in t.rows if row) or any(
+        _QUESTION_TEXT.search(b.text) for b in blocks[:200]
+    )
+
+
+def _benefit_summary(found: _Collector, tables: list[Table], blocks: list[Block]) -> None:
+    for table in tables:
+        for row in (table.header, *table.rows):
+            if len(row) < 2:
+                continue
+            question = row[0].text
+            answer = next((cell for cell in row[1:] if cell.text), None)
+            if answer is None:
+                continue
+            if _DEDUCTIBLE_QUESTION.search(question):
+                _amounts(found, "deductible", answer.text, answer.start)
+            elif _OOP_QUESTION.search(question):
+                _amounts(found, "out_of_pocket", answer.text, answer.start)
+    for block in blocks:
+        for match in _QUESTION_TEXT.finditer(block.text):
+            kind = "deductible" if "deductible" in match.group(0).lower() else "out_of_pocket"
+            tail = block.text[match.end() : match.end() + 240]
+            stop = re.search(r"(?<=\.)\s+(?=[A-Z])(?!\$)|Generally|You must|The out|This plan|Even though", tail)
+            _amounts(found, kind, tail[: stop.start()] if stop else tail, block.start + match.end())
+    _service_costs(found, tables)
+
+
+def _amounts(found: _Collector, kind: str, answer: str, offset: int) -> None:
+    """A summary's answer cell: amounts for a person and a family, in and out of network, in any order the
+    carrier wrote them ("$1,500 individual / $3,000 family for combined in-network and out-of-network";
+    "In-Network: $2,000 Individual / $4,000 Family; Out-of-Network: ..."; "$500/$1,000")."""
+    person, family, person_out, family_out = _SBC_FIELDS[kind]
+    text = _COMBINED.sub(lambda m: "~" * len(m.group(0)), answer)
+    markers = sorted(
+        [(m.start(), "out") for m in _OUT_OF_NETWORK.finditer(text)]
+        + [(m.start(), "in") for m in _IN_NETWORK.finditer(text) if not _overlaps(m, _OUT_OF_NETWORK, text)]
+    )
+    seen: dict[str, int] = {"in": 0, "out": 0}
+    for money in all_money(text):
+        if money.value is None or money.value.startswith("-"):
+            continue
+        network = next((kind for position, kind in reversed(markers) if position < money.start), "in")
+        role = _role(text[money.end : money.end + 30]) or _role_before(text[max(money.start - 30, 0) : money.start])
+        role = role or ("person" if seen[network] == 0 else "family")
+        seen[network] += 1
+        field = {
+            ("in", "person"): person,
+            ("in", "family"): family,
+            ("out", "person"): person_out,
+            ("out", "family"): family_out,
+        }[(network, role)]
+        found.add(field, _found_value(money, offset, 0.9))
+
+
+def _role(after: str) -> str | None:
+    match = _ROLE_AFTER.match(after)
+    return None if match is None else _role_of(match["role"])
+
+
+def _role_before(before: str) -> str | None:
+    match = _ROLE_BEFORE.search(before)
+    return None if match is None else _role_of(match["role"])
+
+
+def _role_of(word: str) -> str:
+    return "family" if re.match(r"fam|aggregate", word, re.IGNORECASE) else "person"
+
+
+def _overlaps(match: re.Match[str], other: re.Pattern[str], text: str) -> bool:
+    return any(o.start() <= match.start() < o.end() for o in other.finditer(text))
+
+
+def _service_costs(found: _Collector, tables: list[Table]) -> None:
+    for table in tables:
+        for row in table.rows:
+            for index, cell in enumerate(row[:-1]):
+                for field, pattern in _SERVICES:
+                    if field in found.fields or not pattern.search(cell.text):
+                        continue
+                    for cost in row[index + 1 :]:
+                        share = find_cost_share(cost.text)
+                        if share is not None:
+                            found.add(field, _found_value(share, cost.start, 0.85))
+                            break
+
+
+# The insurer, when no label names it --------------------------------------------------------------
+
+_COMPANY_WORD: Final = re.compile(
+    r"\b(?:Insurance|Assurance|Casualty|Indemnity|Mutual|Underwriters|Company|Co\.|Corporation|Corp\.|Group"
+    r"|Health|Healthcare|BlueCross|Blue Cross|Blue Shield|BCBS\w*|Life|Inc\.|LLC|Exchange|Alliance|Plan)(?!\w)"
+)
+_ABBREVIATION_END: Final = re.compile(r"\b(?:Co|Inc|Corp|Ltd|Assn|Cos|Bros|L\.L\.C|N\.A)\.$")
+
+
+def clean_name(text: str) -> str:
+    """A name without the punctuation around it, keeping an abbreviation's period ("Acme Insurance Co.")."""
+    name = text.strip(" ,:;\u2013-")
+    while name.endswith(".") and not _ABBREVIATION_END.search(name):
+        name = name[:-1].rstrip()
+    return name
+
+
+def _insurer_from_title(found: _Collector, head: str) -> None:
+    """A carrier prints its name at the top: the first short line that names a company (a heading or not),
+    up to a colon or a dash ("Carrier: Plan name", the summary of benefits' header)."""
+    for match in re.finditer(r"^.*$", head[:1200], re.MULTILINE):
+        line = match.group(0)
+        plain = _EMPHASIS.sub("", line).strip().lstrip("#").strip()
+        if not plain or "|" in plain or len(plain) > 90:
+            continue
+        name = clean_name(re.split(r":|\s[\u2013-]\s", plain, maxsplit=1)[0])
+        if len(name) < 4 or not _COMPANY_WORD.search(name) or re.search(r"\d{3}", name):
+            continue
+        start = head.find(name, match.start())
+        if start >= 0:
+            found.add(FieldName.INSURER, _value(name, name, start, 0.7))
+        return
+
+
+# Document type --------------------------------------------------------------------------------------
+
+_LINE_CUES: Final[tuple[tuple[InsuranceDocumentType, re.Pattern[str], float], ...]] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE), weight)
+    for kind, pattern, weight in (
+        (InsuranceDocumentType.HOMEOWNERS, r"\bhomeowners?\b", 3.0),
+        (InsuranceDocumentType.HOMEOWNERS, r"\bHO[- ]?\d{1,2}\b|\bHO 00 0\d\b", 2.0),
+        (InsuranceDocumentType.HOMEOWNERS, r"\bdwelling\b", 1.0),
+        (InsuranceDocumentType.HOMEOWNERS, r"\bresidence premises\b", 2.0),
+        (InsuranceDocumentType.HOMEOWNERS, r"\bother structures\b|\bloss of use\b", 1.5),
+        (InsuranceDocumentType.PERSONAL_AUTO, r"\bpersonal auto(?:mobile)?\b", 4.0),
+        (InsuranceDocumentType.PERSONAL_AUTO, r"\bPP 00 01\b|\bauto(?:mobile)? policy\b", 2.0),
+        (InsuranceDocumentType.PERSONAL_AUTO, r"\bvehicles?\b|\bVIN\b|\bgaraging\b", 1.0),
+        (InsuranceDocumentType.PERSONAL_AUTO, r"\buninsured motorists?\b|\bcollision\b", 1.5),
+        (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bcommercial general liability\b", 5.0),
+        (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bCG 00 0[12]\b", 3.0),
+        (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\beach occurrence limit\b|\bgeneral aggregate\b", 2.0),
+        (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bproducts[-\s]completed operations\b", 2.0),
+        (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bsummary of benefits\b", 5.0),
+        (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bout[-\s]of[-\s]pocket\b|\bcoinsurance\b|\bcopay", 1.0),
+    )
+)
+# Cues count in a document's opening this many characters (its declarations or its own title) three times.
+_OPENING: Final = 6000
+_MIN_LINE_SCORE: Final = 8.0
+
+
+def classify_insurance_type(markdown: str) -> tuple[InsuranceDocumentType, float]:
+    """The document's type and a confidence in 0..1: an endorsement, a claim form or a summary of benefits
+    by what the paper says it is (docintake.document_types); a policy or declarations by its line of
+    business, read from cue phrases, the opening counting most."""
+    form, form_scores = scores_of(markdown)
+    ranked = sorted(form_scores.values(), reverse=True)
+    form_confidence = _margin(ranked)
+    by_form = {
+        DocumentType.BENEFIT_SUMMARY: InsuranceDocumentType.SUMMARY_OF_BENEFITS,
+        DocumentType.ENDORSEMENT: InsuranceDocumentType.ENDORSEMENT,
+        DocumentType.CLAIM_FORM: InsuranceDocumentType.CLAIM_FORM,
+    }
+    if form in by_form:
+        return by_form[DocumentType(form)], form_confidence
+    text = markdown[:HEAD_CHARS]
+    scores: dict[InsuranceDocumentType, float] = {}
+    for kind, pattern, weight in _LINE_CUES:
+        hits = [m.start() for m in pattern.finditer(text)][:8]
+        scores[kind] = scores.get(kind, 0.0) + weight * sum(3.0 if at < _OPENING else 1.0 for at in hits)
+    best = max(scores, key=lambda kind: scores[kind])
+    if scores[best] < _MIN_LINE_SCORE or best is InsuranceDocumentType.SUMMARY_OF_BENEFITS:
+        return InsuranceDocumentType.OTHER, round(min(form_confidence, 0.5), 2)
+    return best, _margin(sorted(scores.values(), reverse=True))
+
+
+def _margin(ranked: list[float]) -> float:
+    """How far the best score stands from the next: 0.5 for a tie, towards 1 as it pulls ahead."""
+    if not ranked or ranked[0] <= 0:
+        return 0.0
+    second = ranked[1] if len(ranked) > 1 else 0.0
+    return round(0.5 + 0.5 * (ranked[0] - second) / ranked[0], 2)

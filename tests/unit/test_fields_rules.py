@@ -1,0 +1,218 @@
+"""The rule extractor on the shapes carriers print: amounts, dates and cost shares as written; summary-of-
+benefits answer cells in several carriers' words; declarations as label/value runs, tables and lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from docintake.fields import FieldName, InsuranceDocumentType, extract_document_fields
+from docintake.fields.rules import clean_name, find_cost_share, find_date, find_money
+from docintake.parsing import PageMap
+
+ONE_PAGE = PageMap.single_page()
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "written"),
+    [
+        ("Limit $1,500", "1500.00", "$1,500"),
+        ("premium: $3,612.00 due", "3612.00", "$3,612.00"),
+        ("credit -$48.00", "-48.00", "-$48.00"),
+        ("$ 1,000,000 each occurrence", "1000000.00", "$ 1,000,000"),
+        ("$2 million aggregate", "2000000.00", "$2 million"),
+        ("USD 250", "250.00", "USD 250"),
+    ],
+)
+def test_money_is_a_decimal_amount_with_the_text_as_written(text: str, value: str, written: str) -> None:
+    found = find_money(text)
+    assert found is not None
+    assert (found.value, found.text, found.currency) == (value, written, "USD")
+    assert text[found.start : found.end] == written
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("02/10/2026 to 02/10/2027", "2026-02-10"),
+        ("1/1/19 - 12/31/19", "2019-01-01"),
+        ("January 1, 2026", "2026-01-01"),
+        ("Sept. 30 2025", "2025-09-30"),
+        ("2026-07-04", "2026-07-04"),
+        ("1 July 2026", "2026-07-01"),
+    ],
+)
+def test_dates_become_iso_8601(text: str, iso: str) -> None:
+    found = find_date(text)
+    assert found is not None and found.value == iso
+
+
+def test_an_impossible_date_is_no_date() -> None:
+    assert find_date("13/45/2026") is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "kind", "value"),
+    [
+        ("$30 copay/visit", "copay", "30.00"),
+        ("20% coinsurance", "coinsurance", "20"),
+        ("No charge", "no_charge", "0.00"),
+        ("Not covered", "not_covered", None),
+        ("$250 copay per visit after deductible; 50% coinsurance out of network", "copay", "250.00"),
+        ("30% coinsurance after $500 deductible", "coinsurance", "30"),
+    ],
+)
+def test_a_cost_share_is_the_first_thing_the_cell_says(cell: str, kind: str, value: str | None) -> None:
+    found = find_cost_share(cell)
+    assert found is not None
+    assert (found.cost_share, found.value) == (kind, value)
+
+
+def test_a_company_keeps_the_period_of_its_abbreviation() -> None:
+    assert clean_name("Ironmark Insurance Co.") == "Ironmark Insurance Co."
+    assert clean_name("Sample Logistics Inc., ") == "Sample Logistics Inc."
+    assert clean_name("Jordan Example.") == "Jordan Example"
+
+
+def _sbc(answer_deductible: str, answer_oop: str = "$5,000 individual / $10,000 family") -> str:
+    return (
+        "Example Health Plan: Gold PPO\n\n"
+        "## Summary of Benefits and Coverage: What this Plan Covers & What You Pay for Covered Services\n\n"
+        "| Important Questions | Answers | Why This Matters: |\n| --- | --- | --- |\n"
+        f"| What is the overall deductible? | {answer_deductible} | Generally, you must pay all of the costs. |\n"
+        "| Are there services covered before you meet your deductible? | Yes. Preventive care. | This plan covers some items. |\n"
+        f"| What is the out-of-pocket limit for this plan? | {answer_oop} | The most you could pay in a year. |\n"
+        "| What is not included in the out-of-pocket limit? | Premiums, $99 charges | Even though you pay these. |\n"
+    )
+
+
+# Answer cells as carriers wrote them on published summaries (bench/fields lists real documents).
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            "$1,500.00 Individual/$3,000.00 Family for combined in-network and out-of-network. True family aggregate.",
+            {"deductible": "$1,500.00", "deductible_family": "$3,000.00"},
+        ),
+        (
+            "$500 person / $1,000 family Doesn't apply to preventive care",
+            {"deductible": "$500", "deductible_family": "$1,000"},
+        ),
+        (
+            "Yes. For participating providers $2,500 person / $5,000 family For non-participating providers "
+            "$4,000 person / $8,000 family",
+            {
+                "deductible": "$2,500",
+                "deductible_family": "$5,000",
+                "deductible_out_of_network": "$4,000",
+                "deductible_out_of_network_family": "$8,000",
+            },
+        ),
+        (
+            "$200 individual/$400 family combined network and out-of-network.",
+            {"deductible": "$200", "deductible_family": "$400"},
+        ),
+        (
+            "In-Network: $2,000 Individual / $4,000 Family; Out-of-Network: $4,000 Individual / $8,000 Family",
+            {
+                "deductible": "$2,000",
+                "deductible_family": "$4,000",
+                "deductible_out_of_network": "$4,000",
+                "deductible_out_of_network_family": "$8,000",
+            },
+        ),
+        ("Individual: $1,500 Family: $3,000", {"deductible": "$1,500", "deductible_family": "$3,000"}),
+        ("$1,000/$2,000", {"deductible": "$1,000", "deductible_family": "$2,000"}),
+        ("$3,000 per family / $1,500 per person", {"deductible": "$1,500", "deductible_family": "$3,000"}),
+        ("$0", {"deductible": "$0"}),
+    ],
+)
+def test_a_summary_answer_cell_in_carriers_words(answer: str, expected: dict[str, str]) -> None:
+    found = extract_document_fields(_sbc(answer), ONE_PAGE)
+    assert found.document_type is InsuranceDocumentType.SUMMARY_OF_BENEFITS
+    got = {name.value: value.text for name, value in found.fields.items() if name.value.startswith("deductible")}
+    assert got == expected
+    assert found.fields[FieldName.OUT_OF_POCKET_LIMIT].value == "5000.00"
+    assert found.fields[FieldName.OUT_OF_POCKET_LIMIT_FAMILY].value == "10000.00"
+
+
+def test_no_out_of_pocket_limit_is_no_value() -> None:
+    found = extract_document_fields(_sbc("$500", "No. There's no limit on how much you could pay."), ONE_PAGE)
+    assert FieldName.OUT_OF_POCKET_LIMIT not in found.fields
+    # The "not included" row's $99 is never read as the limit.
+    assert all(value.text != "$99" for value in found.fields.values())
+
+
+def test_service_costs_come_from_the_network_column() -> None:
+    markdown = _sbc("$500") + (
+        "\n| Common Medical Event | Services You May Need | Network Provider (You will pay the least) "
+        "| Out-of-Network Provider (You will pay the most) | Limitations |\n| --- | --- | --- | --- | --- |\n"
+        "| If you visit a health care provider's office or clinic | Primary care visit to treat an injury or illness "
+        "| $25 copay/visit; deductible does not apply | 40% coinsurance | None |\n"
+        "|  | Specialist visit | $50 copay/visit | 40% coinsurance | Referral required |\n"
+        "| If you need immediate medical attention | Emergency room care | 20% coinsurance | 20% coinsurance | - |\n"
+        "| If you need drugs | Generic drugs (Tier 1) | $10 copay/prescription (retail) | Not covered | - |\n"
+    )
+    fields = extract_document_fields(markdown, ONE_PAGE).fields
+    assert (fields[FieldName.PRIMARY_CARE].cost_share, fields[FieldName.PRIMARY_CARE].value) == ("copay", "25.00")
+    assert fields[FieldName.SPECIALIST].text == "$50"
+    assert (fields[FieldName.EMERGENCY_ROOM].cost_share, fields[FieldName.EMERGENCY_ROOM].value) == ("coinsurance", "20")
+    assert fields[FieldName.GENERIC_DRUGS].value == "10.00"
+
+
+def test_a_declarations_run_without_separators() -> None:
+    markdown = (
+        "Maplecrest Home Assurance Co.\n\n## HOMEOWNERS POLICY DECLARATIONS\n\n"
+        "Policy Number HO3-7943371-26 Policy Period 02/10/2026 to 02/10/2027 - 12:01 A.M. standard time "
+        "Named Insured Avery Placeholder and Morgan Placeholder Mailing Address 552 Example Avenue\n\n"
+        "| Coverage | Limit | Deductible | Premium |\n| --- | --- | --- | --- |\n"
+        "| A. Dwelling | $800,000 | $2,500 | $2,791.00 |\n| D. Loss Of Use | $240,000 | None | Included |\n"
+        "| Total Annual Premium |  |  | $3,612.00 |\n\n"
+        "## HOMEOWNERS 3 - SPECIAL FORM\n\nThe named insured shown in the Declarations means you.\n"
+    )
+    found = extract_document_fields(markdown, PageMap((1, 2), (0, markdown.index("| A."))))
+    assert found.document_type is InsuranceDocumentType.HOMEOWNERS
+    values = {name.value: value.value for name, value in found.fields.items()}
+    assert values == {
+        "insurer": "Maplecrest Home Assurance Co.",
+        "policy_number": "HO3-7943371-26",
+        "effective_date": "2026-02-10",
+        "expiration_date": "2027-02-10",
+        "named_insured": "Avery Placeholder and Morgan Placeholder",
+        "premium": "3612.00",
+    }
+    dwelling, loss_of_use = found.coverages
+    assert (dwelling.name, dwelling.limit.value, dwelling.deductible.value, dwelling.page) == (
+        "A. Dwelling",
+        "800000.00",
+        "2500.00",
+        2,
+    )
+    assert loss_of_use.deductible is not None and loss_of_use.deductible.value is None
+    assert loss_of_use.premium is not None and loss_of_use.premium.text == "Included"
+    for name, evidence in found.evidence.items():
+        assert markdown[evidence.start : evidence.end] == evidence.quote
+        assert found.fields[name].text in evidence.quote
+
+
+def test_labels_in_a_table_and_on_lines() -> None:
+    markdown = (
+        "# Declarations\n\n| Insurer | Harbor Mutual Insurance Company |\n| --- | --- |\n"
+        "| Policy No. | CA 12 345 678 |\n\n**Named Insured:** Sample Widgets LLC\n\n"
+        "Effective Date: March 1, 2026\n\nExpiration Date: March 1, 2027\n\nTotal Premium: $1,204.50\n"
+    )
+    values = {n.value: v.value for n, v in extract_document_fields(markdown, ONE_PAGE).fields.items()}
+    assert values == {
+        "insurer": "Harbor Mutual Insurance Company",
+        "policy_number": "CA 12 345 678",
+        "named_insured": "Sample Widgets LLC",
+        "effective_date": "2026-03-01",
+        "expiration_date": "2027-03-01",
+        "premium": "1204.50",
+    }
+
+
+def test_prose_is_not_read_as_labels() -> None:
+    markdown = "## Conditions\n\nThe named insured must pay the premium. The policy period is one year.\n"
+    found = extract_document_fields(markdown, ONE_PAGE)
+    assert found.fields == {}
+    assert found.document_type is InsuranceDocumentType.OTHER
