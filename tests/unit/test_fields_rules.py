@@ -79,7 +79,7 @@ def _sbc(answer_deductible: str, answer_oop: str = "$5,000 individual / $10,000 
         "## Summary of Benefits and Coverage: What this Plan Covers & What You Pay for Covered Services\n\n"
         "| Important Questions | Answers | Why This Matters: |\n| --- | --- | --- |\n"
         f"| What is the overall deductible? | {answer_deductible} | Generally, you must pay all of the costs. |\n"
-        "| Are there services covered before you meet your deductible? | Yes. Preventive care. | This plan covers some items. |\n"
+        "| Are there services covered before you meet your deductible? | Yes. Preventive care. | Some items. |\n"
         f"| What is the out-of-pocket limit for this plan? | {answer_oop} | The most you could pay in a year. |\n"
         "| What is not included in the out-of-pocket limit? | Premiums, $99 charges | Even though you pay these. |\n"
     )
@@ -155,7 +155,10 @@ def test_service_costs_come_from_the_network_column() -> None:
     fields = extract_document_fields(markdown, ONE_PAGE).fields
     assert (fields[FieldName.PRIMARY_CARE].cost_share, fields[FieldName.PRIMARY_CARE].value) == ("copay", "25.00")
     assert fields[FieldName.SPECIALIST].text == "$50"
-    assert (fields[FieldName.EMERGENCY_ROOM].cost_share, fields[FieldName.EMERGENCY_ROOM].value) == ("coinsurance", "20")
+    assert (fields[FieldName.EMERGENCY_ROOM].cost_share, fields[FieldName.EMERGENCY_ROOM].value) == (
+        "coinsurance",
+        "20",
+    )
     assert fields[FieldName.GENERIC_DRUGS].value == "10.00"
 
 
@@ -216,3 +219,24 @@ def test_prose_is_not_read_as_labels() -> None:
     found = extract_document_fields(markdown, ONE_PAGE)
     assert found.fields == {}
     assert found.document_type is InsuranceDocumentType.OTHER
+
+
+def test_limits_printed_as_lines_are_coverages() -> None:
+    markdown = (
+        "# COMMERCIAL GENERAL LIABILITY DECLARATIONS\n\nPolicy Number: CGL 100 200\n\n## LIMITS OF INSURANCE\n\n"
+        "EACH OCCURRENCE LIMIT $ 1,000,000\n\n"
+        "GENERAL AGGREGATE LIMIT (Other Than Products-Completed Operations) $ 2,000,000\n\n"
+        "DAMAGE TO PREMISES RENTED TO YOU LIMIT $ 100,000 Any one premises\n\n"
+        "MEDICAL EXPENSE LIMIT $ 5,000 Any one person\n"
+    )
+    found = extract_document_fields(markdown, ONE_PAGE)
+    assert found.document_type is InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY
+    rows = [(row.name, row.limit.value if row.limit else None) for row in found.coverages]
+    assert rows == [
+        ("EACH OCCURRENCE LIMIT", "1000000.00"),
+        ("GENERAL AGGREGATE LIMIT (Other Than Products-Completed Operations)", "2000000.00"),
+        ("DAMAGE TO PREMISES RENTED TO YOU LIMIT", "100000.00"),
+        ("MEDICAL EXPENSE LIMIT", "5000.00"),
+    ]
+    for row in found.coverages:
+        assert row.evidence is not None and row.name in row.evidence.quote and row.limit.text in row.evidence.quote

@@ -442,7 +442,7 @@ def extract_with_rules(markdown: str, page_map: PageMap) -> DocumentFields:
             placed = _field_value(labelled.kind, labelled)
             if placed is not None:
                 found.add(labelled.kind, placed)
-    coverages = _coverages(found, tables)
+    coverages = _coverages(found, tables) or _coverage_lines(found, blocks)
     if document_type is InsuranceDocumentType.SUMMARY_OF_BENEFITS or _has_sbc_questions(tables, blocks):
         _benefit_summary(found, tables, blocks)
     if FieldName.INSURER not in found.fields:
@@ -508,6 +508,40 @@ def _coverages(found: _Collector, tables: list[Table]) -> list[Coverage]:
                     premium=_money_cell(row, premium),
                     page=found.page_map.page_at(row[name].start),
                     evidence=found.evidence_at(row[0].start, row[-1].end),
+                )
+            )
+    return rows
+
+
+# Limits printed as lines rather than a table: "EACH OCCURRENCE LIMIT $ 1,000,000", "Coverage A - Dwelling
+# $250,000", "Bodily Injury Liability: $100,000 each person / $300,000 each accident"; in a run, each line's
+# name begins where the previous amount's words end.
+_COVERAGE_LINE: Final = re.compile(
+    r"(?P<name>(?:Coverage [A-F]\b\s*[-\u2013:]?\s*)?[A-Z][A-Za-z&/'\u2019,. -]{2,80}?"
+    r"(?:\blimits?\b|\bliability\b|\bdwelling\b|\bstructures\b|\bproperty\b|\bloss of use\b|\bpayments\b"
+    r"|\binjury\b|\bdamage\b|\bexpense\b|\bcollision\b|\bcomprehensive\b|\bmotorists?\b)"
+    r"(?:\s*\([^)]{0,80}\))?)\s*[:.]*\s*(?P<limit>(?:\$|USD)\s?[\d,]+(?:\.\d{2})?(?:[^$\n]{0,40}?/\s*\$\s?[\d,]+)?"
+    r"(?:\s+(?:each|per|any one|aggregate)\b[\w ]{0,20}?(?=\s+[A-Z]|$|[.;]))?)",
+    re.IGNORECASE,
+)
+
+
+def _coverage_lines(found: _Collector, blocks: list[Block]) -> list[Coverage]:
+    rows: list[Coverage] = []
+    for block in blocks:
+        for match in _COVERAGE_LINE.finditer(block.text):
+            name = clean_name(re.sub(r"\s+", " ", match["name"]))
+            if not name[:1].isupper() or re.match(r"(?:total|the|this|our|we|you)\b", name, re.IGNORECASE):
+                continue
+            money = find_money(match["limit"])
+            start = block.start + match.start("name") + match["name"].find(name.split()[0])
+            end = block.start + match.end("limit")
+            rows.append(
+                Coverage(
+                    name=name,
+                    limit=Money(value=money.value if money else None, currency="USD", text=match["limit"].strip()),
+                    page=found.page_map.page_at(start),
+                    evidence=found.evidence_at(start, end),
                 )
             )
     return rows
