@@ -240,3 +240,28 @@ def test_limits_printed_as_lines_are_coverages() -> None:
     ]
     for row in found.coverages:
         assert row.evidence is not None and row.name in row.evidence.quote and row.limit.text in row.evidence.quote
+
+
+def test_evidence_names_the_chunk_that_holds_the_value() -> None:
+    from uuid import uuid4
+
+    from docintake.chunking import chunk_markdown
+
+    markdown = (
+        "# HOMEOWNERS POLICY DECLARATIONS\n\nPolicy Number: HO-555 Named Insured: Jordan Example\n\n"
+        + "## Conditions\n\n"
+        + "We will pay for covered loss. " * 80
+        + "\n\n| Coverage | Limit | Deductible |\n| --- | --- | --- |\n| A. Dwelling | $300,000 | $1,000 |\n"
+    )
+    page_map = PageMap.single_page()
+    chunks = chunk_markdown(markdown, page_map, size=400, overlap=0)
+    document_id = uuid4()
+    found = extract_document_fields(markdown, page_map, chunks=chunks, document_id=document_id)
+    by_id = {chunk.chunk_id(document_id): chunk for chunk in chunks}
+    spans = [*found.evidence.values(), *(row.evidence for row in found.coverages if row.evidence)]
+    assert len(spans) == 3
+    for evidence in spans:
+        chunk = by_id[evidence.chunk_id]
+        assert chunk.start <= evidence.start and evidence.end <= chunk.end
+        assert evidence.quote in chunk.content
+    assert found.evidence[FieldName.POLICY_NUMBER].chunk_id != found.coverages[0].evidence.chunk_id
