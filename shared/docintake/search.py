@@ -1,5 +1,6 @@
 """Search over a user's chunks: hybrid (vector and keyword rankings fused by reciprocal rank fusion), vector
-or keyword alone, with filters (documents, document types, current versions) and one hit per content.
+or keyword alone, with filters (documents, document types, current versions, policy fields) and one hit per
+content.
 
 Everything runs in one transaction under the user's RLS context and is exact: every one of the user's
 eligible chunks is scored, no approximate index decides what is seen. Two round trips: the user's search
@@ -15,16 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, LiteralString
+from typing import Any, Literal, LiteralString
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from docintake import glossary as insurance_glossary
 from docintake.db import Database, Row
 from docintake.embedding import Embedder, vector_literal
+from docintake.fields.model import FIELD_KINDS, FieldName, InsuranceDocumentType, ValueKind
 from docintake.vectors import active_model, prepare_search
 
 
@@ -52,6 +57,106 @@ _SATURATION = 0.6
 # in "before my coverage kicks in") keep a lower weight, since they describe the term rather than name it.
 _EXPANSION_WEIGHT = 1.0
 _LAY_WEIGHT = 0.3
+
+
+class FieldOp(StrEnum):
+    EQ = "eq"
+    LT = "lt"
+    LTE = "lte"
+    GT = "gt"
+    GTE = "gte"
+
+
+_ORDERED = frozenset({FieldOp.LT, FieldOp.LTE, FieldOp.GT, FieldOp.GTE})
+# The SQL of each operator: a fixed string per member, never text from the request.
+_OPERATORS: dict[FieldOp, LiteralString] = {
+    FieldOp.EQ: "=",
+    FieldOp.LT: "<",
+    FieldOp.LTE: "<=",
+    FieldOp.GT: ">",
+    FieldOp.GTE: ">=",
+}
+
+
+class FieldFilter(BaseModel):
+    """Only documents whose extracted policy fields (docintake.fields, table document_fields) match, e.g.
+    ``{"field": "deductible", "op": "lte", "value": 1000}`` or ``{"field": "document_type", "op": "eq",
+    "value": "homeowners"}``. Amounts (money, copays, coinsurance percentages) compare as numbers and take
+    every operator; dates compare as dates; text and the document type only by ``eq``, text ignoring case.
+    A document without the field, or whose value is not a number (or a date), does not match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: FieldName | Literal["document_type"]
+    op: FieldOp = FieldOp.EQ
+    value: str | int | float
+
+    @model_validator(mode="after")
+    def _normalised(self) -> FieldFilter:
+        kind = self.kind
+        raw = str(self.value).strip()
+        if self.op in _ORDERED and kind not in (ValueKind.MONEY, ValueKind.COST_SHARE, ValueKind.DATE):
+            raise ValueError(f"{self.field} compares only with eq")
+        if self.field == "document_type":
+            value = InsuranceDocumentType(raw.lower()).value  # a ValueError names the bad type
+        elif kind in (ValueKind.MONEY, ValueKind.COST_SHARE):
+            value = _number(raw)
+        elif kind is ValueKind.DATE:
+            value = date.fromisoformat(raw).isoformat()
+        else:
+            if not raw:
+                raise ValueError("value is empty")
+            value = raw
+        self.value = value
+        return self
+
+    @property
+    def kind(self) -> ValueKind | None:
+        """The field's kind; None for the document type."""
+        return None if self.field == "document_type" else FIELD_KINDS[FieldName(self.field)]
+
+
+def _number(raw: str) -> str:
+    """An amount as written ("1,000", "$1,000.00", "20%") as the decimal string the fields store."""
+    cleaned = raw.replace(",", "").removeprefix("$").removesuffix("%").strip()
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{raw!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{raw!r} is not a number")
+    return str(number)
+
+
+# Per kind (None: the document type), a field filter's condition; {stored} is the stored value's text. An
+# amount or date is compared only when the stored text is one (a cast of anything else would fail the search).
+_FIELD_CONDITIONS: dict[ValueKind | None, LiteralString] = {
+    None: "f.document_type {op} %({value})s",
+    ValueKind.MONEY: "CASE WHEN {stored} ~ '^-?[0-9]+([.][0-9]+)?$'"
+    " THEN {stored}::numeric {op} %({value})s::numeric END",
+    ValueKind.DATE: "CASE WHEN {stored} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+    " THEN {stored}::date {op} %({value})s::date END",
+    ValueKind.TEXT: "lower({stored}) {op} lower(%({value})s)",
+}
+_FIELD_CONDITIONS[ValueKind.COST_SHARE] = _FIELD_CONDITIONS[ValueKind.MONEY]
+
+
+def field_conditions(filters: Sequence[FieldFilter], params: dict[str, Any]) -> sql.Composable:
+    """The filters as one SQL condition on the candidate's document ``d``, their field names and values as
+    parameters added to ``params``; ``true`` without filters."""
+    if not filters:
+        return sql.SQL("true")
+    conditions: list[sql.Composable] = []
+    for index, condition in enumerate(filters):
+        name, value = f"field_{index}", f"field_value_{index}"
+        params[name], params[value] = str(condition.field), condition.value
+        operator = sql.SQL(_OPERATORS[condition.op])
+        stored = sql.SQL("(f.fields -> %({})s ->> 'value')").format(sql.SQL(name))
+        template = _FIELD_CONDITIONS[condition.kind]
+        conditions.append(sql.SQL(template).format(stored=stored, op=operator, value=sql.SQL(value)))
+    return sql.SQL(
+        "EXISTS (SELECT 1 FROM document_fields f WHERE f.document_id = d.id AND f.user_id = d.user_id AND {})"
+    ).format(sql.SQL(" AND ").join(conditions))
 
 
 @dataclass(frozen=True)
@@ -85,11 +190,13 @@ def search(
     document_types: Sequence[str] | None = None,
     include_superseded: bool = False,
     expand: bool = True,
+    where: Sequence[FieldFilter] = (),
 ) -> list[SearchHit]:
     """The user's top-k chunks for ``query``, best first, never two with the same content: of identical
     chunks (the same text in two documents) the best-ranked stands for all. Ready documents only, and
-    only their current versions unless ``include_superseded``. ``expand`` adds the glossary's policy
-    terms for the question's lay words to the keyword ranking and to the text that is embedded."""
+    only their current versions unless ``include_superseded``; with ``where``, only documents whose policy
+    fields match every filter. ``expand`` adds the glossary's policy terms for the question's lay words to
+    the keyword ranking and to the text that is embedded."""
     mode = SearchMode(mode)
     glossary = (
         insurance_glossary.expand(query)
@@ -112,14 +219,15 @@ def search(
         "keyword_weight": KEYWORD_WEIGHT,
         "k": k,
     }
+    fields = field_conditions(where, params)
     with db.transaction(user_id) as conn:
         vectors = None
         if mode is not SearchMode.KEYWORD:
-            vectors = _vector_ranking(conn, query, embedder_for, params)
+            vectors = _vector_ranking(conn, query, embedder_for, params, fields)
             if vectors is None and mode is SearchMode.VECTOR:
                 return []
         keywords = (
-            sql.SQL(_KEYWORD_RANKING).format(filter=_eligible("c"))
+            sql.SQL(_KEYWORD_RANKING).format(filter=_eligible("c", fields))
             if mode is not SearchMode.VECTOR
             else sql.SQL(_NO_RANKING)
         )
@@ -137,6 +245,7 @@ def _vector_ranking(
     query: str,
     embedder_for: Callable[[str, int], Embedder],
     params: dict[str, Any],
+    fields: sql.Composable,
 ) -> sql.Composed | None:
     """The vector ranking's CTE body over the model the user searches with (migration 0012's table per
     model), with the question embedded once into ``params["vector"]``; None before the user's first vector."""
@@ -145,7 +254,7 @@ def _vector_ranking(
     if model is None or table is None:
         return None
     params["vector"] = vector_literal(embedder_for(*model).embed([_embedded_text(query, params)])[0])
-    return sql.SQL(_VECTOR_RANKING).format(vectors=sql.Identifier(table), filter=_eligible("v"))
+    return sql.SQL(_VECTOR_RANKING).format(vectors=sql.Identifier(table), filter=_eligible("v", fields))
 
 
 def _embedded_text(query: str, params: dict[str, Any]) -> str:
@@ -155,20 +264,22 @@ def _embedded_text(query: str, params: dict[str, Any]) -> str:
     return " ".join([query, *params["expansions"]])
 
 
-# A chunk ``c`` of document ``d`` may be returned: the user's, ready, within the filters, and current (no
-# ready document of the user supersedes it) unless superseded versions were asked for.
+# A chunk ``c`` of document ``d`` may be returned: the user's, ready, within the filters (fields: the policy
+# fields' condition, field_conditions), and current (no ready document of the user supersedes it) unless
+# superseded versions were asked for.
 _ELIGIBLE: LiteralString = """
     {c}.user_id = app_user_id() AND d.status = 'ready'
     AND (%(document_ids)s::uuid[] IS NULL OR {c}.document_id = ANY(%(document_ids)s::uuid[]))
     AND (%(document_types)s::text[] IS NULL OR d.document_type = ANY(%(document_types)s::text[]))
+    AND {fields}
     AND (%(include_superseded)s OR NOT EXISTS (
         SELECT 1 FROM documents n WHERE n.supersedes = d.id AND n.user_id = d.user_id AND n.status = 'ready'))
 """
 
 
-def _eligible(rows: str) -> sql.Composed:
+def _eligible(rows: str, fields: sql.Composable) -> sql.Composed:
     """_ELIGIBLE for the rows aliased ``rows`` (a chunk's or a vector's: both carry user_id and document_id)."""
-    return sql.SQL(_ELIGIBLE).format(c=sql.Identifier(rows))
+    return sql.SQL(_ELIGIBLE).format(c=sql.Identifier(rows), fields=fields)
 
 
 # Each ranking yields (id, content_hash, value, rank): one row per content, the best copy (then the newest

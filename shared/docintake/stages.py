@@ -8,12 +8,14 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from psycopg.types.json import Jsonb
 
 from docintake.chunking import chunk_markdown
 from docintake.context import Context
 from docintake.db import Row, one, queries, run
 from docintake.document_types import classify
 from docintake.embedding import Embedder, embedder_for_model
+from docintake.fields import DocumentFields, extract_document_fields
 from docintake.jobs import (
     STEPS,
     Claim,
@@ -205,13 +207,18 @@ def chunk_work(pipeline: Context, claim: Claim) -> Writer:
     page_map = get_bytes(pipeline.s3, settings.bucket_name, page_map_key(message.user_id, message.document_id))
     text = markdown.decode("utf-8")
     document_type = classify(text, claim.job.get("filename") or "")
+    pages = PageMap.from_json(page_map.decode("utf-8"))
     chunks = chunk_markdown(
         text,
-        PageMap.from_json(page_map.decode("utf-8")),
+        pages,
         size=settings.chunk_size,
         overlap=settings.chunk_overlap,
         max_tokens=settings.chunk_max_tokens,
     )
+    # Before the transaction: a filler may ask a language model over the network, and no transaction (nor the
+    # job's row lock) is held across that. Part of the chunk stage, extraction is retried, dead-lettered and
+    # replayed with it. filler: docintake.fields.llm.build_fields_filler(settings) once it lands.
+    fields = extract_document_fields(text, pages, chunks=chunks, document_id=message.document_id, filler=None)
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
         # Replace the document's chunks in this one transaction: readers see the old set or the new.
@@ -237,14 +244,36 @@ def chunk_work(pipeline: Context, claim: Claim) -> Writer:
                 )
         run(conn, "insert_chunks_from_staging")
         run(conn, "set_document_type", {"document_id": message.document_id, "document_type": document_type})
+        # Beside the chunks its evidence names, in their transaction: readers see the old pair or the new.
+        run(conn, "upsert_document_fields", document_fields_params(message, fields))
         return {
             "chunks": len(chunks),
             "document_type": document_type,
+            # Counts and the type only: the values are personal data (names, policy numbers).
+            "insurance_type": fields.document_type,
+            "fields": len(fields.fields),
+            "coverages": len(fields.coverages),
             "chunk_size": settings.chunk_size,
             "chunk_overlap": settings.chunk_overlap,
         }
 
     return write
+
+
+def document_fields_params(message: StageMessage, fields: DocumentFields) -> dict[str, Any]:
+    """The upsert_document_fields row of ``fields``, the JSON columns as DocumentFields serializes them."""
+    dumped = fields.model_dump(mode="json")
+    return {
+        "document_id": message.document_id,
+        "user_id": message.user_id,
+        "document_type": dumped["document_type"],
+        "document_type_confidence": dumped["document_type_confidence"],
+        "fields": Jsonb(dumped["fields"]),
+        "coverages": Jsonb(dumped["coverages"]),
+        "evidence": Jsonb(dumped["evidence"]),
+        "extractor": dumped["extractor"],
+        "notes": dumped["notes"],
+    }
 
 
 def embed_work(pipeline: Context, claim: Claim, embedder: Embedder) -> Writer | FanOut:

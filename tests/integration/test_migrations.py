@@ -11,7 +11,7 @@ from docintake_local.postgres import LocalDatabase
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-USER_TABLES = {"documents", "upload_jobs", "document_chunks", "user_search_models", "events"}
+USER_TABLES = {"documents", "upload_jobs", "document_chunks", "document_fields", "user_search_models", "events"}
 
 
 def test_every_migration_is_applied_once(database: LocalDatabase) -> None:

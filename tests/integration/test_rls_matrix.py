@@ -26,7 +26,16 @@ pytestmark = pytest.mark.integration
 ALICE, BOB = uuid.UUID("a11ce000-0000-4000-8000-0000000000aa"), uuid.UUID("b0b00000-0000-4000-8000-0000000000bb")
 # The vectors of model "seed" (3 dimensions), in the table migration 0012's ensure_vector_table names for it.
 VECTORS = f"chunk_vectors_seed_{hashlib.md5(b'seed').hexdigest()[:8]}_3"  # noqa: S324 (a name, not a secret)
-TABLES = ("documents", "upload_jobs", "job_parts", "document_chunks", VECTORS, "user_search_models", "events")
+TABLES = (
+    "documents",
+    "upload_jobs",
+    "job_parts",
+    "document_chunks",
+    "document_fields",
+    VECTORS,
+    "user_search_models",
+    "events",
+)
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 ROLES = ("api", "worker", "ops", "sweeper")
 CONTEXTS = ("own", "other", "none")
@@ -59,6 +68,14 @@ STATEMENTS: dict[tuple[str, str], str] = {
     ),
     ("document_chunks", "UPDATE"): "UPDATE document_chunks SET char_count = char_count WHERE id = %(chunk)s",
     ("document_chunks", "DELETE"): "DELETE FROM document_chunks WHERE id = %(chunk)s",
+    ("document_fields", "SELECT"): "SELECT fields FROM document_fields WHERE document_id = %(doc)s",
+    ("document_fields", "INSERT"): (
+        "INSERT INTO document_fields (document_id, user_id, document_type, document_type_confidence, extractor)"
+        " VALUES (%(doc)s, %(alice)s, 'homeowners', 0.5, 'rules')"
+        " ON CONFLICT (document_id) DO UPDATE SET extracted_at = now()"
+    ),
+    ("document_fields", "UPDATE"): "UPDATE document_fields SET notes = notes WHERE document_id = %(doc)s",
+    ("document_fields", "DELETE"): "DELETE FROM document_fields WHERE document_id = %(doc)s",
     (VECTORS, "SELECT"): f"SELECT embedding FROM {VECTORS} WHERE chunk_id = %(chunk)s",
     (VECTORS, "INSERT"): (
         f"INSERT INTO {VECTORS} (chunk_id, document_id, user_id, embedding)"
@@ -100,6 +117,7 @@ ALLOWED: dict[str, set[tuple[str, str, str]]] = {
         ("upload_jobs", "INSERT"),
         ("upload_jobs", "UPDATE"),
         ("document_chunks", "SELECT"),
+        ("document_fields", "SELECT"),
         (VECTORS, "SELECT"),
         ("user_search_models", "SELECT"),
         ("events", "SELECT"),
@@ -119,6 +137,11 @@ ALLOWED: dict[str, set[tuple[str, str, str]]] = {
         ("document_chunks", "INSERT"),
         ("document_chunks", "UPDATE"),
         ("document_chunks", "DELETE"),
+        # Policy fields as chunks: the chunk stage writes them beside the chunks (migration 0016).
+        ("document_fields", "SELECT"),
+        ("document_fields", "INSERT"),
+        ("document_fields", "UPDATE"),
+        ("document_fields", "DELETE"),
         (VECTORS, "SELECT"),
         (VECTORS, "INSERT"),
         (VECTORS, "DELETE"),
@@ -198,6 +221,7 @@ def seeded(database: LocalDatabase, rows: dict[str, Any]) -> dict[str, Any]:
             )
             conn.execute(STATEMENTS[(VECTORS, "INSERT")].replace("%(bare_chunk)s", "%(chunk)s"), params)
             conn.execute(STATEMENTS[("user_search_models", "INSERT")], params)
+            conn.execute(STATEMENTS[("document_fields", "INSERT")], params)
     finally:
         api.close()
         worker.close()
@@ -238,7 +262,7 @@ def test_every_cell_of_the_matrix(seeded: dict[str, Any], connections: dict[str,
     }
     wrong = sorted(cell for cell in outcomes if outcomes[cell] != expected[cell])
     assert wrong == [], [f"{cell}: {'allowed' if outcomes[cell] else 'denied'}" for cell in wrong]
-    assert len(outcomes) == len(ROLES) * len(TABLES) * 4 * 3 == 336
+    assert len(outcomes) == len(ROLES) * len(TABLES) * 4 * 3 == 384
     # No cell of another user's context, nor of no context, is allowed to the per-user roles.
     assert not any(
         ok for (role, _, _, context), ok in outcomes.items() if role in ("api", "worker") and context != "own"

@@ -1,4 +1,4 @@
-"""A user's own documents (DocumentsFunction): list, status, retry and delete."""
+"""A user's own documents (DocumentsFunction): list, status, policy fields, retry and delete."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from docintake.api import ApiError
 from docintake.context import Context
 from docintake.db import Database, one, run
 from docintake.events import append_event
+from docintake.fields.model import DocumentFields
 from docintake.messages import StageMessage
 from docintake.queues import send_stage_message
 from docintake.status import RESUME_FROM, Cursor, DocumentView, cursor_after, document_view, explain, page_params
@@ -47,6 +48,26 @@ def get_document(db: Database, user_id: UUID, document_id: UUID) -> DocumentView
     if row is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
     return document_view(row)
+
+
+class StoredDocumentFields(DocumentFields):
+    """GET /documents/{id}/fields: what the chunk stage extracted (docintake.fields), with the document's id."""
+
+    document_id: UUID
+
+
+def get_document_fields(db: Database, user_id: UUID, document_id: UUID) -> StoredDocumentFields:
+    """The document's policy fields; 404 for a document the caller does not have, and (with its own message)
+    for one the chunk stage has not reached yet, or that failed before it."""
+    with db.transaction(user_id) as conn:
+        row = one(conn, "get_document_fields", {"document_id": document_id})
+    if row is None:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
+    if row["document_type"] is None:
+        raise ApiError(404, ErrorCode.NOT_FOUND, f"the document has no fields yet (it is {row['status']})")
+    return StoredDocumentFields.model_validate(
+        {key: row[key] for key in ("document_id", *DocumentFields.model_fields) if key in row}
+    )
 
 
 def retry_document(pipeline: Context, user_id: UUID, document_id: UUID) -> DocumentView:

@@ -12,7 +12,7 @@ from docintake.config import Settings
 from docintake.db import Database
 from docintake.document_types import DocumentType
 from docintake.embedding import Embedder, embedder_for_model
-from docintake.search import SearchHit, SearchMode, search
+from docintake.search import FieldFilter, SearchHit, SearchMode, search
 from docintake.vocabulary import ErrorCode
 
 
@@ -27,6 +27,10 @@ class SearchRequest(BaseModel):
     document_types: list[DocumentType] | None = Field(default=None, max_length=len(DocumentType))
     # Search older versions too (documents a newer ready upload supersedes).
     include_superseded: bool = False
+    # Only documents whose policy fields match every filter, e.g. {"field": "deductible", "op": "lte",
+    # "value": 1000} or {"field": "document_type", "op": "eq", "value": "homeowners"} (the insurance type
+    # the fields give, not document_types' paper form).
+    where: list[FieldFilter] = Field(default_factory=list, max_length=20)
 
 
 class SearchResponse(BaseModel):
@@ -51,6 +55,7 @@ def search_documents(db: Database, settings: Settings, user_id: UUID, request: S
         document_ids=request.document_ids,
         document_types=request.document_types,
         include_superseded=request.include_superseded,
+        where=request.where,
         embedder_for=lambda model, dimensions: _embedder(settings, model, dimensions),
     )
     return SearchResponse(results=hits)

@@ -42,6 +42,27 @@ UPDATE documents SET document_type = %(document_type)s, updated_at = now()
 WHERE id = %(document_id)s
 RETURNING id;
 
+-- name: upsert_document_fields
+-- The document's policy fields (docintake.fields), written by the chunk stage beside its chunks: a re-chunk
+-- replaces them. jsonb and text[] as DocumentFields serializes them (migration 0016).
+INSERT INTO document_fields (document_id, user_id, document_type, document_type_confidence, fields, coverages,
+                             evidence, extractor, notes, extracted_at)
+VALUES (%(document_id)s, %(user_id)s, %(document_type)s, %(document_type_confidence)s, %(fields)s, %(coverages)s,
+        %(evidence)s, %(extractor)s, %(notes)s, now())
+ON CONFLICT (document_id) DO UPDATE
+SET document_type = EXCLUDED.document_type, document_type_confidence = EXCLUDED.document_type_confidence,
+    fields = EXCLUDED.fields, coverages = EXCLUDED.coverages, evidence = EXCLUDED.evidence,
+    extractor = EXCLUDED.extractor, notes = EXCLUDED.notes, extracted_at = EXCLUDED.extracted_at;
+
+-- name: get_document_fields
+-- The document (any of the user's, through RLS) and its fields; the fields' columns are NULL until the chunk
+-- stage has written them.
+SELECT d.id AS document_id, d.status, f.document_type, f.document_type_confidence, f.fields, f.coverages,
+       f.evidence, f.extractor, f.notes, f.extracted_at
+FROM documents d
+LEFT JOIN document_fields f ON f.document_id = d.id AND f.user_id = d.user_id
+WHERE d.id = %(document_id)s;
+
 -- name: lock_user_uploads
 -- Serializes one user's upload requests, so two at once cannot both pass the in-flight limit.
 SELECT pg_advisory_xact_lock(hashtextextended('docintake.uploads:' || %(user_id)s::text, 0));
