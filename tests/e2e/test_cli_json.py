@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from docintake.fields import InsuranceDocumentType
 from docintake_local.client import upload_bytes
 from docintake_local.postgres import LocalDatabase
 from docintake_local.stack import LocalStack
@@ -69,6 +70,7 @@ def test_json_commands_against_a_running_stack_print_json_alone(stack: LocalStac
         "search": ["search", "deductible", "--user", user, "--json"],
         "documents list": ["documents", "list", "--user", user, "--json"],
         "documents show": ["documents", "show", str(ticket.document_id), "--user", user, "--json"],
+        "documents fields": ["documents", "fields", str(ticket.document_id), "--user", user, "--json"],
         "jobs list": ["jobs", "list", "--json"],
         "jobs show": ["jobs", "show", str(ticket.job_id), "--json"],
         "dlq list": ["dlq", "list", "--json"],
@@ -80,6 +82,16 @@ def test_json_commands_against_a_running_stack_print_json_alone(stack: LocalStac
     listed = {d["document_id"] for d in outputs["documents list"]["documents"]}  # type: ignore[index]
     assert listed == {str(ticket.document_id), str(crashing.document_id)}
     assert outputs["documents show"]["status"] == "ready"  # type: ignore[index]
+    fields = outputs["documents fields"]
+    assert fields["document_id"] == str(ticket.document_id)  # type: ignore[index]
+    assert fields["document_type"] in {t.value for t in InsuranceDocumentType}  # type: ignore[index]
+    # AND search keeps the document for a filter on its type and drops it for another type
+    kind = fields["document_type"]  # type: ignore[index]
+    other = next(t.value for t in InsuranceDocumentType if t.value != kind)
+    for where, expected in ((kind, [str(ticket.document_id)]), (other, [])):
+        args = ["search", "deductible", "--user", user, "--where", f"document_type={where}", "--json"]
+        found = _json_alone(_cli(home, *args))
+        assert [hit["document_id"] for hit in found["results"]] == expected  # type: ignore[index]
     assert outputs["jobs show"]["job"]["job_id"] == str(ticket.job_id)  # type: ignore[index]
     assert isinstance(outputs["dlq list"], list)
     assert outputs["sweep"]["given_up"] == [str(crashing.job_id)]  # type: ignore[index]

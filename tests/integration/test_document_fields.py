@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,6 +34,7 @@ from docintake.fields import (
 )
 from docintake.parsing import PageMap
 from docintake.search import FieldFilter
+from docintake_cli.main import main
 from docintake_local.client import call_api, delete_as, retry_as, upload_bytes
 from docintake_local.stack import LocalStack
 from tests.kit import USER, admin, chunks, count, ingest, update
@@ -378,3 +380,35 @@ def test_the_worker_cannot_write_fields_for_another_users_document(stack: LocalS
         worker.close()
     # THEN nothing beyond the stage's own row was written (the policy's WITH CHECK refuses the row)
     assert count(stack, "document_fields", document_id=document_id) == 1
+
+
+# --- the CLI -------------------------------------------------------------------------------------------------
+
+
+def test_documents_fields_prints_the_stored_fields_to_their_owner_alone(
+    stack: LocalStack,
+    fake_rules: FakeRules,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a document with fields, and `docintake local up` running (its state file names this stack)
+    document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
+    (tmp_path / "stack.json").write_text(json.dumps(stack.describe()))
+    monkeypatch.setenv("DOCINTAKE_HOME", str(tmp_path))
+    # WHEN its owner runs `docintake documents fields ID --user U`
+    assert main(["documents", "fields", str(document_id), "--user", str(USER)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # THEN the type, each field with its value, text and page, and the coverages
+    assert lines[:2] == [f"document {document_id}", "type: homeowners (confidence 0.90)"]
+    assert [line.split() for line in lines if line.startswith(("policy_number", "premium", "A. Dwelling"))] == [
+        ["policy_number", POLICY_NUMBER, POLICY_NUMBER, "1"],
+        ["premium", "1284.00", "USD", "$1,284.00", "1"],
+        ["A.", "Dwelling", "$350,000", "$1,000", "-", "1"],
+    ]
+    # AND --json is what the API serves; another user gets the API's 404 on stderr and exit code 2
+    assert main(["documents", "fields", str(document_id), "--user", str(USER), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fields"]["policy_number"]["value"] == POLICY_NUMBER
+    assert main(["documents", "fields", str(document_id), "--user", str(OTHER), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, json.loads(captured.err)) == ("", {"error": "not_found", "message": "no such document"})

@@ -1,4 +1,4 @@
-"""`docintake parse` and `docintake chunk`: what they print, and their exit codes."""
+"""`docintake parse`, `docintake chunk` and `docintake fields`: what they print, and their exit codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from docintake.fields import Coverage, DocumentFields, Evidence, FieldName, FieldValue, InsuranceDocumentType, Money
 from docintake_cli.main import main
+from docintake_cli.search import field_filter
 from docintake_local.sample_documents import sample_documents
 
 
@@ -72,6 +74,95 @@ def test_chunk_refuses_an_overlap_not_smaller_than_the_size(tmp_path: Path, caps
     path.write_text("text")
     assert main(["chunk", str(path), "--size", "100", "--overlap", "100"]) == 2
     assert "--overlap must be smaller" in capsys.readouterr().err
+
+
+def test_fields_json_is_the_documents_fields_as_the_pipeline_extracts_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a demo PDF (the health plan's summary of benefits) on disk
+    [sample] = [s for s in sample_documents(4) if "benefits" in s.filename]
+    path = tmp_path / sample.filename
+    path.write_bytes(sample.data)
+    # WHEN `docintake fields FILE --json` runs
+    assert main(["fields", str(path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    # THEN one JSON object in DocumentFields' shape, of a known type, each evidence's quote where it says
+    found = DocumentFields.model_validate(printed)
+    assert set(printed) == set(DocumentFields.model_fields)
+    assert printed["document_type"] in {t.value for t in InsuranceDocumentType}
+    assert main(["parse", str(path), "--json"]) == 0
+    markdown = json.loads(capsys.readouterr().out)["markdown"]
+    for evidence in [*found.evidence.values(), *(c.evidence for c in found.coverages if c.evidence)]:
+        assert markdown[evidence.start : evidence.end] == evidence.quote
+        assert evidence.chunk_id is None  # no document, so no chunk ids offline
+
+
+def test_fields_prints_the_type_the_values_and_the_coverages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN rules that find a premium and a coverage in a declarations page
+    path = tmp_path / "declarations.md"
+    path.write_text("# DECLARATIONS\n\nTotal premium: $1,284.00\n")
+
+    def rules(markdown: str, page_map: object) -> DocumentFields:
+        start = markdown.index("$1,284.00")
+        return DocumentFields(
+            document_type=InsuranceDocumentType.HOMEOWNERS,
+            document_type_confidence=0.875,
+            fields={FieldName.PREMIUM: FieldValue(value="1284.00", text="$1,284.00", currency="USD", confidence=0.9)},
+            evidence={FieldName.PREMIUM: Evidence(page=1, start=start, end=start + 9, quote="$1,284.00")},
+            coverages=[Coverage(name="A. Dwelling", limit=Money(value="350000.00", text="$350,000"), page=1)],
+            notes=["llm_disagrees:premium"],
+        )
+
+    monkeypatch.setattr("docintake.fields.rules.extract_with_rules", rules)
+    # WHEN `docintake fields FILE` runs without --json
+    assert main(["fields", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # THEN the type with its confidence, a table of fields (value, as written, page), one of coverages
+    assert lines[0] == "type: homeowners (confidence 0.88)"
+    assert lines[2].split() == ["field", "value", "as", "written", "page"]
+    assert lines[4].split() == ["premium", "1284.00", "USD", "$1,284.00", "1"]
+    assert lines[6].split() == ["coverage", "limit", "deductible", "premium", "page"]
+    assert lines[8].split() == ["A.", "Dwelling", "$350,000", "-", "-", "1"]
+    assert lines[-1] == "notes: llm_disagrees:premium"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error"),
+    [("policy.pdf", b"this is not a PDF", "corrupt_pdf"), ("missing.pdf", None, "cannot read")],
+)
+def test_fields_of_a_bad_or_missing_file_fails_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes | None, error: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["fields", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(error) and captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("deductible<=1000", {"field": "deductible", "op": "lte", "value": "1000"}),
+        ("document_type = homeowners", {"field": "document_type", "op": "eq", "value": "homeowners"}),
+        ("effective_date>=2026-01-01", {"field": "effective_date", "op": "gte", "value": "2026-01-01"}),
+        ("premium>1,000", {"field": "premium", "op": "gt", "value": "1,000"}),
+        ("insurer==Acme Mutual", {"field": "insurer", "op": "eq", "value": "Acme Mutual"}),
+    ],
+)
+def test_search_where_reads_a_field_an_operator_and_a_value(text: str, parsed: dict[str, str]) -> None:
+    assert field_filter(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["deductible", "deductible~1000", "<=1000", "deductible<="])
+def test_search_where_refuses_what_is_not_a_comparison(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["search", "q", "--user", "11111111-1111-4111-8111-111111111111", "--where", text])
+    assert exited.value.code == 2
+    assert "FIELD<OP>VALUE" in capsys.readouterr().err
 
 
 def _commands() -> list[list[str]]:

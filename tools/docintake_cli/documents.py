@@ -43,6 +43,13 @@ def add_commands(commands: Any) -> None:
     documents_retry.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
     documents_retry.add_argument("--wait", action="store_true", help="wait for the pipeline and print the result")
     documents_retry.add_argument("--json", action="store_true")
+    documents_fields = documents.add_parser(
+        "fields", help="the policy fields the pipeline extracted: type, values with evidence, coverages"
+    )
+    documents_fields.add_argument("document_id", type=UUID)
+    documents_fields.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
+    documents_fields.add_argument("--json", action="store_true", help="the stored fields as GET /documents/{id}/fields")
+    documents_fields.set_defaults(run=_document_fields)
     documents_delete = documents.add_parser("delete", help="delete a document everywhere (DELETE /documents/{id})")
     documents_delete.add_argument("document_id")
     documents_delete.add_argument("--user", type=UUID, required=True, help="the user id (the JWT subject)")
@@ -130,6 +137,30 @@ def _documents(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         _print_documents(command, result)
+    return 0
+
+
+def _document_fields(args: argparse.Namespace) -> int:
+    """What GET /documents/{id}/fields answers, read by the API's own code as the API role (under RLS)."""
+    from docintake.api import ApiError
+    from docintake.api.documents import get_document_fields
+    from docintake.db import Database
+    from docintake_cli.fields import print_fields
+
+    with running.local_stack(pollers=False) as stack:
+        db = Database(stack.database.role_url("api"))
+        try:
+            result = get_document_fields(db, args.user, args.document_id).model_dump(mode="json")
+        except ApiError as exc:
+            print(exc.body_json(), file=sys.stderr)
+            return 2
+        finally:
+            db.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(f"document {result['document_id']}")
+        print_fields(result)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 from uuid import UUID
@@ -37,9 +38,32 @@ def add_commands(commands: Any) -> None:
         metavar="ID",
         help="only this document (repeatable)",
     )
+    search.add_argument(
+        "--where",
+        action="append",
+        type=field_filter,
+        dest="where",
+        metavar="FIELD<OP>VALUE",
+        help='only documents whose policy fields match (repeatable, all must): "deductible<=1000",'
+        ' "document_type=homeowners", "effective_date>=2026-01-01", "insurer=Acme Mutual"',
+    )
     search.add_argument("--all-versions", action="store_true", help="also search versions a newer upload superseded")
     search.add_argument("--json", action="store_true", help="the API's JSON response alone on stdout")
     search.set_defaults(run=_search)
+
+
+# The comparison of a --where, longest operators first so "<=" is not read as "<".
+_WHERE = re.compile(r"^\s*(?P<field>[a-z_]+)\s*(?P<op><=|>=|==|=|<|>)\s*(?P<value>[^<>=\s].*?)\s*$")
+_OPS = {"=": "eq", "==": "eq", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+
+
+def field_filter(text: str) -> dict[str, str]:
+    """An argparse type: "deductible<=1000" as the search request's {"field", "op", "value"}; the API
+    validates the field and the value (a bad one answers 400 with the reason)."""
+    match = _WHERE.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD<OP>VALUE with OP one of =, <, <=, >, >=")
+    return {"field": match["field"], "op": _OPS[match["op"]], "value": match["value"]}
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -52,6 +76,8 @@ def _search(args: argparse.Namespace) -> int:
         request["document_ids"] = [str(document_id) for document_id in args.document_ids]
     if args.all_versions:
         request["include_superseded"] = True
+    if args.where:
+        request["where"] = args.where
     with running.local_stack(pollers=False) as stack:
         try:
             body = call_api(stack, "SearchFunction", "POST", "/search", args.user, request)
