@@ -20,7 +20,16 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, PageBreak, Paragraph, SimpleDocTemplate, Table, TableStyle
 
-__all__ = ["SampleDocument", "policy_markdown", "policy_pdf", "sample_documents", "write_sample_documents"]
+__all__ = [
+    "DeclaredCoverage",
+    "DeclaredValues",
+    "SampleDocument",
+    "policy_markdown",
+    "policy_pdf",
+    "sample_documents",
+    "sample_documents_with_values",
+    "write_sample_documents",
+]
 
 # ----------------------------------------------------------------------------------------------------
 # Public API
@@ -44,17 +53,32 @@ def sample_documents(count: int = 4, *, seed: int = 7) -> list[SampleDocument]:
     """
     if count < 0:
         raise ValueError("count must be >= 0")
-    docs: list[SampleDocument] = []
+    return [_sample_document(seed, index)[0] for index in range(count)]
+
+
+def sample_documents_with_values(count: int = 4, *, seed: int = 7) -> list[tuple[SampleDocument, DeclaredValues]]:
+    """:func:`sample_documents`, each with the values its declarations page prints (a benchmark's truth)."""
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    pairs: list[tuple[SampleDocument, DeclaredValues]] = []
     for index in range(count):
-        profile = _PROFILES[_KINDS[index % len(_KINDS)]]
-        rng = random.Random(f"sample:{seed}:{index}")
-        ctx = _make_context(profile, rng)
-        target = profile.demo_pages + rng.randint(0, 1)
-        cycle = index // len(_KINDS)
-        suffix = "" if cycle == 0 else f"-{cycle + 1}"
-        filename = f"{profile.stem}-{ctx.effective.year}{suffix}.pdf"
-        docs.append(_render_pdf(profile, ctx, rng, filename, float(target) - _PDF_SLACK, complete=True))
-    return docs
+        doc, values = _sample_document(seed, index, record=True)
+        assert values is not None
+        pairs.append((doc, values))
+    return pairs
+
+
+def _sample_document(seed: int, index: int, *, record: bool = False) -> tuple[SampleDocument, DeclaredValues | None]:
+    profile = _PROFILES[_KINDS[index % len(_KINDS)]]
+    rng = random.Random(f"sample:{seed}:{index}")
+    ctx = _make_context(profile, rng)
+    target = profile.demo_pages + rng.randint(0, 1)
+    cycle = index // len(_KINDS)
+    suffix = "" if cycle == 0 else f"-{cycle + 1}"
+    filename = f"{profile.stem}-{ctx.effective.year}{suffix}.pdf"
+    blocks: list[_Block] | None = [] if record else None
+    doc = _render_pdf(profile, ctx, rng, filename, float(target) - _PDF_SLACK, complete=True, record=blocks)
+    return doc, None if blocks is None else _declared_values(profile, ctx, blocks)
 
 
 def write_sample_documents(dest: pathlib.Path, count: int = 4, *, seed: int = 7) -> list[pathlib.Path]:
@@ -1976,6 +2000,98 @@ def _emit_endorsement(profile: _Profile, lang: _Lang, rng: random.Random, sink: 
 
 
 # ----------------------------------------------------------------------------------------------------
+# What a declarations page prints, for benchmarks that need the truth (bench/fields)
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclaredCoverage:
+    """One row of a declarations page's coverage table, each cell as printed."""
+
+    name: str
+    limit: str
+    deductible: str
+    premium: str
+
+
+@dataclass(frozen=True)
+class DeclaredValues:
+    """The values a generated document's declarations page prints, as printed (en dashes included).
+
+    ``premium`` is the coverage table's total (its label in ``premium_label``); ``answers`` holds a health
+    summary's "Important Questions" with their answers; ``rows`` every label/value row of the header box.
+    """
+
+    kind: str
+    carrier: str
+    policy_number: str
+    named_insured: str | None
+    effective: date
+    expiration: date
+    premium: str | None
+    premium_label: str | None
+    coverages: tuple[DeclaredCoverage, ...]
+    answers: tuple[tuple[str, str], ...]
+    rows: tuple[tuple[str, str], ...]
+
+
+_COVERAGE_HEADER: Final = ("Coverage", "Limit", "Deductible", "Premium")
+_POLICY_NUMBER_LABELS: Final = ("Policy Number", "Group / Policy Number")
+
+
+class _RecordingSink:
+    """Passes blocks on to a sink and keeps them, so the values a document prints can be read back."""
+
+    def __init__(self, inner: _Sink, record: list[_Block]) -> None:
+        self._inner = inner
+        self._record = record
+
+    @property
+    def used(self) -> float:
+        return self._inner.used
+
+    def add(self, block: _Block) -> None:
+        self._record.append(block)
+        self._inner.add(block)
+
+
+def _declared_values(profile: _Profile, ctx: _Context, blocks: list[_Block]) -> DeclaredValues:
+    """Read the declarations (the blocks before the first page break) as the PDF prints them."""
+    end = next((i for i, block in enumerate(blocks) if isinstance(block, _Break)), len(blocks))
+    rows: tuple[tuple[str, str], ...] = ()
+    coverages: tuple[DeclaredCoverage, ...] = ()
+    answers: tuple[tuple[str, str], ...] = ()
+    premium = premium_label = None
+    for block in blocks[:end]:
+        match block:
+            case _Fields(rows=fields):
+                rows += tuple((label, _typeset(value)) for label, value in fields)
+            case _Grid(header=header, rows=grid, totals=totals) if header == _COVERAGE_HEADER:
+                coverages = tuple(DeclaredCoverage(*(_typeset(cell) for cell in row)) for row in grid)
+                if totals is not None:
+                    premium_label, premium = _typeset(totals[0]), _typeset(totals[-1])
+            case _Grid(header=header, rows=grid) if header[0] == "Important Questions":
+                answers = tuple((_typeset(row[0]), _typeset(row[1])) for row in grid)
+            case _:
+                pass
+    by_label = dict(rows)
+    number = next(by_label[label] for label in _POLICY_NUMBER_LABELS if label in by_label)
+    return DeclaredValues(
+        kind=profile.kind,
+        carrier=_typeset(ctx.carrier),
+        policy_number=number,
+        named_insured=by_label.get("Named Insured"),
+        effective=ctx.effective,
+        expiration=ctx.expiration,
+        premium=premium,
+        premium_label=premium_label,
+        coverages=coverages,
+        answers=answers,
+        rows=rows,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
 # PDF rendering (reportlab platypus)
 # ----------------------------------------------------------------------------------------------------
 
@@ -2195,10 +2311,17 @@ def _page_header(ctx: _Context) -> Callable[[Any, Any], None]:
 
 
 def _render_pdf(
-    profile: _Profile, ctx: _Context, rng: random.Random, filename: str, budget: float, *, complete: bool
+    profile: _Profile,
+    ctx: _Context,
+    rng: random.Random,
+    filename: str,
+    budget: float,
+    *,
+    complete: bool,
+    record: list[_Block] | None = None,
 ) -> SampleDocument:
     sink = _PdfSink()
-    _compose(profile, ctx, rng, sink, budget, complete=complete)
+    _compose(profile, ctx, rng, sink if record is None else _RecordingSink(sink, record), budget, complete=complete)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,

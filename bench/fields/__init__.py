@@ -1,0 +1,1 @@
+"""Policy-field extraction (issue 18) scored against known values: generated and real public documents."""

@@ -1,0 +1,241 @@
+"""Policy fields (issue 18, item 5): exact-match accuracy per field on documents whose values are known.
+
+Every document is a PDF parsed by the product's local parser as the parse stage does (``LocalParser.parse``:
+pypdfium2 in the sandbox; no OCR, as none of these pages is a scan), then ``extract_document_fields(markdown,
+page_map)``; what it found is scored against the truth by the rules of ``bench.fields.score``.
+
+- generated: 40 declarations pages from ``docintake_local.sample_documents`` (homeowners, personal auto,
+  health summary, commercial general liability; 10 each), truth read back from the generator;
+- real: carriers' published Summaries of Benefits and Coverage and benefit summaries, their values and answer
+  cells as written, typeset by us (``bench/fields/real_documents.json``, ``bench/fields/README.md``).
+
+Targets (issue 18): coverages >= 0.95 (limit and deductible both right), summary-of-benefits deductible and
+out-of-pocket limit >= 0.9 on real documents, every value's evidence holding its text (100 %). ``--strict``
+exits 1 when one is missed. Writes ``bench/out/fields.md``, ``bench/out/fields.json`` and, for reading, the
+parsed Markdown of every real document under ``bench/out/fields/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict
+from typing import Final
+
+from bench.fields.score import DocumentScore, score_document
+from docintake.config import Settings
+from docintake.fields import DocumentFields, InsuranceDocumentType, extract_document_fields
+from docintake.parsing.local import LocalParser
+from docintake_local.fields_corpus import FieldsCase, generated_cases, real_cases
+from docintake_local.stack import project_root
+
+ROOT = project_root()
+OUT = ROOT / "bench" / "out"
+MANIFEST = ROOT / "bench" / "fields" / "real_documents.json"
+
+COVERAGE_TARGET: Final = 0.95
+SBC_TARGET: Final = 0.9
+FIELD_ORDER: Final = (
+    "insurer",
+    "policy_number",
+    "named_insured",
+    "effective_date",
+    "expiration_date",
+    "premium",
+    "deductible",
+    "deductible_family",
+    "deductible_out_of_network",
+    "deductible_out_of_network_family",
+    "out_of_pocket_limit",
+    "out_of_pocket_limit_family",
+    "out_of_pocket_limit_out_of_network",
+    "out_of_pocket_limit_out_of_network_family",
+    "primary_care",
+    "specialist",
+    "emergency_room",
+    "generic_drugs",
+)
+
+
+def parser() -> LocalParser:
+    settings = Settings()
+    return LocalParser(
+        max_pages=settings.max_pages,
+        max_scanned_page_ratio=settings.max_scanned_page_ratio,
+        timeout_seconds=settings.parse_timeout_seconds,
+        memory_mb=settings.parse_memory_mb,
+        ocr=None,
+    )
+
+
+def run_case(local: LocalParser, case: FieldsCase) -> tuple[DocumentScore, str, str | None]:
+    """Parse, extract, score. An extractor that raises scores as having found nothing (and is reported)."""
+    parsed = local.parse(case.pdf, "application/pdf", heartbeat=lambda: None)
+    error = None
+    try:
+        found = extract_document_fields(parsed.markdown, parsed.page_map)
+    except Exception as exc:  # a benchmark reports the extractor's failure and goes on
+        error = f"{type(exc).__name__}: {exc}"
+        found = DocumentFields(document_type=InsuranceDocumentType.OTHER, document_type_confidence=0.0)
+    return score_document(case.id, case.origin, case.truth, found, parsed.markdown), parsed.markdown, error
+
+
+def _ratio(right: int, total: int) -> str:
+    return f"{right / total:.2f} ({right}/{total})" if total else "-"
+
+
+def _share(right: int, total: int) -> float | None:
+    return right / total if total else None
+
+
+def summarise(scores: list[DocumentScore]) -> dict[str, object]:
+    """Per origin: document type, each field, coverages, evidence; and per kind of generated document."""
+    summary: dict[str, object] = {}
+    for origin in ("generated", "real"):
+        mine = [s for s in scores if s.origin == origin]
+        fields: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for s in mine:
+            for name, right in s.fields.items():
+                fields[name][0] += right
+                fields[name][1] += 1
+        rows = [right for s in mine for _, right in s.coverages]
+        summary[origin] = {
+            "documents": len(mine),
+            "document_type": [sum(s.type_right for s in mine), len(mine)],
+            "fields": {name: fields[name] for name in FIELD_ORDER if name in fields},
+            "coverages": [sum(rows), len(rows)],
+            "evidence": [
+                sum(s.evidence_checked - len(s.evidence_problems) for s in mine),
+                sum(s.evidence_checked for s in mine),
+            ],
+        }
+    kinds: dict[str, dict[str, list[int]]] = {}
+    for s in scores:
+        if s.origin != "generated":
+            continue
+        entry = kinds.setdefault(s.kind, {"documents": [0, 0], "coverages": [0, 0], "fields": [0, 0]})
+        entry["documents"][0] += s.type_right
+        entry["documents"][1] += 1
+        entry["coverages"][0] += sum(right for _, right in s.coverages)
+        entry["coverages"][1] += len(s.coverages)
+        entry["fields"][0] += sum(s.fields.values())
+        entry["fields"][1] += len(s.fields)
+    summary["generated_by_kind"] = kinds
+    return summary
+
+
+def targets(summary: dict[str, object]) -> dict[str, tuple[str, bool]]:
+    generated, real = summary["generated"], summary["real"]
+    assert isinstance(generated, dict) and isinstance(real, dict)
+    rows = [generated["coverages"][0] + real["coverages"][0], generated["coverages"][1] + real["coverages"][1]]
+    evidence = [generated["evidence"][0] + real["evidence"][0], generated["evidence"][1] + real["evidence"][1]]
+    checks: dict[str, tuple[str, bool]] = {}
+    coverage = _share(*rows)
+    checks[f"coverages >= {COVERAGE_TARGET} (limit and deductible both right)"] = (
+        _ratio(*rows),
+        coverage is not None and coverage >= COVERAGE_TARGET,
+    )
+    for name in ("deductible", "out_of_pocket_limit"):
+        right, total = real["fields"].get(name, [0, 0])
+        share = _share(right, total)
+        checks[f"real summaries of benefits: {name} >= {SBC_TARGET}"] = (
+            _ratio(right, total),
+            share is not None and share >= SBC_TARGET,
+        )
+    checks["every value's evidence holds its text (100 %)"] = (
+        _ratio(*evidence) if evidence[1] else "no values found",
+        evidence[0] == evidence[1],
+    )
+    return checks
+
+
+def report(summary: dict[str, object], seconds: float, errors: dict[str, str]) -> tuple[str, bool]:
+    generated, real = summary["generated"], summary["real"]
+    assert isinstance(generated, dict) and isinstance(real, dict)
+    lines = [
+        "# Policy fields (issue 18)",
+        "",
+        f"{generated['documents']} generated and {real['documents']} real documents, parsed by the local parser and"
+        f" read by `extract_document_fields`, in {seconds:.1f} s. Exact match (bench/fields/score.py): money by"
+        " amount, dates by ISO date, text by case- and space-insensitive equality, cost shares by kind and amount;"
+        " a coverage row is right when its limit and deductible both are. Right / documents whose truth holds"
+        " the field.",
+        "",
+        "| field | generated | real |",
+        "| --- | ---: | ---: |",
+        f"| document type | {_ratio(*generated['document_type'])} | {_ratio(*real['document_type'])} |",
+    ]
+    names = [name for name in FIELD_ORDER if name in generated["fields"] or name in real["fields"]]
+    for name in names:
+        lines.append(
+            f"| {name} | {_ratio(*generated['fields'].get(name, [0, 0]))}"
+            f" | {_ratio(*real['fields'].get(name, [0, 0]))} |"
+        )
+    lines += [
+        f"| coverages (rows) | {_ratio(*generated['coverages'])} | {_ratio(*real['coverages'])} |",
+        f"| evidence holds the value | {_ratio(*generated['evidence'])} | {_ratio(*real['evidence'])} |",
+        "",
+        "Generated documents by kind:",
+        "",
+        "| kind | document type | fields | coverage rows |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    kinds = summary["generated_by_kind"]
+    assert isinstance(kinds, dict)
+    for kind, entry in sorted(kinds.items()):
+        lines.append(
+            f"| {kind} | {_ratio(*entry['documents'])} | {_ratio(*entry['fields'])} | {_ratio(*entry['coverages'])} |"
+        )
+    checks = targets(summary)
+    lines += ["", "| target | figure | met |", "| --- | ---: | --- |"]
+    lines += [f"| {name} | {figure} | {'yes' if met else '**no**'} |" for name, (figure, met) in checks.items()]
+    if errors:
+        lines += ["", f"The extractor raised on {len(errors)} documents, e.g. `{next(iter(errors.values()))}`."]
+    return "\n".join(lines), all(met for _, met in checks.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = argparse.ArgumentParser(prog="python -m bench.fields", description=__doc__.split("\n")[0])
+    arguments.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    arguments.add_argument("--misses", action="store_true", help="print every wrong value and evidence problem")
+    args = arguments.parse_args(argv)
+    started = time.perf_counter()
+    cases = generated_cases() + real_cases(MANIFEST)
+    local = parser()
+    scores: list[DocumentScore] = []
+    errors: dict[str, str] = {}
+    markdown_dir = OUT / "fields"
+    markdown_dir.mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        score, markdown, error = run_case(local, case)
+        scores.append(score)
+        if error is not None:
+            errors[case.id] = error
+        if case.origin == "real":
+            (markdown_dir / f"{case.id}.md").write_text(markdown, encoding="utf-8")
+    seconds = time.perf_counter() - started
+    summary = summarise(scores)
+    text, ok = report(summary, seconds, errors)
+    print(text)
+    if args.misses:
+        for score in scores:
+            for line in score.misses + score.evidence_problems:
+                print(f"{score.id}: {line}")
+    (OUT / "fields.md").write_text(text + "\n", encoding="utf-8")
+    (OUT / "fields.json").write_text(
+        json.dumps(
+            {
+                "seconds": round(seconds, 1),
+                "summary": summary,
+                "targets": {name: {"figure": figure, "met": met} for name, (figure, met) in targets(summary).items()},
+                "documents": [asdict(score) for score in scores],
+                "errors": errors,
+                "sources": {case.id: case.source_url for case in cases if case.source_url},
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return 1 if args.strict and not ok else 0
