@@ -85,6 +85,7 @@ class FieldsCase:
     pdf: bytes = field(repr=False)
     truth: FieldsTruth
     source_url: str | None = None
+    look: str = ""  # how a real document was typeset, e.g. "ruled landscape Helvetica"
 
 
 _AMOUNT: Final = re.compile(r"-?\$\s?\d[\d,]*(?:\.\d+)?|-?\b\d{1,3}(?:,\d{3})+(?:\.\d+)?\b")
@@ -200,6 +201,7 @@ def real_cases(manifest: pathlib.Path) -> list[FieldsCase]:
                 pdf=render_real_document(entry, index),
                 truth=truth,
                 source_url=entry["source_url"],
+                look=_LOOKS[index % len(_LOOKS)].describe(),
             )
         )
     return cases
@@ -280,6 +282,9 @@ class _Look:
     events_on_new_page: bool
     split_network_header: bool  # "What You Will Pay" spanning two columns over a second header row
     font_size: float
+
+    def describe(self) -> str:
+        return f"{'ruled' if self.ruled else 'unruled'} {self.orientation} {self.font}"
 
 
 _LOOKS: Final = (
