@@ -8,6 +8,7 @@ the rules find (a row, a valid type, row-level security). Search filter tests wr
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from docintake.parsing import PageMap
 from docintake.search import FieldFilter
 from docintake_cli.main import main
 from docintake_local.client import call_api, delete_as, retry_as, upload_bytes
+from docintake_local.demo import Tracked, show_fields
 from docintake_local.stack import LocalStack
 from tests.kit import USER, admin, chunks, count, ingest, update
 
@@ -412,3 +414,29 @@ def test_documents_fields_prints_the_stored_fields_to_their_owner_alone(
     assert main(["documents", "fields", str(document_id), "--user", str(OTHER), "--json"]) == 2
     captured = capsys.readouterr()
     assert (captured.out, json.loads(captured.err)) == ("", {"error": "not_found", "message": "no such document"})
+
+
+# --- the demo ------------------------------------------------------------------------------------------------
+
+
+def test_the_demo_shows_each_documents_type_and_key_fields(stack: LocalStack, fake_rules: FakeRules) -> None:
+    # GIVEN a document with fields and one the pipeline has not reached
+    done = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
+    waiting = upload_bytes(stack, USER, "waiting.md", b"# Waiting\n", "text/markdown").document_id
+    tracked = [Tracked("declarations.md", USER, done, 0.0), Tracked("waiting.md", USER, waiting, 0.0)]
+    # WHEN the demo shows the fields
+    out = io.StringIO()
+    complete = show_fields(stack, tracked, out)
+    # THEN each document's type and its key values as written, and the one without fields says so
+    lines = out.getvalue().splitlines()
+    assert lines[1:9] == [
+        "  declarations.md: homeowners (90%)",
+        "    insurer              -",
+        f"    policy number        {POLICY_NUMBER}",
+        "    named insured        -",
+        "    period               - to -",
+        "    premium              $1,284.00",
+        "    coverages            1",
+        "  waiting.md: the document has no fields yet (it is pending_upload)",
+    ]
+    assert complete is False

@@ -12,6 +12,10 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
+from docintake.api import ApiError
+from docintake.api.documents import get_document_fields
+from docintake.db import Database
+from docintake.fields import DocumentFields, FieldName, InsuranceDocumentType
 from docintake_local.client import TERMINAL_STATES, document_status, search_as, upload_bytes
 from docintake_local.sample_documents import sample_documents
 from docintake_local.stack import LocalStack
@@ -50,9 +54,10 @@ def run_demo(stack: LocalStack, *, count: int = 4, timeout: float = 300.0, out: 
             )
     _watch(stack, tracked, timeout, out)
     _report(tracked, out)
+    extracted = show_fields(stack, tracked, out)
     isolated = _show_isolation(stack, tracked, out)
     cited = _show_search(stack, out)
-    ok = isolated and cited and all(t.status is not None and t.status["state"] == "done" for t in tracked)
+    ok = extracted and isolated and cited and all(t.status is not None and t.status["state"] == "done" for t in tracked)
     print("demo finished: every document is done" if ok else "demo FAILED", file=out)
     return 0 if ok else 1
 
@@ -111,6 +116,50 @@ def _report(tracked: list[Tracked], out: TextIO) -> None:
         if s.get("last_error_code"):
             print(f"    error: {s['last_error_code']}", file=out)
     print(file=out)
+
+
+# What the demo shows of each document's fields: who insures whom, under which number, when, for how much;
+# for a summary of benefits also what a member pays before the plan does, and at most in a year.
+_KEY_FIELDS = (FieldName.INSURER, FieldName.POLICY_NUMBER, FieldName.NAMED_INSURED)
+_PLAN_FIELDS = (FieldName.DEDUCTIBLE, FieldName.OUT_OF_POCKET_LIMIT)
+
+
+def show_fields(stack: LocalStack, tracked: list[Tracked], out: TextIO) -> bool:
+    """Each document's policy fields as its owner reads them (GET /documents/{id}/fields' code, as the API
+    role): its type and key values as written. True when every document has its fields."""
+    print("policy fields, as each owner reads them (GET /documents/{id}/fields):", file=out)
+    db = Database(stack.database.role_url("api"))
+    complete = True
+    try:
+        for t in tracked:
+            try:
+                found = get_document_fields(db, t.user_id, t.document_id)
+            except ApiError as refused:
+                print(f"  {t.filename}: {refused.message}", file=out)
+                complete = False
+                continue
+            print(f"  {t.filename}: {found.document_type} ({found.document_type_confidence:.0%})", file=out)
+
+            shown = [*_KEY_FIELDS]
+            if found.document_type == InsuranceDocumentType.SUMMARY_OF_BENEFITS:
+                shown += _PLAN_FIELDS
+            for name in shown:
+                print(f"    {name.value.replace('_', ' '):<20} {_written(found, name)}", file=out)
+            period = f"{_written(found, FieldName.EFFECTIVE_DATE)} to {_written(found, FieldName.EXPIRATION_DATE)}"
+            print(f"    {'period':<20} {period}", file=out)
+            print(f"    {'premium':<20} {_written(found, FieldName.PREMIUM)}", file=out)
+            if found.coverages:
+                print(f"    {'coverages':<20} {len(found.coverages)}", file=out)
+    finally:
+        db.close()
+    print(file=out)
+    return complete
+
+
+def _written(found: DocumentFields, name: FieldName) -> str:
+    """A field's value as the document wrote it, "-" when none was found."""
+    value = found.fields.get(name)
+    return value.text if value is not None else "-"
 
 
 @dataclass(frozen=True)
