@@ -114,8 +114,8 @@ def retry_document(pipeline: Context, user_id: UUID, document_id: UUID) -> Docum
 def delete_document(pipeline: Context, user_id: UUID, document_id: UUID) -> dict[str, Any]:
     """Removes a document everywhere: its jobs are cancelled (in-flight work stops at its next claim,
     heartbeat or completion), every object version under its prefixes is deleted, then its row (and by
-    cascade its jobs, chunks and their vectors in every model's table). A ``document_deleted`` event stays,
-    with counts only.
+    cascade its jobs, chunks and their vectors in every model's table, and its policy fields). A
+    ``document_deleted`` event stays, with counts only.
     A failure part-way leaves the row marked deleted; the same request again finishes the job."""
     with pipeline.db.transaction(user_id) as conn:
         if one(conn, "lock_document", {"document_id": document_id}) is None:
