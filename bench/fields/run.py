@@ -6,8 +6,9 @@ page_map)``; what it found is scored against the truth by the rules of ``bench.f
 
 - generated: 40 declarations pages from ``docintake_local.sample_documents`` (homeowners, personal auto,
   health summary, commercial general liability; 10 each), truth read back from the generator;
-- real: carriers' published Summaries of Benefits and Coverage and benefit summaries, their values and answer
-  cells as written, typeset by us (``bench/fields/real_documents.json``, ``bench/fields/README.md``).
+- real: carriers' published Summaries of Benefits and Coverage and benefit summaries, and a carrier's CGL
+  declarations page, their values and cells as written, typeset by us (``bench/fields/real_documents.json``,
+  ``bench/fields/README.md``).
 
 Targets (issue 18): coverages >= 0.95 (limit and deductible both right), summary-of-benefits deductible and
 out-of-pocket limit >= 0.9 on real documents, every value's evidence holding its text (100 %). ``--strict``

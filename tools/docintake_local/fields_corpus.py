@@ -189,9 +189,15 @@ def real_cases(manifest: pathlib.Path) -> list[FieldsCase]:
     entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
     cases: list[FieldsCase] = []
     for index, entry in enumerate(entries):
+        fields = {name: raw for name, raw in entry["truth"].items() if name != "coverages" and raw is not None}
+        coverages = tuple(
+            TrueCoverage(
+                row["name"], _money(row.get("limit")), _money(row.get("deductible")), _money(row.get("premium"))
+            )
+            for row in entry["truth"].get("coverages", ())
+        )
         truth = FieldsTruth(
-            entry["document_type"],
-            {name: _true_value(name, raw) for name, raw in entry["truth"].items() if raw is not None},
+            entry["document_type"], {name: _true_value(name, raw) for name, raw in fields.items()}, coverages
         )
         cases.append(
             FieldsCase(
@@ -301,8 +307,11 @@ def _bold(font: str) -> str:
 
 
 def render_real_document(entry: dict[str, Any], index: int) -> bytes:
-    """One manifest entry as a PDF in the federal SBC layout (or a benefits grid), in look ``index``."""
+    """One manifest entry as a PDF in the federal SBC layout, a benefits grid or a CGL declarations page,
+    in look ``index``."""
     look = _LOOKS[index % len(_LOOKS)]
+    if entry.get("layout") == "cgl_declarations":  # declarations pages are portrait forms
+        look = _Look("portrait", look.font, look.ruled, look.question_widths, look.title_first, False, False, 9.0)
     pagesize = landscape(LETTER) if look.orientation == "landscape" else LETTER
     width = float(pagesize[0]) - 72.0
     body = ParagraphStyle("body", fontName=look.font, fontSize=look.font_size, leading=look.font_size * 1.22)
@@ -312,6 +321,8 @@ def render_real_document(entry: dict[str, Any], index: int) -> bytes:
     def cell(text: str, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
 
+    if entry.get("layout") == "cgl_declarations":
+        return _build(entry, look, pagesize, _declarations_story(entry, look, width, cell, bold, title), "")
     story: list[Any] = []
     form = entry.get("form", "2017")
     heading = entry.get("title") or _TITLE[form]
@@ -341,6 +352,10 @@ def render_real_document(entry: dict[str, Any], index: int) -> bytes:
         if entry.get("services"):
             story.append(PageBreak() if look.events_on_new_page else Spacer(1, 12))
             story.append(_events_table(entry, look, width, cell, bold))
+    return _build(entry, look, pagesize, story, f"{carrier_line or 'Untitled'} - {heading}")
+
+
+def _build(entry: dict[str, Any], look: _Look, pagesize: Any, story: list[Any], title: str) -> bytes:
     buffer = io.BytesIO()
 
     def footer(canvas: Any, doc: Any) -> None:
@@ -356,7 +371,7 @@ def render_real_document(entry: dict[str, Any], index: int) -> bytes:
         rightMargin=36,
         topMargin=36,
         bottomMargin=36,
-        title=f"{carrier_line or 'Untitled'} - {heading}",
+        title=title or entry["id"],
         creator="docintake bench/fields (typesetting ours; values and answer cells from the source named)",
         invariant=1,
     ).build(story, onFirstPage=footer, onLaterPages=footer)
@@ -446,3 +461,31 @@ def _benefits_grid(entry: dict[str, Any], look: _Look, width: float, cell: Any, 
     table = Table(rows, colWidths=[width * first, *([width * rest] * (len(header) - 1))], hAlign="LEFT")
     table.setStyle(TableStyle(_table_style(look, 1)))
     return table
+
+
+def _declarations_story(
+    entry: dict[str, Any], look: _Look, width: float, cell: Any, bold: Any, title: Any
+) -> list[Any]:
+    """A commercial general liability declarations page: the insurer and policy number, the numbered items
+    (named insured, policy period, ...) as the source printed them, then the limits of insurance."""
+    top = Table(
+        [[cell(entry["carrier"], bold), cell(f"POLICY NUMBER\n{entry['policy_number']}", bold)]],
+        colWidths=[width * 0.65, width * 0.35],
+        hAlign="LEFT",
+    )
+    story: list[Any] = [Paragraph(escape(entry["title"]), title), top, Spacer(1, 8)]
+    for label, value in entry["items"]:
+        story += [cell(f"{label} {value}"), Spacer(1, 4)]
+    story += [Spacer(1, 6), cell("LIMITS OF INSURANCE", bold)]
+    limits = Table(
+        [[cell(name), cell(limit)] for name, limit in entry["limits"]],
+        colWidths=[width * 0.55, width * 0.45],
+        hAlign="LEFT",
+    )
+    style: list[tuple[Any, ...]] = [("VALIGN", (0, 0), (-1, -1), "TOP")]
+    if look.ruled:
+        style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
+    limits.setStyle(TableStyle(style))
+    story += [limits, Spacer(1, 8)]
+    story += [cell(f"{label} {value}") for label, value in entry.get("after", ())]
+    return story
