@@ -133,6 +133,20 @@ class Settings(BaseSettings):
     # sentence-transformers: a model directory on disk (no download at run time).
     sentence_transformers_model_path: str | None = None
 
+    # Policy fields (docintake.fields): the rules alone by default, offline. A provider here adds a language model
+    # that fills what the rules missed (fields/llm.py). "openai" is POST {OPENAI_BASE_URL}/chat/completions with the
+    # embedder's key (OPENAI_API_KEY or OPENAI_API_KEY_SECRET_ARN): one account and one secret to rotate, and a
+    # deployment that embeds elsewhere names the same three settings. "bedrock" is bedrock-runtime Converse.
+    fields_llm_provider: Literal["none", "openai", "bedrock"] = "none"
+    # None or empty: the provider's default (fields/llm.py DEFAULT_MODELS); with bedrock, a foundation-model id.
+    fields_llm_model: str | None = None
+    # The model reads the Markdown's first this-many characters, what the rules read (fields/rules.py HEAD_CHARS):
+    # declarations and a summary's questions and cost tables are there. About 10,000 tokens at the default.
+    fields_llm_max_chars: int = Field(default=40_000, ge=1000)
+    # Per attempt; four attempts and their backoff (about 127 s, more only if a server asks to wait) leave room for
+    # chunking in ChunkFunction's 300 s.
+    fields_llm_timeout_seconds: float = Field(default=30.0, gt=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="before")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,3 +144,126 @@ class FakeOpenAIEmbeddings:
                 "usage": {"prompt_tokens": sum(counts), "total_tokens": sum(counts)},
             },
         )
+
+
+# --- chat completions -----------------------------------------------------------------------------------------------
+
+CHAT_MODEL = "gpt-4o-mini"
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant"})
+# Structured outputs: the response format's name, as the API reference constrains it.
+SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def chat_completion(content: str | None, *, finish_reason: str = "stop", refusal: str | None = None) -> dict[str, Any]:
+    """A ``chat.completion`` object as the API reference shows it, with one choice."""
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1_764_666_000,
+        "model": CHAT_MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal, "annotations": []},
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {"prompt_tokens": 1200, "completion_tokens": 150, "total_tokens": 1350},
+        "system_fingerprint": "fp_fake",
+    }
+
+
+def strict_schema_problem(schema: Any, where: str = "schema") -> str | None:
+    """What strict structured outputs refuse in a schema: an object whose properties are not all required, or
+    without ``additionalProperties: false`` (platform.openai.com/docs/guides/structured-outputs, supported schemas)."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object":
+            properties = schema.get("properties", {})
+            if schema.get("additionalProperties") is not False:
+                return f"{where}: additionalProperties must be false"
+            if sorted(schema.get("required", [])) != sorted(properties):
+                return f"{where}: every property must be required"
+        for key, value in schema.items():
+            problem = strict_schema_problem(value, f"{where}.{key}")
+            if problem:
+                return problem
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            problem = strict_schema_problem(value, f"{where}[{index}]")
+            if problem:
+                return problem
+    return None
+
+
+@dataclass
+class FakeOpenAIChat:
+    """A fake ``POST /v1/chat/completions`` that refuses what the API refuses (no bearer token, messages that are
+    not role/content pairs, a temperature outside 0–2, a response format that is neither a valid ``json_schema`` —
+    strict rules included — nor ``json_object`` with the word JSON in the messages) and answers with ``reply``: the
+    assistant's content, or a function of the request's body giving it. ``scripted`` steps come first."""
+
+    reply: str | Callable[[dict[str, Any]], str] = "{}"
+    finish_reason: str = "stop"
+    refusal: str | None = None
+    scripted: list[Step] = field(default_factory=list)
+    api_key: str = API_KEY
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self.handle))
+
+    def payloads(self) -> list[dict[str, Any]]:
+        bodies: list[dict[str, Any]] = [json.loads(r.content) for r in self.requests]
+        return bodies
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if (request.method, request.url.path) != ("POST", "/v1/chat/completions"):
+            return error(404, f"Invalid URL ({request.method} {request.url.path})", "invalid_request_error")
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        if self.scripted:
+            step = self.scripted.pop(0)
+            if isinstance(step, httpx.TransportError):
+                raise step
+            return step
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            return error(400, "We could not parse the JSON body of your request.", "invalid_request_error")
+        problem = self._problem(body)
+        if problem:
+            return error(400, problem, "invalid_request_error")
+        content = self.reply(body) if callable(self.reply) else self.reply
+        return httpx.Response(
+            200, json=chat_completion(content, finish_reason=self.finish_reason, refusal=self.refusal)
+        )
+
+    @staticmethod
+    def _problem(body: dict[str, Any]) -> str | None:
+        messages = body.get("messages")
+        if not isinstance(body.get("model"), str):
+            return "you must provide a model parameter"
+        if not isinstance(messages, list) or not messages:
+            return "'messages' must be a non-empty array"
+        for message in messages:
+            if not isinstance(message, dict) or message.get("role") not in CHAT_ROLES:
+                return "each message needs a role of system, developer, user or assistant"
+            if not isinstance(message.get("content"), str):
+                return "this fake takes string content only"
+        temperature = body.get("temperature", 1)
+        if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
+            return "'temperature' must be between 0 and 2"
+        response_format = body.get("response_format", {"type": "text"})
+        kind = response_format.get("type")
+        if kind == "json_object":
+            if not any("json" in message["content"].lower() for message in messages):
+                return "'messages' must contain the word 'json' in some form, to use 'response_format' json_object"
+            return None
+        if kind == "json_schema":
+            spec = response_format.get("json_schema", {})
+            if not SCHEMA_NAME.fullmatch(str(spec.get("name", ""))) or not isinstance(spec.get("schema"), dict):
+                return "'response_format.json_schema' needs a name and a schema"
+            return strict_schema_problem(spec["schema"]) if spec.get("strict") else None
+        return None if kind == "text" else f"Invalid 'response_format.type': {kind}"
