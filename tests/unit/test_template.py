@@ -227,3 +227,34 @@ def test_parse_function_gets_its_ocr_engine_from_a_parameter_and_may_call_textra
     for name, role in _of_type("AWS::IAM::Role").items():
         if name != "ParseFunctionRole":
             assert "textract" not in str(role), name
+
+
+def test_chunk_function_gets_the_fields_model_from_parameters_and_alone_may_use_it() -> None:
+    # The rules alone by default: no model, no key, no Bedrock.
+    provider = TEMPLATE["Parameters"]["FieldsLlmProvider"]
+    assert (provider["Default"], set(provider["AllowedValues"])) == ("none", {"none", "openai", "bedrock"})
+    assert TEMPLATE["Parameters"]["FieldsLlmModel"]["Default"] == ""
+    # Extraction runs in the chunk stage, after chunking: ChunkFunction reads the choice.
+    environment = RESOURCES["ChunkFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["FIELDS_LLM_PROVIDER"] == {"Ref": "FieldsLlmProvider"}
+    assert environment["FIELDS_LLM_MODEL"] == {"Ref": "FieldsLlmModel"}
+    # Its role reads the key and invokes the model each under its own condition, and nothing otherwise.
+    statements = RESOURCES["ChunkFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    conditional = {s["Fn::If"][1]["Sid"]: s["Fn::If"] for s in statements if "Fn::If" in s}
+    key_condition, key_statement, no_key = conditional["ReadFieldsLlmKey"]
+    model_condition, model_statement, no_model = conditional["InvokeFieldsModel"]
+    assert no_key == no_model == {"Ref": "AWS::NoValue"}
+    assert TEMPLATE["Conditions"][model_condition] == {"Fn::Equals": [{"Ref": "FieldsLlmProvider"}, "bedrock"]}
+    assert {"Fn::Equals": [{"Ref": "FieldsLlmProvider"}, "openai"]} in TEMPLATE["Conditions"][key_condition]["Fn::And"]
+    assert (key_statement["Action"], key_statement["Resource"]) == (
+        "secretsmanager:GetSecretValue",
+        {"Ref": "EmbeddingApiKeySecretArn"},
+    )
+    assert model_statement["Action"] == "bedrock:InvokeModel"
+    assert model_statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${FieldsLlmModel}"
+    }
+    # No other role names the fields model.
+    for name, role in _of_type("AWS::IAM::Role").items():
+        if name != "ChunkFunctionRole":
+            assert "FieldsLlm" not in str(role), name

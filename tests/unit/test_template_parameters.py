@@ -30,6 +30,8 @@ LLAMAPARSE_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:docint
 OPENAI_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:docintake/openai-AbCdEf"
 TITAN = "amazon.titan-embed-text-v2:0"
 TITAN_ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{TITAN}"
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU_ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{HAIKU}"
 
 Grant = tuple[str, str, str]  # (Sid, action, resource)
 
@@ -142,6 +144,12 @@ OPENAI_KEY = {
 }
 
 
+FIELDS_LLM_KEY = {
+    "ChunkFunctionRole": _statement("ReadFieldsLlmKey", ["secretsmanager:GetSecretValue"], [OPENAI_SECRET])
+}
+FIELDS_LLM_BEDROCK = {"ChunkFunctionRole": _statement("InvokeFieldsModel", ["bedrock:InvokeModel"], [HAIKU_ARN])}
+
+
 def _bedrock(sid: str, arn: str) -> dict[str, set[Grant]]:
     return {role: _statement(sid, ["bedrock:InvokeModel"], [arn]) for role in EMBEDDING_ROLES}
 
@@ -227,6 +235,50 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, set[Grant]]]] = {
         },
         {},
     ),
+    "fields by an OpenAI-compatible model: ChunkFunction alone reads the key": (
+        {
+            **NOTHING_CHOSEN,
+            "FieldsLlmProvider": "openai",
+            "FieldsLlmModel": "gpt-4o-mini",
+            "EmbeddingApiKeySecretArn": OPENAI_SECRET,
+        },
+        FIELDS_LLM_KEY,
+    ),
+    "fields by Bedrock: ChunkFunction may invoke that one model, and reads no key": (
+        {
+            **NOTHING_CHOSEN,
+            "FieldsLlmProvider": "bedrock",
+            "FieldsLlmModel": HAIKU,
+            "EmbeddingApiKeySecretArn": OPENAI_SECRET,
+        },
+        FIELDS_LLM_BEDROCK,
+    ),
+    "Bedrock for embedding and for fields: each function its own model": (
+        {
+            **NOTHING_CHOSEN,
+            "EmbeddingProvider": "bedrock",
+            "EmbeddingModel": TITAN,
+            "EmbeddingDimensions": 1024,
+            "FieldsLlmProvider": "bedrock",
+            "FieldsLlmModel": HAIKU,
+        },
+        _merge(_bedrock("InvokeEmbeddingModel", TITAN_ARN), FIELDS_LLM_BEDROCK),
+    ),
+    "OpenAI for embedding and for fields: the one key to the three functions": (
+        {
+            **NOTHING_CHOSEN,
+            "EmbeddingProvider": "openai",
+            "EmbeddingModel": "text-embedding-3-small",
+            "EmbeddingApiKeySecretArn": OPENAI_SECRET,
+            "FieldsLlmProvider": "openai",
+            "FieldsLlmModel": "gpt-4o-mini",
+        },
+        _merge(OPENAI_KEY, FIELDS_LLM_KEY),
+    ),
+    "a fields model left named with the rules alone grants nothing": (
+        {**NOTHING_CHOSEN, "FieldsLlmModel": HAIKU, "EmbeddingApiKeySecretArn": OPENAI_SECRET},
+        {},
+    ),
     "database secrets: each role reads its own": (
         {
             **NOTHING_CHOSEN,
@@ -307,10 +359,11 @@ def test_no_combination_grants_a_secret_textract_or_bedrock_it_was_not_asked_for
             PARAMETERS["OcrEngine"]["AllowedValues"],
             PARAMETERS["EmbeddingProvider"]["AllowedValues"],
             PARAMETERS["PreviousEmbeddingProvider"]["AllowedValues"],
+            PARAMETERS["FieldsLlmProvider"]["AllowedValues"],
         )
     )
-    assert len(combinations) == 2 * 2 * 5 * 6
-    for parser, ocr, provider, previous in combinations:
+    assert len(combinations) == 2 * 2 * 5 * 6 * 3
+    for parser, ocr, provider, previous, fields in combinations:
         chosen = {
             "Parser": parser,
             "OcrEngine": ocr,
@@ -318,19 +371,27 @@ def test_no_combination_grants_a_secret_textract_or_bedrock_it_was_not_asked_for
             "EmbeddingModel": "model-a",
             "PreviousEmbeddingProvider": previous,
             "PreviousEmbeddingModel": "model-b" if previous else "",
+            "FieldsLlmProvider": fields,
+            "FieldsLlmModel": "model-c",
             **secrets,
         }
         found = grants(**chosen)
         readable = {secret for _, secret in _granted(found, "secretsmanager:")}
         wanted = {API_SECRET, WORKER_SECRET, SWEEPER_SECRET}
         wanted |= {LLAMAPARSE_SECRET} if parser == "llamaparse" else set()
-        wanted |= {OPENAI_SECRET} if "openai" in (provider, previous) else set()
+        wanted |= {OPENAI_SECRET} if "openai" in (provider, previous, fields) else set()
         assert readable == wanted, chosen
+        key_readers = {role for role, secret in _granted(found, "secretsmanager:") if secret == OPENAI_SECRET}
+        expected_readers = set(EMBEDDING_ROLES) if "openai" in (provider, previous) else set()
+        expected_readers |= {"ChunkFunctionRole"} if fields == "openai" else set()
+        assert key_readers == expected_readers, chosen
         ocr_used = (parser, ocr) == ("local", "textract")
         assert _granted(found, "textract:") == ({("ParseFunctionRole", "*")} if ocr_used else set()), chosen
         models = {f"{FOUNDATION_MODEL}model-a"} if provider == "bedrock" else set()
         models |= {f"{FOUNDATION_MODEL}model-b"} if previous == "bedrock" else set()
-        assert _granted(found, "bedrock:") == {(role, model) for role in EMBEDDING_ROLES for model in models}, chosen
+        invoked = {(role, model) for role in EMBEDDING_ROLES for model in models}
+        invoked |= {("ChunkFunctionRole", f"{FOUNDATION_MODEL}model-c")} if fields == "bedrock" else set()
+        assert _granted(found, "bedrock:") == invoked, chosen
 
 
 def test_star_resources_stay_where_aws_has_no_resource_level_permissions() -> None:
@@ -348,6 +409,8 @@ def test_star_resources_stay_where_aws_has_no_resource_level_permissions() -> No
         "EmbeddingModel": TITAN,
         "PreviousEmbeddingProvider": "openai",
         "PreviousEmbeddingModel": "text-embedding-3-small",
+        "FieldsLlmProvider": "bedrock",
+        "FieldsLlmModel": HAIKU,
         "EmbeddingApiKeySecretArn": OPENAI_SECRET,
         "ApiDatabaseSecretArn": API_SECRET,
         "VpcSubnetIds": "subnet-1",
@@ -362,13 +425,15 @@ def test_star_resources_stay_where_aws_has_no_resource_level_permissions() -> No
 
 
 @pytest.mark.parametrize(
-    "name", [name for name in PARAMETERS if name.endswith("SecretArn")] + ["EmbeddingModel", "PreviousEmbeddingModel"]
+    "name",
+    [name for name in PARAMETERS if name.endswith("SecretArn")]
+    + ["EmbeddingModel", "PreviousEmbeddingModel", "FieldsLlmModel"],
 )
 def test_a_secret_or_model_parameter_refuses_a_wildcard(name: str) -> None:
     pattern = re.compile(PARAMETERS[name]["AllowedPattern"])
     for wildcard in ("*", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*", "amazon.*", "docintake/?"):
         assert pattern.fullmatch(wildcard) is None, wildcard
-    examples = {"EmbeddingModel": TITAN, "PreviousEmbeddingModel": "text-embedding-3-small"}
+    examples = {"EmbeddingModel": TITAN, "PreviousEmbeddingModel": "text-embedding-3-small", "FieldsLlmModel": HAIKU}
     assert pattern.fullmatch(examples.get(name, LLAMAPARSE_SECRET))
 
 
@@ -385,6 +450,8 @@ def test_each_choice_reaches_the_functions_that_read_it_and_no_other() -> None:
         "OpenAIBaseUrl": "https://example.openai.azure.com/openai/v1",
         "OpenAIMaxTokensPerRequest": 100000,
         "BedrockMaxConcurrency": 8,
+        "FieldsLlmProvider": "openai",
+        "FieldsLlmModel": "gpt-4o-mini",
     }
     resolver = _resolver(**chosen)
     environments = {
@@ -409,11 +476,23 @@ def test_each_choice_reaches_the_functions_that_read_it_and_no_other() -> None:
         "OPENAI_MAX_TOKENS_PER_REQUEST": "100000",
         "BEDROCK_MAX_CONCURRENCY": "8",
     }
+    # The fields model in ChunkFunction, at the embedder's OpenAI-compatible endpoint with its key.
+    fields = {
+        "FIELDS_LLM_PROVIDER": "openai",
+        "FIELDS_LLM_MODEL": "gpt-4o-mini",
+        "OPENAI_API_KEY_SECRET_ARN": OPENAI_SECRET,
+        "OPENAI_BASE_URL": "https://example.openai.azure.com/openai/v1",
+    }
     for name, environment in environments.items():
-        readers = {"ParseFunction": parsing, "EmbedFunction": embedding, "SearchFunction": embedding}
+        readers = {
+            "ParseFunction": parsing,
+            "EmbedFunction": embedding,
+            "SearchFunction": embedding,
+            "ChunkFunction": fields,
+        }
         own = readers.get(name, {})
         assert {k: environment.get(k) for k in own} == own, name
-        others = (set(parsing) | set(embedding)) - set(own)
+        others = (set(parsing) | set(embedding) | set(fields)) - set(own)
         assert not others & set(environment), (name, others & set(environment))
         # The settings accept what the template hands them.
         settings = Settings(**{key.lower(): value for key, value in environment.items()})
@@ -422,11 +501,19 @@ def test_each_choice_reaches_the_functions_that_read_it_and_no_other() -> None:
         if name in ("EmbedFunction", "SearchFunction"):
             assert (settings.embedding_provider, settings.embedding_dimensions) == ("openai", 1536)
             assert settings.openai_api_key_secret_arn == OPENAI_SECRET
+        if name == "ChunkFunction":
+            assert (settings.fields_llm_provider, settings.fields_llm_model) == ("openai", "gpt-4o-mini")
+            assert settings.openai_api_key_secret_arn == OPENAI_SECRET
 
 
 @pytest.mark.parametrize(
     ("parameter", "field"),
-    [("Parser", "parser"), ("OcrEngine", "ocr_engine"), ("EmbeddingProvider", "embedding_provider")],
+    [
+        ("Parser", "parser"),
+        ("OcrEngine", "ocr_engine"),
+        ("EmbeddingProvider", "embedding_provider"),
+        ("FieldsLlmProvider", "fields_llm_provider"),
+    ],
 )
 def test_a_choice_parameter_offers_only_what_the_settings_accept(parameter: str, field: str) -> None:
     offered = set(PARAMETERS[parameter]["AllowedValues"])
@@ -489,3 +576,8 @@ def test_a_choice_that_cannot_run_fails_the_deployment_not_the_first_upload() ->
     assert _broken_rules(PreviousEmbeddingProvider="bedrock", PreviousEmbeddingModel="cohere.embed-english-v3") == {
         "PreviousBedrockRunsTitanV2"
     }
+    # A fields model without its name (with Bedrock, the ARN granted) or, OpenAI-compatible, without the key.
+    assert _broken_rules(FieldsLlmProvider="bedrock") == {"FieldsLlmNeedsItsModel"}
+    assert _broken_rules(FieldsLlmProvider="openai") == {"FieldsLlmNeedsItsModel", "FieldsLlmOpenAINeedsItsKey"}
+    assert _broken_rules(FieldsLlmProvider="openai", FieldsLlmModel="gpt-4o-mini") == {"FieldsLlmOpenAINeedsItsKey"}
+    assert _broken_rules(FieldsLlmProvider="none", FieldsLlmModel="") == set()
