@@ -265,3 +265,121 @@ def test_evidence_names_the_chunk_that_holds_the_value() -> None:
         assert chunk.start <= evidence.start and evidence.end <= chunk.end
         assert evidence.quote in chunk.content
     assert found.evidence[FieldName.POLICY_NUMBER].chunk_id != found.coverages[0].evidence.chunk_id
+
+
+# More answer cells as carriers wrote them: roles named before the amounts, networks named after them, a small
+# table inside the cell, "combined" after the networks, a dash before an amount (not a minus).
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            "Yes, per individual/per family: $3,000/$6,000 for medical only, $2,500/$3,500 for prescription drugs",
+            {"deductible": "$3,000", "deductible_family": "$6,000"},
+        ),
+        (
+            "$0 Individual / $0 Family, In Network $300 Individual / $750 Family, Out of network",
+            {
+                "deductible": "$0",
+                "deductible_family": "$0",
+                "deductible_out_of_network": "$300",
+                "deductible_out_of_network_family": "$750",
+            },
+        ),
+        (
+            "In-Network Out-of-Network Employee-Only: $2,250 $2,250 Family: $4,500 $4,500",
+            {
+                "deductible": "$2,250",
+                "deductible_out_of_network": "$2,250",
+                "deductible_family": "$4,500",
+                "deductible_out_of_network_family": "$4,500",
+            },
+        ),
+        (
+            "In-network and out-of-network combined: $1,300 individual/ $2,600 family.",
+            {"deductible": "$1,300", "deductible_family": "$2,600"},
+        ),
+        (
+            "In-Network – $4,000 Employee-Only Coverage; $8,000 Family Coverage Out-of-Network - $5,500 "
+            "Employee-Only Coverage; $11,000 Family Coverage",
+            {
+                "deductible": "$4,000",
+                "deductible_family": "$8,000",
+                "deductible_out_of_network": "$5,500",
+                "deductible_out_of_network_family": "$11,000",
+            },
+        ),
+        ("Network: $3,000 Indiv / $6,000 Family", {"deductible": "$3,000", "deductible_family": "$6,000"}),
+    ],
+)
+def test_more_answer_cells(answer: str, expected: dict[str, str]) -> None:
+    found = extract_document_fields(_sbc(answer), ONE_PAGE)
+    got = {name.value: value.text for name, value in found.fields.items() if name.value.startswith("deductible")}
+    assert got == expected
+
+
+def test_an_unruled_summary_whose_columns_interleave() -> None:
+    markdown = (
+        "# Summary of Benefits and Coverage: What this Plan Covers & What it Costs\n\n"
+        "Important Questions Answers Why This Matters: What is the overall deductible? For each Calendar Year, "
+        "Network:\n\nYou must pay all the costs up to the deductible amount Individual $500 / Family $1,000.\n\n"
+        "before this plan begins to pay for covered services you Out-of-Network: Individual $2,500 /\n\n"
+        "use. Family $5,000. Does not apply to office visits.\n\n## Are there other deductibles for specific\n\n"
+        "No. Is there an out-of-pocket limit on my\n\nYes. Network: Individual $2,000 /\n\n"
+        "The out-of-pocket limit is the most you could pay during expenses?\n\nFamily $4,000.\n"
+    )
+    texts = {n.value: v.text for n, v in extract_document_fields(markdown, ONE_PAGE).fields.items()}
+    assert texts == {
+        "deductible": "$500",
+        "deductible_family": "$1,000",
+        "deductible_out_of_network": "$2,500",
+        "deductible_out_of_network_family": "$5,000",
+        "out_of_pocket_limit": "$2,000",
+        "out_of_pocket_limit_family": "$4,000",
+    }
+
+
+def test_a_benefits_grid_by_network_column_and_its_carrier() -> None:
+    markdown = (
+        "Anthem Blue Cross of California: Anthem Silver Select PPO 2000 Coverage Period: 01/01/2026-12/31/2026\n\n"
+        "# Summary of Benefits\n\n"
+        "| Covered Medical Benefits | Cost if you use an In-Network Provider | Cost if you use a Non-Network Provider |"
+        "\n| --- | --- | --- |\n"
+        "| Overall Deductible | $2,000 single/ $2,600 per member/ $4,000 family | $4,000 single/ $10,400 family |\n"
+        "| Out-of-Pocket Max (Individual/Family) | $5,400 / $10,800 | $10,800 / $21,600 |\n"
+        "| Generic | $10 copay (deductible waived) | 50% coinsurance |\n"
+    )
+    found = extract_document_fields(markdown, ONE_PAGE)
+    texts = {n.value: v.text for n, v in found.fields.items()}
+    assert texts["insurer"] == "Anthem Blue Cross of California"
+    assert (texts["deductible"], texts["deductible_family"]) == ("$2,000", "$4,000")
+    assert (texts["deductible_out_of_network"], texts["deductible_out_of_network_family"]) == ("$4,000", "$10,400")
+    assert (texts["out_of_pocket_limit"], texts["out_of_pocket_limit_out_of_network_family"]) == ("$5,400", "$21,600")
+    assert texts["generic_drugs"] == "$10"
+    assert (texts["effective_date"], texts["expiration_date"]) == ("01/01/2026", "12/31/2026")
+
+
+def test_a_limits_schedule_without_a_header_and_a_name_followed_by_its_town() -> None:
+    markdown = (
+        "# COMMERCIAL GENERAL LIABILITY DECLARATIONS\n\nJAMES RIVER INSURANCE COMPANY\n\n"
+        "1. NAMED INSURED AND MAILING ADDRESS: Wichita Innovation Alliance Inc Wichita, KS PRODUCER: Partners\n\n"
+        "## LIMITS OF INSURANCE\n\n| EACH OCCURRENCE LIMIT | $ 1,000,000 |\n| --- | --- |\n"
+        "| GENERAL AGGREGATE LIMIT | $ 2,000,000 |\n| PRODUCTS/COMPLETED OPERATIONS AGGREGATE LIMIT | Excluded |\n"
+    )
+    found = extract_document_fields(markdown, ONE_PAGE)
+    assert found.fields[FieldName.INSURER].value == "JAMES RIVER INSURANCE COMPANY"
+    assert found.fields[FieldName.NAMED_INSURED].value == "Wichita Innovation Alliance Inc"
+    assert [(row.name, row.limit.value if row.limit else None) for row in found.coverages] == [
+        ("EACH OCCURRENCE LIMIT", "1000000.00"),
+        ("GENERAL AGGREGATE LIMIT", "2000000.00"),
+        ("PRODUCTS/COMPLETED OPERATIONS AGGREGATE LIMIT", None),
+    ]
+
+
+def test_a_company_in_a_carriers_name_is_not_a_label() -> None:
+    markdown = (
+        "UnitedHealthcare Insurance Company: Surest Plan F7000 RX2 Coverage Period: 01/01/2024 - 12/31/2024\n\n"
+        "# Summary of Benefits and Coverage\n"
+    )
+    assert extract_document_fields(markdown, ONE_PAGE).fields[FieldName.INSURER].value == (
+        "UnitedHealthcare Insurance Company"
+    )

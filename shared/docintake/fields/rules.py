@@ -49,7 +49,7 @@ HEAD_CHARS: Final = 40_000
 # ----------------------------------------------------------------------------------------------------
 
 _MONEY: Final = re.compile(
-    r"(?P<neg>[-\u2013(]\s?)?(?:\$|USD\s?)\s?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?(?!\d)"
+    r"(?P<neg>(?<![\w$])[-\u2212(])?(?:\$|USD\s?)\s?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?(?!\d)"
     r"(?P<scale>\s?(?:million|mil\b|m\b|k\b))?",
     re.IGNORECASE,
 )
@@ -115,12 +115,12 @@ def _money_found(match: re.Match[str]) -> Found:
         amount *= 1_000_000
     elif scale == "k":
         amount *= 1_000
-    negative = match["neg"] is not None and match["neg"].strip() in {"-", "\u2013", "("}
+    negative = match["neg"] is not None
     if negative:
         amount = -amount
     begin = match.start("neg") if negative else match.start() + len(match["neg"] or "")
     end = match.end("scale") if scale else match.end("cents") if match["cents"] else match.end("whole")
-    if negative and match["neg"].strip() == "(" and match.string[end : end + 1] == ")":
+    if negative and match["neg"] == "(" and match.string[end : end + 1] == ")":
         end += 1
     return Found(f"{amount:.2f}", match.string[begin:end], begin, end, currency="USD")
 
@@ -268,8 +268,8 @@ _FIELD_LABELS: Final[tuple[tuple[FieldName | str, str], ...]] = (
     (FieldName.EXPIRATION_DATE, r"(?:policy )?expiration(?: date)?|expiry(?: date)?|expires"),
     (
         FieldName.NAMED_INSURED,
-        r"(?:first )?named insured(?:\(s\))?|name of insured|insured(?:'s)? name|policyholder|policy holder"
-        r"|subscriber|named insured and (?:mailing )?address",
+        r"(?:first )?named insured and (?:mailing )?address|(?:first )?named insured(?:\(s\))?|name of insured"
+        r"|insured(?:'s)? name|policyholder|policy holder|subscriber",
     ),
     (
         FieldName.INSURER,
@@ -303,6 +303,15 @@ def _printed_as_label(match: re.Match[str]) -> bool:
     return word[:1].isupper() or word.rstrip().endswith(":")
 
 
+def _inside_a_name(text: str, match: re.Match[str]) -> bool:
+    """ "UnitedHealthcare Insurance Company: Surest Plan" names a company; "Company: Acme" labels one."""
+    if _label_kind(match) is not FieldName.INSURER:
+        return False
+    before = text[: match.start()].rstrip()
+    word = before.rsplit(maxsplit=1)[-1] if before else ""
+    return word[:1].isupper() and word.isalpha() and not _LABEL.fullmatch(word)
+
+
 @dataclass(frozen=True)
 class Labelled:
     kind: FieldName | str
@@ -325,7 +334,7 @@ def labelled_values(markdown: str, tables: list[Table], blocks: list[Block]) -> 
                     pairs.append(Labelled(_label_kind(match), neighbour.text, neighbour.start, cell.start))
     for block in blocks:
         text = _EMPHASIS.sub(lambda m: " " * len(m.group(0)), block.text)
-        labels = [m for m in _LABEL.finditer(text) if _printed_as_label(m)]
+        labels = [m for m in _LABEL.finditer(text) if _printed_as_label(m) and not _inside_a_name(text, m)]
         if not labels:
             continue
         starts_with_label = text[: labels[0].start()].strip(" #-•>") == ""
@@ -367,7 +376,7 @@ def _field_value(field: FieldName, labelled: Labelled) -> Placed | None:
         number = match.group(0).rstrip(".-/")
         return _value(number, number, labelled.start + match.start(), 0.9)
     if field is FieldName.NAMED_INSURED:
-        name = clean_name(_NAME_END.split(text, maxsplit=1)[0])
+        name = _without_address(clean_name(_NAME_END.split(text, maxsplit=1)[0]))
         if not name or not re.search(r"[A-Za-z]{2}", name) or len(name) > 120:
             return None
         return _value(name, name, labelled.start, 0.85)
@@ -383,6 +392,19 @@ def _field_value(field: FieldName, labelled: Labelled) -> Placed | None:
         money = find_money(text[:40])
         return None if money is None else _found_value(money, labelled.start, 0.85)
     return None  # pragma: no cover - every labelled field is handled above
+
+
+_SUFFIX_THEN_ADDRESS: Final = re.compile(
+    r"^(?P<name>.*?\b(?:Inc\.?|LLC|L\.L\.C\.|Corp(?:oration)?\.?|Company|Co\.|Ltd\.?|LLP))\s+(?P<rest>.*)$"
+)
+
+
+def _without_address(name: str) -> str:
+    """ "Wichita State Innovation Alliance Inc Wichita, KS": a company's name, then its town and state."""
+    match = _SUFFIX_THEN_ADDRESS.match(name)
+    if match is not None and re.search(r",\s*[A-Z]{2}\b|\d", match["rest"]):
+        return clean_name(match["name"])
+    return name
 
 
 def _value(value: str, text: str, start: int, confidence: float) -> Placed:
@@ -444,7 +466,7 @@ def extract_with_rules(markdown: str, page_map: PageMap) -> DocumentFields:
                 found.add(labelled.kind, placed)
     coverages = _coverages(found, tables) or _coverage_lines(found, blocks)
     if document_type is InsuranceDocumentType.SUMMARY_OF_BENEFITS or _has_sbc_questions(tables, blocks):
-        _benefit_summary(found, tables, blocks)
+        _benefit_summary(found, head, tables, blocks)
     if FieldName.INSURER not in found.fields:
         _insurer_from_title(found, head)
     return DocumentFields(
@@ -482,7 +504,8 @@ def _coverages(found: _Collector, tables: list[Table]) -> list[Coverage]:
     for table in tables:
         header = table.header
         limit = _column(header, _LIMIT_HEADER, set())
-        if limit is None:
+        if limit is None or (len(header) == 2 and limit == 0):
+            rows.extend(_limit_pairs(found, table))
             continue
         name = _column(header, _NAME_HEADER, {limit})
         name = 0 if name is None and limit != 0 else name
@@ -547,6 +570,26 @@ def _coverage_lines(found: _Collector, blocks: list[Block]) -> list[Coverage]:
     return rows
 
 
+_LIMIT_NAME: Final = re.compile(r"\blimits?\b|\baggregate\b", re.IGNORECASE)
+
+
+def _limit_pairs(found: _Collector, table: Table) -> list[Coverage]:
+    """A limits schedule with no header row: every row "EACH OCCURRENCE LIMIT | $ 1,000,000" (the parser
+    takes the first row for the header)."""
+    pairs = [row for row in (table.header, *table.rows) if len(row) in (2, 3) and row[1].text]
+    if len(pairs) < 2 or not all(_LIMIT_NAME.search(row[0].text) for row in pairs):
+        return []
+    return [
+        Coverage(
+            name=row[0].text,
+            limit=_money_cell(row, 1),
+            page=found.page_map.page_at(row[0].start),
+            evidence=found.evidence_at(row[0].start, row[-1].end),
+        )
+        for row in pairs
+    ]
+
+
 def _money_cell(row: tuple[Cell, ...], column: int | None) -> Money | None:
     if column is None or column >= len(row) or not row[column].text or row[column].text in {"-", "–"}:
         return None
@@ -558,10 +601,12 @@ def _money_cell(row: tuple[Cell, ...], column: int | None) -> Money | None:
 # Summaries of benefits ------------------------------------------------------------------------------
 
 _DEDUCTIBLE_QUESTION: Final = re.compile(
-    r"overall\s+(?:annual\s+)?deductible|^\s*(?:annual\s+)?deductible\s*\??$", re.IGNORECASE
+    r"overall\s+(?:annual\s+)?deductible"
+    r"|^\s*(?:annual\s+|plan\s+|medical\s+|calendar[- ]year\s+)?deductibles?\b(?!.*(?:specific|drug|pharmacy|other))",
+    re.IGNORECASE,
 )
 _OOP_QUESTION: Final = re.compile(
-    r"^(?!.*not\s+included).*\bout[-\s\u2013\u2011]*of[-\s\u2013\u2011]*pocket\s+(?:limit|maximum)", re.I
+    r"^(?!.*not\s+included).*\bout[-\s\u2013\u2011]*of[-\s\u2013\u2011]*pocket\s+(?:limit|maximum|max\b)", re.I
 )
 _QUESTION_TEXT: Final = re.compile(
     r"(?P<q>what is the overall (?:annual )?deductible\??|(?:what is the|is there an) out[-\s\u2013\u2011]*of"
@@ -572,7 +617,7 @@ _SERVICES: Final[tuple[tuple[FieldName, re.Pattern[str]], ...]] = (
     (FieldName.PRIMARY_CARE, re.compile(r"primary care (?:physician |provider |doctor )?(?:office )?visit", re.I)),
     (FieldName.SPECIALIST, re.compile(r"specialist(?:'s)? (?:office )?visit|^\s*specialist\b", re.I)),
     (FieldName.EMERGENCY_ROOM, re.compile(r"emergency room|emergency department", re.I)),
-    (FieldName.GENERIC_DRUGS, re.compile(r"generic drugs?|generics|\btier 1\b|preferred generic", re.I)),
+    (FieldName.GENERIC_DRUGS, re.compile(r"generic drugs?|generics|\btier 1\b|preferred generic|^\s*generic\b", re.I)),
 )
 _OUT_OF_NETWORK: Final = re.compile(
     r"out[-\s\u2013\u2011]*of[-\s\u2013\u2011]*network|non[-\s]?(?:network|participating|preferred|par\b)"
@@ -586,21 +631,26 @@ _IN_NETWORK: Final = re.compile(
 )
 _COMBINED: Final = re.compile(
     r"combined\s+(?:for\s+)?(?:in[-\s]?network|network|participating)\s*(?:and|&|/)\s*"
-    r"(?:out[-\s]?of[-\s]?network|non[-\s]?(?:network|participating))(?:\s+providers)?",
+    r"(?:out[-\s]?of[-\s]?network|non[-\s]?(?:network|participating))(?:\s+providers)?"
+    r"|(?:in[-\s]?network|network|participating)\s*(?:and|&|/)\s*(?:out[-\s]?of[-\s]?network"
+    r"|non[-\s]?(?:network|participating))(?:\s+providers)?\s+combined",
     re.IGNORECASE,
 )
 _ROLE_WORD: Final = (
-    r"(?P<role>individuals?|person|single|self(?:[- ]only)?|member|employee|enrollee|subscriber|ind\b|each insured"
-    r"|famil(?:y|ies)|fam\s?ily|fam\b|aggregate)"
+    r"(?P<role>(?:individuals?|indiv\.?|ind\.?|person|single|self|member|employee|enrollee|subscriber|each insured)"
+    r"(?:[- ]only)?|famil(?:y|ies)|fam\s?ily|fam\b|aggregate)"
 )
 # "$1,500 individual", "$1,500/person", "$1,500 per family" name the amount before them; "Family: $3,000" the one
 # after (a role followed by a colon labels what comes next).
 _ROLE_AFTER: Final = re.compile(
-    rf"^\s*(?:/\s*|per\s+|each\s+|an?\s+|for\s+(?:an?\s+|each\s+)?|\(\s*)?{_ROLE_WORD}(?!\w)(?!\s*[:=])",
+    rf"^\s*(?:/\s*|per\s+|each\s+|an?\s+|for\s+(?:an?\s+|each\s+)?|\(\s*)?{_ROLE_WORD}(?!\w)(?:\s+coverage)?(?!\s*[:=$])",
     re.IGNORECASE,
 )
 _ROLE_BEFORE: Final = re.compile(
-    rf"{_ROLE_WORD}(?:\s+(?:coverage|deductible|limit|maximum))?\s*[:=]?\s*$", re.IGNORECASE
+    rf"{_ROLE_WORD}(?:\s+(?:coverage|deductible|limit|maximum))?\s*[:=\u2013-]?\s*$", re.IGNORECASE
+)
+_ROLE_PAIR: Final = re.compile(
+    rf"{_ROLE_WORD}\s*/\s*(?:per\s+)?(?:individuals?|person|single|famil(?:y|ies))\)?\s*[:=]?\s*$", re.IGNORECASE
 )
 _SBC_FIELDS: Final = {
     "deductible": (
@@ -624,29 +674,58 @@ def _has_sbc_questions(tables: list[Table], blocks: list[Block]) -> bool:
     )
 
 
-def _benefit_summary(found: _Collector, tables: list[Table], blocks: list[Block]) -> None:
+_NEXT_QUESTION: Final = re.compile(
+    r"\b(?:What is|What are|Are there|Is there|Will you|Do you|Does this plan|Do I|If you|Common Medical Event)\b"
+    r"|^\|",
+    re.MULTILINE,
+)
+
+
+def _benefit_summary(found: _Collector, head: str, tables: list[Table], blocks: list[Block]) -> None:
     for table in tables:
         for row in (table.header, *table.rows):
             if len(row) < 2:
                 continue
             question = row[0].text
-            answer = next((cell for cell in row[1:] if cell.text), None)
-            if answer is None:
+            kind = (
+                "deductible"
+                if _DEDUCTIBLE_QUESTION.search(question)
+                else "out_of_pocket"
+                if _OOP_QUESTION.search(question)
+                else None
+            )
+            if kind is None:
                 continue
-            if _DEDUCTIBLE_QUESTION.search(question):
-                _amounts(found, "deductible", answer.text, answer.start)
-            elif _OOP_QUESTION.search(question):
-                _amounts(found, "out_of_pocket", answer.text, answer.start)
-    for block in blocks:
-        for match in _QUESTION_TEXT.finditer(block.text):
-            kind = "deductible" if "deductible" in match.group(0).lower() else "out_of_pocket"
-            tail = block.text[match.end() : match.end() + 240]
-            stop = re.search(r"(?<=\.)\s+(?=[A-Z])(?!\$)|Generally|You must|The out|This plan|Even though", tail)
-            _amounts(found, kind, tail[: stop.start()] if stop else tail, block.start + match.end())
-    _service_costs(found, tables)
+            networks = _column_networks(table.header)
+            answers = [(index, cell) for index, cell in enumerate(row) if index > 0 and cell.text]
+            for index, cell in answers if networks else answers[:1]:
+                _amounts(found, kind, cell.text, cell.start, network=networks.get(index))
+    # Unruled, the template's three columns interleave line by line: the answer is what follows its question,
+    # up to the next question, with the "why this matters" lines (no amounts) in between.
+    for match in _QUESTION_TEXT.finditer(head):
+        line_start = head.rfind("\n", 0, match.start()) + 1
+        if head[line_start:].lstrip().startswith("|"):
+            continue  # a table row: read above, cell by cell
+        kind = "deductible" if "deductible" in match.group(0).lower() else "out_of_pocket"
+        window = head[match.end() : match.end() + 500]
+        stop = _NEXT_QUESTION.search(window)
+        _amounts(found, kind, window[: stop.start()] if stop else window, match.end())
+    _service_costs(found, tables, blocks)
 
 
-def _amounts(found: _Collector, kind: str, answer: str, offset: int) -> None:
+def _column_networks(header: tuple[Cell, ...]) -> dict[int, str]:
+    """A benefits grid's columns by network ("Cost if you use an In-Network Provider" | "... Non-Network ..."),
+    when its header names both."""
+    networks: dict[int, str] = {}
+    for index, cell in enumerate(header):
+        if _OUT_OF_NETWORK.search(cell.text):
+            networks[index] = "out"
+        elif _IN_NETWORK.search(cell.text):
+            networks[index] = "in"
+    return networks if set(networks.values()) == {"in", "out"} else {}
+
+
+def _amounts(found: _Collector, kind: str, answer: str, offset: int, *, network: str | None = None) -> None:
     """A summary's answer cell: amounts for a person and a family, in and out of network, in any order the
     carrier wrote them ("$1,500 individual / $3,000 family for combined in-network and out-of-network";
     "In-Network: $2,000 Individual / $4,000 Family; Out-of-Network: ..."; "$500/$1,000")."""
@@ -656,21 +735,47 @@ def _amounts(found: _Collector, kind: str, answer: str, offset: int) -> None:
         [(m.start(), "out") for m in _OUT_OF_NETWORK.finditer(text)]
         + [(m.start(), "in") for m in _IN_NETWORK.finditer(text) if not _overlaps(m, _OUT_OF_NETWORK, text)]
     )
-    seen: dict[str, int] = {"in": 0, "out": 0}
-    for money in all_money(text):
-        if money.value is None or money.value.startswith("-"):
-            continue
-        network = next((kind for position, kind in reversed(markers) if position < money.start), "in")
-        role = _role(text[money.end : money.end + 30]) or _role_before(text[max(money.start - 30, 0) : money.start])
-        role = role or ("person" if seen[network] == 0 else "family")
-        seen[network] += 1
+    amounts = [money for money in all_money(text) if money.value is not None and not money.value.startswith("-")]
+    if not amounts:
+        return
+    columns = _network_columns(text, markers, amounts[0].start)
+    postfix = bool(markers) and markers[0][0] > amounts[0].start
+    seen = {"in": 0, "out": 0}
+    in_row = 0
+    for money in amounts:
+        before = text[max(money.start - 30, 0) : money.start]
+        labelled = _role_before(before)
+        if network is not None:
+            side = network  # the grid's column says
+        elif columns:
+            # "In-Network Out-of-Network / Employee-Only: $2,250 $2,250 / Family: $4,500 $4,500"
+            in_row = 0 if labelled else in_row + 1
+            side = "in" if in_row % 2 == 0 else "out"
+        elif postfix:
+            # "$0 Individual / $0 Family, In Network $300 Individual / $750 Family, Out of network"
+            side = next((kind for position, kind in markers if position > money.end), markers[-1][1])
+        else:
+            side = next((kind for position, kind in reversed(markers) if position < money.start), "in")
+        role = _role(text[money.end : money.end + 30]) or labelled
+        role = role or ("person" if seen[side] == 0 else "family")
+        seen[side] += 1
         field = {
             ("in", "person"): person,
             ("in", "family"): family,
             ("out", "person"): person_out,
             ("out", "family"): family_out,
-        }[(network, role)]
+        }[(side, role)]
         found.add(field, _found_value(money, offset, 0.9))
+
+
+def _network_columns(text: str, markers: list[tuple[int, str]], first_amount: int) -> bool:
+    """Whether the answer is a small table: an in-network and an out-of-network heading side by side before
+    any amount, then a row per role."""
+    heads = [marker for marker in markers if marker[0] < first_amount]
+    if len(heads) < 2 or (heads[-2][1], heads[-1][1]) != ("in", "out"):
+        return False
+    between = text[heads[-2][0] : heads[-1][0]]
+    return re.fullmatch(r"[\w-]+(?:\s+providers?)?[\s|/]*", between) is not None
 
 
 def _role(after: str) -> str | None:
@@ -679,6 +784,8 @@ def _role(after: str) -> str | None:
 
 
 def _role_before(before: str) -> str | None:
+    if _ROLE_PAIR.search(before):
+        return None  # "per individual/per family: $3,000/$6,000": the amounts follow in the pair's order
     match = _ROLE_BEFORE.search(before)
     return None if match is None else _role_of(match["role"])
 
@@ -691,7 +798,7 @@ def _overlaps(match: re.Match[str], other: re.Pattern[str], text: str) -> bool:
     return any(o.start() <= match.start() < o.end() for o in other.finditer(text))
 
 
-def _service_costs(found: _Collector, tables: list[Table]) -> None:
+def _service_costs(found: _Collector, tables: list[Table], blocks: list[Block]) -> None:
     for table in tables:
         for row in table.rows:
             for index, cell in enumerate(row[:-1]):
@@ -703,6 +810,23 @@ def _service_costs(found: _Collector, tables: list[Table]) -> None:
                         if share is not None:
                             found.add(field, _found_value(share, cost.start, 0.85))
                             break
+    _service_lines(found, blocks)
+
+
+def _service_lines(found: _Collector, blocks: list[Block]) -> None:
+    # Unruled, a row is a line: "Emergency room care 20% coinsurance 20% coinsurance None"; the network
+    # column's figure follows the service's name closely.
+    for block in blocks:
+        for field, pattern in _SERVICES:
+            if field in found.fields:
+                continue
+            match = pattern.search(block.text)
+            if match is None:
+                continue
+            after = block.text[match.end() : match.end() + 60]
+            share = find_cost_share(after)
+            if share is not None and share.start <= 25:
+                found.add(field, _found_value(share, block.start + match.end(), 0.7))
 
 
 # The insurer, when no label names it --------------------------------------------------------------
@@ -722,16 +846,35 @@ def clean_name(text: str) -> str:
     return name
 
 
+# The summary of benefits' header, "Carrier: Plan name  Coverage Period: ...", after the form's own title.
+_SBC_CARRIER: Final = re.compile(
+    r"(?:^|covered services|what it costs|\n)\s*[#*\s]*(?P<name>[A-Z][\w&.'\u2019-]*(?:[ ][A-Z][\w&.'\u2019-]*){0,5})"
+    r"\s*:\s*[^:\n]{2,90}?\s+coverage period\b",
+    re.IGNORECASE,
+)
+_NOT_A_CARRIER: Final = re.compile(
+    r"summary of benefits|what this plan|what you pay|covered services|what it costs|declarations|coverage|policy"
+    r"|important|questions|plan type|period|endorsement|schedule|notice|form\b",
+    re.IGNORECASE,
+)
+
+
 def _insurer_from_title(found: _Collector, head: str) -> None:
     """A carrier prints its name at the top: the first short line that names a company (a heading or not),
-    up to a colon or a dash ("Carrier: Plan name", the summary of benefits' header)."""
-    for match in re.finditer(r"^.*$", head[:1200], re.MULTILINE):
-        line = match.group(0)
-        plain = _EMPHASIS.sub("", line).strip().lstrip("#").strip()
-        if not plain or "|" in plain or len(plain) > 90:
+    up to a colon or a dash; on a summary of benefits, the name before "Plan name  Coverage Period"."""
+    opening = head[:1500]
+    carrier = _SBC_CARRIER.search(opening)
+    if carrier is not None and not _NOT_A_CARRIER.search(carrier["name"]):
+        name = clean_name(carrier["name"])
+        found.add(FieldName.INSURER, _value(name, name, carrier.start("name"), 0.7))
+        return
+    for match in re.finditer(r"^.*$", opening, re.MULTILINE):
+        plain = _EMPHASIS.sub("", match.group(0)).strip().lstrip("#").strip()
+        if not plain or "|" in plain or len(plain) > 90 or _NOT_A_CARRIER.search(plain):
             continue
         name = clean_name(re.split(r":|\s[\u2013-]\s", plain, maxsplit=1)[0])
-        if len(name) < 4 or not _COMPANY_WORD.search(name) or re.search(r"\d{3}", name):
+        shown = name.title() if name.isupper() else name
+        if len(name) < 4 or not _COMPANY_WORD.search(shown) or re.search(r"\d{3}", name):
             continue
         start = head.find(name, match.start())
         if start >= 0:
@@ -757,7 +900,8 @@ _LINE_CUES: Final[tuple[tuple[InsuranceDocumentType, re.Pattern[str], float], ..
         (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bCG 00 0[12]\b", 3.0),
         (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\beach occurrence limit\b|\bgeneral aggregate\b", 2.0),
         (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bproducts[-\s]completed operations\b", 2.0),
-        (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bsummary of benefits\b", 5.0),
+        (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bsummary of benefits\b|\bbenefits? highlights\b", 5.0),
+        (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bdeductible waived\b|\bin-network\b|\bprimary care\b", 1.0),
         (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bout[-\s]of[-\s]pocket\b|\bcoinsurance\b|\bcopay", 1.0),
     )
 )
@@ -786,7 +930,7 @@ def classify_insurance_type(markdown: str) -> tuple[InsuranceDocumentType, float
         hits = [m.start() for m in pattern.finditer(text)][:8]
         scores[kind] = scores.get(kind, 0.0) + weight * sum(3.0 if at < _OPENING else 1.0 for at in hits)
     best = max(scores, key=lambda kind: scores[kind])
-    if scores[best] < _MIN_LINE_SCORE or best is InsuranceDocumentType.SUMMARY_OF_BENEFITS:
+    if scores[best] < _MIN_LINE_SCORE:
         return InsuranceDocumentType.OTHER, round(min(form_confidence, 0.5), 2)
     return best, _margin(sorted(scores.values(), reverse=True))
 
