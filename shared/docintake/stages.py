@@ -15,7 +15,7 @@ from docintake.context import Context
 from docintake.db import Row, one, queries, run
 from docintake.document_types import classify
 from docintake.embedding import Embedder, embedder_for_model
-from docintake.fields import DocumentFields, extract_document_fields
+from docintake.fields import DocumentFields, FieldsFiller, extract_document_fields
 from docintake.jobs import (
     STEPS,
     Claim,
@@ -60,13 +60,16 @@ def handle_parse_record(pipeline: Context, record: SQSRecord, context: LambdaCon
     )
 
 
-def handle_chunk_record(pipeline: Context, record: SQSRecord, context: LambdaContext) -> Outcome:
-    """ChunkFunction's call per record."""
+def handle_chunk_record(
+    pipeline: Context, record: SQSRecord, context: LambdaContext, filler: FieldsFiller | None = None
+) -> Outcome:
+    """ChunkFunction's call per record; ``filler`` (built once per container, fields.llm.build_fields_filler)
+    fills the policy fields the rules missed, None for the rules alone."""
     return process_stage_message(
         pipeline,
         STEPS[StepName.CHUNK],
         delivery_from_record(record, context),
-        lambda claim: chunk_work(pipeline, claim),
+        lambda claim: chunk_work(pipeline, claim, filler),
     )
 
 
@@ -201,7 +204,7 @@ def _write_parsed(
     }
 
 
-def chunk_work(pipeline: Context, claim: Claim) -> Writer:
+def chunk_work(pipeline: Context, claim: Claim, filler: FieldsFiller | None = None) -> Writer:
     message, settings = claim.message, pipeline.settings
     markdown = get_bytes(pipeline.s3, settings.bucket_name, markdown_key(message.user_id, message.document_id))
     page_map = get_bytes(pipeline.s3, settings.bucket_name, page_map_key(message.user_id, message.document_id))
@@ -217,8 +220,8 @@ def chunk_work(pipeline: Context, claim: Claim) -> Writer:
     )
     # Before the transaction: a filler may ask a language model over the network, and no transaction (nor the
     # job's row lock) is held across that. Part of the chunk stage, extraction is retried, dead-lettered and
-    # replayed with it. filler: docintake.fields.llm.build_fields_filler(settings) once it lands.
-    fields = extract_document_fields(text, pages, chunks=chunks, document_id=message.document_id, filler=None)
+    # replayed with it.
+    fields = extract_document_fields(text, pages, chunks=chunks, document_id=message.document_id, filler=filler)
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
         # Replace the document's chunks in this one transaction: readers see the old set or the new.

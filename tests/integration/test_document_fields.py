@@ -8,6 +8,7 @@ the rules find (a row, a valid type, row-level security). Search filter tests wr
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import uuid
@@ -35,6 +36,7 @@ from docintake.fields import (
 )
 from docintake.parsing import PageMap
 from docintake.search import FieldFilter
+from docintake.stages import handle_chunk_record
 from docintake_cli.main import main
 from docintake_local.client import call_api, delete_as, retry_as, upload_bytes
 from docintake_local.demo import Tracked, show_fields
@@ -190,6 +192,44 @@ def test_a_rechunk_replaces_the_fields(stack: LocalStack, fake_rules: FakeRules)
     assert count(stack, "document_fields") == 1
     chunk_ids = {str(c["id"]) for c in chunks(stack, "id", document_id=document_id)}
     assert {e["chunk_id"] for e in second["evidence"].values()} <= chunk_ids
+
+
+class FakeFiller:
+    """A language model's filler that finds the named insured the fake rules missed, and says so in a note."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def fill(self, found: DocumentFields, markdown: str, page_map: PageMap) -> DocumentFields:
+        self.asked.append(found.document_type)
+        name = "Dana Whitfield"
+        value = FieldValue(value=name, text=name, confidence=0.7, source="llm")
+        return found.model_copy(
+            update={
+                "fields": {**found.fields, FieldName.NAMED_INSURED: value},
+                "evidence": {**found.evidence, FieldName.NAMED_INSURED: _evidence(markdown, name)},
+                "extractor": "rules+llm",
+                "notes": ["llm_disagrees:premium"],
+            }
+        )
+
+
+def test_the_chunk_stage_asks_the_filler_it_is_given_for_what_the_rules_missed(
+    stack: LocalStack, fake_rules: FakeRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN ChunkFunction's container handing a filler to the chunk stage (as fields.llm's would be)
+    filler = FakeFiller()
+    container = stack.load_function("ChunkFunction")
+    monkeypatch.setattr(container, "handle_chunk_record", functools.partial(handle_chunk_record, filler=filler))
+    # WHEN a document goes through the pipeline
+    document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
+    # THEN the filler was asked once, after the rules, and its value is stored with its evidence and note
+    assert filler.asked == ["homeowners"]
+    row = _fields_row(stack, document_id)
+    assert (row["extractor"], row["notes"]) == ("rules+llm", ["llm_disagrees:premium"])
+    assert row["fields"]["named_insured"]["source"] == "llm"
+    chunk_ids = {str(c["id"]) for c in chunks(stack, "id", document_id=document_id)}
+    assert row["evidence"]["named_insured"]["chunk_id"] in chunk_ids
 
 
 def test_with_the_rules_as_they_are_every_document_gets_a_row_of_a_known_type(stack: LocalStack) -> None:
