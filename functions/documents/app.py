@@ -1,4 +1,4 @@
-"""DocumentsFunction: a user's own documents — list, status, retry and delete."""
+"""DocumentsFunction: a user's own documents — list, status, policy fields, retry and delete."""
 
 import json
 from uuid import UUID
@@ -8,7 +8,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docintake.api import ApiError, register_error_handlers, user_id_from_claims
-from docintake.api.documents import delete_document, get_document, list_documents, retry_document
+from docintake.api.documents import (
+    delete_document,
+    get_document,
+    get_document_fields,
+    list_documents,
+    retry_document,
+)
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
 from docintake.runtime import build_pipeline
 
@@ -45,6 +51,13 @@ def documents() -> Response[str]:
 def document(document_id: str) -> Response[str]:
     view = get_document(pipeline.db, _caller(), _document_id(document_id))
     return Response(200, "application/json", view.model_dump_json())
+
+
+@app.get("/documents/<document_id>/fields")
+def fields(document_id: str) -> Response[str]:
+    stored = get_document_fields(pipeline.db, _caller(), _document_id(document_id))
+    logger.info("fields served", extra={"document_id": document_id, "fields": len(stored.fields)})
+    return Response(200, "application/json", stored.model_dump_json())
 
 
 @app.post("/documents/<document_id>/retry")

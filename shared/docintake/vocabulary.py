@@ -98,6 +98,7 @@ class ErrorCode(StrEnum):
     ENCRYPTED_PDF = "encrypted_pdf"
     FILE_TOO_LARGE = "file_too_large"
     INTERNAL_ERROR = "internal_error"
+    FIELDS_NOT_READY = "fields_not_ready"
     INVALID_REQUEST = "invalid_request"
     LEASE_HELD = "lease_held"
     LEASE_LOST = "lease_lost"

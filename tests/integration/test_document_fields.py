@@ -8,7 +8,6 @@ the rules find (a row, a valid type, row-level security). Search filter tests wr
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import uuid
@@ -36,9 +35,8 @@ from docintake.fields import (
 )
 from docintake.parsing import PageMap
 from docintake.search import FieldFilter
-from docintake.stages import handle_chunk_record
 from docintake_cli.main import main
-from docintake_local.client import call_api, delete_as, retry_as, upload_bytes
+from docintake_local.client import UploadRefused, call_api, delete_as, fields_as, retry_as, upload_bytes
 from docintake_local.demo import Tracked, show_fields
 from docintake_local.stack import LocalStack
 from tests.kit import USER, admin, chunks, count, ingest, update
@@ -217,10 +215,9 @@ class FakeFiller:
 def test_the_chunk_stage_asks_the_filler_it_is_given_for_what_the_rules_missed(
     stack: LocalStack, fake_rules: FakeRules, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN ChunkFunction's container handing a filler to the chunk stage (as fields.llm's would be)
+    # GIVEN ChunkFunction's container built with a filler (fields.llm's, when FIELDS_LLM_PROVIDER names one)
     filler = FakeFiller()
-    container = stack.load_function("ChunkFunction")
-    monkeypatch.setattr(container, "handle_chunk_record", functools.partial(handle_chunk_record, filler=filler))
+    monkeypatch.setattr(stack.load_function("ChunkFunction"), "filler", filler)
     # WHEN a document goes through the pipeline
     document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
     # THEN the filler was asked once, after the rules, and its value is stored with its evidence and note
@@ -261,6 +258,11 @@ def test_the_fields_are_served_to_their_owner_and_to_nobody_else(
     assert served["fields"]["policy_number"]["text"] == POLICY_NUMBER
     assert served["coverages"][0]["deductible"] == {"value": "1000.00", "currency": "USD", "text": "$1,000"}
     assert set(served) == {"document_id", *DocumentFields.model_fields}
+    # AND GET /documents/{id}/fields through DocumentsFunction serves the same JSON
+    assert fields_as(stack, USER, document_id) == served
+    with pytest.raises(UploadRefused) as refused_over_http:
+        fields_as(stack, OTHER, document_id)
+    assert (refused_over_http.value.status, refused_over_http.value.body["error"]) == (404, "not_found")
     # AND another user, or an unknown id, gets the same 404 as for any other document route
     for user, asked in ((OTHER, document_id), (USER, uuid.uuid4())):
         with pytest.raises(ApiError) as refused:
@@ -275,11 +277,15 @@ def test_the_fields_are_served_to_their_owner_and_to_nobody_else(
 def test_a_document_not_chunked_yet_has_no_fields_and_says_so(stack: LocalStack, api_db: Database) -> None:
     # GIVEN an upload the pipeline has not processed
     ticket = upload_bytes(stack, USER, "waiting.md", FIELDS_POLICY.encode(), "text/markdown")
-    # WHEN its owner asks for its fields THEN 404 with a message telling it apart from an unknown document
+    # WHEN its owner asks for its fields THEN 409 fields_not_ready, told apart from an unknown document
     with pytest.raises(ApiError) as refused:
         get_document_fields(api_db, USER, ticket.document_id)
-    assert (refused.value.status, refused.value.code) == (404, "not_found")
+    assert (refused.value.status, refused.value.code) == (409, "fields_not_ready")
     assert refused.value.message.startswith("the document has no fields yet")
+    # AND the same over HTTP, through DocumentsFunction's route
+    with pytest.raises(UploadRefused) as over_http:
+        fields_as(stack, USER, ticket.document_id)
+    assert (over_http.value.status, over_http.value.body["error"]) == (409, "fields_not_ready")
 
 
 def test_deleting_a_document_deletes_its_fields(stack: LocalStack, fake_rules: FakeRules, api_db: Database) -> None:

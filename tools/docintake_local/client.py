@@ -214,6 +214,11 @@ def show_as(stack: LocalStack, user_id: UUID, document_id: UUID | str) -> dict[s
     return call_api(stack, "DocumentsFunction", "GET", f"/documents/{document_id}", user_id)
 
 
+def fields_as(stack: LocalStack, user_id: UUID, document_id: UUID | str) -> dict[str, Any]:
+    """GET /documents/{id}/fields: the document's type and policy fields, each with its evidence."""
+    return call_api(stack, "DocumentsFunction", "GET", f"/documents/{document_id}/fields", user_id)
+
+
 def retry_as(stack: LocalStack, user_id: UUID, document_id: UUID | str) -> dict[str, Any]:
     """POST /documents/{id}/retry."""
     return call_api(stack, "DocumentsFunction", "POST", f"/documents/{document_id}/retry", user_id)

@@ -57,14 +57,14 @@ class StoredDocumentFields(DocumentFields):
 
 
 def get_document_fields(db: Database, user_id: UUID, document_id: UUID) -> StoredDocumentFields:
-    """The document's policy fields; 404 for a document the caller does not have, and (with its own message)
-    for one the chunk stage has not reached yet, or that failed before it."""
+    """The document's policy fields; 404 for a document the caller does not have, 409 ``fields_not_ready`` for
+    one the chunk stage has not reached yet (or that failed before it)."""
     with db.transaction(user_id) as conn:
         row = one(conn, "get_document_fields", {"document_id": document_id})
     if row is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
     if row["document_type"] is None:
-        raise ApiError(404, ErrorCode.NOT_FOUND, f"the document has no fields yet (it is {row['status']})")
+        raise ApiError(409, ErrorCode.FIELDS_NOT_READY, f"the document has no fields yet (it is {row['status']})")
     return StoredDocumentFields.model_validate(
         {key: row[key] for key in ("document_id", *DocumentFields.model_fields) if key in row}
     )
