@@ -170,12 +170,14 @@ def test_a_declarations_run_without_separators() -> None:
         "| Coverage | Limit | Deductible | Premium |\n| --- | --- | --- | --- |\n"
         "| A. Dwelling | $800,000 | $2,500 | $2,791.00 |\n| D. Loss Of Use | $240,000 | None | Included |\n"
         "| Total Annual Premium |  |  | $3,612.00 |\n\n"
+        "Deductibles. Section I deductible: $2,500 all perils.\n\n"
         "## HOMEOWNERS 3 - SPECIAL FORM\n\nThe named insured shown in the Declarations means you.\n"
     )
     found = extract_document_fields(markdown, PageMap((1, 2), (0, markdown.index("| A."))))
     assert found.document_type is InsuranceDocumentType.HOMEOWNERS
     values = {name.value: value.value for name, value in found.fields.items()}
     assert values == {
+        "deductible": "2500.00",
         "insurer": "Maplecrest Home Assurance Co.",
         "policy_number": "HO3-7943371-26",
         "effective_date": "2026-02-10",

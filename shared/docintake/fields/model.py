@@ -44,7 +44,8 @@ class FieldName(StrEnum):
     EXPIRATION_DATE = "expiration_date"
     PREMIUM = "premium"
     # Summary of benefits: the plan's overall deductible and out-of-pocket limit. The bare names hold the
-    # in-network amounts for one person, the figure a member compares plans by.
+    # in-network amounts for one person, the figure a member compares plans by. On a property or liability
+    # policy, ``deductible`` is the one its declarations print for the policy ("Section I deductible").
     DEDUCTIBLE = "deductible"
     DEDUCTIBLE_FAMILY = "deductible_family"
     DEDUCTIBLE_OUT_OF_NETWORK = "deductible_out_of_network"

@@ -276,6 +276,9 @@ _FIELD_LABELS: Final[tuple[tuple[FieldName | str, str], ...]] = (
         r"insurer|insurance company|insuring company|company name|underwritten by|issued by|carrier|company",
     ),
     (FieldName.PREMIUM, r"total (?:\w+[ -]?){0,2}premium|policy premium|premium total|total cost"),
+    # A property or liability policy's own deductible ("Section I deductible: $2,500 all perils"); a summary of
+    # benefits' deductible is read from its questions instead.
+    ("policy_deductible", r"(?:section i |all[- ](?:other[- ])?perils? |policy |property )deductible|deductible"),
     (
         "stop",
         r"mailing address|address|residence premises|location of (?:residence|premises)|agent(?: name)?|producer"
@@ -460,6 +463,10 @@ def extract_with_rules(markdown: str, page_map: PageMap) -> DocumentFields:
     for labelled in labelled_values(head, tables, blocks):
         if labelled.kind == "period":
             _add_period(found, labelled)
+        elif labelled.kind == "policy_deductible":
+            money = find_money(labelled.value[:40])
+            if money is not None and document_type is not InsuranceDocumentType.SUMMARY_OF_BENEFITS:
+                found.add(FieldName.DEDUCTIBLE, _found_value(money, labelled.start, 0.8))
         elif isinstance(labelled.kind, FieldName):
             placed = _field_value(labelled.kind, labelled)
             if placed is not None:
