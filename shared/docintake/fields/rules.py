@@ -499,6 +499,8 @@ _NAME_HEADER: Final = re.compile(r"coverage|covered|description|insurance|benefi
 _LIMIT_HEADER: Final = re.compile(r"\blimits?\b|amount of insurance|sum insured", re.IGNORECASE)
 _DEDUCTIBLE_HEADER: Final = re.compile(r"deductible", re.IGNORECASE)
 _PREMIUM_HEADER: Final = re.compile(r"premium|cost", re.IGNORECASE)
+# An endorsement's schedule that points back at the declarations names no coverage of its own.
+_REFERENCE_ONLY: Final = re.compile(r"\s*(?:as shown|see|refer to)\b.*\bdeclarations?\b", re.IGNORECASE)
 _TOTAL_ROW: Final = re.compile(r"^\s*total\b.*\bpremium\b|^\s*total\s*$|^\s*premium total\b", re.IGNORECASE)
 
 
@@ -521,7 +523,7 @@ def _coverages(found: _Collector, tables: list[Table]) -> list[Coverage]:
         deductible = _column(header, _DEDUCTIBLE_HEADER, {name, limit})
         premium = _column(header, _PREMIUM_HEADER, {name, limit, deductible or -1})
         for row in table.rows:
-            if len(row) <= limit or not row[name].text:
+            if len(row) <= limit or not row[name].text or _REFERENCE_ONLY.match(row[name].text):
                 continue
             label = row[name].text
             if _TOTAL_ROW.search(label):
