@@ -1,10 +1,10 @@
 """``python -m bench.all`` (``make bench``): every benchmark in one run, then ``bench/results.md`` and
 ``bench/results.png``.
 
-Runs parse, chunk, store, cold start and end to end, each as its own process (so one's memory and
-imports do not colour another's), and collects their reports (``bench/out/*.md``) under one header
-with the machine and the date. The figure plots end-to-end throughput (pages/s) against document size for
-docintake and the peers, from ``bench/out/e2e.json``.
+Runs parse, chunk, store, cold start, end to end and policy fields (development and held-out real documents
+apart), each as its own process (so one's memory and imports do not colour another's), and collects their
+reports (``bench/out/*.md``) under one header with the machine and the date. The figure plots end-to-end
+throughput (pages/s) against document size for docintake and the peers, from ``bench/out/e2e.json``.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "results.md"
 FIGURE = ROOT / "bench" / "results.png"
 # (module, arguments, report): parse runs each corpus document once here (its own target uses three).
-BENCHMARKS = (
+BENCHMARKS: tuple[tuple[str, list[str], str], ...] = (
     ("bench.parse", ["--repeat", "1"], "parse.md"),
     ("bench.chunk", [], "chunk.md"),
     ("bench.store", [], "store.md"),
     ("bench.coldstart", ["--runs", "5"], "coldstart.md"),
     ("bench.e2e", [], "e2e.md"),
+    ("bench.fields", [], "fields.md"),
 )
 
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         f" Python {platform.python_version()} · {platform.platform()}",
         "",
         "Rerun with `make bench` (all, under 10 minutes on 2 cores) or `make bench-parse`, `make bench-chunk`,"
-        " `make bench-store`, `make bench-coldstart`, `make bench-e2e`.",
+        " `make bench-store`, `make bench-coldstart`, `make bench-e2e`, `make bench-fields`.",
         "",
         "| benchmark | seconds | exit |",
         "|---|---:|---:|",

@@ -1,17 +1,24 @@
 """bench/fields scores by its rules (each rule right and wrong once), catches evidence that does not hold its
 value, and its truth is what the documents print: the generator's values are in its PDFs' text, and every
-real document's true values are cells of the document, which names its source."""
+real document's true values are cells of the document, which names its source; the same holds for the held-out
+real documents (DOCX, HTML and PDF), which share no source with the development set, and a target missed on
+either set fails ``--strict``."""
 
 from __future__ import annotations
 
+import html
+import io
 import json
 import re
+from datetime import date
+from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
 
-from bench.fields.run import MANIFEST
+from bench.fields.run import HELDOUT_MANIFEST, MANIFEST, report, summarise, targets
 from bench.fields.score import (
+    DocumentScore,
     coverage_matches,
     evidence_problem,
     field_matches,
@@ -21,10 +28,12 @@ from bench.fields.score import (
 )
 from docintake.fields import Coverage, DocumentFields, Evidence, FieldName, FieldValue, InsuranceDocumentType, Money
 from docintake_local.fields_corpus import (
+    FieldsCase,
     FieldsTruth,
     TrueCoverage,
     TrueValue,
     generated_truth,
+    heldout_cases,
     money_value,
     real_cases,
 )
@@ -34,7 +43,7 @@ _SPACE = re.compile(r"\s+")
 
 
 def _found(value: str | None, text: str, **extra: str) -> FieldValue:
-    return FieldValue(value=value, text=text, confidence=0.9, **extra)  # type: ignore[arg-type]
+    return FieldValue(value=value, text=text, confidence=0.9, **extra)
 
 
 def _pdf_text(data: bytes) -> str:
@@ -174,7 +183,7 @@ def test_every_real_documents_truth_is_a_cell_it_prints_and_names_its_source() -
 
     assert len(cases) >= 12 and len({case.id for case in cases}) == len(cases)
     for entry, case in zip(entries, cases, strict=True):
-        text = _pdf_text(case.pdf)
+        text = _pdf_text(case.data)
         assert case.source_url and case.source_url.startswith("http"), case.id
         scored = {"deductible", "out_of_pocket_limit", "emergency_room", "generic_drugs", "deductible_out_of_network"}
         assert scored & set(case.truth.fields) or case.truth.coverages, case.id
@@ -189,3 +198,140 @@ def test_every_real_documents_truth_is_a_cell_it_prints_and_names_its_source() -
                 assert value.value is not None, (case.id, name)  # every amount parses
         if entry.get("carrier") and "insurer" in case.truth.fields:
             assert case.truth.fields["insurer"].text == entry["carrier"]
+
+
+# ---- the held-out real documents -----------------------------------------------------------------------
+
+
+def _docx_text(data: bytes) -> str:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    texts = [paragraph.text for paragraph in document.paragraphs]
+    texts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return _SPACE.sub(" ", " ".join(texts))
+
+
+def _html_text(data: bytes) -> str:
+    return _SPACE.sub(" ", html.unescape(re.sub(r"<[^>]+>", " ", data.decode("utf-8"))))
+
+
+def _text(case_data: bytes, content_type: str) -> str:
+    if content_type == "application/pdf":
+        return _pdf_text(case_data)
+    if content_type == "text/html":
+        return _html_text(case_data)
+    return _docx_text(case_data)
+
+
+Heldout = list[tuple[dict[str, Any], FieldsCase]]
+
+
+@pytest.fixture(scope="module")
+def heldout() -> Heldout:
+    entries = json.loads(HELDOUT_MANIFEST.read_text(encoding="utf-8"))["documents"]
+    return list(zip(entries, heldout_cases(HELDOUT_MANIFEST), strict=True))
+
+
+def test_every_heldout_truth_is_a_cell_its_rendered_document_prints(heldout: Heldout) -> None:
+    for entry, case in heldout:
+        text = _text(case.data, case.content_type)
+        scored = {"deductible", "out_of_pocket_limit", "deductible_out_of_network", "policy_number", "insurer"}
+        assert scored & set(case.truth.fields) or case.truth.coverages, case.id
+        for row in case.truth.coverages:
+            cells = [row.name, *(cell.text for cell in (row.limit, row.deductible) if cell is not None)]
+            assert all(_SPACE.sub(" ", cell) in text for cell in cells), (case.id, row.name)
+        for name, value in case.truth.fields.items():
+            if name.endswith("_date"):
+                continue  # ISO in the truth; checked against the printed period below
+            assert _SPACE.sub(" ", value.text) in text, (case.id, name, value.text)
+            if name not in ("insurer", "named_insured", "policy_number") and value.cost_share is None:
+                assert value.value is not None, (case.id, name)  # every amount parses
+            if value.cost_share is not None:
+                assert value.cost_share in ("copay", "coinsurance") and value.value is not None, (case.id, name)
+        if "insurer" in case.truth.fields:
+            assert case.truth.fields["insurer"].text == entry["carrier"], case.id
+
+
+def _writings(iso: str) -> set[str]:
+    """The ways a period on these pages writes a date: 07/01/2016, 7/1/2016, 01-01-2012, December 1, 2009."""
+    day = date.fromisoformat(iso)
+    return {
+        f"{day:%m/%d/%Y}",
+        f"{day.month}/{day.day}/{day.year}",
+        f"{day:%m-%d-%Y}",
+        f"{day:%B} {day.day}, {day.year}",
+    }
+
+
+def test_heldout_dates_are_the_printed_periods(heldout: Heldout) -> None:
+    """An ISO date in the truth is only there when the document printed both ends of the period, as written."""
+    for _, case in heldout:
+        dates = {name: value.value or "" for name, value in case.truth.fields.items() if name.endswith("_date")}
+        if not dates:
+            continue
+        text = _text(case.data, case.content_type)
+        assert set(dates) == {"effective_date", "expiration_date"}, case.id
+        for iso in dates.values():
+            assert any(writing in text for writing in _writings(iso)), (case.id, iso)
+        assert dates["effective_date"] < dates["expiration_date"], case.id
+
+
+def test_heldout_documents_name_their_sources_and_share_none_with_the_development_set(
+    heldout: Heldout,
+) -> None:
+    development = {entry["source_url"] for entry in json.loads(MANIFEST.read_text(encoding="utf-8"))["documents"]}
+    urls = [case.source_url for _, case in heldout]
+
+    assert all(url and url.startswith("http") for url in urls)
+    assert len(set(urls)) == len(urls) and not set(urls) & development
+    assert len({case.id for _, case in heldout}) == len(heldout)
+    kinds = [case.kind for _, case in heldout]
+    assert kinds.count("summary_of_benefits") >= 20 and "commercial_general_liability" in kinds
+    formats = {case.content_type for _, case in heldout}
+    assert formats == {
+        "application/pdf",
+        "text/html",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
+
+
+def test_every_heldout_document_parses_as_the_pipeline_parses_it(heldout: Heldout) -> None:
+    from docintake.parsing import parse_document
+
+    for _, case in heldout:
+        parsed = parse_document(case.data, case.content_type, max_pages=20)
+        assert parsed.markdown.strip(), case.id
+        amounts = [value.text for name, value in case.truth.fields.items() if name in ("deductible", "policy_number")]
+        for text in amounts:  # what the targets hinge on reaches the Markdown
+            assert _SPACE.sub(" ", text) in _SPACE.sub(" ", parsed.markdown.replace("\\", "")), case.id
+
+
+# ---- the held-out set has its own targets ----------------------------------------------------------------
+
+
+def _score(origin: str, right: bool) -> DocumentScore:
+    return DocumentScore(
+        id=f"{origin}-x",
+        origin=origin,
+        kind="summary_of_benefits",
+        type_right=True,
+        found_type="summary_of_benefits",
+        fields={"deductible": right, "out_of_pocket_limit": right},
+        coverages=[("Each Occurrence Limit", True)],
+        evidence_checked=2,
+    )
+
+
+def test_a_target_missed_on_the_heldout_set_alone_fails_strict() -> None:
+    met = summarise([_score("generated", True), _score("real", True), _score("heldout", True)])
+    missed = summarise([_score("generated", True), _score("real", True), _score("heldout", False)])
+
+    assert all(ok for _, ok in targets(met).values())
+    checks = targets(missed)
+    assert not checks["held-out: real summaries of benefits, deductible >= 0.9"][1]
+    assert checks["development: real summaries of benefits, deductible >= 0.9"][1]
+    text, ok = report(missed, 1.0, {})
+    assert not ok
+    assert "| field | generated | real (development) | held-out real |" in text
+    assert "| deductible | 1.00 (1/1) | 1.00 (1/1) | 0.00 (0/1) |" in text

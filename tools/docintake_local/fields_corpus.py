@@ -16,12 +16,13 @@ cost shares keep the kind (copay or coinsurance) and the amount or percentage; d
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import pathlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final
 from xml.sax.saxutils import escape
@@ -40,8 +41,11 @@ __all__ = [
     "TrueValue",
     "generated_cases",
     "generated_truth",
+    "heldout_cases",
+    "manifest_truth",
     "money_value",
     "real_cases",
+    "render_heldout_document",
     "render_real_document",
 ]
 
@@ -77,15 +81,18 @@ class FieldsTruth:
 
 @dataclass(frozen=True)
 class FieldsCase:
-    """One document of the benchmark: ``origin`` is "generated" or "real"."""
+    """One document of the benchmark: ``origin`` is "generated", "real" (the development set, which the rules
+    were tuned on) or "heldout" (real documents collected after tuning, never shown to the rules' author);
+    ``data`` is the document's bytes, of ``content_type`` (a PDF, or for held-out documents DOCX or HTML)."""
 
     id: str
     origin: str
     kind: str
-    pdf: bytes = field(repr=False)
+    data: bytes = field(repr=False)
     truth: FieldsTruth
     source_url: str | None = None
     look: str = ""  # how a real document was typeset, e.g. "ruled landscape Helvetica"
+    content_type: str = "application/pdf"
 
 
 _AMOUNT: Final = re.compile(r"-?\$\s?\d[\d,]*(?:\.\d+)?|-?\b\d{1,3}(?:,\d{3})+(?:\.\d+)?\b")
@@ -160,7 +167,7 @@ def generated_cases(seeds: tuple[int, ...] = (11, 29), per_seed: int = 20) -> li
                     id=f"generated-{seed}-{index:02d}-{values.kind}",
                     origin="generated",
                     kind=_GENERATED_TYPES[values.kind],
-                    pdf=doc.data,
+                    data=doc.data,
                     truth=generated_truth(values),
                 )
             )
@@ -184,28 +191,30 @@ def _true_value(name: str, raw: Any) -> TrueValue:
     return TrueValue(text, money_value(text))
 
 
+def manifest_truth(entry: dict[str, Any]) -> FieldsTruth:
+    """A manifest entry's ``truth`` (real_documents.json and heldout_documents.json share the format)."""
+    fields = {name: raw for name, raw in entry["truth"].items() if name != "coverages" and raw is not None}
+    coverages = tuple(
+        TrueCoverage(row["name"], _money(row.get("limit")), _money(row.get("deductible")), _money(row.get("premium")))
+        for row in entry["truth"].get("coverages", ())
+    )
+    return FieldsTruth(
+        entry["document_type"], {name: _true_value(name, raw) for name, raw in fields.items()}, coverages
+    )
+
+
 def real_cases(manifest: pathlib.Path) -> list[FieldsCase]:
     """Every document of the manifest, typeset (about 20 ms a document)."""
     entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
     cases: list[FieldsCase] = []
     for index, entry in enumerate(entries):
-        fields = {name: raw for name, raw in entry["truth"].items() if name != "coverages" and raw is not None}
-        coverages = tuple(
-            TrueCoverage(
-                row["name"], _money(row.get("limit")), _money(row.get("deductible")), _money(row.get("premium"))
-            )
-            for row in entry["truth"].get("coverages", ())
-        )
-        truth = FieldsTruth(
-            entry["document_type"], {name: _true_value(name, raw) for name, raw in fields.items()}, coverages
-        )
         cases.append(
             FieldsCase(
                 id=f"real-{entry['id']}",
                 origin="real",
                 kind=entry["document_type"],
-                pdf=render_real_document(entry, index),
-                truth=truth,
+                data=render_real_document(entry, index),
+                truth=manifest_truth(entry),
                 source_url=entry["source_url"],
                 look=_LOOKS[index % len(_LOOKS)].describe(),
             )
@@ -489,3 +498,306 @@ def _declarations_story(
     story += [limits, Spacer(1, 8)]
     story += [cell(f"{label} {value}") for label, value in entry.get("after", ())]
     return story
+
+
+# ----------------------------------------------------------------------------------------------------
+# Held-out real documents: collected after the rules were tuned, typeset in looks the development set lacks
+# ----------------------------------------------------------------------------------------------------
+
+DOCX_TYPE: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+HTML_TYPE: Final = "text/html"
+PDF_TYPE: Final = "application/pdf"
+
+_HELDOUT_QUESTIONS: Final = {
+    **_QUESTIONS,
+    "covered_before": {
+        "2017": (
+            "Are there services covered before you meet your deductible?",
+            "This plan covers some items and services even if you haven't yet met the deductible amount. But a "
+            "copayment or coinsurance may apply.",
+        ),
+    },
+}
+
+
+@dataclass(frozen=True)
+class _HeldoutLook:
+    """How one held-out document is set: a format and a layout the development set does not use."""
+
+    name: str
+    content_type: str
+
+
+# Rotated over the held-out manifest in order (index % 6), so each format holds every kind of document.
+_HELDOUT_LOOKS: Final = (
+    _HeldoutLook("docx: header block as a table, Word tables", DOCX_TYPE),
+    _HeldoutLook("pdf: answers in the last column, Courier, portrait", PDF_TYPE),
+    _HeldoutLook("html: tables with th headers", HTML_TYPE),
+    _HeldoutLook("pdf: narrow answer column (cells wrap), header block as a table, hairlines, shaded rows", PDF_TYPE),
+    _HeldoutLook("docx: no tables, bold labels over their answers", DOCX_TYPE),
+    _HeldoutLook("html: definition lists, no tables", HTML_TYPE),
+)
+
+
+def heldout_cases(manifest: pathlib.Path) -> list[FieldsCase]:
+    """Every document of the held-out manifest, rendered in its look (DOCX, HTML or PDF)."""
+    entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
+    cases: list[FieldsCase] = []
+    for index, entry in enumerate(entries):
+        look = _HELDOUT_LOOKS[index % len(_HELDOUT_LOOKS)]
+        cases.append(
+            FieldsCase(
+                id=f"heldout-{entry['id']}",
+                origin="heldout",
+                kind=entry["document_type"],
+                data=render_heldout_document(entry, index),
+                truth=manifest_truth(entry),
+                source_url=entry["source_url"],
+                look=look.name,
+                content_type=look.content_type,
+            )
+        )
+    return cases
+
+
+@dataclass(frozen=True)
+class _Block:
+    """What a held-out document says, in reading order, before any format: a title, lines, key/value
+    header rows, and tables (a header row, then rows) or label/value sections."""
+
+    kind: str  # "title", "line", "header", "table", "pairs"
+    rows: tuple[tuple[str, ...], ...] = ()
+    text: str = ""
+
+
+def _heldout_blocks(entry: dict[str, Any], look_index: int) -> list[_Block]:
+    layout = entry.get("layout")
+    carrier = entry.get("carrier")
+    if layout == "declarations":
+        blocks = [_Block("title", text=entry["title"])]
+        top: list[tuple[str, ...]] = [("Insurer", str(carrier))]
+        if entry.get("policy_number"):
+            top.append(("POLICY NUMBER", entry["policy_number"]))
+        blocks.append(_Block("header", tuple(top)))
+        blocks.append(_Block("pairs", tuple((label, value) for label, value in entry["items"])))
+        if entry["limits"]:
+            blocks.append(_Block("line", text="LIMITS OF INSURANCE"))
+            blocks.append(_Block("table", (("Coverage", "Limit of Insurance"), *map(tuple, entry["limits"]))))
+        if entry["premiums"]:
+            blocks.append(_Block("line", text="COVERAGE PARTS FOR WHICH A PREMIUM IS INDICATED"))
+            blocks.append(_Block("table", (("Coverage Part", "Premium"), *map(tuple, entry["premiums"]))))
+        if entry["after"]:
+            blocks.append(_Block("pairs", tuple((label, value) for label, value in entry["after"])))
+        return blocks
+    form = entry.get("form", "2017")
+    heading = entry.get("title") or ("Benefits Summary" if layout == "benefits_grid" else _TITLE[form])
+    header: list[tuple[str, ...]] = []
+    if carrier:
+        header.append(("Carrier", carrier))
+    header.append(("Plan", entry["plan"]))
+    for key, label in (
+        ("coverage_period", "Coverage Period"),
+        ("coverage_for", "Coverage for"),
+        ("plan_type", "Plan Type"),
+    ):
+        if entry.get(key):
+            header.append((label, entry[key]))
+    blocks = [_Block("title", text=heading), _Block("header", tuple(header))]
+    if layout == "benefits_grid":
+        rows = tuple(tuple(row) for row in entry["grid"])
+        blocks.append(_Block("table", (tuple(entry["grid_header"]), *rows)))
+        return blocks
+    blocks.append(_Block("line", text=_INTRO[form]))
+    questions = []
+    for key, answer in entry["answers"].items():
+        question, why = _HELDOUT_QUESTIONS[key][form]
+        questions.append((question, answer, why))
+    if look_index == 1:  # answers in the last column
+        table = (("Important Questions", "Why This Matters:", "Answers"), *((q, w, a) for q, a, w in questions))
+    else:
+        table = (("Important Questions", "Answers", "Why This Matters:"), *questions)
+    blocks.append(_Block("table", tuple(table)))
+    return blocks
+
+
+def render_heldout_document(entry: dict[str, Any], index: int) -> bytes:
+    """One held-out manifest entry in look ``index % 6`` (see ``_HELDOUT_LOOKS``)."""
+    look_index = index % len(_HELDOUT_LOOKS)
+    blocks = _heldout_blocks(entry, look_index)
+    content_type = _HELDOUT_LOOKS[look_index].content_type
+    if content_type == DOCX_TYPE:
+        return _heldout_docx(blocks, tables=look_index == 0)
+    if content_type == HTML_TYPE:
+        return _heldout_html(blocks, entry, tables=look_index == 2)
+    return _heldout_pdf(blocks, entry, narrow=look_index == 3)
+
+
+def _heldout_docx(blocks: list[_Block], *, tables: bool) -> bytes:
+    import docx  # python-docx: a dependency of the product (DOCX fixtures), imported only when rendering
+
+    document = docx.Document()
+    document.core_properties.author = "docintake bench/fields (typesetting ours; values from the source named)"
+    document.core_properties.created = datetime(2026, 1, 1, tzinfo=UTC)
+    for block in blocks:
+        if block.kind == "title":
+            _docx_paragraph(document, block.text, bold=True, size=13)
+        elif block.kind == "line":
+            _docx_paragraph(document, block.text)
+        elif tables:
+            _docx_table(document, block.rows, header=block.kind == "table")
+        elif block.kind in ("header", "pairs"):
+            for label, value in block.rows:
+                _docx_paragraph(document, f"{label} {value}" if label.endswith(":") else f"{label}: {value}")
+        else:  # each row as its bold label over its cells, a paragraph a cell (named when there are several)
+            header = block.rows[0]
+            for row in block.rows[1:]:
+                _docx_paragraph(document, row[0], bold=True)
+                for name, text in zip(header[1:], row[1:], strict=True):
+                    if text:
+                        _docx_paragraph(document, f"{name}: {text}" if _names_cells(header) else text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _names_cells(header: tuple[str, ...]) -> bool:
+    """Whether a table's cells, set as paragraphs, need their column's name: only beside another column of
+    values (a network grid), not under a question's answer or a single value column."""
+    return len(header) > 2 and header[0] != "Important Questions"
+
+
+def _docx_paragraph(document: Any, text: str, *, bold: bool = False, size: float | None = None) -> None:
+    from docx.shared import Pt
+
+    run = document.add_paragraph().add_run(text)
+    run.bold = bold
+    if size is not None:
+        run.font.size = Pt(size)
+
+
+def _docx_table(document: Any, rows: tuple[tuple[str, ...], ...], *, header: bool) -> None:
+    grid = document.add_table(rows=len(rows), cols=len(rows[0]))
+    grid.style = "Table Grid"
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            cell = grid.cell(r, c)
+            cell.text = text
+            if (header and r == 0) or c == 0:
+                for run in cell.paragraphs[0].runs:
+                    run.bold = True
+
+
+def _heldout_html(blocks: list[_Block], entry: dict[str, Any], *, tables: bool) -> bytes:
+    def h(text: str) -> str:
+        return "<br>".join(html.escape(line) for line in text.split("\n"))
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(entry.get('plan') or entry.get('title') or entry['id'])}</title>",
+        "<style>table{border-collapse:collapse}td,th{border:1px solid #444;padding:4px;vertical-align:top}</style>",
+        "</head><body>",
+        "<!-- typesetting ours (docintake bench/fields); values and cells from the source named in the manifest -->",
+    ]
+    for block in blocks:
+        if block.kind == "title":
+            parts.append(f"<h1>{h(block.text)}</h1>")
+        elif block.kind == "line":
+            parts.append(f"<p>{h(block.text)}</p>")
+        elif block.kind in ("header", "pairs"):
+            if tables:
+                parts.append("<table>")
+                parts += [f"<tr><th>{h(label)}</th><td>{h(value)}</td></tr>" for label, value in block.rows]
+                parts.append("</table>")
+            else:
+                parts.append("<dl>")
+                parts += [f"<dt>{h(label)}</dt><dd>{h(value)}</dd>" for label, value in block.rows]
+                parts.append("</dl>")
+        elif tables:
+            header, *rows = block.rows
+            parts.append("<table><thead><tr>" + "".join(f"<th>{h(cell)}</th>" for cell in header) + "</tr></thead>")
+            parts.append("<tbody>")
+            parts += ["<tr>" + "".join(f"<td>{h(cell)}</td>" for cell in row) + "</tr>" for row in rows]
+            parts.append("</tbody></table>")
+        else:
+            header, *rows = block.rows
+            for row in rows:
+                parts.append(f"<h3>{h(row[0])}</h3><dl>")
+                parts += [
+                    f"<dt>{h(name)}</dt><dd>{h(text)}</dd>"
+                    for name, text in zip(header[1:], row[1:], strict=True)
+                    if text
+                ]
+                parts.append("</dl>")
+    parts.append("</body></html>")
+    return "\n".join(parts).encode("utf-8")
+
+
+def _heldout_pdf(blocks: list[_Block], entry: dict[str, Any], *, narrow: bool) -> bytes:
+    font = "Helvetica" if narrow else "Courier"
+    bold_font = "Helvetica-Bold" if narrow else "Courier-Bold"
+    size = 7.5 if narrow else 8.0
+    body = ParagraphStyle("hbody", fontName=font, fontSize=size, leading=size * 1.25)
+    bold = ParagraphStyle("hbold", parent=body, fontName=bold_font)
+    title = ParagraphStyle("htitle", parent=bold, fontSize=size + 3, leading=(size + 3) * 1.2)
+    width = float(LETTER[0]) - 72.0
+
+    def cell(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
+
+    story: list[Any] = []
+    for block in blocks:
+        if block.kind == "title":
+            story += [Paragraph(escape(block.text), title), Spacer(1, 4)]
+        elif block.kind == "line":
+            story += [cell(block.text), Spacer(1, 4)]
+        elif block.kind in ("header", "pairs"):
+            if narrow:  # the header block as a table of labels over values
+                labels = [cell(label, bold) for label, _ in block.rows]
+                values = [cell(value) for _, value in block.rows]
+                grid = Table([labels, values], colWidths=[width / len(labels)] * len(labels), hAlign="LEFT")
+                grid.setStyle(
+                    TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+                )
+                story += [grid, Spacer(1, 6)]
+            else:
+                story += [
+                    cell(f"{label} {value}" if label.endswith(":") else f"{label}: {value}")
+                    for label, value in block.rows
+                ]
+                story.append(Spacer(1, 6))
+        else:
+            columns = len(block.rows[0])
+            if narrow and columns == 3 and block.rows[0][0] == "Important Questions":
+                widths = [0.2, 0.18, 0.62]  # the answers squeezed, so they wrap line after line
+            elif columns == 3:
+                widths = [0.28, 0.44, 0.28] if block.rows[0][2] == "Answers" else [0.3, 0.35, 0.35]
+            else:
+                widths = [0.55 if narrow else 0.5, *([(0.45 if narrow else 0.5) / (columns - 1)] * (columns - 1))]
+            rows = [[cell(text, bold) for text in block.rows[0]]]
+            rows += [[cell(row[0], bold), *(cell(text) for text in row[1:])] for row in block.rows[1:]]
+            grid = Table(rows, colWidths=[width * w for w in widths], repeatRows=1, hAlign="LEFT")
+            style: list[tuple[Any, ...]] = [("VALIGN", (0, 0), (-1, -1), "TOP")]
+            if narrow:  # hairlines and shaded rows
+                style += [
+                    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.Color(0.92, 0.92, 0.92)]),
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ]
+            else:
+                style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
+            grid.setStyle(TableStyle(style))
+            story += [grid, Spacer(1, 8)]
+    buffer = io.BytesIO()
+    SimpleDocTemplate(
+        buffer,
+        pagesize=LETTER,
+        leftMargin=36,
+        rightMargin=36,
+        topMargin=36,
+        bottomMargin=36,
+        title=entry.get("plan") or entry.get("title") or entry["id"],
+        creator="docintake bench/fields (typesetting ours; values and cells from the source named)",
+        invariant=1,
+    ).build(story)
+    return buffer.getvalue()
