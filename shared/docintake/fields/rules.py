@@ -188,9 +188,15 @@ def find_cost_share(text: str) -> Found | None:
 
 @dataclass(frozen=True)
 class Cell:
-    text: str
+    text: str  # without emphasis marks
     start: int
     end: int
+    raw: str = ""  # markdown[start:end]
+
+    @property
+    def spaced(self) -> str:
+        """The cell with emphasis marks blanked: the same length as the Markdown, so offsets into it hold."""
+        return _EMPHASIS.sub(lambda m: " " * len(m.group(0)), self.raw).replace("\\|", " |")
 
 
 @dataclass(frozen=True)
@@ -217,13 +223,17 @@ def _cells(line: str, offset: int) -> tuple[Cell, ...]:
     inner_start = line.index("|") + 1
     inner_end = line.rstrip().rindex("|")
     position = inner_start
-    for raw in line[inner_start:inner_end].split("|"):
+    for raw in _CELL_SEPARATOR.split(line[inner_start:inner_end]):
         stripped = raw.strip()
         lead = len(raw) - len(raw.lstrip())
         begin = offset + position + lead
-        cells.append(Cell(_EMPHASIS.sub("", stripped), begin, begin + len(stripped)))
+        text = _EMPHASIS.sub("", stripped).replace("\\|", "|")
+        cells.append(Cell(text, begin, begin + len(stripped), stripped))
         position += len(raw) + 1
     return tuple(cells)
+
+
+_CELL_SEPARATOR: Final = re.compile(r"(?<!\\)\|")
 
 
 def read_structure(markdown: str) -> tuple[list[Table], list[Block]]:
@@ -609,14 +619,6 @@ def _money_cell(row: tuple[Cell, ...], column: int | None) -> Money | None:
 
 # Summaries of benefits ------------------------------------------------------------------------------
 
-_DEDUCTIBLE_QUESTION: Final = re.compile(
-    r"overall\s+(?:annual\s+)?deductible"
-    r"|^\s*(?:annual\s+|plan\s+|medical\s+|calendar[- ]year\s+)?deductibles?\b(?!.*(?:specific|drug|pharmacy|other))",
-    re.IGNORECASE,
-)
-_OOP_QUESTION: Final = re.compile(
-    r"^(?!.*not\s+included).*\bout[-\s\u2013\u2011]*of[-\s\u2013\u2011]*pocket\s+(?:limit|maximum|max\b)", re.I
-)
 _QUESTION_TEXT: Final = re.compile(
     r"(?P<q>what is the overall (?:annual )?deductible\??|(?:what is the|is there an) out[-\s\u2013\u2011]*of"
     r"[-\s\u2013\u2011]*pocket (?:limit|maximum)(?: for this plan| on my expenses)?\??)",
@@ -630,7 +632,7 @@ _SERVICES: Final[tuple[tuple[FieldName, re.Pattern[str]], ...]] = (
 )
 _OUT_OF_NETWORK: Final = re.compile(
     r"out[-\s\u2013\u2011]*of[-\s\u2013\u2011]*network|non[-\s]?(?:network|participating|preferred|par\b)"
-    r"|out[-\s]of[-\s]plan|non[-\s]?contracted",
+    r"|out[-\s]of[-\s]plan|non[-\s]?contracted|\bOON\b",
     re.IGNORECASE,
 )
 _IN_NETWORK: Final = re.compile(
@@ -658,6 +660,9 @@ _ROLE_AFTER: Final = re.compile(
 _ROLE_BEFORE: Final = re.compile(
     rf"{_ROLE_WORD}(?:\s+(?:coverage|deductible|limit|maximum))?\s*[:=\u2013-]?\s*$", re.IGNORECASE
 )
+_ROLE_PAIR_ANYWHERE: Final = re.compile(
+    rf"{_ROLE_WORD}\s*/\s*(?:per\s+)?(?:individuals?|person|single|famil(?:y|ies))", re.IGNORECASE
+)
 _ROLE_PAIR: Final = re.compile(
     rf"{_ROLE_WORD}\s*/\s*(?:per\s+)?(?:individuals?|person|single|famil(?:y|ies))\)?\s*[:=]?\s*$", re.IGNORECASE
 )
@@ -678,48 +683,141 @@ _SBC_FIELDS: Final = {
 
 
 def _has_sbc_questions(tables: list[Table], blocks: list[Block]) -> bool:
-    return any(_DEDUCTIBLE_QUESTION.search(row[0].text) for t in tables for row in t.rows if row) or any(
+    return any(_key_kind(row[0].text) for t in tables for row in t.rows if row) or any(
         _QUESTION_TEXT.search(b.text) for b in blocks[:200]
     )
 
 
 _NEXT_QUESTION: Final = re.compile(
     r"\b(?:What is|What are|Are there|Is there|Will you|Do you|Does this plan|Do I|If you|Common Medical Event)\b"
-    r"|^\|",
+    r"|^\||^#{1,6}\s|^\*\*",
     re.MULTILINE,
 )
 
 
+# What a summary calls its overall deductible and out-of-pocket limit, in a question ("What is the overall
+# deductible?"), a table's first cell ("Deductible (Individual/Family)", "OON Family Deductible:"), a heading
+# ("### Single deductible") or a bold line ("**Medical Deductible - Individual**"); not a drug's, a dental
+# plan's or a specific service's own, and not the questions about what the deductible does.
+_DEDUCTIBLE_KEY: Final = re.compile(r"\bdeductibles?\b", re.IGNORECASE)
+_OOP_KEY: Final = re.compile(
+    r"\bout[-\s\u2013\u2011]*of[-\s\u2013\u2011]*pocket\s+(?:limit|maximum|max)\b|\bOPM\b|\bMOOP\b", re.IGNORECASE
+)
+_NOT_OVERALL: Final = re.compile(
+    r"(?<!medical and )(?<!medical & )\b(?:rx|prescription(?: drugs?)?|pharmacy|drugs?|brand|dental|vision|specialty)"
+    r"\s+(?:deductible|out[-\s]of[-\s]pocket)|\bspecific\b|\bother deductibles\b|before you meet|not included"
+    r"|\bper (?:admission|stay|visit)\b|\bwaived\b|does(?: not|n.t) apply|\bcount toward",
+    re.IGNORECASE,
+)
+
+
+def _key_kind(text: str) -> str | None:
+    if _NOT_OVERALL.search(text):
+        return None
+    if _OOP_KEY.search(text):
+        return "out_of_pocket"
+    if _DEDUCTIBLE_KEY.search(text):
+        return "deductible"
+    return None
+
+
+def _key_role(text: str) -> str | None:
+    """A key that names whose amount it is: "Single deductible", "Deductible - Family"; not a pair
+    ("Deductible (Individual/Family)"), whose amounts follow in its order."""
+    if _ROLE_PAIR_ANYWHERE.search(text):
+        return None
+    match = re.search(_ROLE_WORD, text, re.IGNORECASE)
+    return None if match is None else _role_of(match["role"])
+
+
+def _key_network(text: str) -> str | None:
+    if _OUT_OF_NETWORK.search(text):
+        return "out"
+    if _IN_NETWORK.search(text) and not re.search(r"\band\b.{0,20}network|combined", text, re.IGNORECASE):
+        return "in"
+    return None
+
+
 def _benefit_summary(found: _Collector, head: str, tables: list[Table], blocks: list[Block]) -> None:
     for table in tables:
-        for row in (table.header, *table.rows):
-            if len(row) < 2:
-                continue
-            question = row[0].text
-            kind = (
-                "deductible"
-                if _DEDUCTIBLE_QUESTION.search(question)
-                else "out_of_pocket"
-                if _OOP_QUESTION.search(question)
-                else None
-            )
-            if kind is None:
-                continue
-            networks = _column_networks(table.header)
-            answers = [(index, cell) for index, cell in enumerate(row) if index > 0 and cell.text]
-            for index, cell in answers if networks else answers[:1]:
-                _amounts(found, kind, cell.text, cell.start, network=networks.get(index))
+        _keyed_rows(found, table)
     # Unruled, the template's three columns interleave line by line: the answer is what follows its question,
-    # up to the next question, with the "why this matters" lines (no amounts) in between.
+    # up to the next question, with the "why this matters" lines (no amounts) in between. Keys on their own
+    # line (a heading, a bold line, "Individual Deductible: $5,000") are answered the same way.
     for match in _QUESTION_TEXT.finditer(head):
-        line_start = head.rfind("\n", 0, match.start()) + 1
-        if head[line_start:].lstrip().startswith("|"):
-            continue  # a table row: read above, cell by cell
-        kind = "deductible" if "deductible" in match.group(0).lower() else "out_of_pocket"
-        window = head[match.end() : match.end() + 500]
-        stop = _NEXT_QUESTION.search(window)
-        _amounts(found, kind, window[: stop.start()] if stop else window, match.end())
+        if not _in_table_row(head, match.start()):
+            kind = "deductible" if "deductible" in match.group(0).lower() else "out_of_pocket"
+            _amounts(found, kind, _answer_window(head, match.end()), match.end())
+    for line in re.finditer(r"^(?!\s*\|).{3,120}$", head, re.MULTILINE):
+        key = line.group(0)
+        keyed = _key_kind(key)
+        if keyed is None or _QUESTION_TEXT.search(key):
+            continue
+        cut = _key_end(key)
+        start = line.start() + cut
+        _amounts(
+            found,
+            keyed,
+            _answer_window(head, start),
+            start,
+            network=_key_network(key[:cut]),
+            role=_key_role(key[:cut]),
+        )
     _service_costs(found, tables, blocks)
+
+
+def _key_end(line: str) -> int:
+    """Where a key line's key ends: at its colon, else at its first amount, else at its end."""
+    colon = line.find(":")
+    money = _MONEY.search(line)
+    if colon >= 0 and (money is None or colon < money.start()):
+        return colon + 1
+    return money.start() if money is not None else len(line)
+
+
+def _answer_window(head: str, start: int) -> str:
+    window = head[start : start + 500]
+    stop = _NEXT_QUESTION.search(window, 1)
+    return window[: stop.start()] if stop else window
+
+
+def _in_table_row(head: str, offset: int) -> bool:
+    line_start = head.rfind("\n", 0, offset) + 1
+    return head[line_start:].lstrip().startswith("|")
+
+
+_ANSWERS: Final = re.compile(r"answers?\b", re.IGNORECASE)
+_YES_NO: Final = re.compile(r"(?:yes|no)\b", re.IGNORECASE)
+
+
+def _keyed_rows(found: _Collector, table: Table) -> None:
+    """Rows whose first cells name the deductible or the out-of-pocket limit: the answer is the grid's
+    network columns, the "Answers" column (the template's middle one, though some print it last), or the first
+    cell that holds an amount or a yes or no."""
+    networks = _column_networks(table.header)
+    answer_column = next((i for i, c in enumerate(table.header) if _ANSWERS.match(c.text)), None)
+    for row in (table.header, *table.rows):
+        index = 1 if len(row) > 2 and not row[0].text else 0  # the key column, or the one after a spanning cell
+        kind = None if _MONEY.search(row[index].text) else _key_kind(row[index].text)
+        if kind is None or len(row) < 2:
+            continue
+        key = row[index].text
+        cells = [(i, c) for i, c in enumerate(row) if i > index and c.text]
+        if networks:
+            chosen = [(i, c) for i, c in cells if i in networks]
+        elif answer_column is not None and answer_column > index and answer_column < len(row):
+            chosen = [(answer_column, row[answer_column])]
+        else:
+            chosen = [(i, c) for i, c in cells if _MONEY.search(c.text) or _YES_NO.match(c.text)][:1] or cells[:1]
+        for column, cell in chosen:
+            _amounts(
+                found,
+                kind,
+                cell.spaced,
+                cell.start,
+                network=networks.get(column) or _key_network(key),
+                role=_key_role(key),
+            )
 
 
 def _column_networks(header: tuple[Cell, ...]) -> dict[int, str]:
@@ -734,7 +832,9 @@ def _column_networks(header: tuple[Cell, ...]) -> dict[int, str]:
     return networks if set(networks.values()) == {"in", "out"} else {}
 
 
-def _amounts(found: _Collector, kind: str, answer: str, offset: int, *, network: str | None = None) -> None:
+def _amounts(
+    found: _Collector, kind: str, answer: str, offset: int, *, network: str | None = None, role: str | None = None
+) -> None:
     """A summary's answer cell: amounts for a person and a family, in and out of network, in any order the
     carrier wrote them ("$1,500 individual / $3,000 family for combined in-network and out-of-network";
     "In-Network: $2,000 Individual / $4,000 Family; Out-of-Network: ..."; "$500/$1,000")."""
@@ -765,15 +865,17 @@ def _amounts(found: _Collector, kind: str, answer: str, offset: int, *, network:
             side = next((kind for position, kind in markers if position > money.end), markers[-1][1])
         else:
             side = next((kind for position, kind in reversed(markers) if position < money.start), "in")
-        role = _role(text[money.end : money.end + 30]) or labelled
-        role = role or ("person" if seen[side] == 0 else "family")
+        whose = _role(text[money.end : money.end + 30]) or labelled
+        if whose is None and role is not None and seen[side] == 0:
+            whose = role  # the key said whose: "Single deductible", "Deductible - Family"
+        whose = whose or ("person" if seen[side] == 0 else "family")
         seen[side] += 1
         field = {
             ("in", "person"): person,
             ("in", "family"): family,
             ("out", "person"): person_out,
             ("out", "family"): family_out,
-        }[(side, role)]
+        }[(side, whose)]
         found.add(field, _found_value(money, offset, 0.9))
 
 
