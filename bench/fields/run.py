@@ -6,13 +6,13 @@ page_map)``; what it found is scored against the truth by the rules of ``bench.f
 
 - generated: 40 declarations pages from ``docintake_local.sample_documents`` (homeowners, personal auto,
   health summary, commercial general liability; 10 each), truth read back from the generator;
-- real (development): carriers' published Summaries of Benefits and Coverage and benefit summaries, and a
-  carrier's CGL declarations page, their values and cells as written, typeset by us
-  (``bench/fields/real_documents.json``). The rules were tuned on these, so their figure is a development score;
-- held-out real: other carriers' and plan years' summaries, benefit grids and declarations pages
-  (``bench/fields/heldout_documents.json``), collected after the rules were tuned, by someone else, and not
-  shown to the rules' author; rendered as DOCX, HTML or PDF in layouts the development set lacks, and parsed
-  the same way (``LocalParser.parse`` with the document's content type). Their figure is the evidence.
+- real (development): carriers' published Summaries of Benefits and Coverage and benefit summaries, and
+  declarations pages, their values and cells as written, typeset by us (``bench/fields/real_documents.json``):
+  a first batch the rules were tuned on (PDFs in the federal SBC layout) and a second batch, collected later as
+  a held-out set and promoted to development on 2026-12-02 when the rules' author began studying it (DOCX,
+  HTML and PDF in the looks it was measured in). Their figure is a development score;
+- held-out real: real documents the rules' author has not seen (``bench/fields/heldout_documents.json``),
+  parsed the same way (``LocalParser.parse`` with the document's content type). Their figure is the evidence.
 
 Targets (issue 18): coverages >= 0.95 (limit and deductible both right), summary-of-benefits deductible and
 out-of-pocket limit >= 0.9 on real documents, every value's evidence holding its text (100 %); checked on the
@@ -157,7 +157,7 @@ def _set_targets(
         )
     checks[f"{label}: every value's evidence holds its text (100 %)"] = (
         _ratio(*evidence) if evidence[1] else "no values found",
-        evidence[0] == evidence[1],
+        evidence[0] == evidence[1] and evidence[1] > 0,
     )
     return checks
 
@@ -191,8 +191,8 @@ def report(summary: dict[str, object], seconds: float, errors: dict[str, str]) -
         "",
         f"{generated['documents']} generated, {real['documents']} real (development) and {heldout['documents']}"
         f" held-out real documents, parsed by the local parser and read by `extract_document_fields`, in"
-        f" {seconds:.1f} s. The rules were tuned on the development set; the held-out set was collected after"
-        " tuning, by someone else, and not shown to the rules' author. Exact match (bench/fields/score.py): money"
+        f" {seconds:.1f} s. The rules were tuned on the development set (or their author has studied it); the"
+        " held-out set is real documents the rules' author has not seen. Exact match (bench/fields/score.py): money"
         " by amount, dates by ISO date, text by case- and space-insensitive equality, cost shares by kind and"
         " amount; a coverage row is right when its limit and deductible both are. Right / documents whose truth"
         " holds the field.",
@@ -270,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     markdown_dirs = {"real": OUT / "fields", "heldout": HELDOUT_OUT}
     for directory in markdown_dirs.values():
         directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.md"):  # a document that moved sets or left leaves no stale Markdown
+            stale.unlink()
     looks: dict[str, str] = {}
     for case in cases:
         score, markdown, error = run_case(local, case)

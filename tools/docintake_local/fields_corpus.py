@@ -208,18 +208,33 @@ def real_cases(manifest: pathlib.Path) -> list[FieldsCase]:
     entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
     cases: list[FieldsCase] = []
     for index, entry in enumerate(entries):
+        if entry.get("look"):  # the second batch (a held-out set until 2026-12-02): rendered as it was then
+            look_index = _look_index(entry["look"])
+            data = render_heldout_document(entry, look_index)
+            look, content_type = entry["look"], _SECOND_BATCH_LOOKS[look_index].content_type
+        else:
+            data, content_type = render_real_document(entry, index), PDF_TYPE
+            look = _LOOKS[index % len(_LOOKS)].describe()
         cases.append(
             FieldsCase(
                 id=f"real-{entry['id']}",
                 origin="real",
                 kind=entry["document_type"],
-                data=render_real_document(entry, index),
+                data=data,
                 truth=manifest_truth(entry),
                 source_url=entry["source_url"],
-                look=_LOOKS[index % len(_LOOKS)].describe(),
+                look=look,
+                content_type=content_type,
             )
         )
     return cases
+
+
+def _look_index(name: str) -> int:
+    names = [look.name for look in _SECOND_BATCH_LOOKS]
+    if name not in names:
+        raise ValueError(f"unknown look {name!r}: one of {names}")
+    return names.index(name)
 
 
 # The federal SBC template's fixed text (CMS's public-domain form, 2017 edition and the 2012 edition the
@@ -501,7 +516,8 @@ def _declarations_story(
 
 
 # ----------------------------------------------------------------------------------------------------
-# Held-out real documents: collected after the rules were tuned, typeset in looks the development set lacks
+# The second batch of real documents (a held-out set until 2026-12-02, now development data) and the
+# held-out manifest: DOCX, HTML and PDF in looks the first batch lacks, parsed by content type
 # ----------------------------------------------------------------------------------------------------
 
 DOCX_TYPE: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -528,8 +544,9 @@ class _HeldoutLook:
     content_type: str
 
 
-# Rotated over the held-out manifest in order (index % 6), so each format holds every kind of document.
-_HELDOUT_LOOKS: Final = (
+# The looks the second batch was rendered in while it was held out (rotated over it in order, index % 6, so
+# each format held every kind of document); each of its entries now names its look in real_documents.json.
+_SECOND_BATCH_LOOKS: Final = (
     _HeldoutLook("docx: header block as a table, Word tables", DOCX_TYPE),
     _HeldoutLook("pdf: answers in the last column, Courier, portrait", PDF_TYPE),
     _HeldoutLook("html: tables with th headers", HTML_TYPE),
@@ -544,7 +561,7 @@ def heldout_cases(manifest: pathlib.Path) -> list[FieldsCase]:
     entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
     cases: list[FieldsCase] = []
     for index, entry in enumerate(entries):
-        look = _HELDOUT_LOOKS[index % len(_HELDOUT_LOOKS)]
+        look = _SECOND_BATCH_LOOKS[index % len(_SECOND_BATCH_LOOKS)]
         cases.append(
             FieldsCase(
                 id=f"heldout-{entry['id']}",
@@ -621,10 +638,10 @@ def _heldout_blocks(entry: dict[str, Any], look_index: int) -> list[_Block]:
 
 
 def render_heldout_document(entry: dict[str, Any], index: int) -> bytes:
-    """One held-out manifest entry in look ``index % 6`` (see ``_HELDOUT_LOOKS``)."""
-    look_index = index % len(_HELDOUT_LOOKS)
+    """One held-out manifest entry in look ``index % 6`` (see ``_SECOND_BATCH_LOOKS``)."""
+    look_index = index % len(_SECOND_BATCH_LOOKS)
     blocks = _heldout_blocks(entry, look_index)
-    content_type = _HELDOUT_LOOKS[look_index].content_type
+    content_type = _SECOND_BATCH_LOOKS[look_index].content_type
     if content_type == DOCX_TYPE:
         return _heldout_docx(blocks, tables=look_index == 0)
     if content_type == HTML_TYPE:
