@@ -385,3 +385,88 @@ def test_a_company_in_a_carriers_name_is_not_a_label() -> None:
     assert extract_document_fields(markdown, ONE_PAGE).fields[FieldName.INSURER].value == (
         "UnitedHealthcare Insurance Company"
     )
+
+
+def test_keys_on_their_own_lines_and_in_a_grid_of_keys() -> None:
+    # A benefits page with a key per heading or bold line and its figure below, and a grid of "Key: | value".
+    markdown = (
+        "# Benefits Summary\n\nCarrier: Example Health\n\nPlan: Bronze Saver\n\n"
+        "### Single deductible\n\nBronze Saver\n\n$2,000\n\n### Family deductible\n\nBronze Saver\n\n$4,000\n\n"
+        "**Combined Medical and Drug Out of Pocket Maximum - Individual**\n\n$8,700\n\n"
+        "**Prescription Drug Deductible - Individual**\n\n$4,500\n\n"
+        "### Emergency room\n\nBronze Saver\n\n$400\n\n"
+        "| Plan Details |  |\n| --- | --- |\n| OON Individual Deductible: | $10,000 |\n"
+        "| OON Family Deductible: | $30,000 |\n| Primary Doctor - CoPay | $50.00 |\n"
+    )
+    texts = {n.value: v.text for n, v in extract_document_fields(markdown, ONE_PAGE).fields.items()}
+    assert texts == {
+        "insurer": "Example Health",
+        "deductible": "$2,000",
+        "deductible_family": "$4,000",
+        "out_of_pocket_limit": "$8,700",
+        "emergency_room": "$400",
+        "deductible_out_of_network": "$10,000",
+        "deductible_out_of_network_family": "$30,000",
+        "primary_care": "$50.00",
+    }
+
+
+def test_answers_printed_last_and_a_pipe_inside_a_cell() -> None:
+    markdown = (
+        "Carrier: HUMANA HEALTH BENEFIT PLAN OF LOUISIANA INC Plan: LA HDHP Coverage Period: 01/01/2015 - 12/31/2015"
+        "\n\n# Summary of Benefits and Coverage\n\n| Important Questions | Why This Matters: | Answers |\n"
+        "| --- | --- | --- |\n| What is the overall deductible? | Generally, you must pay all of the costs. | "
+        "$1,000 per person/ $2,000 per family in-network and $1,500 per person/ $3,000 per family for "
+        "out-of-network services. |\n\n"
+        "| Provisions | In-Network Providers | Out-of-Network providers |\n| --- | --- | --- |\n"
+        "| **Annual out-of-pocket maximum (OPM)** | Medical OPM $5,000 Single \\| $10,000 Family |  |\n"
+        "| **Office Visits** | Primary Care: $25 copay Specialist visit: $50 copay | 40% coinsurance |\n"
+    )
+    found = extract_document_fields(markdown, ONE_PAGE)
+    texts = {n.value: v.text for n, v in found.fields.items()}
+    assert texts["insurer"] == "HUMANA HEALTH BENEFIT PLAN OF LOUISIANA INC"
+    assert (texts["deductible"], texts["deductible_family"]) == ("$1,000", "$2,000")
+    assert (texts["deductible_out_of_network"], texts["deductible_out_of_network_family"]) == ("$1,500", "$3,000")
+    assert (texts["out_of_pocket_limit"], texts["out_of_pocket_limit_family"]) == ("$5,000", "$10,000")
+    assert (texts["primary_care"], texts["specialist"]) == ("$25", "$50")
+    for name, evidence in found.evidence.items():
+        assert markdown[evidence.start : evidence.end] == evidence.quote == found.fields[name].text
+
+
+def test_declarations_with_labels_over_their_values() -> None:
+    markdown = (
+        "# COMMON POLICY DECLARATIONS\n\nInsurer\n\nU.S. SPECIALTY INSURANCE COMPANY\n\nPOLICY NUMBER\n\n"
+        "CPKG80320109\n\nNAMED INSURED AND MAILING ADDRESS:\n\nTown of Southold\n\nReplacement No.\n\n"
+        "POLICY PERIOD:\n\nFrom 1/1/2012 To 1/1/2013 at 12:01 a.m.\n\n### TOTAL ANNUAL PREMIUM\n\nPremium\n\n"
+        "$182,641.00\n\n| Insurer | POLICY NUMBER |\n| --- | --- |\n| Nautilus Insurance Company | CLA 1000001-1 |\n"
+    )
+    found = extract_document_fields(markdown, ONE_PAGE)
+    assert found.document_type is InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY
+    values = {n.value: v.value for n, v in found.fields.items()}
+    assert values == {
+        "insurer": "U.S. SPECIALTY INSURANCE COMPANY",
+        "policy_number": "CPKG80320109",
+        "named_insured": "Town of Southold",
+        "effective_date": "2012-01-01",
+        "expiration_date": "2013-01-01",
+        "premium": "182641.00",
+    }
+
+
+def test_a_header_row_of_labels_over_a_row_of_values() -> None:
+    markdown = (
+        "Summary of Benefits and Coverage\n\n| Carrier | Plan | Coverage Period | Plan Type |\n"
+        "| --- | --- | --- | --- |\n| Regence BlueShield | Silver HSA 2500 | 01/01/2017 – 12/31/2017 | PPO |\n"
+    )
+    values = {n.value: v.value for n, v in extract_document_fields(markdown, ONE_PAGE).fields.items()}
+    assert values == {"insurer": "Regence BlueShield", "effective_date": "2017-01-01", "expiration_date": "2017-12-31"}
+
+
+def test_an_endorsement_schedule_pointing_at_the_declarations_is_no_coverage() -> None:
+    markdown = (
+        "# Declarations\n\n| Coverage | Limit | Deductible |\n| --- | --- | --- |\n"
+        "| A. Dwelling | $300,000 | $1,000 |\n\n"
+        "## SCHEDULE\n\n| Item | Description | Limit | Premium |\n| --- | --- | --- | --- |\n"
+        "| 1 | As shown in the Declarations | $27,500 | $13.00 |\n"
+    )
+    assert [row.name for row in extract_document_fields(markdown, ONE_PAGE).coverages] == ["A. Dwelling"]

@@ -278,14 +278,14 @@ _FIELD_LABELS: Final[tuple[tuple[FieldName | str, str], ...]] = (
     (FieldName.EXPIRATION_DATE, r"(?:policy )?expiration(?: date)?|expiry(?: date)?|expires"),
     (
         FieldName.NAMED_INSURED,
-        r"(?:first )?named insured and (?:mailing )?address|(?:first )?named insured(?:\(s\))?|name of insured"
-        r"|insured(?:'s)? name|policyholder|policy holder|subscriber",
+        r"(?:(?:first )?named insured(?:\(s\))?|name of insured|insured(?:'s)? name)(?: and (?:mailing )?address)?"
+        r"|policyholder|policy holder|subscriber",
     ),
     (
         FieldName.INSURER,
         r"insurer|insurance company|insuring company|company name|underwritten by|issued by|carrier|company",
     ),
-    (FieldName.PREMIUM, r"total (?:\w+[ -]?){0,2}premium|policy premium|premium total|total cost"),
+    (FieldName.PREMIUM, r"total (?:\w+[ -]?){0,2}premium|policy premium|premium total|total cost|total(?=\s*:)"),
     # A property or liability policy's own deductible ("Section I deductible: $2,500 all perils"); a summary of
     # benefits' deductible is read from its questions instead.
     ("policy_deductible", r"(?:section i |all[- ](?:other[- ])?perils? |policy |property )deductible|deductible"),
@@ -317,12 +317,15 @@ def _printed_as_label(match: re.Match[str]) -> bool:
 
 
 def _inside_a_name(text: str, match: re.Match[str]) -> bool:
-    """ "UnitedHealthcare Insurance Company: Surest Plan" names a company; "Company: Acme" labels one."""
-    if _label_kind(match) is not FieldName.INSURER:
-        return False
+    """ "UnitedHealthcare Insurance Company: Surest Plan" names a company, and "HUMANA HEALTH BENEFIT PLAN OF
+    LOUISIANA" a plan; "Company: Acme" labels one."""
     before = text[: match.start()].rstrip()
     word = before.rsplit(maxsplit=1)[-1] if before else ""
-    return word[:1].isupper() and word.isalpha() and not _LABEL.fullmatch(word)
+    label = match.group(0).strip()
+    if _label_kind(match) is FieldName.INSURER:
+        return word[:1].isupper() and word.isalpha() and not _LABEL.fullmatch(word)
+    # A one-word label in capitals between words in capitals, with no colon: a word of the name.
+    return " " not in label and label.isupper() and word.isalpha() and word.isupper() and not label.endswith(":")
 
 
 @dataclass(frozen=True)
@@ -334,19 +337,16 @@ class Labelled:
 
 
 def labelled_values(markdown: str, tables: list[Table], blocks: list[Block]) -> Iterator[Labelled]:
-    """Label → value pairs from two-column table rows and from label/value text, in document order."""
-    pairs: list[Labelled] = []
-    for table in tables:
-        for row in (table.header, *table.rows):
-            for index, cell in enumerate(row[:-1]):
-                match = _LABEL.fullmatch(cell.text) or _LABEL.fullmatch(cell.text.rstrip(":"))
-                if match is None:
-                    continue
-                neighbour = next((c for c in row[index + 1 :] if c.text), None)
-                if neighbour is not None:
-                    pairs.append(Labelled(_label_kind(match), neighbour.text, neighbour.start, cell.start))
-    for block in blocks:
+    """Label → value pairs, in document order: a label cell and the next cell of its row; a header row of
+    labels over a row of values; a label alone on its line (a heading, a bold line, "Insurer:") and the
+    lines after it; and label/value text."""
+    pairs = [pair for table in tables for pair in (*_header_row_pairs(table), *_row_pairs(table))]
+    for index, block in enumerate(blocks):
         text = _EMPHASIS.sub(lambda m: " " * len(m.group(0)), block.text)
+        alone = _label_cell(text.strip().lstrip("#").strip())
+        if alone is not None:
+            pairs.extend(_label_over_value(alone, block, blocks[index + 1 : index + 4]))
+            continue
         labels = [m for m in _LABEL.finditer(text) if _printed_as_label(m) and not _inside_a_name(text, m)]
         if not labels:
             continue
@@ -364,6 +364,55 @@ def labelled_values(markdown: str, tables: list[Table], blocks: list[Block]) -> 
                 begin = block.start + here.end() + len(raw) - len(raw.lstrip(" ,;–-"))
                 pairs.append(Labelled(_label_kind(here), stripped, begin, block.start + here.start()))
     yield from sorted(pairs, key=lambda pair: pair.label_start)
+
+
+def _label_cell(text: str) -> re.Match[str] | None:
+    """A cell (or a line) that is a label and nothing else: "Policy Number", "NAMED INSURED:", "Item 2. Policy
+    Period:"."""
+    text = re.sub(r"^(?:item\s+)?\d{1,2}[.)]\s+", "", text.strip(), flags=re.IGNORECASE)
+    return _LABEL.fullmatch(text) or _LABEL.fullmatch(text.rstrip(":").rstrip())
+
+
+def _row_pairs(table: Table) -> Iterator[Labelled]:
+    """| Policy Number | HO-123 |: a label cell and the next cell that is not a label too."""
+    for row in (table.header, *table.rows):
+        for index, cell in enumerate(row[:-1]):
+            match = _label_cell(cell.text)
+            if match is None:
+                continue
+            neighbour = next((c for c in row[index + 1 :] if c.text), None)
+            if neighbour is not None and _label_cell(neighbour.text) is None:
+                yield Labelled(_label_kind(match), neighbour.text, neighbour.start, cell.start)
+
+
+def _header_row_pairs(table: Table) -> list[Labelled]:
+    """| Carrier | Plan | Coverage Period | over | Regence | Silver HSA | 01/01/2017 – 12/31/2017 |."""
+    labels = [_label_cell(cell.text) for cell in table.header]
+    if not table.rows or sum(label is not None for label in labels) < 2:
+        return []
+    row = table.rows[0]
+    return [
+        Labelled(_label_kind(label), row[i].text, row[i].start, table.header[i].start)
+        for i, label in enumerate(labels)
+        if label is not None and i < len(row) and row[i].text and _label_cell(row[i].text) is None
+    ]
+
+
+def _label_over_value(label: re.Match[str], block: Block, following: list[Block]) -> list[Labelled]:
+    """A label on its own line and its value on the lines after it, up to the next label."""
+    values: list[Block] = []
+    for after in following:
+        plain = _EMPHASIS.sub("", after.text).strip().lstrip("#").strip()
+        if _label_cell(plain) is not None or after.text.lstrip().startswith("#"):
+            break
+        values.append(after)
+    if not values:
+        return []
+    first = values[0]
+    # Two spaces between lines: a name ends at the first ("Town of Southold", then "Replacement No. …").
+    text = "  ".join(_EMPHASIS.sub("", v.text).strip() for v in values)
+    lead = len(first.text) - len(first.text.lstrip())
+    return [Labelled(_label_kind(label), text, first.start + lead, block.start)]
 
 
 # A policy number: tokens of capitals, digits and separators ("HO3-7943371-26", "CA 12 345 678"), at least one
@@ -625,10 +674,20 @@ _QUESTION_TEXT: Final = re.compile(
     re.IGNORECASE,
 )
 _SERVICES: Final[tuple[tuple[FieldName, re.Pattern[str]], ...]] = (
-    (FieldName.PRIMARY_CARE, re.compile(r"primary care (?:physician |provider |doctor )?(?:office )?visit", re.I)),
-    (FieldName.SPECIALIST, re.compile(r"specialist(?:'s)? (?:office )?visit|^\s*specialist\b", re.I)),
+    (
+        FieldName.PRIMARY_CARE,
+        re.compile(
+            r"primary care (?:physician |provider |doctor )?(?:office )?visit|primary (?:care )?(?:doctor|physician)"
+            r"|\bPCP\b|primary care(?=\s*:)",
+            re.I,
+        ),
+    ),
+    (FieldName.SPECIALIST, re.compile(r"specialist(?:'s)? (?:office )?visit|^[\s*#]*specialist\b", re.I | re.M)),
     (FieldName.EMERGENCY_ROOM, re.compile(r"emergency room|emergency department", re.I)),
-    (FieldName.GENERIC_DRUGS, re.compile(r"generic drugs?|generics|\btier 1\b|preferred generic|^\s*generic\b", re.I)),
+    (
+        FieldName.GENERIC_DRUGS,
+        re.compile(r"generic drugs?|generics|\btier 1\b|preferred generic|^[\s*#]*generic\b", re.I | re.M),
+    ),
 )
 _OUT_OF_NETWORK: Final = re.compile(
     r"out[-\s\u2013\u2011]*of[-\s\u2013\u2011]*network|non[-\s]?(?:network|participating|preferred|par\b)"
@@ -910,34 +969,49 @@ def _overlaps(match: re.Match[str], other: re.Pattern[str], text: str) -> bool:
 
 
 def _service_costs(found: _Collector, tables: list[Table], blocks: list[Block]) -> None:
+    """What a member pays for each service: in the service's own cell right after its name ("Primary Care: $25
+    copay"), else the first cell after it that says (the network provider's column comes first)."""
     for table in tables:
         for row in table.rows:
-            for index, cell in enumerate(row[:-1]):
+            for index, cell in enumerate(row):
                 for field, pattern in _SERVICES:
-                    if field in found.fields or not pattern.search(cell.text):
+                    match = pattern.search(cell.text)
+                    if field in found.fields or match is None:
                         continue
-                    for cost in row[index + 1 :]:
-                        share = find_cost_share(cost.text)
-                        if share is not None:
-                            found.add(field, _found_value(share, cost.start, 0.85))
-                            break
+                    inside = find_cost_share(cell.spaced[match.end() :])
+                    if inside is not None and inside.start <= 25:
+                        found.add(field, _found_value(inside, cell.start + match.end(), 0.85))
+                        continue
+                    share = next(
+                        ((c, share) for c in row[index + 1 :] if (share := find_cost_share(c.spaced)) is not None), None
+                    )
+                    if share is not None:
+                        found.add(field, _found_value(share[1], share[0].start, 0.85))
     _service_lines(found, blocks)
 
 
 def _service_lines(found: _Collector, blocks: list[Block]) -> None:
-    # Unruled, a row is a line: "Emergency room care 20% coinsurance 20% coinsurance None"; the network
-    # column's figure follows the service's name closely.
+    # Unruled, a row is a line ("Emergency room care 20% coinsurance 20% coinsurance None"), or the service is
+    # a heading or a bold line with its figure on a line below: the figure follows the name closely.
+    text = "\n\n".join(block.text for block in blocks)
+    starts = [block.start for block in blocks]
+    offsets = []
+    position = 0
     for block in blocks:
-        for field, pattern in _SERVICES:
-            if field in found.fields:
-                continue
-            match = pattern.search(block.text)
-            if match is None:
-                continue
-            after = block.text[match.end() : match.end() + 60]
+        offsets.append(position)
+        position += len(block.text) + 2
+    for field, pattern in _SERVICES:
+        if field in found.fields:
+            continue
+        for match in pattern.finditer(text):
+            after = text[match.end() : match.end() + 90]
             share = find_cost_share(after)
-            if share is not None and share.start <= 25:
-                found.add(field, _found_value(share, block.start + match.end(), 0.7))
+            if share is None or share.start > 45 or re.search(r"\n\n\s*#", after[: share.start]):
+                continue
+            at = match.end() + share.start
+            holder = max(i for i, offset in enumerate(offsets) if offset <= at)
+            found.add(field, _found_value(share, starts[holder] + at - offsets[holder] - share.start, 0.7))
+            break
 
 
 # The insurer, when no label names it --------------------------------------------------------------
@@ -963,6 +1037,8 @@ _SBC_CARRIER: Final = re.compile(
     r"\s*:\s*[^:\n]{2,90}?\s+coverage period\b",
     re.IGNORECASE,
 )
+# The federal template's first line: "Insurance Company 1: Plan Option 1".
+_FIRST_LINE_CARRIER: Final = re.compile(r"\A\s*(?:#+\s*)?(?P<name>[A-Z][^:|\n]{2,60}?)\s*:\s+\S")
 _NOT_A_CARRIER: Final = re.compile(
     r"summary of benefits|what this plan|what you pay|covered services|what it costs|declarations|coverage|policy"
     r"|important|questions|plan type|period|endorsement|schedule|notice|form\b",
@@ -975,9 +1051,14 @@ def _insurer_from_title(found: _Collector, head: str) -> None:
     up to a colon or a dash; on a summary of benefits, the name before "Plan name  Coverage Period"."""
     opening = head[:1500]
     carrier = _SBC_CARRIER.search(opening)
-    if carrier is not None and not _NOT_A_CARRIER.search(carrier["name"]):
+    if carrier is not None and not _NOT_A_CARRIER.search(carrier["name"]) and _label_cell(carrier["name"]) is None:
         name = clean_name(carrier["name"])
         found.add(FieldName.INSURER, _value(name, name, carrier.start("name"), 0.7))
+        return
+    first = _FIRST_LINE_CARRIER.search(opening)
+    if first is not None and not _NOT_A_CARRIER.search(first["name"]) and _label_cell(first["name"]) is None:
+        name = clean_name(first["name"])
+        found.add(FieldName.INSURER, _value(name, name, first.start("name"), 0.6))
         return
     for match in re.finditer(r"^.*$", opening, re.MULTILINE):
         plain = _EMPHASIS.sub("", match.group(0)).strip().lstrip("#").strip()
@@ -1011,6 +1092,13 @@ _LINE_CUES: Final[tuple[tuple[InsuranceDocumentType, re.Pattern[str], float], ..
         (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bCG 00 0[12]\b", 3.0),
         (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\beach occurrence limit\b|\bgeneral aggregate\b", 2.0),
         (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bproducts[-\s]completed operations\b", 2.0),
+        # A commercial package's common declarations: general liability is the line the taxonomy has for it.
+        (
+            InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY,
+            r"\bcommon policy declarations?\b|\bpackage policy\b",
+            3.0,
+        ),
+        (InsuranceDocumentType.COMMERCIAL_GENERAL_LIABILITY, r"\bgeneral liability\b", 1.0),
         (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bsummary of benefits\b|\bbenefits? highlights\b", 5.0),
         (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bdeductible waived\b|\bin-network\b|\bprimary care\b", 1.0),
         (InsuranceDocumentType.SUMMARY_OF_BENEFITS, r"\bout[-\s]of[-\s]pocket\b|\bcoinsurance\b|\bcopay", 1.0),
