@@ -1,8 +1,9 @@
 """Policy fields (issue 18, item 5): exact-match accuracy per field on documents whose values are known.
 
-Every document is a PDF parsed by the product's local parser as the parse stage does (``LocalParser.parse``:
-pypdfium2 in the sandbox; no OCR, as none of these pages is a scan), then ``extract_document_fields(markdown,
-page_map)``; what it found is scored against the truth by the rules of ``bench.fields.score``.
+Every document (PDF, DOCX or HTML) is parsed by the product's local parser as the parse stage does
+(``LocalParser.parse`` with the document's content type; no OCR, as none of these pages is a scan), then
+``extract_document_fields(markdown, page_map)``; what it found is scored against the truth by the rules of
+``bench.fields.score``.
 
 - generated: 40 declarations pages from ``docintake_local.sample_documents`` (homeowners, personal auto,
   health summary, commercial general liability; 10 each), truth read back from the generator;
@@ -11,8 +12,9 @@ page_map)``; what it found is scored against the truth by the rules of ``bench.f
   a first batch the rules were tuned on (PDFs in the federal SBC layout) and a second batch, collected later as
   a held-out set and promoted to development on 2026-12-02 when the rules' author began studying it (DOCX,
   HTML and PDF in the looks it was measured in). Their figure is a development score;
-- held-out real: real documents the rules' author has not seen (``bench/fields/heldout_documents.json``),
-  parsed the same way (``LocalParser.parse`` with the document's content type). Their figure is the evidence.
+- held-out real: real documents the rules' author has not seen (``bench/fields/heldout_documents.json``,
+  collected on 2026-12-02 after both batches), rendered in looks neither batch uses and in the federal form.
+  Their figure is the evidence.
 
 Targets (issue 18): coverages >= 0.95 (limit and deductible both right), summary-of-benefits deductible and
 out-of-pocket limit >= 0.9 on real documents, every value's evidence holding its text (100 %); checked on the

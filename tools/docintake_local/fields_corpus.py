@@ -35,6 +35,7 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 from docintake_local.sample_documents import DeclaredValues, sample_documents_with_values
 
 __all__ = [
+    "HELDOUT_LOOKS",
     "FieldsCase",
     "FieldsTruth",
     "TrueCoverage",
@@ -47,6 +48,7 @@ __all__ = [
     "real_cases",
     "render_heldout_document",
     "render_real_document",
+    "render_second_batch_document",
 ]
 
 # ----------------------------------------------------------------------------------------------------
@@ -210,7 +212,7 @@ def real_cases(manifest: pathlib.Path) -> list[FieldsCase]:
     for index, entry in enumerate(entries):
         if entry.get("look"):  # the second batch (a held-out set until 2026-12-02): rendered as it was then
             look_index = _look_index(entry["look"])
-            data = render_heldout_document(entry, look_index)
+            data = render_second_batch_document(entry, look_index)
             look, content_type = entry["look"], _SECOND_BATCH_LOOKS[look_index].content_type
         else:
             data, content_type = render_real_document(entry, index), PDF_TYPE
@@ -557,17 +559,17 @@ _SECOND_BATCH_LOOKS: Final = (
 
 
 def heldout_cases(manifest: pathlib.Path) -> list[FieldsCase]:
-    """Every document of the held-out manifest, rendered in its look (DOCX, HTML or PDF)."""
+    """Every document of the held-out manifest, rendered in the look its entry names (``HELDOUT_LOOKS``)."""
     entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
     cases: list[FieldsCase] = []
-    for index, entry in enumerate(entries):
-        look = _SECOND_BATCH_LOOKS[index % len(_SECOND_BATCH_LOOKS)]
+    for entry in entries:
+        look = HELDOUT_LOOKS[entry["look"]]
         cases.append(
             FieldsCase(
                 id=f"heldout-{entry['id']}",
                 origin="heldout",
                 kind=entry["document_type"],
-                data=render_heldout_document(entry, index),
+                data=render_heldout_document(entry),
                 truth=manifest_truth(entry),
                 source_url=entry["source_url"],
                 look=look.name,
@@ -637,8 +639,9 @@ def _heldout_blocks(entry: dict[str, Any], look_index: int) -> list[_Block]:
     return blocks
 
 
-def render_heldout_document(entry: dict[str, Any], index: int) -> bytes:
-    """One held-out manifest entry in look ``index % 6`` (see ``_SECOND_BATCH_LOOKS``)."""
+def render_second_batch_document(entry: dict[str, Any], index: int) -> bytes:
+    """One second-batch entry (real_documents.json, ``batch: second``) in look ``index % 6`` (see
+    ``_SECOND_BATCH_LOOKS``), as it was rendered while it was held out."""
     look_index = index % len(_SECOND_BATCH_LOOKS)
     blocks = _heldout_blocks(entry, look_index)
     content_type = _SECOND_BATCH_LOOKS[look_index].content_type
@@ -818,3 +821,373 @@ def _heldout_pdf(blocks: list[_Block], entry: dict[str, Any], *, narrow: bool) -
         invariant=1,
     ).build(story)
     return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The held-out set (heldout_documents.json): looks neither development batch uses, and the federal form
+# ----------------------------------------------------------------------------------------------------
+
+HELDOUT_LOOKS: Final = {
+    "pdf-federal": _HeldoutLook(
+        "pdf: the federal SBC form as carriers print it (landscape, title and period in a top row, shaded header)",
+        PDF_TYPE,
+    ),
+    "pdf-two-column": _HeldoutLook("pdf: two text columns a page, 7-point type, header block boxed", PDF_TYPE),
+    "pdf-boxed-centered": _HeldoutLook("pdf: header as a boxed table, answers centered, portrait", PDF_TYPE),
+    "pdf-tiny": _HeldoutLook("pdf: 6-point Times in narrow columns (tight wrapping), no rules", PDF_TYPE),
+    "docx-styled": _HeldoutLook("docx: Word heading styles and a styled table (Light Grid Accent 1)", DOCX_TYPE),
+    "docx-nested": _HeldoutLook("docx: a layout table with tables nested in its cells", DOCX_TYPE),
+    "html-divs": _HeldoutLook("html: CSS-grid divs, no table elements", HTML_TYPE),
+    "html-nested": _HeldoutLook("html: a layout table with tables nested in its cells", HTML_TYPE),
+}
+
+
+def render_heldout_document(entry: dict[str, Any]) -> bytes:
+    """One held-out manifest entry in the look it names (``entry["look"]``, a key of ``HELDOUT_LOOKS``)."""
+    look = entry["look"]
+    if look not in HELDOUT_LOOKS:
+        raise ValueError(f"unknown held-out look {look!r}: one of {sorted(HELDOUT_LOOKS)}")
+    if look == "pdf-federal":
+        if entry.get("layout"):
+            raise ValueError(f"{entry['id']}: the federal form is for SBC-form entries only")
+        return _federal_pdf(entry)
+    blocks = _heldout_blocks(entry, look_index=0)
+    if look == "docx-styled":
+        return _styled_docx(blocks)
+    if look == "docx-nested":
+        return _nested_docx(blocks)
+    if look == "html-divs":
+        return _divs_html(blocks, entry)
+    if look == "html-nested":
+        return _nested_html(blocks, entry)
+    return _heldout_look_pdf(blocks, entry, look)
+
+
+def _centered_columns(header: tuple[str, ...]) -> range:
+    """The value columns a centered look centers: an answer column, or every column after the first."""
+    if header and header[0] == "Important Questions":
+        return range(1, 2)
+    return range(1, len(header))
+
+
+def _federal_pdf(entry: dict[str, Any]) -> bytes:
+    """The federal SBC form as most carriers print it: landscape, the title and the coverage period in one
+    top row, the carrier and plan line beside "Coverage for | Plan Type", the questions in a three-column grid
+    under a shaded header row."""
+    from reportlab.lib.enums import TA_RIGHT
+
+    form = entry.get("form", "2017")
+    pagesize = landscape(LETTER)
+    width = float(pagesize[0]) - 54.0
+    body = ParagraphStyle("fbody", fontName="Helvetica", fontSize=8.0, leading=9.6)
+    bold = ParagraphStyle("fbold", parent=body, fontName="Helvetica-Bold")
+    right = ParagraphStyle("fright", parent=bold, alignment=TA_RIGHT)
+    title = ParagraphStyle("ftitle", parent=bold, fontSize=10.5, leading=12.5)
+
+    def cell(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
+
+    period = entry.get("coverage_period")
+    carrier_line = f"{entry['carrier']}: {entry['plan']}" if entry.get("carrier") else entry["plan"]
+    coverage_for = " | ".join(
+        part
+        for part in (
+            f"Coverage for: {entry['coverage_for']}" if entry.get("coverage_for") else "",
+            f"Plan Type: {entry['plan_type']}" if entry.get("plan_type") else "",
+        )
+        if part
+    )
+    top = Table(
+        [
+            [
+                cell(entry.get("title") or _TITLE[form], title),
+                cell(f"Coverage Period: {period}" if period else "", right),
+            ],
+            [cell(carrier_line, bold), cell(coverage_for, right)],
+        ],
+        colWidths=[width * 0.62, width * 0.38],
+        hAlign="LEFT",
+    )
+    top.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LINEBELOW", (0, 1), (-1, 1), 1.2, colors.black)])
+    )
+    intro = Table([[cell(_INTRO[form])]], colWidths=[width], hAlign="LEFT")
+    intro.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.6, colors.black)]))
+    why = "Why This Matters:" if form == "2017" else "Why this Matters:"
+    rows = [[cell("Important Questions", bold), cell("Answers", bold), cell(why, bold)]]
+    for key, answer in entry["answers"].items():
+        question, matters = _HELDOUT_QUESTIONS[key][form]
+        rows.append([cell(question, bold), cell(answer), cell(matters)])
+    grid = Table(rows, colWidths=[width * 0.19, width * 0.31, width * 0.5], repeatRows=1, hAlign="LEFT")
+    grid.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.73, 0.83, 0.93)),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+            ]
+        )
+    )
+    story: list[Any] = [top, Spacer(1, 6), intro, Spacer(1, 8), grid]
+    return _simple_pdf(story, entry, pagesize, margin=27)
+
+
+def _simple_pdf(story: list[Any], entry: dict[str, Any], pagesize: Any, *, margin: float = 36) -> bytes:
+    buffer = io.BytesIO()
+    SimpleDocTemplate(
+        buffer,
+        pagesize=pagesize,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=entry.get("plan") or entry.get("title") or entry["id"],
+        creator="docintake bench/fields (typesetting ours; values and cells from the source named)",
+        invariant=1,
+    ).build(story)
+    return buffer.getvalue()
+
+
+def _heldout_look_pdf(blocks: list[_Block], entry: dict[str, Any], look: str) -> bytes:
+    """The three held-out PDF looks over a document's blocks: two columns a page (``pdf-two-column``), a boxed
+    header table with centered answers (``pdf-boxed-centered``), or 6-point Times in narrow columns
+    (``pdf-tiny``)."""
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.platypus import BaseDocTemplate, Frame, FrameBreak, PageTemplate
+
+    font, bold_font, size = {
+        "pdf-two-column": ("Helvetica", "Helvetica-Bold", 7.0),
+        "pdf-boxed-centered": ("Helvetica", "Helvetica-Bold", 8.5),
+        "pdf-tiny": ("Times-Roman", "Times-Bold", 6.0),
+    }[look]
+    body = ParagraphStyle(f"{look}-body", fontName=font, fontSize=size, leading=size * 1.18)
+    bold = ParagraphStyle(f"{look}-bold", parent=body, fontName=bold_font)
+    centered = ParagraphStyle(f"{look}-center", parent=body, alignment=TA_CENTER)
+    title = ParagraphStyle(f"{look}-title", parent=bold, fontSize=size + 3, leading=(size + 3) * 1.2)
+    page_width = float(LETTER[0]) - 72.0
+    gap = 14.0
+    width = (page_width - gap) / 2 if look == "pdf-two-column" else page_width * (0.58 if look == "pdf-tiny" else 1.0)
+
+    def cell(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
+
+    story: list[Any] = []
+    right_column = False
+    for block in blocks:
+        if block.kind == "title":
+            story += [cell(block.text, title), Spacer(1, 4)]
+        elif block.kind == "line":
+            story += [cell(block.text), Spacer(1, 4)]
+        elif block.kind in ("header", "pairs"):
+            box = Table(
+                [[cell(label, bold), cell(value)] for label, value in block.rows],
+                colWidths=[width * 0.34, width * 0.66],
+                hAlign="LEFT",
+            )
+            style: list[tuple[Any, ...]] = [("VALIGN", (0, 0), (-1, -1), "TOP")]
+            if look != "pdf-tiny":
+                style.append(("BOX", (0, 0), (-1, -1), 1.0, colors.black))
+            if look == "pdf-boxed-centered":
+                style.append(("INNERGRID", (0, 0), (-1, -1), 0.4, colors.grey))
+            box.setStyle(TableStyle(style))
+            story += [box, Spacer(1, 6)]
+        else:
+            if look == "pdf-two-column" and not right_column:
+                story.append(FrameBreak())  # the first table opens the right-hand column
+                right_column = True
+            grid = _look_grid(block.rows, look, width, cell, (body, bold, centered))
+            story += [grid, Spacer(1, 6)]
+    buffer = io.BytesIO()
+    meta = {
+        "title": entry.get("plan") or entry.get("title") or entry["id"],
+        "creator": "docintake bench/fields (typesetting ours; values and cells from the source named)",
+        "invariant": 1,
+    }
+    if look == "pdf-two-column":
+        template = BaseDocTemplate(
+            buffer, pagesize=LETTER, leftMargin=36, rightMargin=36, topMargin=36, bottomMargin=36, **meta
+        )
+        height = float(LETTER[1]) - 72.0
+        frames = [
+            Frame(36, 36, width, height, id="left", leftPadding=0, rightPadding=0),
+            Frame(36 + width + gap, 36, width, height, id="right", leftPadding=0, rightPadding=0),
+        ]
+        template.addPageTemplates([PageTemplate(id="two", frames=frames)])
+        template.build(story)
+    else:
+        SimpleDocTemplate(
+            buffer, pagesize=LETTER, leftMargin=36, rightMargin=36, topMargin=36, bottomMargin=36, **meta
+        ).build(story)
+    return buffer.getvalue()
+
+
+def _look_grid(
+    rows_in: tuple[tuple[str, ...], ...], look: str, width: float, cell: Any, styles: tuple[Any, Any, Any]
+) -> Table:
+    """A table of a held-out PDF look: ruled above and below (two columns), boxed with centered answers
+    (boxed-centered), or bare (tiny)."""
+    body, bold, centered = styles
+    header = rows_in[0]
+    centre = _centered_columns(header) if look == "pdf-boxed-centered" else range(0)
+    rows = [[cell(text, bold) for text in header]]
+    rows += [
+        [
+            cell(row[0], bold),
+            *(cell(text, centered if c in centre else body) for c, text in enumerate(row) if c),
+        ]
+        for row in rows_in[1:]
+    ]
+    if len(header) == 3 and header[0] == "Important Questions":
+        shares = [0.27, 0.36, 0.37] if look != "pdf-boxed-centered" else [0.24, 0.3, 0.46]
+    else:
+        shares = [0.4, *([0.6 / (len(header) - 1)] * (len(header) - 1))]
+    grid = Table(rows, colWidths=[width * share for share in shares], repeatRows=1, hAlign="LEFT")
+    style: list[tuple[Any, ...]] = [("VALIGN", (0, 0), (-1, -1), "TOP" if look != "pdf-boxed-centered" else "MIDDLE")]
+    if look == "pdf-two-column":
+        style += [
+            ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.grey),
+        ]
+    elif look == "pdf-boxed-centered":
+        style += [
+            ("BOX", (0, 0), (-1, -1), 1.0, colors.black),
+            ("INNERGRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ]
+    grid.setStyle(TableStyle(style))
+    return grid
+
+
+def _new_docx() -> Any:
+    import docx  # python-docx: a dependency of the product (DOCX fixtures), imported only when rendering
+
+    document = docx.Document()
+    document.core_properties.author = "docintake bench/fields (typesetting ours; values from the source named)"
+    document.core_properties.created = datetime(2026, 1, 1, tzinfo=UTC)
+    return document
+
+
+def _docx_bytes(document: Any) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _styled_docx(blocks: list[_Block]) -> bytes:
+    """Word's own styles: the title as Heading 1, the header block as a styled two-column table, the intro as
+    a Subtitle-styled paragraph, every table in "Light Grid Accent 1" (first row and first column emphasised by
+    the style, not by direct bold)."""
+    document = _new_docx()
+    for block in blocks:
+        if block.kind == "title":
+            document.add_heading(block.text, level=1)
+        elif block.kind == "line":
+            document.add_paragraph(block.text, style="Subtitle" if len(block.text) < 80 else "Quote")
+        else:
+            rows = block.rows
+            grid = document.add_table(rows=len(rows), cols=len(rows[0]))
+            grid.style = "Light Grid Accent 1" if block.kind == "table" else "Light List Accent 1"
+            for r, row in enumerate(rows):
+                for c, text in enumerate(row):
+                    grid.cell(r, c).text = text
+    return _docx_bytes(document)
+
+
+def _nested_docx(blocks: list[_Block]) -> bytes:
+    """One layout table of two columns: section names on the left, and in each right-hand cell a table nested
+    inside it (the header block, the questions, the grid or the limits)."""
+    document = _new_docx()
+    titles = [block.text for block in blocks if block.kind == "title"]
+    if titles:
+        document.add_paragraph().add_run(titles[0]).bold = True
+    rest = [block for block in blocks if block.kind != "title"]
+    layout = document.add_table(rows=len(rest), cols=2)
+    layout.style = "Table Grid"
+    names = {"header": "Plan", "pairs": "Details", "table": "Summary", "line": ""}
+    for r, block in enumerate(rest):
+        left, right = layout.cell(r, 0), layout.cell(r, 1)
+        left.text = names[block.kind]
+        if block.kind == "line":
+            right.text = block.text
+            continue
+        right.text = ""
+        inner = right.add_table(rows=len(block.rows), cols=len(block.rows[0]))
+        inner.style = "Table Grid"
+        for i, row in enumerate(block.rows):
+            for c, text in enumerate(row):
+                inner.cell(i, c).text = text
+    return _docx_bytes(document)
+
+
+def _html_text(text: str) -> str:
+    return "<br>".join(html.escape(line) for line in text.split("\n"))
+
+
+def _html_page(entry: dict[str, Any], style: str, body: list[str]) -> bytes:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(entry.get('plan') or entry.get('title') or entry['id'])}</title>",
+        f"<style>{style}</style>",
+        "</head><body>",
+        "<!-- typesetting ours (docintake bench/fields); values and cells from the source named in the manifest -->",
+        *body,
+        "</body></html>",
+    ]
+    return "\n".join(parts).encode("utf-8")
+
+
+def _divs_html(blocks: list[_Block], entry: dict[str, Any]) -> bytes:
+    """No table elements: every row a div of cell divs laid out by CSS grid, headers as divs with a class."""
+    style = (
+        ".row{display:grid;grid-template-columns:1fr 1fr 2fr;gap:4px;border-bottom:1px solid #999}"
+        ".pair{display:grid;grid-template-columns:12em 1fr}.head{font-weight:bold;background:#dde}"
+        ".label{font-weight:bold}"
+    )
+    body: list[str] = []
+    for block in blocks:
+        if block.kind == "title":
+            body.append(f'<div class="title" role="heading" aria-level="1">{_html_text(block.text)}</div>')
+        elif block.kind == "line":
+            body.append(f'<div class="intro">{_html_text(block.text)}</div>')
+        elif block.kind in ("header", "pairs"):
+            body.append('<div class="block">')
+            body += [
+                f'<div class="pair"><div class="label">{_html_text(label)}</div><div>{_html_text(value)}</div></div>'
+                for label, value in block.rows
+            ]
+            body.append("</div>")
+        else:
+            header, *rows = block.rows
+            body.append('<div class="grid" role="table">')
+            body.append(
+                '<div class="row head" role="row">'
+                + "".join(f'<div role="columnheader">{_html_text(text)}</div>' for text in header)
+                + "</div>"
+            )
+            body += [
+                '<div class="row" role="row">'
+                + "".join(f'<div role="cell">{_html_text(text)}</div>' for text in row)
+                + "</div>"
+                for row in rows
+            ]
+            body.append("</div>")
+    return _html_page(entry, style, body)
+
+
+def _nested_html(blocks: list[_Block], entry: dict[str, Any]) -> bytes:
+    """A layout table (no borders) whose cells hold tables: the header block and each table nested inside it."""
+    style = "table.inner{border-collapse:collapse}table.inner td{border:1px solid #444;padding:3px;vertical-align:top}"
+    body = ['<table class="layout" role="presentation">']
+    for block in blocks:
+        if block.kind == "title":
+            body.append(f'<tr><td colspan="2"><b>{_html_text(block.text)}</b></td></tr>')
+        elif block.kind == "line":
+            body.append(f'<tr><td colspan="2"><font size="2">{_html_text(block.text)}</font></td></tr>')
+        else:
+            inner = ['<table class="inner">']
+            inner += ["<tr>" + "".join(f"<td>{_html_text(text)}</td>" for text in row) + "</tr>" for row in block.rows]
+            inner.append("</table>")
+            side = "&nbsp;" if block.kind == "table" else ""
+            body.append(f"<tr><td>{side}</td><td>{''.join(inner)}</td></tr>")
+    body.append("</table>")
+    return _html_page(entry, style, body)
