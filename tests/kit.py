@@ -37,6 +37,7 @@ _ORDER = {
     "documents": ("created_at", "id"),
     "document_chunks": ("document_id", "ordinal"),
     "events": ("id",),
+    "document_fields": ("document_id",),
 }
 
 

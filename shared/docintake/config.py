@@ -143,9 +143,9 @@ class Settings(BaseSettings):
     # The model reads the Markdown's first this-many characters, what the rules read (fields/rules.py HEAD_CHARS):
     # declarations and a summary's questions and cost tables are there. About 10,000 tokens at the default.
     fields_llm_max_chars: int = Field(default=40_000, ge=1000)
-    # Per attempt; four attempts and their backoff (about 127 s, more only if a server asks to wait) leave room for
-    # chunking in ChunkFunction's 300 s.
-    fields_llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Per attempt (a read of the whole answer: up to 4,096 tokens); no attempt or wait starts that could outlast
+    # the invocation (fields.llm), so a slow provider fails the record transiently instead of timing out the batch.
+    fields_llm_timeout_seconds: float = Field(default=60.0, gt=0)
 
     log_level: str = "INFO"
 

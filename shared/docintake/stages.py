@@ -15,7 +15,7 @@ from docintake.context import Context
 from docintake.db import Row, one, queries, run
 from docintake.document_types import classify
 from docintake.embedding import Embedder, embedder_for_model
-from docintake.fields import DocumentFields, FieldsFiller, extract_document_fields
+from docintake.fields import DocumentFields, FieldsFiller, extract_in_stage
 from docintake.jobs import (
     STEPS,
     Claim,
@@ -204,6 +204,10 @@ def _write_parsed(
     }
 
 
+# What the chunk stage keeps after a model's last attempt may start: its chunk and fields writes take seconds.
+FIELDS_WRITE_MARGIN_SECONDS = 20.0
+
+
 def chunk_work(pipeline: Context, claim: Claim, filler: FieldsFiller | None = None) -> Writer:
     message, settings = claim.message, pipeline.settings
     markdown = get_bytes(pipeline.s3, settings.bucket_name, markdown_key(message.user_id, message.document_id))
@@ -220,8 +224,16 @@ def chunk_work(pipeline: Context, claim: Claim, filler: FieldsFiller | None = No
     )
     # Before the transaction: a filler may ask a language model over the network, and no transaction (nor the
     # job's row lock) is held across that. Part of the chunk stage, extraction is retried, dead-lettered and
-    # replayed with it.
-    fields = extract_document_fields(text, pages, chunks=chunks, document_id=message.document_id, filler=filler)
+    # replayed with it when the model is unavailable; a bug or a refusal only costs the fields (extract_in_stage).
+    # The model must leave time to write the chunks.
+    fields = extract_in_stage(
+        text,
+        pages,
+        chunks=chunks,
+        document_id=message.document_id,
+        filler=filler,
+        deadline=claim.deadline - FIELDS_WRITE_MARGIN_SECONDS,
+    )
 
     def write(conn: psycopg.Connection[Row]) -> dict[str, Any]:
         # Replace the document's chunks in this one transaction: readers see the old set or the new.

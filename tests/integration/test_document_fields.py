@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from docintake.api import ApiError
 from docintake.api.documents import get_document_fields
 from docintake.api.search import parse_search_request
 from docintake.db import Database
+from docintake.errors import DependencyUnavailable, PermanentError
 from docintake.fields import (
     Coverage,
     DocumentFields,
@@ -39,7 +41,7 @@ from docintake_cli.main import main
 from docintake_local.client import UploadRefused, call_api, delete_as, fields_as, retry_as, upload_bytes
 from docintake_local.demo import Tracked, show_fields
 from docintake_local.stack import LocalStack
-from tests.kit import USER, admin, chunks, count, ingest, update
+from tests.kit import USER, admin, chunks, count, document_status, ingest, job_row, update
 
 pytestmark = pytest.mark.integration
 OTHER = uuid.UUID("44444444-4444-4444-8444-444444444444")
@@ -198,7 +200,9 @@ class FakeFiller:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    def fill(self, found: DocumentFields, markdown: str, page_map: PageMap) -> DocumentFields:
+    def fill(
+        self, found: DocumentFields, markdown: str, page_map: PageMap, *, deadline: float = math.inf
+    ) -> DocumentFields:
         self.asked.append(found.document_type)
         name = "Dana Whitfield"
         value = FieldValue(value=name, text=name, confidence=0.7, source="llm")
@@ -227,6 +231,67 @@ def test_the_chunk_stage_asks_the_filler_it_is_given_for_what_the_rules_missed(
     assert row["fields"]["named_insured"]["source"] == "llm"
     chunk_ids = {str(c["id"]) for c in chunks(stack, "id", document_id=document_id)}
     assert row["evidence"]["named_insured"]["chunk_id"] in chunk_ids
+
+
+class FailingFiller:
+    """A model that fails the way ``error`` says."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def fill(
+        self, found: DocumentFields, markdown: str, page_map: PageMap, *, deadline: float = math.inf
+    ) -> DocumentFields:
+        raise self.error
+
+
+def test_a_bug_in_the_rules_costs_the_fields_not_the_document(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN rules that raise on every document (a bug, which a retry would meet again)
+    def broken(markdown: str, page_map: PageMap) -> DocumentFields:
+        raise ValueError("Dana Whitfield")
+
+    monkeypatch.setattr("docintake.fields.rules.extract_with_rules", broken)
+    # WHEN a document goes through the pipeline
+    document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
+    # THEN it is ready and searchable, its fields row says why it has no fields, and no log line holds the text
+    assert document_status(stack, document_id) == "ready"
+    assert count(stack, "document_chunks", document_id=document_id) > 0
+    row = _fields_row(stack, document_id)
+    assert (row["document_type"], row["fields"], row["notes"]) == ("other", {}, ["rules_failed:ValueError"])
+    assert stack.log_file is not None
+    logs = stack.log_file.read_text(encoding="utf-8")
+    assert '"fields rules failed"' in logs and '"FieldsExtractionDegraded"' in logs
+    assert "Dana Whitfield" not in logs
+
+
+def test_a_model_that_refuses_for_good_leaves_the_rules_fields(
+    stack: LocalStack, fake_rules: FakeRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a model that refuses every request (a misspelt model name: 404 model_not_found)
+    filler = FailingFiller(PermanentError("the fields LLM rejected the request (404)", code="permanent_error"))
+    monkeypatch.setattr(stack.load_function("ChunkFunction"), "filler", filler)
+    # WHEN a document goes through the pipeline THEN it is ready with the rules' fields and the model's failure noted
+    document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
+    assert document_status(stack, document_id) == "ready"
+    row = _fields_row(stack, document_id)
+    assert row["fields"]["policy_number"]["value"] == POLICY_NUMBER
+    assert row["notes"] == ["llm_failed:permanent_error"]
+
+
+def test_a_model_unavailable_now_retries_the_stage(
+    stack: LocalStack, fake_rules: FakeRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a model that is down
+    filler = FailingFiller(DependencyUnavailable("the fields LLM (openai) failed 4 times (last: 503)"))
+    monkeypatch.setattr(stack.load_function("ChunkFunction"), "filler", filler)
+    # WHEN a document reaches the chunk stage THEN the stage is retried (nothing written), not failed
+    ticket = upload_bytes(stack, USER, "declarations.md", FIELDS_POLICY.encode(), "text/markdown")
+    stack.run_until_idle()
+    job = job_row(stack, document_id=ticket.document_id)
+    assert (job["stage"], job["state"], job["last_error_code"]) == ("chunking", "retrying", "dependency_unavailable")
+    assert count(stack, "document_fields", document_id=ticket.document_id) == 0
 
 
 def test_with_the_rules_as_they_are_every_document_gets_a_row_of_a_known_type(stack: LocalStack) -> None:

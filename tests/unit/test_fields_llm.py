@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from typing import Any, cast
 
 import httpx
@@ -471,6 +472,21 @@ def test_429_waits_what_the_server_asks_then_succeeds(sleeps: Sleeps, logged: Re
     ) in logged.lines
 
 
+def test_no_attempt_and_no_wait_outlasts_the_invocation(sleeps: Sleeps) -> None:
+    # GIVEN an invocation with 20 s left, shorter than one attempt may take (its 60 s timeout and 10 to connect)
+    fake = FakeOpenAIChat(reply=answer())
+    filler = openai_filler(fake, sleeps)
+    # WHEN the filler fills THEN it asks nothing and fails transiently, so the message returns with time
+    with pytest.raises(DependencyUnavailable, match="no time left"):
+        filler.fill(nothing_found(), DECLARATIONS, PAGES, deadline=time.monotonic() + 20)
+    assert (fake.requests, sleeps) == ([], [])
+    # AND a server asking to wait a minute, with 100 s left, is not waited for
+    waiting = FakeOpenAIChat(reply=answer(), scripted=[rate_limited(Retry_After="60")])
+    with pytest.raises(DependencyUnavailable, match="longer than this invocation has"):
+        openai_filler(waiting, sleeps).fill(nothing_found(), DECLARATIONS, PAGES, deadline=time.monotonic() + 100)
+    assert (len(waiting.requests), sleeps) == (1, [])
+
+
 def test_timeouts_and_server_errors_are_retried_with_backoff(sleeps: Sleeps) -> None:
     fake = FakeOpenAIChat(reply=answer(), scripted=[httpx.ReadTimeout("slow"), server_error(503)])
     filled = openai_filler(fake, sleeps).fill(nothing_found(), DECLARATIONS, PAGES)
@@ -491,7 +507,8 @@ def test_a_bad_request_is_permanent_without_the_providers_message(sleeps: Sleeps
     # GIVEN a server that refuses the request with a message quoting the document
     refusal = error(400, "Invalid prompt: 'Jordan Rivera' ...", "invalid_request_error", "context_length_exceeded")
     fake = FakeOpenAIChat(scripted=[refusal])
-    # WHEN the filler asks THEN the document fails for good, at once, naming the status and code but not the text
+    # WHEN the filler asks THEN it fails for good (the chunk stage keeps the rules' fields and notes it), at once,
+    # naming the status and code but not the text
     with pytest.raises(PermanentError) as caught:
         openai_filler(fake, sleeps).fill(nothing_found(), DECLARATIONS, PAGES)
     assert "400, type invalid_request_error, code context_length_exceeded" in str(caught.value)

@@ -9,8 +9,9 @@ then names the chunk that holds each value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from docintake.fields.model import (
@@ -42,13 +43,17 @@ __all__ = [
     "ValueKind",
     "attach_chunks",
     "extract_document_fields",
+    "extract_in_stage",
 ]
 
 
 class FieldsFiller(Protocol):
-    """Fills what the rules missed (``fields.llm``): returns ``found`` with values added, never replaced."""
+    """Fills what the rules missed (``fields.llm``): returns ``found`` with values added, never replaced; starts
+    nothing that could outlast ``deadline`` (time.monotonic())."""
 
-    def fill(self, found: DocumentFields, markdown: str, page_map: PageMap) -> DocumentFields: ...
+    def fill(
+        self, found: DocumentFields, markdown: str, page_map: PageMap, *, deadline: float = math.inf
+    ) -> DocumentFields: ...
 
 
 def extract_document_fields(
@@ -68,6 +73,53 @@ def extract_document_fields(
     if chunks and document_id is not None:
         found = attach_chunks(found, chunks, document_id)
     return found
+
+
+def extract_in_stage(
+    markdown: str,
+    page_map: PageMap,
+    *,
+    chunks: Sequence[Chunk],
+    document_id: UUID,
+    filler: FieldsFiller | None,
+    deadline: float,
+) -> DocumentFields:
+    """The chunk stage's extraction. Fields enrich a document; they never stop it being searchable:
+
+    - a bug in the rules (any exception) leaves the document typed ``other`` with no fields and the note
+      ``rules_failed:<exception type>``: retrying would fail the same way every time;
+    - a model that refuses the request for good (a wrong model name, a request it will never take) leaves
+      the rules' fields with the note ``llm_failed:<code>``;
+    - a model that is unavailable now (throttled, down, out of this invocation's time) raises its
+      TransientError: the stage is retried, then dead-lettered, and a replay extracts again.
+
+    Each degradation is logged (the exception's type and code, never document text) and counted
+    (``FieldsExtractionDegraded`` by ``reason``)."""
+    from docintake.errors import PermanentError
+    from docintake.metrics import emit
+
+    try:
+        found = extract_document_fields(markdown, page_map)
+    except Exception as error:  # any bug at all: see the docstring, the document goes on without fields
+        reason = f"rules_failed:{type(error).__name__}"
+        _logger().warning("fields rules failed", extra={"error": type(error).__name__})
+        emit("FieldsExtractionDegraded", 1, dimensions={"reason": "rules_failed"})
+        found = DocumentFields(document_type=InsuranceDocumentType.OTHER, document_type_confidence=0.0, notes=[reason])
+    else:
+        if filler is not None:
+            try:
+                found = filler.fill(found, markdown, page_map, deadline=deadline)
+            except PermanentError as error:
+                _logger().warning("fields llm failed", extra={"error_code": error.code})
+                emit("FieldsExtractionDegraded", 1, dimensions={"reason": "llm_failed"})
+                found = found.model_copy(update={"notes": [*found.notes, f"llm_failed:{error.code}"]})
+    return attach_chunks(found, chunks, document_id)
+
+
+def _logger() -> Any:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service="docintake", child=True)
 
 
 def attach_chunks(found: DocumentFields, chunks: Sequence[Chunk], document_id: UUID) -> DocumentFields:

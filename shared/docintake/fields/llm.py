@@ -47,6 +47,7 @@ provider's error message (it may quote the input) or the model's answer.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -297,7 +298,7 @@ class ChatTransport(Protocol):
     @property
     def provider(self) -> str: ...
 
-    def complete(self, system: str, user: str, schema: dict[str, Any]) -> str: ...
+    def complete(self, system: str, user: str, schema: dict[str, Any], *, deadline: float = math.inf) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,9 @@ class LLMFieldsFiller:
     # whose labels repeat the declarations'. The cut bounds the request's cost and time. As the rules read.
     max_chars: int = HEAD_CHARS
 
-    def fill(self, found: DocumentFields, markdown: str, page_map: PageMap) -> DocumentFields:
+    def fill(
+        self, found: DocumentFields, markdown: str, page_map: PageMap, *, deadline: float = math.inf
+    ) -> DocumentFields:
         request = _request_for(found)
         if request is None:
             return found
@@ -318,7 +321,7 @@ class LLMFieldsFiller:
         user = _user_prompt(request, document, truncated=len(markdown) > self.max_chars)
         try:
             answer = _Answer.model_validate_json(
-                _json_text(self.transport.complete(SYSTEM_PROMPT, user, _answer_schema(request)))
+                _json_text(self.transport.complete(SYSTEM_PROMPT, user, _answer_schema(request), deadline=deadline))
             )
         except (UnusableAnswer, ValidationError) as exc:
             reason = exc.reason if isinstance(exc, UnusableAnswer) else "not_the_schema"
@@ -528,9 +531,20 @@ class _Retry(Exception):
         self.delay = delay
 
 
-def _with_retries(once: Callable[[], _T], *, provider: str, sleep: Callable[[float], None]) -> _T:
-    """``once()``, tried again while it raises _Retry, MAX_ATTEMPTS times in all; then the queue retries."""
+def _with_retries(
+    once: Callable[[], _T],
+    *,
+    provider: str,
+    sleep: Callable[[float], None],
+    attempt_seconds: float,
+    deadline: float = math.inf,
+) -> _T:
+    """``once()``, tried again while it raises _Retry, MAX_ATTEMPTS times in all; then the queue retries. No
+    attempt starts that could outlast ``deadline`` (time.monotonic()), nor a wait that would leave no time for
+    one: the stage then fails transiently and its message comes back to an invocation with time."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        if time.monotonic() + attempt_seconds > deadline:
+            raise DependencyUnavailable(f"no time left for the fields LLM ({provider}) in this invocation")
         try:
             return once()
         except _Retry as retry:
@@ -539,6 +553,10 @@ def _with_retries(once: Callable[[], _T], *, provider: str, sleep: Callable[[flo
                     f"the fields LLM ({provider}) failed {MAX_ATTEMPTS} times (last: {retry.reason})"
                 ) from retry
             delay = backoff_seconds(attempt) if retry.delay is None else retry.delay
+            if time.monotonic() + delay + attempt_seconds > deadline:
+                raise DependencyUnavailable(
+                    f"the fields LLM ({provider}) asks to wait longer than this invocation has (last: {retry.reason})"
+                ) from retry
             logger.warning(
                 "fields llm retry", extra={"provider": provider, "reason": retry.reason, "delay_seconds": delay}
             )
@@ -592,8 +610,10 @@ class OpenAIChat:
     client: httpx.Client = field(repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     provider: str = "openai"
+    # The longest one attempt can take (the client's timeout): no attempt starts without this much time left.
+    attempt_seconds: float = 30.0
 
-    def complete(self, system: str, user: str, schema: dict[str, Any]) -> str:
+    def complete(self, system: str, user: str, schema: dict[str, Any], *, deadline: float = math.inf) -> str:
         payload = {
             "model": self.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
@@ -603,7 +623,13 @@ class OpenAIChat:
                 "json_schema": {"name": "policy_fields", "strict": True, "schema": schema},
             },
         }
-        response = _with_retries(lambda: self._post(payload), provider=self.provider, sleep=self.sleep)
+        response = _with_retries(
+            lambda: self._post(payload),
+            provider=self.provider,
+            sleep=self.sleep,
+            attempt_seconds=self.attempt_seconds,
+            deadline=deadline,
+        )
         try:
             completion = _ChatCompletion.model_validate_json(response.content)
         except ValidationError:
@@ -697,10 +723,17 @@ class BedrockConverse:
     client: BedrockConverseClient = field(repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     provider: str = "bedrock"
+    attempt_seconds: float = 30.0
 
-    def complete(self, system: str, user: str, schema: dict[str, Any]) -> str:
+    def complete(self, system: str, user: str, schema: dict[str, Any], *, deadline: float = math.inf) -> str:
         instruction = f"{system}\n\nThe JSON schema of your answer:\n{json.dumps(schema)}"
-        response = _with_retries(lambda: self._converse(instruction, user), provider=self.provider, sleep=self.sleep)
+        response = _with_retries(
+            lambda: self._converse(instruction, user),
+            provider=self.provider,
+            sleep=self.sleep,
+            attempt_seconds=self.attempt_seconds,
+            deadline=deadline,
+        )
         try:
             answer = _ConverseAnswer.model_validate(response)
         except ValidationError:
@@ -780,9 +813,13 @@ def build_fields_filler(
             base_url=settings.openai_base_url.rstrip("/"),
             client=http_client or httpx.Client(timeout=timeout),
             sleep=sleep,
+            attempt_seconds=settings.fields_llm_timeout_seconds + 10.0,
         )
     else:
         transport = BedrockConverse(
-            model=model, client=bedrock_client or bedrock_converse_client(settings), sleep=sleep
+            model=model,
+            client=bedrock_client or bedrock_converse_client(settings),
+            sleep=sleep,
+            attempt_seconds=settings.fields_llm_timeout_seconds + 10.0,
         )
     return LLMFieldsFiller(transport=transport, max_chars=settings.fields_llm_max_chars)
