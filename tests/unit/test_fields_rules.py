@@ -470,3 +470,44 @@ def test_an_endorsement_schedule_pointing_at_the_declarations_is_no_coverage() -
         "| 1 | As shown in the Declarations | $27,500 | $13.00 |\n"
     )
     assert [row.name for row in extract_document_fields(markdown, ONE_PAGE).coverages] == ["A. Dwelling"]
+
+
+# Review findings: a policy form's defined terms are not labels; a parenthesised amount is not a credit; scaled
+# amounts keep their scale in lines too; a property policy's deductible lines give no health-plan fields; dashes
+# of every kind inside a policy number or a coverage's name.
+def test_a_forms_defined_terms_are_not_labels() -> None:
+    markdown = (
+        "# COMMERCIAL GENERAL LIABILITY COVERAGE FORM\n\n"
+        "Throughout this policy the words you and your refer to the Named Insured shown in the Declarations, and any "
+        "other person or organization qualifying as a Named Insured under this policy. If the Company pays a claim "
+        "under this policy, the Named Insured shall reimburse the Company.\n"
+    )
+    assert extract_document_fields(markdown, ONE_PAGE).fields == {}
+
+
+def test_amounts_in_parentheses_and_with_scales() -> None:
+    assert find_money("1% of Coverage A ($2,500)").value == "2500.00"  # type: ignore[union-attr]
+    assert find_money("-$48.00 credit").value == "-48.00"  # type: ignore[union-attr]
+    assert find_money("$1.125 million").value == "1125000.00"  # type: ignore[union-attr]
+    assert find_money("$100k").value == "100000.00"  # type: ignore[union-attr]
+    assert find_money("$1,000.555") is None
+    markdown = "## LIMITS OF INSURANCE\n\nEACH OCCURRENCE LIMIT $1.5 million\n\nGENERAL AGGREGATE LIMIT $2M\n"
+    rows = extract_document_fields(markdown, ONE_PAGE).coverages
+    assert [(row.name, row.limit.value if row.limit else None) for row in rows] == [
+        ("EACH OCCURRENCE LIMIT", "1500000.00"),
+        ("GENERAL AGGREGATE LIMIT", "2000000.00"),
+    ]
+
+
+def test_a_homeowners_deductible_table_gives_no_health_plan_fields() -> None:
+    markdown = (
+        "# HOMEOWNERS POLICY DECLARATIONS\n\nPolicy Number: HO3\u20111234567\n\n"
+        "| Coverage | Limit | Premium |\n| --- | --- | --- |\n| Coverage A \u2013 Dwelling | $300,000 | $900.00 |\n"
+        "| Section I Deductible | $1,000 |  |\n\nDeductibles: $1,000 All Other Perils; $5,000 Windstorm or Hail\n"
+    )
+    found = extract_document_fields(markdown, ONE_PAGE)
+    assert found.document_type is InsuranceDocumentType.HOMEOWNERS
+    assert {name.value for name in found.fields} == {"policy_number", "deductible"}
+    number = found.fields[FieldName.POLICY_NUMBER]
+    assert (number.value, number.text) == ("HO3-1234567", "HO3\u20111234567")
+    assert [row.name for row in found.coverages] == ["Coverage A \u2013 Dwelling"]

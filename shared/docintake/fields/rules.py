@@ -48,9 +48,11 @@ HEAD_CHARS: Final = 40_000
 # Normalising what is written
 # ----------------------------------------------------------------------------------------------------
 
+# "-$48.00" is a credit; "($2,500)" is an aside ("1% of Coverage A ($2,500)"), not a negative. "$1.125 million" and
+# "$2M" are scaled; an amount with more than two decimals and no scale is no amount.
 _MONEY: Final = re.compile(
-    r"(?P<neg>(?<![\w$])[-\u2212(])?(?:\$|USD\s?)\s?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?(?!\d)"
-    r"(?P<scale>\s?(?:million|mil\b|m\b|k\b))?",
+    r"(?P<neg>(?<![\w$])[-\u2212])?(?:\$|USD\s?)\s?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)"
+    r"(?:(?:\.(?P<fraction>\d+))?(?P<scale>\s?(?:million|mil\b|m\b|k\b))|\.(?P<cents>\d{1,2})(?!\d)|(?![.,]?\d))",
     re.IGNORECASE,
 )
 _PERCENT: Final = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s?%")
@@ -78,7 +80,7 @@ _MONTHS: Final = {
 _MONTH_NAME: Final = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATE: Final = re.compile(
     r"(?<![\d/])(?P<m>\d{1,2})[/.-](?P<d>\d{1,2})[/.-](?P<y>\d{4}|\d{2})(?![\d/])"
-    r"|(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"
+    r"|(?P<iy>\d{4})[-/](?P<im>\d{1,2})[-/](?P<id>\d{1,2})(?!\d)"
     rf"|\b(?P<mn>{_MONTH_NAME})\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<my>\d{{4}})"
     rf"|\b(?P<dd>\d{{1,2}})\s+(?P<dm>{_MONTH_NAME})\.?,?\s+(?P<dy>\d{{4}})",
     re.IGNORECASE,
@@ -109,19 +111,16 @@ def all_money(text: str) -> list[Found]:
 
 
 def _money_found(match: re.Match[str]) -> Found:
-    amount = Decimal(match["whole"].replace(",", "") + "." + (match["cents"] or "0").ljust(2, "0"))
-    scale = (match["scale"] or "").strip().lower()
-    if scale in {"million", "mil", "m"}:
-        amount *= 1_000_000
-    elif scale == "k":
-        amount *= 1_000
-    negative = match["neg"] is not None
-    if negative:
+    whole = match["whole"].replace(",", "")
+    if match["scale"]:
+        factor = 1_000 if match["scale"].strip().lower() == "k" else 1_000_000
+        amount = Decimal(f"{whole}.{match['fraction'] or '0'}") * factor
+    else:
+        amount = Decimal(f"{whole}.{(match['cents'] or '0').ljust(2, '0')}")
+    if match["neg"]:
         amount = -amount
-    begin = match.start("neg") if negative else match.start() + len(match["neg"] or "")
-    end = match.end("scale") if scale else match.end("cents") if match["cents"] else match.end("whole")
-    if negative and match["neg"] == "(" and match.string[end : end + 1] == ")":
-        end += 1
+    begin = match.start()
+    end = match.end("scale") if match["scale"] else match.end("cents") if match["cents"] else match.end("whole")
     return Found(f"{amount:.2f}", match.string[begin:end], begin, end, currency="USD")
 
 
@@ -311,9 +310,23 @@ def _label_kind(match: re.Match[str]) -> FieldName | str:
 
 
 def _printed_as_label(match: re.Match[str]) -> bool:
-    """Prose says "the named insured"; a label is printed "Named Insured", "NAMED INSURED" or "Named insured:"."""
+    """Prose says "the named insured", and a form's defined terms "the Named Insured shown in the Declarations"
+    or "If the Company pays"; a label is printed "Named Insured", "NAMED INSURED" or "Named insured:"."""
     word = match.group(0).strip()
-    return word[:1].isupper() or word.rstrip().endswith(":")
+    if not (word[:1].isupper() or word.endswith(":")):
+        return False
+    if word.endswith(":"):
+        return True
+    before = match.string[max(match.start() - 12, 0) : match.start()]
+    after = match.string[match.end() : match.end() + 12]
+    return not (_DETERMINER_BEFORE.search(before) or _VERB_AFTER.match(after))
+
+
+_DETERMINER_BEFORE: Final = re.compile(r"\b(?:the|a|an|any|each|every|your|our|such|that|this|no|other)\s+$", re.I)
+_VERB_AFTER: Final = re.compile(
+    r"(?:shown|named|listed|means|includes?|shall|must|will|may|pays?|is|are|has|have|agrees?|does|who|which)\b",
+    re.IGNORECASE,
+)
 
 
 def _inside_a_name(text: str, match: re.Match[str]) -> bool:
@@ -417,7 +430,10 @@ def _label_over_value(label: re.Match[str], block: Block, following: list[Block]
 
 # A policy number: tokens of capitals, digits and separators ("HO3-7943371-26", "CA 12 345 678"), at least one
 # digit among them; a word in lower case ends it.
-_POLICY_NUMBER: Final = re.compile(r"[A-Z0-9][A-Z0-9\-/.#]*(?![^\s,;])(?:[ ][A-Z0-9][A-Z0-9\-/.]*(?![^\s,;]))*")
+_POLICY_NUMBER: Final = re.compile(
+    r"[A-Z0-9][A-Z0-9\-\u2010-\u2015\u2212/.#]*(?![^\s,;])(?:[ ][A-Z0-9][A-Z0-9\-\u2010-\u2015\u2212/.]*(?![^\s,;]))*"
+)
+_DASHES: Final = re.compile("[\u2010-\u2015\u2212]")
 _NAME_END: Final = re.compile(r"\s{2,}|\s[-–]\s|,\s*(?=\d)|\s(?=\d{2,}\s)|;")
 
 
@@ -436,15 +452,17 @@ def _field_value(field: FieldName, labelled: Labelled) -> Placed | None:
         if match is None or not re.search(r"\d", match.group(0)):
             return None
         number = match.group(0).rstrip(".-/")
-        return _value(number, number, labelled.start + match.start(), 0.9)
+        placed = _value(number, number, labelled.start + match.start(), 0.9)
+        # The value with plain hyphens (a PDF's U+2011 or an en dash), the text as printed.
+        return Placed(placed.value.model_copy(update={"value": re.sub(_DASHES, "-", number)}), placed.start)
     if field is FieldName.NAMED_INSURED:
         name = _without_address(clean_name(_NAME_END.split(text, maxsplit=1)[0]))
-        if not name or not re.search(r"[A-Za-z]{2}", name) or len(name) > 120:
+        if not name or not re.search(r"[A-Za-z]{2}", name) or len(name) > 120 or name[:1].islower():
             return None
         return _value(name, name, labelled.start, 0.85)
     if field is FieldName.INSURER:
         name = clean_name(_NAME_END.split(text, maxsplit=1)[0])
-        if not re.search(r"[A-Za-z]{3}", name) or len(name) > 100:
+        if not re.search(r"[A-Za-z]{3}", name) or len(name) > 100 or name[:1].islower():
             return None
         return _value(name, name, labelled.start, 0.85)
     if field in (FieldName.EFFECTIVE_DATE, FieldName.EXPIRATION_DATE):
@@ -531,7 +549,9 @@ def extract_with_rules(markdown: str, page_map: PageMap) -> DocumentFields:
             if placed is not None:
                 found.add(labelled.kind, placed)
     coverages = _coverages(found, tables) or _coverage_lines(found, blocks)
-    if document_type is InsuranceDocumentType.SUMMARY_OF_BENEFITS or _has_sbc_questions(tables, blocks):
+    if document_type is InsuranceDocumentType.SUMMARY_OF_BENEFITS or (
+        document_type is InsuranceDocumentType.OTHER and _has_sbc_questions(tables, blocks)
+    ):
         _benefit_summary(found, head, tables, blocks)
     if FieldName.INSURER not in found.fields:
         _insurer_from_title(found, head)
@@ -559,7 +579,10 @@ _LIMIT_HEADER: Final = re.compile(r"\blimits?\b|amount of insurance|sum insured"
 _DEDUCTIBLE_HEADER: Final = re.compile(r"deductible", re.IGNORECASE)
 _PREMIUM_HEADER: Final = re.compile(r"premium|cost", re.IGNORECASE)
 # An endorsement's schedule that points back at the declarations names no coverage of its own.
-_REFERENCE_ONLY: Final = re.compile(r"\s*(?:as shown|see|refer to)\b.*\bdeclarations?\b", re.IGNORECASE)
+# And a deductible printed among the limits is the policy's deductible (fields.deductible), not a coverage.
+_NOT_A_COVERAGE: Final = re.compile(
+    r"\s*(?:as shown|see|refer to)\b.*\bdeclarations?\b|.*\bdeductibles?\b", re.IGNORECASE
+)
 _TOTAL_ROW: Final = re.compile(r"^\s*total\b.*\bpremium\b|^\s*total\s*$|^\s*premium total\b", re.IGNORECASE)
 
 
@@ -582,7 +605,7 @@ def _coverages(found: _Collector, tables: list[Table]) -> list[Coverage]:
         deductible = _column(header, _DEDUCTIBLE_HEADER, {name, limit})
         premium = _column(header, _PREMIUM_HEADER, {name, limit, deductible or -1})
         for row in table.rows:
-            if len(row) <= limit or not row[name].text or _REFERENCE_ONLY.match(row[name].text):
+            if len(row) <= limit or not row[name].text or _NOT_A_COVERAGE.match(row[name].text):
                 continue
             label = row[name].text
             if _TOTAL_ROW.search(label):
@@ -608,10 +631,11 @@ def _coverages(found: _Collector, tables: list[Table]) -> list[Coverage]:
 # $250,000", "Bodily Injury Liability: $100,000 each person / $300,000 each accident"; in a run, each line's
 # name begins where the previous amount's words end.
 _COVERAGE_LINE: Final = re.compile(
-    r"(?P<name>(?:Coverage [A-F]\b\s*[-\u2013:]?\s*)?[A-Z][A-Za-z&/'\u2019,. -]{2,80}?"
+    r"(?P<name>(?:Coverage [A-F]\b\s*[-\u2010-\u2015\u2212:]?\s*)?[A-Z][A-Za-z&/'\u2019,. \u2010-\u2015\u2212-]{2,80}?"
     r"(?:\blimits?\b|\bliability\b|\bdwelling\b|\bstructures\b|\bproperty\b|\bloss of use\b|\bpayments\b"
     r"|\binjury\b|\bdamage\b|\bexpense\b|\bcollision\b|\bcomprehensive\b|\bmotorists?\b)"
-    r"(?:\s*\([^)]{0,80}\))?)\s*[:.]*\s*(?P<limit>(?:\$|USD)\s?[\d,]+(?:\.\d{2})?(?:[^$\n]{0,40}?/\s*\$\s?[\d,]+)?"
+    r"(?:\s*\([^)]{0,80}\))?)\s*[:.]*\s*(?P<limit>(?:\$|USD)\s?[\d,]+(?:\.\d+)?(?:\s?(?:million|mil|m|k)\b)?"
+    r"(?:[^$\n]{0,40}?/\s*\$\s?[\d,]+(?:\.\d+)?(?:\s?(?:million|mil|m|k)\b)?)?"
     r"(?:\s+(?:each|per|any one|aggregate)\b[\w ]{0,20}?(?=\s+[A-Z]|$|[.;]))?)",
     re.IGNORECASE,
 )
