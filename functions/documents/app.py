@@ -20,7 +20,9 @@ from docintake.runtime import build_pipeline
 
 logger = function_logger()
 tracer = function_tracer()
-pipeline = build_pipeline("DocumentsFunction")
+# S3 and SQS only for a delete or a retry: built when one first needs them, not at every cold start (listing,
+# status and fields read the database alone).
+pipeline = build_pipeline("DocumentsFunction", on_first_use={"s3", "sqs"})
 app = APIGatewayHttpResolver()
 
 

@@ -12,7 +12,9 @@ from docintake.runtime import build_pipeline
 
 logger = function_logger()
 tracer = function_tracer()
-pipeline = build_pipeline("UploadFunction")
+# S3 at start: every request presigns its PUT with it (docs/decisions.md, API cold start). SQS never: no upload
+# sends a stage message (validation starts from S3's event), so that client is built only if something uses it.
+pipeline = build_pipeline("UploadFunction", on_first_use={"sqs"})
 app = APIGatewayHttpResolver()
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, Literal
 
 from docintake.aws import lambda_client, s3_client, secrets_client, sqs_client
 from docintake.config import Settings, load_settings
@@ -12,10 +12,14 @@ from docintake.context import Context
 from docintake.db import Database, database_url_from_secret
 
 
-def build_pipeline(function_name: str) -> Context:
-    """A stage's or an API function's wiring: its role's database, S3 and SQS."""
+def build_pipeline(function_name: str, *, on_first_use: Collection[Literal["s3", "sqs"]] = ()) -> Context:
+    """A stage's or an API function's wiring: its role's database, S3 and SQS. The clients named in
+    ``on_first_use`` are built when a request first uses them, not at start: for an API function, whose cold start
+    a user waits for, and which seldom or never needs them (aws.ClientOnFirstUse)."""
     settings = load_settings()
-    return Context(settings, build_database(settings), s3_client(), sqs_client(), function_name)
+    s3 = s3_client(on_first_use="s3" in on_first_use)
+    sqs = sqs_client(on_first_use="sqs" in on_first_use)
+    return Context(settings, build_database(settings), s3, sqs, function_name)
 
 
 def build_database(settings: Settings) -> Database:

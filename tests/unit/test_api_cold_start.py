@@ -70,14 +70,23 @@ EXCLUDED = {
 }
 HANDLER_DIRECTORIES = {"UploadFunction": "upload", "DocumentsFunction": "documents", "SearchFunction": "search"}
 
-# Prints the loaded modules that were excluded, and whether boto3 built a client (its default session exists).
+# Prints the loaded modules that were excluded, whether boto3 built a client through its default session, and which
+# of the function's S3 and SQS clients exist (built at start; one built on first use is not, until a request uses it).
 PROBE = """
 import json, sys
 excluded = json.loads(sys.argv[1])
 import app
 import boto3
+from docintake.aws import ClientOnFirstUse
 loaded = sorted(m for m in excluded if m in sys.modules or any(k.startswith(m + ".") for k in sys.modules))
-print(json.dumps({"loaded": loaded, "boto3_client": boto3.DEFAULT_SESSION is not None}))
+pipeline = getattr(app, "pipeline", None)
+clients = [getattr(pipeline, name, None) for name in ("s3", "sqs")]
+built = [
+    name
+    for name, client in zip(("s3", "sqs"), clients)
+    if client is not None and not (isinstance(client, ClientOnFirstUse) and not client.built)
+]
+print(json.dumps({"loaded": loaded, "boto3_client": boto3.DEFAULT_SESSION is not None, "built": built}))
 """
 
 
@@ -129,8 +138,19 @@ def test_search_builds_no_aws_client_and_traces_httpx_only_for_an_http_embedder(
     # GIVEN SearchFunction with the default embedder (MiniLM, offline) and with the OpenAI-compatible one
     # WHEN each is imported
     # THEN the default built no boto3 client (no S3, no SQS: search reads the database only) and left httpx alone
-    assert probes["SearchFunction"] == {"loaded": [], "boto3_client": False}
+    assert probes["SearchFunction"] == {"loaded": [], "boto3_client": False, "built": []}
     # AND the OpenAI-compatible embedder's httpx is loaded (and traced), as its requests go over it
     assert probes["SearchFunction+openai"]["loaded"] == ["httpx"]
     # AND the probe does see a client where one is built: Upload's S3 client, which presigns its URLs
     assert probes["UploadFunction"]["boto3_client"] is True
+
+
+def test_upload_builds_only_its_s3_client_and_documents_builds_none_at_start(probes: dict[str, dict]) -> None:
+    # GIVEN UploadFunction, which presigns a PUT with S3 on every request and never sends to SQS, and
+    # DocumentsFunction, which needs S3 and SQS only to delete a document or retry it
+    # WHEN each is imported, as on a cold start
+    # THEN Upload built its S3 client and not its SQS one
+    assert probes["UploadFunction"]["built"] == ["s3"]
+    # AND Documents built neither: each is built when a delete or a retry first uses it
+    assert probes["DocumentsFunction"]["built"] == []
+    assert probes["DocumentsFunction"]["boto3_client"] is False

@@ -1,15 +1,19 @@
-"""What a handler wires at cold start (runtime.py, db.py): the database URL from DATABASE_URL or an RDS-style secret,
-an unreachable database as a transient error with its code, and the asynchronous invoke of ValidateFunction."""
+"""What a handler wires at cold start (runtime.py, db.py, aws.py): the database URL from DATABASE_URL or an RDS-style
+secret, an unreachable database as a transient error with its code, the asynchronous invoke of ValidateFunction, and
+the clients an API function builds on first use rather than at start."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
+import boto3
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from docintake import runtime
+from docintake import aws, runtime
 from docintake.config import Settings
 from docintake.db import Database
 from docintake.errors import DependencyUnavailable, TransientError
@@ -104,3 +108,69 @@ def test_validate_is_invoked_asynchronously_with_the_event_as_json(monkeypatch: 
     assert calls[0]["FunctionName"] == "docintake-ValidateFunction"
     assert calls[0]["InvocationType"] == "Event"
     assert json.loads(calls[0]["Payload"]) == event
+
+
+class CountingSession:
+    """A boto3 session that counts the clients built, slowly, so that first uses at once overlap."""
+
+    def __init__(self) -> None:
+        self.built: list[tuple[str, dict[str, Any]]] = []
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        time.sleep(0.05)
+        self.built.append((service, kwargs))
+        return FakeQueueClient()
+
+
+class FakeQueueClient:
+    def get_queue_url(self, *, QueueName: str) -> dict[str, str]:  # boto3 spells it QueueName
+        return {"QueueUrl": f"http://queues/{QueueName}"}
+
+
+def test_a_client_on_first_use_is_built_once_with_the_endpoint_and_region_of_its_wiring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session = CountingSession()
+    monkeypatch.setattr(aws, "_first_use_session", lambda: session)
+    # GIVEN an SQS client to be built on first use, wired where the local stack's endpoint and a region are set
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    sqs = aws.sqs_client(on_first_use=True)
+    assert isinstance(sqs, aws.ClientOnFirstUse) and not sqs.built and session.built == []
+    # AND the variables are gone by the time a request uses it (the local stack sets them only at a module's load)
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    # WHEN eight requests use it at once
+    answers: list[str] = []
+    threads = [
+        threading.Thread(target=lambda n=n: answers.append(sqs.get_queue_url(QueueName=f"q{n}")["QueueUrl"]))
+        for n in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN one client was built, against the endpoint and region of its wiring, and every request was answered by it
+    assert session.built == [
+        ("sqs", {"endpoint_url": "http://127.0.0.1:4566", "region_name": "eu-west-1", "config": aws._RETRIES})
+    ]
+    assert sqs.built and sorted(answers) == [f"http://queues/q{n}" for n in range(8)]
+
+
+def test_an_s3_client_on_first_use_is_a_real_path_style_client_outside_boto3s_default_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # GIVEN S3 built on first use, wired against a local endpoint
+    s3 = aws.s3_client(on_first_use=True)
+    assert repr(s3) == "<s3 client, built on first use>"
+    # WHEN its first attribute is read
+    meta = s3.meta
+    # THEN it is S3 on that endpoint, path-style as at start, from a session of its own (boto3's default one is not
+    # thread-safe, and no default session was made)
+    assert (meta.service_model.service_name, meta.endpoint_url) == ("s3", "http://127.0.0.1:4566")
+    assert meta.config.s3 == {"addressing_style": "path"}
+    assert boto3.DEFAULT_SESSION is None
+    assert repr(s3) == "<s3 client, built>"
