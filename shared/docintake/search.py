@@ -14,17 +14,18 @@ The units are OR-ed: a question in a user's own words never has all of its words
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, LiteralString
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from docintake import glossary as insurance_glossary
 from docintake.db import Database, Row
@@ -83,13 +84,18 @@ class FieldFilter(BaseModel):
     ``{"field": "deductible", "op": "lte", "value": 1000}`` or ``{"field": "document_type", "op": "eq",
     "value": "homeowners"}``. Amounts (money, copays, coinsurance percentages) compare as numbers and take
     every operator; dates compare as dates; text and the document type only by ``eq``, text ignoring case.
-    A document without the field, or whose value is not a number (or a date), does not match."""
+    A cost share (primary_care, specialist, emergency_room, generic_drugs) is written with its unit: "$40" finds
+    copays (and no charge), "20%" coinsurance; a bare number is refused, as a $40 copay and 40% coinsurance
+    are not comparable. A document without the field, or whose value is not a number (or a date), does not
+    match."""
 
     model_config = ConfigDict(extra="forbid")
 
     field: FieldName | Literal["document_type"]
     op: FieldOp = FieldOp.EQ
     value: str | int | float
+    # For a cost share, the kinds its unit names (set from the value).
+    _cost_shares: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _normalised(self) -> FieldFilter:
@@ -99,7 +105,14 @@ class FieldFilter(BaseModel):
             raise ValueError(f"{self.field} compares only with eq")
         if self.field == "document_type":
             value = InsuranceDocumentType(raw.lower()).value  # a ValueError names the bad type
-        elif kind in (ValueKind.MONEY, ValueKind.COST_SHARE):
+        elif kind is ValueKind.COST_SHARE:
+            if not (raw.startswith("$") or raw.endswith("%")):
+                raise ValueError(
+                    f"{self.field} needs its unit: a copay in dollars ($40) or coinsurance in percent (20%)"
+                )
+            self._cost_shares = ("copay", "no_charge") if raw.startswith("$") else ("coinsurance",)
+            value = _number(raw)
+        elif kind is ValueKind.MONEY:
             value = _number(raw)
         elif kind is ValueKind.DATE:
             value = date.fromisoformat(raw).isoformat()
@@ -119,13 +132,9 @@ class FieldFilter(BaseModel):
 def _number(raw: str) -> str:
     """An amount as written ("1,000", "$1,000.00", "20%") as the decimal string the fields store."""
     cleaned = raw.replace(",", "").removeprefix("$").removesuffix("%").strip()
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"{raw!r} is not a number") from None
-    if not number.is_finite():
-        raise ValueError(f"{raw!r} is not a number")
-    return str(number)
+    if not re.fullmatch(r"-?\d{1,15}(?:\.\d{1,6})?", cleaned):  # no exponent: 1e1000000 would overflow numeric
+        raise ValueError(f"{raw!r} is not an amount (up to 15 digits, 6 decimals)")
+    return str(Decimal(cleaned))
 
 
 # Per kind (None: the document type), a field filter's condition; {stored} is the stored value's text. An
@@ -138,7 +147,9 @@ _FIELD_CONDITIONS: dict[ValueKind | None, LiteralString] = {
     " THEN {stored}::date {op} %({value})s::date END",
     ValueKind.TEXT: "lower({stored}) {op} lower(%({value})s)",
 }
-_FIELD_CONDITIONS[ValueKind.COST_SHARE] = _FIELD_CONDITIONS[ValueKind.MONEY]
+_FIELD_CONDITIONS[ValueKind.COST_SHARE] = (
+    _FIELD_CONDITIONS[ValueKind.MONEY] + " AND (f.fields -> %({name})s ->> 'cost_share') = ANY(%({units})s)"
+)
 
 
 def field_conditions(filters: Sequence[FieldFilter], params: dict[str, Any]) -> sql.Composable:
@@ -151,9 +162,15 @@ def field_conditions(filters: Sequence[FieldFilter], params: dict[str, Any]) -> 
         name, value = f"field_{index}", f"field_value_{index}"
         params[name], params[value] = str(condition.field), condition.value
         operator = sql.SQL(_OPERATORS[condition.op])
+        units = f"field_units_{index}"
+        params[units] = list(condition._cost_shares)
         stored = sql.SQL("(f.fields -> %({})s ->> 'value')").format(sql.SQL(name))
         template = _FIELD_CONDITIONS[condition.kind]
-        conditions.append(sql.SQL(template).format(stored=stored, op=operator, value=sql.SQL(value)))
+        conditions.append(
+            sql.SQL(template).format(
+                stored=stored, op=operator, value=sql.SQL(value), name=sql.SQL(name), units=sql.SQL(units)
+            )
+        )
     return sql.SQL(
         "EXISTS (SELECT 1 FROM document_fields f WHERE f.document_id = d.id AND f.user_id = d.user_id AND {})"
     ).format(sql.SQL(" AND ").join(conditions))

@@ -370,8 +370,16 @@ def test_deleting_a_document_deletes_its_fields(stack: LocalStack, fake_rules: F
 
 
 def _write_fields(stack: LocalStack, document_id: uuid.UUID, kind: str, **values: str | None) -> None:
-    """A document_fields row with these values (their text as written: the value), as the owner writes it."""
-    fields = {name: {"value": value, "text": value or "n/a", "confidence": 1.0} for name, value in values.items()}
+    """A document_fields row with these values (their text as written: the value), as the owner writes it; a
+    cost share is written "30.00 copay" or "30 coinsurance"."""
+    fields: dict[str, Any] = {}
+    for name, written in values.items():
+        value, _, share = (written or "").partition(" ")
+        if share not in ("copay", "coinsurance"):
+            value, share = written or "", ""
+        fields[name] = {"value": value or None, "text": written or "n/a", "confidence": 1.0}
+        if share:
+            fields[name]["cost_share"] = share
     admin(
         stack,
         "INSERT INTO document_fields (document_id, user_id, document_type, document_type_confidence, fields,"
@@ -400,8 +408,10 @@ def test_search_filters_by_insurance_type_and_by_field_values(stack: LocalStack)
     plan = ingest(stack, FIELDS_POLICY.replace("Clause 2:", "Clause 92:").encode(), "plan.md")
     _write_fields(stack, cheap, "homeowners", deductible="500.00", effective_date="2026-03-01", insurer="Acme Mutual")
     _write_fields(stack, dear, "homeowners", deductible="2500.00", effective_date="2025-03-01", insurer="Other Co")
-    _write_fields(stack, plan, "summary_of_benefits", deductible="1000.00", primary_care="30.00", insurer=None)
-    everything = {str(cheap), str(dear), str(plan)}
+    _write_fields(stack, plan, "summary_of_benefits", deductible="1000.00", primary_care="30.00 copay", insurer=None)
+    coinsured = ingest(stack, FIELDS_POLICY.replace("Clause 3:", "Clause 93:").encode(), "coinsured.md")
+    _write_fields(stack, coinsured, "summary_of_benefits", primary_care="30 coinsurance")
+    everything = {str(cheap), str(dear), str(plan), str(coinsured)}
     assert _search(stack, []) == everything
     # WHEN searching with field filters THEN only the matching documents' chunks come back
     assert _search(stack, [{"field": "document_type", "op": "eq", "value": "homeowners"}]) == {str(cheap), str(dear)}
@@ -411,7 +421,9 @@ def test_search_filters_by_insurance_type_and_by_field_values(stack: LocalStack)
     assert _search(stack, [{"field": "deductible", "op": "eq", "value": "$2,500"}]) == {str(dear)}
     assert _search(stack, [{"field": "effective_date", "op": "gte", "value": "2026-01-01"}]) == {str(cheap)}
     assert _search(stack, [{"field": "insurer", "op": "eq", "value": "acme MUTUAL"}]) == {str(cheap)}
-    assert _search(stack, [{"field": "primary_care", "op": "lte", "value": "40"}]) == {str(plan)}
+    # AND a cost share compares only with its own unit: a $40 copay ceiling never finds 30% coinsurance
+    assert _search(stack, [{"field": "primary_care", "op": "lte", "value": "$40"}]) == {str(plan)}
+    assert _search(stack, [{"field": "primary_care", "op": "lte", "value": "40%"}]) == {str(coinsured)}
     # AND filters combine (all must hold), and a document without the field never matches
     assert _search(
         stack,
@@ -442,7 +454,9 @@ def test_a_stored_value_that_is_not_a_number_or_date_does_not_match_nor_fail_the
         ({"field": "insurer", "op": "lt", "value": "A"}, "insurer compares only with eq"),
         ({"field": "document_type", "op": "gte", "value": "homeowners"}, "compares only with eq"),
         ({"field": "document_type", "value": "policy"}, "'policy' is not a valid InsuranceDocumentType"),
-        ({"field": "deductible", "op": "lte", "value": "a lot"}, "is not a number"),
+        ({"field": "deductible", "op": "lte", "value": "a lot"}, "is not an amount"),
+        ({"field": "deductible", "op": "lte", "value": "1e1000000"}, "is not an amount"),
+        ({"field": "primary_care", "op": "lte", "value": "40"}, "primary_care needs its unit"),
         ({"field": "effective_date", "op": "lt", "value": "03/01/2026"}, "Invalid isoformat"),
         ({"field": "colour", "op": "eq", "value": "red"}, "where.0.field"),
         ({"field": "deductible", "op": "~", "value": "1"}, "where.0.op"),
