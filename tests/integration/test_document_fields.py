@@ -294,18 +294,34 @@ def test_a_model_unavailable_now_retries_the_stage(
     assert count(stack, "document_fields", document_id=ticket.document_id) == 0
 
 
-def test_with_the_rules_as_they_are_every_document_gets_a_row_of_a_known_type(stack: LocalStack) -> None:
-    # GIVEN the real rules WHEN two documents are ingested
-    first = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
-    second = ingest(stack, b"# Claim notes\n\nThe adjuster visited on Monday.\n", "notes.md")
-    # THEN each has its fields row, of a type the schema and the model both know, with well-formed evidence
-    for document_id in (first, second):
-        row = _fields_row(stack, document_id)
-        assert row["document_type"] in {t.value for t in InsuranceDocumentType}
-        stored = DocumentFields.model_validate({key: row[key] for key in DocumentFields.model_fields})
-        chunk_ids = {c["id"] for c in chunks(stack, "id", document_id=document_id)}
-        for evidence in stored.evidence.values():
-            assert evidence.chunk_id in chunk_ids
+def test_with_the_real_rules_the_pipeline_stores_what_the_declarations_say(stack: LocalStack) -> None:
+    # GIVEN the real rules WHEN a declarations page and a note are ingested
+    declarations = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
+    note = ingest(stack, b"# Claim notes\n\nThe adjuster visited on Monday.\n", "notes.md")
+    # THEN the declarations' row holds its values as written, each evidenced in one of its own chunks
+    row = _fields_row(stack, declarations)
+    stored = DocumentFields.model_validate({key: row[key] for key in DocumentFields.model_fields})
+    assert stored.document_type is InsuranceDocumentType.HOMEOWNERS
+    assert {name.value: value.text for name, value in stored.fields.items()} == {
+        "policy_number": POLICY_NUMBER,
+        "named_insured": "Dana Whitfield",
+        "premium": "$1,284.00",
+    }
+    [dwelling] = stored.coverages
+    assert (dwelling.name, dwelling.limit, dwelling.deductible) == (
+        "A. Dwelling",
+        Money(value="350000.00", currency="USD", text="$350,000"),
+        Money(value="1000.00", currency="USD", text="$1,000"),
+    )
+    contents = {c["id"]: c["content"] for c in chunks(stack, "id", "content", document_id=declarations)}
+    for evidence in [*stored.evidence.values(), dwelling.evidence]:
+        assert evidence is not None and evidence.quote in contents[evidence.chunk_id]
+    # AND the note has its row too: nothing found, typed other
+    assert (_fields_row(stack, note)["document_type"], _fields_row(stack, note)["fields"]) == ("other", {})
+    # AND no log line holds a value
+    assert stack.log_file is not None
+    logs = stack.log_file.read_text(encoding="utf-8")
+    assert "Dana Whitfield" not in logs and POLICY_NUMBER not in logs
 
 
 # --- served --------------------------------------------------------------------------------------------------
