@@ -46,6 +46,7 @@ from docintake.chunking import estimate_tokens
 from docintake.config import Settings
 from docintake.errors import DependencyUnavailable, PermanentError
 from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds
+from docintake.provider_errors import BEDROCK_AUTH, BEDROCK_REJECTED, BEDROCK_RETRIED
 from docintake.vocabulary import ErrorCode
 
 logger = Logger(service="docintake", child=True)
@@ -53,19 +54,6 @@ logger = Logger(service="docintake", child=True)
 TITAN_V2_DIMENSIONS = frozenset({256, 512, 1024})
 MAX_INPUT_CHARACTERS = 50_000
 MAX_INPUT_TOKENS = 8192
-
-_RETRIED = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceUnavailableException",
-        "ModelTimeoutException",
-        "InternalServerException",
-        "ModelNotReadyException",
-        "ModelErrorException",
-    }
-)
-_REJECTED = frozenset({"ValidationException", "ResourceNotFoundException"})
-_AUTH = frozenset({"AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException"})
 
 
 class BedrockRuntime(Protocol):
@@ -129,7 +117,7 @@ class BedrockEmbedder:
                 return self._vector(response)
             except ClientError as exc:
                 code = str(exc.response.get("Error", {}).get("Code", "unknown"))
-                if code not in _RETRIED:
+                if code not in BEDROCK_RETRIED:
                     raise _client_error(code) from exc
                 failure: Exception = exc
                 reason = code
@@ -193,8 +181,8 @@ def _in_order(futures: list[Future[list[float]]]) -> list[list[float]]:
 
 
 def _client_error(code: str) -> Exception:
-    if code in _REJECTED:
+    if code in BEDROCK_REJECTED:
         return PermanentError(f"Bedrock rejected the request ({code})", code=ErrorCode.EMBEDDING_REJECTED)
-    if code in _AUTH:
+    if code in BEDROCK_AUTH:
         return DependencyUnavailable(f"Bedrock refused our credentials ({code})", code=ErrorCode.EMBEDDING_AUTH)
     return DependencyUnavailable(f"Bedrock invoke_model failed ({code})", code=ErrorCode.EMBEDDING_UNAVAILABLE)

@@ -60,6 +60,7 @@ from docintake.http_retries import (
     backoff_seconds,
     retry_after_seconds,
 )
+from docintake.provider_errors import OpenAIErrorBody
 from docintake.vocabulary import ErrorCode
 
 if TYPE_CHECKING:
@@ -94,15 +95,6 @@ class _Item(_Model):
 
 class _Answer(_Model):
     data: list[_Item]
-
-
-class _ErrorDetail(_Model):
-    type: str | None = None
-    code: str | int | None = None
-
-
-class _ErrorBody(_Model):
-    error: _ErrorDetail
 
 
 @dataclass(frozen=True)
@@ -294,7 +286,7 @@ def _status_error(response: httpx.Response) -> Exception:
 def _describe(response: httpx.Response) -> str:
     """The status and the provider's error type and code; never its message, which may quote the input."""
     try:
-        error = _ErrorBody.model_validate_json(response.content).error
+        error = OpenAIErrorBody.model_validate_json(response.content).error
     except ValidationError:
         return str(response.status_code)
     code = None if error.code is None else str(error.code)

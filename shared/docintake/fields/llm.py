@@ -79,6 +79,7 @@ from docintake.fields.model import (
 from docintake.fields.rules import HEAD_CHARS, clean_name, find_cost_share, find_date, find_money
 from docintake.http_retries import MAX_ATTEMPTS, backoff_seconds
 from docintake.parsing import PageMap
+from docintake.provider_errors import BEDROCK_AUTH, BEDROCK_REJECTED, BEDROCK_RETRIED, OpenAIErrorBody
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -591,15 +592,6 @@ class _ChatCompletion(_Model):
     choices: list[_ChatChoice]
 
 
-class _ErrorDetail(_Model):
-    type: str | None = None
-    code: str | int | None = None
-
-
-class _ErrorBody(_Model):
-    error: _ErrorDetail
-
-
 @dataclass(frozen=True)
 class OpenAIChat:
     """Chat completions of an OpenAI-compatible API, with a strict JSON schema as the response format."""
@@ -671,7 +663,7 @@ def _status_failure(response: httpx.Response) -> Exception:
 def _describe(response: httpx.Response) -> str:
     """The status and the provider's error type and code; never its message, which may quote the document."""
     try:
-        error = _ErrorBody.model_validate_json(response.content).error
+        error = OpenAIErrorBody.model_validate_json(response.content).error
     except ValidationError:
         return str(response.status_code)
     parts = (_UNSAFE_CODE_CHARS.sub("", str(part or ""))[:64] or "none" for part in (error.type, error.code))
@@ -682,20 +674,6 @@ class BedrockConverseClient(Protocol):
     """The one call made on a boto3 ``bedrock-runtime`` client."""
 
     def converse(self, **request: Any) -> Mapping[str, Any]: ...
-
-
-_BEDROCK_RETRIED = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceUnavailableException",
-        "ModelTimeoutException",
-        "InternalServerException",
-        "ModelNotReadyException",
-        "ModelErrorException",
-    }
-)
-_BEDROCK_REJECTED = frozenset({"ValidationException", "ResourceNotFoundException"})
-_BEDROCK_AUTH = frozenset({"AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException"})
 
 
 class _ContentBlock(_Model):
@@ -755,7 +733,7 @@ class BedrockConverse:
             )
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", "unknown"))
-            if code in _BEDROCK_RETRIED:
+            if code in BEDROCK_RETRIED:
                 raise _Retry(code) from exc
             raise _bedrock_failure(code) from exc
         except NoCredentialsError as exc:
@@ -765,9 +743,9 @@ class BedrockConverse:
 
 
 def _bedrock_failure(code: str) -> Exception:
-    if code in _BEDROCK_REJECTED:
+    if code in BEDROCK_REJECTED:
         return PermanentError(f"Bedrock rejected the fields request ({code})")
-    if code in _BEDROCK_AUTH:
+    if code in BEDROCK_AUTH:
         return DependencyUnavailable(f"Bedrock refused our credentials or model access ({code})")
     return DependencyUnavailable(f"Bedrock Converse failed ({code})")
 
