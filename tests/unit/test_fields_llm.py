@@ -186,7 +186,7 @@ def test_missing_fields_are_filled_with_evidence_pointing_at_text_that_holds_the
     assert {(v.source, v.confidence) for v in filled.fields.values()} == {("llm", 0.6)}
     # AND each evidence is the document's own text at its span, on its page, holding the value
     assert_evidence_holds(filled, DECLARATIONS)
-    assert filled.evidence[FieldName.POLICY_NUMBER].quote == "Policy Number:** HO-2026-0042"
+    assert filled.evidence[FieldName.POLICY_NUMBER].quote == "HO-2026-0042"  # the value's span in the quote
     assert filled.evidence[FieldName.POLICY_NUMBER].page == 1
     assert filled.evidence[FieldName.PREMIUM].page == 2
     # AND the type and the coverage row the rules missed are added, the row on the page its quote is on

@@ -379,8 +379,11 @@ class _Merge:
                 if not _same(name, rule_value, value):
                     self._note(DISAGREES + name.value)
                 continue
-            self.fields[name] = value
-            self.evidence[name] = self._evidence(*located)
+            # The evidence is the value's own span in the quote, and its text what the Markdown holds there, so
+            # evidence.quote == markdown[start:end] holds the value's text, as every rule's does.
+            start, end = self.searchable.span_of(value.text, *located) or located
+            self.fields[name] = value.model_copy(update={"text": self.document[start:end]})
+            self.evidence[name] = self._evidence(start, end)
 
     def add_type(self, answered: str | None) -> None:
         known = {member.value: member for member in InsuranceDocumentType}
@@ -466,6 +469,17 @@ class _Searchable:
         self.document = document
         self.squeezed, self.offsets = _squeeze(document)
 
+    def span_of(self, text: str, start: int, end: int) -> tuple[int, int] | None:
+        """The span of ``text`` (whitespace and marks aside) between ``start`` and ``end``."""
+        needle = _squeeze(text)[0]
+        first = next((i for i, offset in enumerate(self.offsets) if offset >= start), None)
+        if not needle or first is None:
+            return None
+        index = self.squeezed.find(needle, first)
+        if index < 0 or self.offsets[index + len(needle) - 1] >= end:
+            return None
+        return self.offsets[index], self.offsets[index + len(needle) - 1] + 1
+
     def locate(self, quote: str, value: str) -> tuple[int, int] | None:
         """The span of the document that ``quote`` is (whitespace and marks aside), if it holds ``value``'s text."""
         needle, wanted = _squeeze(quote)[0], _squeeze(value)[0]
@@ -488,8 +502,11 @@ def _field_value(name: FieldName, text: str) -> FieldValue | None:
     written = " ".join(text.replace("**", "").split())
     kind = FIELD_KINDS[name]
     if kind is ValueKind.TEXT:
+        # The rules' own bounds: a name of at most 120 characters, a policy number with a digit in it.
         cleaned = clean_name(written)
-        return FieldValue(value=cleaned, text=cleaned, confidence=CONFIDENCE, source="llm") if cleaned else None
+        if not cleaned or len(cleaned) > 120 or (name is FieldName.POLICY_NUMBER and not re.search(r"\d", cleaned)):
+            return None
+        return FieldValue(value=cleaned, text=cleaned, confidence=CONFIDENCE, source="llm")
     finder = {ValueKind.MONEY: find_money, ValueKind.DATE: find_date, ValueKind.COST_SHARE: find_cost_share}[kind]
     found = finder(written)
     if found is None or (found.value is None and kind is not ValueKind.COST_SHARE):
