@@ -20,6 +20,8 @@ Each value keeps the text it was read from (``FieldValue.text``) and its span in
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -923,9 +925,11 @@ def _amounts(
     "In-Network: $2,000 Individual / $4,000 Family; Out-of-Network: ..."; "$500/$1,000")."""
     person, family, person_out, family_out = _SBC_FIELDS[kind]
     text = _COMBINED.sub(lambda m: "~" * len(m.group(0)), answer)
+    outside = [(m.start(), m.end()) for m in _OUT_OF_NETWORK.finditer(text)]
+    inside = [m.start() for m in _IN_NETWORK.finditer(text)]
+    # An in-network word inside an out-of-network phrase ("Out-of-Network") is not a marker of its own.
     markers = sorted(
-        [(m.start(), "out") for m in _OUT_OF_NETWORK.finditer(text)]
-        + [(m.start(), "in") for m in _IN_NETWORK.finditer(text) if not _overlaps(m, _OUT_OF_NETWORK, text)]
+        [(start, "out") for start, _ in outside] + [(at, "in") for at in inside if not _within(at, outside)]
     )
     amounts = [money for money in all_money(text) if money.value is not None and not money.value.startswith("-")]
     if not amounts:
@@ -962,6 +966,12 @@ def _amounts(
         found.add(field, _found_value(money, offset, 0.9))
 
 
+def _within(offset: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether ``offset`` falls in one of ``spans`` (ascending, not overlapping)."""
+    index = bisect.bisect_right(spans, (offset, math.inf)) - 1
+    return index >= 0 and offset < spans[index][1]
+
+
 def _network_columns(text: str, markers: list[tuple[int, str]], first_amount: int) -> bool:
     """Whether the answer is a small table: an in-network and an out-of-network heading side by side before
     any amount, then a row per role."""
@@ -986,10 +996,6 @@ def _role_before(before: str) -> str | None:
 
 def _role_of(word: str) -> str:
     return "family" if re.match(r"fam|aggregate", word, re.IGNORECASE) else "person"
-
-
-def _overlaps(match: re.Match[str], other: re.Pattern[str], text: str) -> bool:
-    return any(o.start() <= match.start() < o.end() for o in other.finditer(text))
 
 
 def _service_costs(found: _Collector, tables: list[Table], blocks: list[Block]) -> None:
