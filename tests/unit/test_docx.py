@@ -125,7 +125,7 @@ def test_numbered_lists_count_per_level_and_restart_under_each_parent() -> None:
     )
 
 
-def test_cells_join_paragraphs_flatten_nested_tables_and_escape_pipes() -> None:
+def test_cells_join_paragraphs_and_escape_pipes() -> None:
     def fill(document: docx.document.Document) -> None:
         table = document.add_table(rows=2, cols=2)
         table.cell(0, 0).text = "Benefit"
@@ -133,21 +133,119 @@ def test_cells_join_paragraphs_flatten_nested_tables_and_escape_pipes() -> None:
         cell = table.cell(1, 0)
         cell.text = "Dental"
         cell.add_paragraph("Preventive | basic")
-        inner = table.cell(1, 1).add_table(rows=2, cols=2)
-        for (row, col), text in {(0, 0): "Child", (0, 1): "$1,000", (1, 0): "Adult", (1, 1): "$500"}.items():
-            inner.cell(row, col).text = text
+        table.cell(1, 1).text = "$1,000"
 
     assert _parse(build(fill)).markdown == (
-        "| Benefit | Limit |\n| --- | --- |\n| Dental Preventive \\| basic | Child; $1,000 / Adult; $500 |\n"
+        "| Benefit | Limit |\n| --- | --- |\n| Dental Preventive \\| basic | $1,000 |\n"
     )
 
 
+SBC_ROWS = [
+    ("Important Questions", "Answers", "Why This Matters"),
+    ("What is the overall deductible?", "$1,000 individual / $2,000 family", "Generally you must pay all."),
+    ("What is the out-of-pocket limit?", "$4,000 individual", "The most you could pay."),
+]
+
+
+def _fill_rows(table: docx.table.Table, rows: list[tuple[str, ...]]) -> None:
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+
+
+def test_a_document_laid_out_in_a_table_reads_as_headings_paragraphs_and_its_data_table() -> None:
+    # GIVEN an SBC laid out in a one-column table: a heading and a paragraph, then the benefits table nested
+    def fill(document: docx.document.Document) -> None:
+        layout = document.add_table(rows=2, cols=1)
+        top = layout.cell(0, 0)
+        top.paragraphs[0].text = "Summary of Benefits and Coverage"
+        top.paragraphs[0].style = "Heading 1"
+        top.add_paragraph("Acme Health: Gold PPO Coverage Period: 01/01/2025 - 12/31/2025")
+        _fill_rows(layout.cell(1, 0).add_table(rows=3, cols=3), SBC_ROWS)
+
+    # WHEN it is parsed, THEN the layout is gone: the nested table is a pipe table of its own
+    assert _parse(build(fill)).markdown == (
+        "# Summary of Benefits and Coverage\n\n"
+        "Acme Health: Gold PPO Coverage Period: 01/01/2025 - 12/31/2025\n\n"
+        "| Important Questions | Answers | Why This Matters |\n| --- | --- | --- |\n"
+        "| What is the overall deductible? | $1,000 individual / $2,000 family | Generally you must pay all. |\n"
+        "| What is the out-of-pocket limit? | $4,000 individual | The most you could pay. |\n"
+    )
+
+
+def test_a_table_with_a_table_in_a_cell_is_layout_and_layouts_nest() -> None:
+    # GIVEN a two-column table (a list beside a cell holding a one-column box around a data table)
+    def fill(document: docx.document.Document) -> None:
+        layout = document.add_table(rows=1, cols=2)
+        side = layout.cell(0, 0)
+        side.paragraphs[0].text = "Plans"
+        side.paragraphs[0].style = "List Bullet"
+        side.add_paragraph("Contact", style="List Bullet")
+        box = layout.cell(0, 1).add_table(rows=2, cols=1)
+        box.cell(0, 0).text = "Your plan:"
+        _fill_rows(box.cell(1, 0).add_table(rows=2, cols=2), [("Tier", "Copay"), ("1", "$10")])
+
+    # WHEN it is parsed, THEN its cells read in row then column order, each layout unwrapped
+    assert _parse(build(fill)).markdown == (
+        "- Plans\n- Contact\n\nYour plan:\n\n| Tier | Copay |\n| --- | --- |\n| 1 | $10 |\n"
+    )
+
+
+def test_a_single_column_table_of_paragraphs_reads_as_paragraphs() -> None:
+    def fill(document: docx.document.Document) -> None:
+        table = document.add_table(rows=3, cols=1)
+        table.cell(0, 0).text = "Important notice"
+        table.cell(1, 0).text = "Keep this page."
+        table.cell(1, 0).add_paragraph("It explains your coverage.")
+        table.cell(2, 0).text = "Call 1-800-555-0100 with questions."
+
+    assert _parse(build(fill)).markdown == (
+        "Important notice\n\nKeep this page.\n\nIt explains your coverage.\n\nCall 1-800-555-0100 with questions.\n"
+    )
+
+
+def test_a_page_break_inside_a_layout_table_starts_a_page() -> None:
+    def fill(document: docx.document.Document) -> None:
+        layout = document.add_table(rows=2, cols=1)
+        layout.cell(0, 0).text = "Plan summary"
+        layout.cell(1, 0).paragraphs[0].add_run().add_break(WD_BREAK.PAGE)
+        _fill_rows(layout.cell(1, 0).add_table(rows=2, cols=2), [("Service", "Copay"), ("Visit", "$20")])
+
+    parsed = _parse(build(fill))
+    assert parsed.page_map.pages == (1, 2) and parsed.page_count == 2
+    assert _page_text(parsed, 1) == "Plan summary\n\n"
+    assert _page_text(parsed, 2) == "| Service | Copay |\n| --- | --- |\n| Visit | $20 |\n"
+
+
+def _nested(levels: int) -> bytes:
+    """``levels`` tables of two cells, each inside the last one's second cell."""
+    opening = "".join(
+        f"<w:tbl><w:tr>{cell(f'L{level}')}<w:tc><w:p><w:r><w:t>R{level}</w:t></w:r></w:p>" for level in range(levels)
+    )
+    return with_body(opening + "</w:tc></w:tr></w:tbl>" * levels)
+
+
+def test_tables_nested_deeply_read_in_bounded_depth_and_time() -> None:
+    # GIVEN 80 tables each inside the last one's cell (libxml2 refuses XML past 256 levels: 85 tables)
+    started = time.perf_counter()
+    # WHEN it is parsed
+    markdown = _parse(_nested(80)).markdown
+    # THEN eight layouts unwrap, the ninth is a table whose cell holds the rest flattened, all the text kept
+    assert markdown.startswith("L0\n\nR0\n\nL1\n\n") and "R7\n\n| L8 | R8 L9; R9 L10; R10 L11" in markdown
+    assert markdown.endswith("R78 L79 R79 |\n| --- | --- |\n") and time.perf_counter() - started < 5
+    # AND 200 of them fail with a code, in no time
+    with pytest.raises(UnsupportedDocument) as raised:
+        _parse(_nested(200))
+    assert raised.value.code == "corrupt_docx" and time.perf_counter() - started < 5
+
+
 def test_a_declared_grid_wider_than_the_cells_adds_no_empty_columns() -> None:
-    # GIVEN a table declaring 20,000 grid columns whose rows hold one cell each (a few KB of XML)
+    # GIVEN a table declaring 20,000 grid columns whose rows hold two cells each (a few KB of XML)
     grid = "<w:tblGrid>" + "<w:gridCol/>" * 20_000 + "</w:tblGrid>"
-    rows = "".join(f"<w:tr>{cell(text)}</w:tr>" for text in ("Plan", "Gold", "Silver"))
-    # WHEN it is parsed, THEN the table is as wide as its text: one column, not 20,000
-    assert _parse(with_body(f"<w:tbl>{grid}{rows}</w:tbl>")).markdown == "| Plan |\n| --- |\n| Gold |\n| Silver |\n"
+    rows = f"<w:tr>{cell('Plan')}{cell('Premium')}</w:tr><w:tr>{cell('Gold')}{cell('$9')}</w:tr>"
+    # WHEN it is parsed, THEN the table is as wide as its text: two columns, not 20,000
+    markdown = _parse(with_body(f"<w:tbl>{grid}{rows}</w:tbl>")).markdown
+    assert markdown == "| Plan | Premium |\n| --- | --- |\n| Gold | $9 |\n"
 
 
 def test_grid_before_is_bounded_like_a_span_and_empty_columns_are_dropped() -> None:

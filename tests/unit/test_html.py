@@ -73,13 +73,105 @@ def test_scripts_styles_head_navigation_and_footers_are_dropped(dropped: str) ->
     assert dropped not in _parse(PAGE).markdown
 
 
-def test_a_table_inside_a_cell_is_flattened_into_the_cell() -> None:
-    page = (
-        "<table><tr><th>Plan</th><th>Limits</th></tr><tr><td>Gold</td><td>"
-        "<table><tr><td>Child</td><td>$1,000</td></tr><tr><td>Adult</td><td>$500</td></tr></table>"
-        "</td></tr></table>"
+SBC_IN_A_LAYOUT_TABLE = """<table width="600"><tr><td>
+<h1>Summary of Benefits and Coverage</h1><p>Acme Health: Gold PPO Coverage Period: 01/01/2025 - 12/31/2025</p>
+</td></tr><tr><td><table border=1>
+<tr><th>Important Questions</th><th>Answers</th><th>Why This Matters</th></tr>
+<tr><td>What is the overall deductible?</td><td>$1,000 individual / $2,000 family</td>
+<td>Generally you must pay all.</td></tr>
+<tr><td>What is the out-of-pocket limit?</td><td>$4,000 individual</td><td>The most you could pay.</td></tr>
+</table></td></tr></table>"""
+
+
+def test_a_page_laid_out_in_a_table_reads_as_headings_paragraphs_and_its_data_table() -> None:
+    # GIVEN an SBC whose page is a one-column layout table, the benefits table nested in its second row
+    # WHEN it is parsed
+    markdown = _parse(SBC_IN_A_LAYOUT_TABLE).markdown
+    # THEN the layout is gone: the heading and paragraph are blocks, the nested table a pipe table of its own
+    assert markdown == (
+        "# Summary of Benefits and Coverage\n\n"
+        "Acme Health: Gold PPO Coverage Period: 01/01/2025 - 12/31/2025\n\n"
+        "| Important Questions | Answers | Why This Matters |\n| --- | --- | --- |\n"
+        "| What is the overall deductible? | $1,000 individual / $2,000 family | Generally you must pay all. |\n"
+        "| What is the out-of-pocket limit? | $4,000 individual | The most you could pay. |\n"
     )
-    assert _parse(page).markdown == "| Plan | Limits |\n| --- | --- |\n| Gold | Child; $1,000 / Adult; $500 |\n"
+
+
+def test_a_table_with_a_table_in_a_cell_is_layout_and_the_inner_table_its_own() -> None:
+    # GIVEN a two-column table, one of whose cells holds a table (unclosed cells, as e-mails write them)
+    page = (
+        "<table><tr><th>Plan<th>Limits<tr><td>Gold<td>"
+        "<table><tr><td>Child</td><td>$1,000</td></tr><tr><td>Adult</td><td>$500</td></tr></table>"
+        "</table>"
+    )
+    # WHEN it is parsed, THEN its cells read in row then column order, the inner table as a pipe table
+    assert _parse(page).markdown == ("Plan\n\nLimits\n\nGold\n\n| Child | $1,000 |\n| --- | --- |\n| Adult | $500 |\n")
+
+
+def test_layout_tables_inside_layout_tables_unwrap_too() -> None:
+    # GIVEN a two-column layout table (a sidebar and a content column) inside a one-column one
+    page = (
+        "<table><tr><td><h2>Acme Health</h2></td></tr><tr><td><table><tr>"
+        "<td><ul><li>Plans<li>Contact</ul></td>"
+        "<td><p>Your plan:</p><table><tr><th>Tier</th><th>Copay</th></tr><tr><td>1</td><td>$10</td></tr></table></td>"
+        "</tr></table></td></tr></table>"
+    )
+    # WHEN it is parsed, THEN both layouts unwrap and the list ends with its cell
+    assert _parse(page).markdown == (
+        "## Acme Health\n\n- Plans\n- Contact\n\nYour plan:\n\n| Tier | Copay |\n| --- | --- |\n| 1 | $10 |\n"
+    )
+
+
+def test_a_single_column_table_of_paragraphs_reads_as_paragraphs() -> None:
+    page = (
+        "<table><caption>Important notice</caption>"
+        "<tr><td><p>Keep this page.</p><p>It explains your coverage.</p></td></tr>"
+        "<tr><td>Call 1-800-555-0100 with questions.</td></tr></table>"
+    )
+    assert _parse(page).markdown == (
+        "Important notice\n\nKeep this page.\n\nIt explains your coverage.\n\nCall 1-800-555-0100 with questions.\n"
+    )
+
+
+def test_a_hidden_table_in_a_cell_leaves_a_data_table_as_data() -> None:
+    # GIVEN a data table with a hidden table in a cell: both passes skip what a browser does not show
+    page = (
+        "<table><tr><th>Tier</th><th>Copay</th></tr>"
+        "<tr><td>1</td><td>$10<div hidden><table><tr><td>tooltip</td></tr></table></div></td></tr></table>"
+        "<table><tr><td>Next</td></tr></table><table><tr><td>a</td><td>b</td></tr></table>"
+    )
+    # WHEN it is parsed, THEN it stays a pipe table, and the tables after it are read as before
+    assert _parse(page).markdown == (
+        "| Tier | Copay |\n| --- | --- |\n| 1 | $10 |\n\nNext\n\n| a | b |\n| --- | --- |\n"
+    )
+
+
+def test_a_page_break_inside_a_layout_table_starts_a_page() -> None:
+    page = (
+        "<table><tr><td><h1>Plan summary</h1></td></tr>"
+        "<tr style='page-break-before: always'><td><table><tr><th>Service</th><th>Copay</th></tr>"
+        "<tr><td>Visit</td><td>$20</td></tr></table></td></tr></table>"
+    )
+    parsed = _parse(page)
+    assert parsed.page_map.pages == (1, 2) and parsed.page_count == 2
+    spans = parsed.page_map.spans(len(parsed.markdown))
+    assert [parsed.markdown[s["start"] : s["end"]] for s in spans] == [
+        "# Plan summary\n\n",
+        "| Service | Copay |\n| --- | --- |\n| Visit | $20 |\n",
+    ]
+
+
+def test_tables_nested_200_deep_read_in_bounded_depth_and_time() -> None:
+    # GIVEN 200 tables of two cells, each inside the last one's second cell
+    page = "".join(f"<table><tr><td>L{level}</td><td>R{level}" for level in range(200))
+    # WHEN it is parsed
+    started = time.perf_counter()
+    markdown = _parse(page).markdown
+    # THEN the first seven unwrap, the eighth is a data table (no deeper table is one: its rows are the
+    # eighth's), every cell's text is kept, and it takes a fraction of a second
+    assert markdown.startswith("L0\n\nR0\n\nL1\n\n") and "R6\n\n| L7 | R7 |\n| --- | --- |\n| L8 | R8 |\n" in markdown
+    assert markdown.endswith("| L199 | R199 |\n") and markdown.count("| --- |") == 1
+    assert time.perf_counter() - started < 5
 
 
 def test_page_break_styles_start_pages() -> None:

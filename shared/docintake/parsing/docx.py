@@ -11,9 +11,13 @@ objects give neither the body order of paragraphs and tables, nor page breaks, n
 - Tables: one pipe table per top-level table, the first row as its header. Every row has the grid's width:
   a cell spanning columns (``gridSpan``) or rows (``vMerge``) is one cell, its text in the first grid cell it
   covers and the others empty; rows and columns empty throughout are dropped. A cell's paragraphs are joined
-  by spaces; a table inside a cell is flattened into that cell's text. A table of one cell is a layout box:
-  its content reads as paragraphs. A grid of more than a million cells is no real table's: its rows read as
-  paragraphs.
+  by spaces. A grid of more than a million cells is no real table's: its rows read as paragraphs.
+- A layout table is not data: one with a table inside any of its cells, or whose text is all in one column
+  (a box of one cell, or a page laid out in a one-column table with the data table inside a cell). Its
+  cells read, row by row, as the body does (headings, paragraphs, lists, page breaks), and a table inside
+  them as a table of its own, itself a layout table or not. Past ``_MAX_TABLE_DEPTH`` tables inside tables
+  are data tables, and a table inside their cells (or in a footnote or text box) is flattened into the cell's
+  text: its cells joined by "; ", its rows by " / ".
 - Direct bold (``w:b`` on a run) is kept as ``**bold**`` outside headings; hyperlinks keep their text;
   a text box reads as a paragraph after the paragraph it is anchored in; footnotes are Markdown footnotes
   (``[^1]`` where referenced, ``[^1]: text`` at the end of that page); deleted revisions, field codes,
@@ -63,6 +67,10 @@ _MAX_SPAN = 64
 # table's grid grows with rows times columns while its XML grows with cells, so a few KB of sparse cells
 # placed far apart could otherwise make gigabytes of empty cells.
 _MAX_GRID_CELLS = 1_000_000
+# Layout tables read inside layout tables up to this depth, and tables flattened into cells inside each other
+# up to it again: deeper ones are plain text. No real document nests layout this deep; the bound keeps the
+# recursion and the text copied into flattened cells small.
+_MAX_TABLE_DEPTH = 8
 # The stream an encrypted OOXML package keeps inside its OLE compound file, named in UTF-16LE.
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
@@ -379,6 +387,7 @@ class _BodyReader:
         self.anything = False
         # Inside a table of contents: its lines repeat the headings with page numbers, so they are not read.
         self.in_toc = 0
+        self.layout_depth = 0  # layout tables being read, one inside the other
 
     # Body order: paragraphs and tables, content controls opened; a sectPr in a paragraph ends a section.
     def read(self, body: Element) -> None:
@@ -498,6 +507,10 @@ class _BodyReader:
         self.list_lines.append(" " * indent + marker + text)
 
     def _table(self, tbl: Element) -> None:
+        unwraps = self.layout_depth < _MAX_TABLE_DEPTH
+        if unwraps and _holds_a_table(tbl):
+            self._layout(tbl)
+            return
         cells = _cell_texts(tbl, self.notes)
         rows = _grid(cells)
         if rows is None:
@@ -507,16 +520,19 @@ class _BodyReader:
                 if row:
                     self._emit("; ".join(text for _, text in row))
             return
-        if len(rows) == 1 and len(rows[0]) == 1:
-            # A one-cell table is a box around text, not data: its content reads as the body does.
-            boxes = tbl.findall(f"{_W}tr/{_W}tc")
-            if len(boxes) == 1:
-                self._blocks(boxes[0])
-            else:
-                self._emit(rows[0][0])  # the only cell with text
-            return
-        if rows:
+        if unwraps and rows and len(rows[0]) == 1:
+            self._layout(tbl)
+        elif rows:
             self._emit(markdown_table(rows))
+
+    def _layout(self, tbl: Element) -> None:
+        """A layout table's cells, row by row, read as the body is."""
+        self.layout_depth += 1
+        for tr in _rows(tbl):
+            for tc in _cells(tr):
+                if not _continues(tc):
+                    self._blocks(tc)
+        self.layout_depth -= 1
 
 
 def _runs(container: Element, out: _Paragraph, *, bold_allowed: bool) -> None:
@@ -580,8 +596,9 @@ def _text_boxes(p: Element) -> Iterator[Element]:
             yield box
 
 
-def _cell_text(tc: Element, notes: _Notes | None = None) -> str:
-    """A cell's paragraphs joined by spaces; a nested table's cells by "; ", its rows by " / "."""
+def _cell_text(tc: Element, notes: _Notes | None = None, depth: int = 0) -> str:
+    """A cell's paragraphs joined by spaces; a nested table's cells by "; ", its rows by " / ". ``depth`` is
+    how many flattened tables the cell is inside: past ``_MAX_TABLE_DEPTH`` a table inside is plain text."""
     parts: list[str] = []
     for child in tc:
         if child.tag == f"{_W}p":
@@ -589,15 +606,18 @@ def _cell_text(tc: Element, notes: _Notes | None = None) -> str:
             _runs(child, paragraph, bold_allowed=True)
             parts.append(" ".join("".join(paragraph.segments).split()))
         elif child.tag == f"{_W}tbl":
-            parts.append(_flat_table(child, notes))
+            parts.append(_flat_table(child, notes, depth + 1))
         elif child.tag in _BLOCK_CONTAINERS:
-            parts.append(_cell_text(child, notes))
+            parts.append(_cell_text(child, notes, depth))
     return " ".join(part for part in parts if part)
 
 
-def _flat_table(tbl: Element, notes: _Notes | None) -> str:
+def _flat_table(tbl: Element, notes: _Notes | None, depth: int) -> str:
     """A table as one line of text: its cells joined by "; ", its rows by " / "."""
-    rows = _cell_texts(tbl, notes)
+    if depth > _MAX_TABLE_DEPTH:
+        # lxml walks the rest without recursion: linear however deep the tables go.
+        return " ".join(" ".join(text.text or "" for text in tbl.iter(f"{_W}t")).split())
+    rows = _cell_texts(tbl, notes, depth)
     return " / ".join("; ".join(text for _, text in row) for row in rows if row)
 
 
@@ -616,7 +636,7 @@ def _grid(cells: list[list[tuple[int, str]]]) -> list[list[str]] | None:
     return grid
 
 
-def _cell_texts(tbl: Element, notes: _Notes | None) -> list[list[tuple[int, str]]]:
+def _cell_texts(tbl: Element, notes: _Notes | None, depth: int = 0) -> list[list[tuple[int, str]]]:
     """Each row's cells that hold text, as (grid column, text). Only text is kept: the widths a table declares
     (``tblGrid``, ``gridBefore``, ``gridAfter``) add nothing but empty cells, and cost nothing here."""
     rows: list[list[tuple[int, str]]] = []
@@ -626,14 +646,24 @@ def _cell_texts(tbl: Element, notes: _Notes | None) -> list[list[tuple[int, str]
         cells: list[tuple[int, str]] = []
         for tc in _cells(tr):
             tcpr = tc.find(f"{_W}tcPr")
-            merge = tcpr.find(f"{_W}vMerge") if tcpr is not None else None
-            # vMerge without "restart" continues the cell above: its text is already there.
-            continues = merge is not None and (_attr(merge) or "continue") != "restart"
-            if not continues and (text := _cell_text(tc, notes)):
+            if not _continues(tc) and (text := _cell_text(tc, notes, depth)):
                 cells.append((column, text))
             column += _grid_span(_attr(tcpr.find(f"{_W}gridSpan")) if tcpr is not None else None, 1)
         rows.append(cells)
     return rows
+
+
+def _continues(tc: Element) -> bool:
+    """Whether the cell continues the cell above (``vMerge`` without "restart"): its text is already there."""
+    tcpr = tc.find(f"{_W}tcPr")
+    merge = tcpr.find(f"{_W}vMerge") if tcpr is not None else None
+    return merge is not None and (_attr(merge) or "continue") != "restart"
+
+
+def _holds_a_table(tbl: Element) -> bool:
+    """Whether a table inside one of the table's cells (not a deeper one) is read, so it lays out a page."""
+    cells = (tc for tr in _rows(tbl) for tc in _cells(tr) if not _continues(tc))
+    return any(next(_children(tc, f"{_W}tbl"), None) is not None for tc in cells)
 
 
 def _grid_span(value: str | None, least: int) -> int:

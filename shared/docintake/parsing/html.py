@@ -5,7 +5,11 @@ CSS page break, with the standard library's tolerant ``html.parser``.
 - ``ul``/``ol``/``li`` are lists, nested as they are in the markup; ordered items are counted.
 - ``table``/``tr``/``td``/``th`` become pipe tables at the grid's width: a cell spanning columns or rows
   (``colspan``, ``rowspan``) is one cell, its text in the first grid cell it covers and the others empty.
-  A table inside a cell is flattened into that cell's text.
+- A layout table is not data: one with a table inside any of its cells, or of a single column (no row has more
+  than one cell). E-mails and benefit pages wrap the page in one, with the data table inside a cell. Its
+  cells read, row by row, as the page's body (headings, paragraphs, lists, page breaks), and a table inside
+  them as a table of its own, itself a layout table or not. A first pass over the markup sorts each table,
+  in start-tag order, so the reading pass knows at a table's start tag how to read it.
 - ``script``, ``style``, ``head``, ``nav``, ``footer`` (and ``template``, ``noscript``, ``svg``...) and
   hidden elements (``hidden``, ``display: none``) are dropped with their content; ``pre`` is fenced;
   entities are decoded; whitespace collapses as a browser collapses it.
@@ -15,9 +19,9 @@ CSS page break, with the standard library's tolerant ``html.parser``.
 - An element styled ``page-break-before: always`` (or ``break-before: page``) starts a new page; a page
   without it is one page.
 
-Pure Python over a size-capped input: no native code, memory linear in the input. The local parser still
-runs it in the parse sandbox: html.parser has quadratic paths on malformed markup (``_closed`` avoids the
-known ones), and the sandbox's time limit bounds any other.
+Pure Python over a size-capped input, in two passes: no native code, memory linear in the input. The local
+parser still runs it in the parse sandbox: html.parser has quadratic paths on malformed markup (``_closed``
+avoids the known ones), and the sandbox's time limit bounds any other.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from docintake.errors import UnsupportedDocument
 from docintake.parsing import ParsedDocument, join_pages, markdown_table
 from docintake.vocabulary import ErrorCode
 
-# Measured: html.parser alone reads about 2 MB/s, with this reader about 0.8 MB/s, so this cap is 15 s at
-# most; a benefits page is well under 1 MB.
+# Measured: html.parser alone reads about 2 MB/s, with this reader about 0.8 MB/s; the pass sorting tables
+# costs about as much as html.parser alone (a whole parse is 1.7-2.2 times the reader's alone), so this cap is
+# 20 s at most, well within the sandbox's limit; a benefits page is well under 1 MB.
 MAX_HTML_BYTES = 10 * 1024 * 1024
 _DROPPED = {"script", "style", "nav", "footer", "template", "noscript", "svg", "math", "iframe", "object"}
 # What a <head> holds; any other element ends a <head> left open, as it does in a browser.
@@ -45,9 +50,11 @@ _BLOCKS = {
 # Deeper lists are drawn at this depth (indentation grows with depth, and Word's lists stop at 9 levels).
 _MAX_LIST_DEPTH = 8
 _MAX_GRID_CELLS = 1_000_000
-# Each table inside a cell is flattened into the cell around it, which costs its depth: deeper ones are not
-# tables of their own.
+# Tables open inside tables past this depth are not tables of their own: their rows and cells read as the
+# enclosing table's (no real page nests layout this deep).
 _MAX_TABLE_DEPTH = 8
+# A layout table's tags that end what its previous cell held.
+_LAYOUT_CELLS = {"caption", "tr", "td", "th"}
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -62,9 +69,13 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 def parse_html(data: bytes) -> ParsedDocument:
     if len(data) > MAX_HTML_BYTES:
         raise UnsupportedDocument(f"HTML of {len(data)} bytes, over {MAX_HTML_BYTES}", code=ErrorCode.TOO_LARGE)
-    reader = _HtmlReader()
+    text = _closed(decode_html(data))
+    shapes = _TableShapes()
     try:
-        reader.feed(_closed(decode_html(data)))
+        shapes.feed(text)
+        shapes.close()
+        reader = _HtmlReader(shapes.finish())
+        reader.feed(text)
         reader.close()
     except AssertionError as exc:
         # _markupbase asserts on declarations it cannot scan; parse_html_declaration below avoids the known one.
@@ -161,6 +172,27 @@ class _Table:
         return [row for row in grid if any(row)]
 
 
+@dataclass
+class _Layout:
+    """An open layout table; ``lists`` is how many lists were open at its start: those opened in a cell end
+    with the cell."""
+
+    lists: int
+
+
+@dataclass
+class _Shape:
+    """What the first pass knows of an open table: how wide its rows are, and whether a table is inside it."""
+
+    index: int
+    widest: int = 0  # cells in the widest row so far
+    cells: int = 0  # cells in the row being read
+    nested: bool = False
+
+    def layout(self) -> bool:
+        return self.nested or max(self.widest, self.cells) <= 1
+
+
 def _span(value: str | None) -> int:
     try:
         # Browsers clamp colspan to 1000 and rowspan to 65534; a page has no use for more than this.
@@ -169,22 +201,15 @@ def _span(value: str | None) -> int:
         return 1
 
 
-class _HtmlReader(HTMLParser):
+class _VisibleMarkup(HTMLParser):
+    """The start tags, end tags and text a browser shows, to ``start``, ``end`` and ``text``: the content of
+    ``<head>``, of dropped elements and of hidden ones is skipped. Both passes read through it, so they see
+    the same tables."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.pages: list[list[str]] = [[]]
-        self.inline: list[str] = []
         self.dropped: list[str] = []  # open elements whose content is dropped
         self.in_head = False
-        self.heading: int | None = None
-        self.pre = 0
-        # One entry per open ul/ol: (ordered, items so far); list_lines collects the items of the outermost.
-        self.lists: list[list[int]] = []
-        self.list_lines: list[str] = []
-        self.list_columns: list[int] = []
-        self.item_marker: tuple[int, str] | None = None  # (depth, marker) of the item whose text is open
-        self.tables: list[_Table] = []
-        self.ignored_tables = 0
 
     def parse_html_declaration(self, i: int) -> int:
         # "<![" is a bogus comment in HTML (browsers read it to the next ">"); html.parser's marked-section
@@ -193,22 +218,9 @@ class _HtmlReader(HTMLParser):
             return self.parse_bogus_comment(i)
         return super().parse_html_declaration(i)
 
-    def finish(self) -> list[list[str]]:
-        while self.tables:  # tables left open at the end of the file
-            self._table_end("table")
-        self._flush()
-        self._end_list()
-        return self.pages
-
-    # Text goes to the open table cell, else to the paragraph (or list item) being read.
     def handle_data(self, data: str) -> None:
-        if self.dropped or self.in_head:
-            return
-        if self.tables:
-            cell = self.tables[-1].cell()
-            (cell.text if cell is not None else self.tables[-1].caption).append(data)
-            return
-        self.inline.append(data if self.pre else re.sub(r"\s+", " ", data))
+        if not (self.dropped or self.in_head):
+            self.text(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "head":
@@ -222,15 +234,127 @@ class _HtmlReader(HTMLParser):
             if tag not in _VOID:
                 self.dropped.append(tag)
             return
-        if style and _PAGE_BREAK.search(style) and not self.tables:
+        self.start(tag, attrs, style)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self.in_head = False
+        if self.dropped:
+            if tag in self.dropped:
+                # The innermost open element of that name closes, with anything left open inside it.
+                del self.dropped[len(self.dropped) - 1 - self.dropped[::-1].index(tag) :]
+            return
+        self.end(tag)
+
+    def start(self, tag: str, attrs: list[tuple[str, str | None]], style: str) -> None:
+        pass
+
+    def end(self, tag: str) -> None:
+        pass
+
+    def text(self, data: str) -> None:
+        pass
+
+
+class _TableShapes(_VisibleMarkup):
+    """The first pass: whether each table, in start-tag order, is a layout table. A table past
+    ``_MAX_TABLE_DEPTH`` is none: its rows and cells count as the enclosing table's, as the reader reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layout: list[bool] = []
+        self.open: list[_Shape] = []
+        self.ignored = 0
+
+    def finish(self) -> list[bool]:
+        while self.open:  # tables left open at the end of the file
+            self.end("table")
+        return self.layout
+
+    def start(self, tag: str, attrs: list[tuple[str, str | None]], style: str) -> None:
+        if tag == "table":
+            if len(self.open) >= _MAX_TABLE_DEPTH:
+                self.ignored += 1
+                return
+            if self.open:
+                self.open[-1].nested = True
+            self.open.append(_Shape(len(self.layout)))
+            self.layout.append(False)
+        elif self.open and tag == "tr":
+            shape = self.open[-1]
+            shape.widest, shape.cells = max(shape.widest, shape.cells), 0
+        elif self.open and tag in ("td", "th"):
+            self.open[-1].cells += 1
+
+    def end(self, tag: str) -> None:
+        if tag != "table":
+            return
+        if self.ignored:
+            self.ignored -= 1
+        elif self.open:
+            shape = self.open.pop()
+            self.layout[shape.index] = shape.layout()
+
+
+class _HtmlReader(_VisibleMarkup):
+    def __init__(self, layout: list[bool]) -> None:
+        super().__init__()
+        self.layout = layout  # by table, in start-tag order: the first pass's
+        self.pages: list[list[str]] = [[]]
+        self.inline: list[str] = []
+        self.heading: int | None = None
+        self.pre = 0
+        # One entry per open ul/ol: (ordered, items so far); list_lines collects the items of the outermost.
+        self.lists: list[list[int]] = []
+        self.list_lines: list[str] = []
+        self.list_columns: list[int] = []
+        self.item_marker: tuple[int, str] | None = None  # (depth, marker) of the item whose text is open
+        # Open tables, outermost first. A data table is always the innermost: a table holding a table is layout.
+        self.tables: list[_Table | _Layout] = []
+        self.started_tables = 0
+        self.ignored_tables = 0
+
+    def finish(self) -> list[list[str]]:
+        while self.tables:  # tables left open at the end of the file
+            self._table_end()
+        self._flush()
+        self._end_list()
+        return self.pages
+
+    def _data_table(self) -> _Table | None:
+        table = self.tables[-1] if self.tables else None
+        return table if isinstance(table, _Table) else None
+
+    # Text goes to the open data table's cell, else to the paragraph (or list item) being read.
+    def text(self, data: str) -> None:
+        table = self._data_table()
+        if table is not None:
+            cell = table.cell()
+            (cell.text if cell is not None else table.caption).append(data)
+            return
+        self.inline.append(data if self.pre else re.sub(r"\s+", " ", data))
+
+    def start(self, tag: str, attrs: list[tuple[str, str | None]], style: str) -> None:
+        table = self._data_table()
+        if style and _PAGE_BREAK.search(style) and table is None:
             self._flush()
             self._end_list()
             if any(self.pages[-1]):
                 self.pages.append([])
-        if self.tables:
-            self._table_start(tag, attrs)
+        if tag == "table":
+            self._table_start()
             return
-        if tag in _HEADINGS:
+        if table is not None:
+            self._cell_start(table, tag, attrs)
+            return
+        if tag in _LAYOUT_CELLS and self.tables:
+            self._end_layout_cell()
+        elif tag in _HEADINGS:
             self._flush()
             self._end_list()
             self.heading = _HEADINGS[tag]
@@ -246,32 +370,26 @@ class _HtmlReader(HTMLParser):
             self.item_marker = (len(self.lists) - 1, f"{kind[1]}. " if kind[0] else "- ")
         elif tag == "br":
             self.inline.append("\n" if not self.list_lines and self.item_marker is None else " ")
-        elif tag == "table":
-            self._flush()
-            self._end_list()
-            self.tables.append(_Table())
         elif tag in _BLOCKS:
             self._flush()
             if tag == "pre":
                 self.pre += 1
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "head":
-            self.in_head = False
-        if self.dropped:
-            if tag in self.dropped:
-                # The innermost open element of that name closes, with anything left open inside it.
-                del self.dropped[len(self.dropped) - 1 - self.dropped[::-1].index(tag) :]
+    def end(self, tag: str) -> None:
+        if tag == "table":
+            if self.tables:
+                self._table_end()
             return
-        if self.tables:
-            self._table_end(tag)
+        table = self._data_table()
+        if table is not None:
+            if tag in _BLOCKS or tag in ("li",) or tag in _HEADINGS:
+                cell = table.cell()
+                if cell is not None:
+                    cell.text.append(" ")
             return
-        if tag in _HEADINGS:
+        if tag in _LAYOUT_CELLS and self.tables:
+            self._end_layout_cell()
+        elif tag in _HEADINGS:
             self._flush()
             self.heading = None
         elif tag in ("ul", "ol"):
@@ -289,14 +407,42 @@ class _HtmlReader(HTMLParser):
             if tag == "pre" and self.pre:
                 self.pre -= 1
 
-    def _table_start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        table = self.tables[-1]
-        if tag == "table":
-            if len(self.tables) >= _MAX_TABLE_DEPTH:
-                self.ignored_tables += 1  # its cells read as cells of the table around it
-            else:
-                self.tables.append(_Table())
-        elif tag == "tr":
+    def _table_start(self) -> None:
+        if len(self.tables) >= _MAX_TABLE_DEPTH:
+            self.ignored_tables += 1  # its rows and cells read as the enclosing table's
+            if self._data_table() is None:
+                self._end_layout_cell()
+            return
+        index = self.started_tables
+        self.started_tables += 1
+        if self._data_table() is not None:
+            # Not reached (the first pass made the enclosing table layout); were it, this reads as its cells.
+            self.ignored_tables += 1
+            return
+        if index < len(self.layout) and self.layout[index]:
+            self._flush()
+            self.tables.append(_Layout(len(self.lists)))
+        else:
+            self._flush()
+            self._end_list()
+            self.tables.append(_Table())
+
+    def _end_layout_cell(self) -> None:
+        """Ends the heading, paragraph and lists a layout table's cell left open, as its end tag does in a
+        browser."""
+        layout = self.tables[-1]
+        assert isinstance(layout, _Layout)
+        self._flush()
+        self.heading = None
+        if len(self.lists) > layout.lists:
+            del self.lists[layout.lists :]
+            if self.item_marker is not None and self.item_marker[0] >= layout.lists:
+                self.item_marker = None
+            if not self.lists:
+                self._end_list()
+
+    def _cell_start(self, table: _Table, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
             table.rows.append([])
         elif tag in ("td", "th"):
             if not table.rows:
@@ -308,24 +454,20 @@ class _HtmlReader(HTMLParser):
             if cell is not None:
                 cell.text.append(" ")
 
-    def _table_end(self, tag: str) -> None:
-        if tag == "table" and self.ignored_tables:
+    def _table_end(self) -> None:
+        if self.ignored_tables:
             self.ignored_tables -= 1
+            if self._data_table() is None:
+                self._end_layout_cell()
             return
-        if tag != "table":
-            if tag in _BLOCKS or tag in ("li",) or tag in _HEADINGS:
-                cell = self.tables[-1].cell()
-                if cell is not None:
-                    cell.text.append(" ")
+        if isinstance(self.tables[-1], _Layout):
+            self._end_layout_cell()
+            self.tables.pop()
             return
         table = self.tables.pop()
+        assert isinstance(table, _Table)
         caption = " ".join(" ".join(table.caption).split())
         rows = table.grid()
-        if self.tables:
-            flat = " / ".join("; ".join(c for c in row if c) for row in rows)
-            outer = self.tables[-1].cell()
-            (outer.text if outer is not None else self.tables[-1].caption).append(f" {caption} {flat} ")
-            return
         if caption:
             self._emit(caption)
         if rows:
