@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from collections import defaultdict
 from dataclasses import asdict
 from typing import Final
 
-from bench.fields.score import DocumentScore, score_document
+from bench.fields.score import DocumentScore, field_matches, score_document
 from docintake.config import Settings
-from docintake.fields import DocumentFields, InsuranceDocumentType, extract_document_fields
+from docintake.fields import DocumentFields, FieldName, FieldValue, InsuranceDocumentType, extract_document_fields
+from docintake.fields.rules import all_money
 from docintake.parsing.local import LocalParser
 from docintake_local.fields_corpus import FieldsCase, generated_cases, heldout_cases, real_cases
 from docintake_local.stack import project_root
@@ -95,6 +97,46 @@ def run_case(local: LocalParser, case: FieldsCase) -> tuple[DocumentScore, str, 
         error = f"{type(exc).__name__}: {exc}"
         found = DocumentFields(document_type=InsuranceDocumentType.OTHER, document_type_confidence=0.0)
     return score_document(case.id, case.origin, case.truth, found, parsed.markdown), parsed.markdown, error
+
+
+# The baseline: what a user has without fields (the values are in chunk text, so they search for them): the
+# first amount after the term's first mention in the parsed Markdown (within 200 characters) for one person, the
+# second for a family.
+_BASELINE_TERMS = {
+    "deductible": re.compile(r"deductible", re.IGNORECASE),
+    "out_of_pocket_limit": re.compile(r"out.of.pocket", re.IGNORECASE),
+}
+
+
+def baseline(markdown: str) -> dict[str, FieldValue]:
+    found: dict[str, FieldValue] = {}
+    for name, term in _BASELINE_TERMS.items():
+        match = term.search(markdown)
+        amounts = all_money(markdown[match.end() : match.end() + 200]) if match else []
+        for field_name, money in zip((name, f"{name}_family"), amounts, strict=False):
+            found[field_name] = FieldValue(value=money.value, text=money.text, currency="USD", confidence=0.0)
+    return found
+
+
+def baseline_rows(cases: list[FieldsCase], markdowns: dict[str, str], scores: list[DocumentScore]) -> str:
+    """The rules against the baseline on the real documents' deductible and out-of-pocket limit."""
+    lines = [
+        "Against a baseline (the first amount after the term's first mention, what reading search hits gives):",
+        "",
+        "| set | field | docintake rules | baseline |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    by_id = {score.id: score for score in scores}
+    for origin, label in (("real", "real (development)"), ("heldout", "held-out real")):
+        for name in (*_BASELINE_TERMS, *(f"{term}_family" for term in _BASELINE_TERMS)):
+            mine = [case for case in cases if case.origin == origin and name in case.truth.fields]
+            rules = sum(by_id[case.id].fields[name] for case in mine)
+            naive = sum(
+                field_matches(FieldName(name), baseline(markdowns[case.id]).get(name), case.truth.fields[name])
+                for case in mine
+            )
+            lines.append(f"| {label} | {name} | {_ratio(rules, len(mine))} | {_ratio(naive, len(mine))} |")
+    return "\n".join(lines)
 
 
 def _ratio(right: int, total: int) -> str:
@@ -275,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         for stale in directory.glob("*.md"):  # a document that moved sets or left leaves no stale Markdown
             stale.unlink()
     looks: dict[str, str] = {}
+    markdowns: dict[str, str] = {}
     for case in cases:
         score, markdown, error = run_case(local, case)
+        markdowns[case.id] = markdown
         scores.append(score)
         looks[case.id] = case.look
         if error is not None:
@@ -291,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     if held_errors:
         text += f"\n\nThe extractor raised on {held_errors} held-out documents (detail in bench/out/fields-heldout/)."
     text += "\n\n" + by_look(scores, looks) + "\n\n" + by_look(scores, looks, "heldout")
+    text += "\n\n" + baseline_rows(cases, markdowns, scores)
     print(text)
     if args.misses:
         for score in scores:

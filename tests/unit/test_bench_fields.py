@@ -383,3 +383,15 @@ def test_a_target_missed_on_the_heldout_set_alone_fails_strict() -> None:
     assert not ok
     assert "| field | generated | real (development) | held-out real |" in text
     assert "| deductible | 1.00 (1/1) | 1.00 (1/1) | 0.00 (0/1) |" in text
+
+
+def test_the_baseline_reads_the_first_amounts_after_the_terms_first_mention() -> None:
+    from bench.fields.run import baseline
+
+    markdown = "The deductible is $1,500 per person and $3,000 per family. Your out-of-pocket limit is $6,000.\n"
+    found = {name: value.value for name, value in baseline(markdown).items()}
+    assert found == {
+        "deductible": "1500.00",
+        "deductible_family": "3000.00",
+        "out_of_pocket_limit": "6000.00",
+    }
