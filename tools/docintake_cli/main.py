@@ -16,6 +16,10 @@ __all__ = ["STATE_FILE", "int_in_range", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # `fields FILE` takes any file name, so its one subcommand is routed before argparse reads a name.
+    if argv[:2] == ["fields", fields.REEXTRACT]:
+        return fields.reextract(argv[2:])
     parser = argparse.ArgumentParser(prog="docintake", description=(__doc__ or "").split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for group in (local, documents, files, fields, search, vectors, operators):

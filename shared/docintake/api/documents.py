@@ -58,11 +58,19 @@ class StoredDocumentFields(DocumentFields):
 
 def get_document_fields(db: Database, user_id: UUID, document_id: UUID) -> StoredDocumentFields:
     """The document's policy fields; 404 for a document the caller does not have, 409 ``fields_not_ready`` for
-    one the chunk stage has not reached yet (or that failed before it)."""
+    one the chunk stage has not reached yet (or that failed before it), or a ready one without fields."""
     with db.transaction(user_id) as conn:
         row = one(conn, "get_document_fields", {"document_id": document_id})
     if row is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such document")
+    if row["document_type"] is None and row["status"] == DocumentStatus.READY:
+        # Ready before migration 0016, or its row removed: only an operator's re-extraction writes it now.
+        raise ApiError(
+            409,
+            ErrorCode.FIELDS_NOT_READY,
+            "the document was processed before its fields were extracted;"
+            " an operator can run docintake fields reextract",
+        )
     if row["document_type"] is None:
         raise ApiError(409, ErrorCode.FIELDS_NOT_READY, f"the document has no fields yet (it is {row['status']})")
     return StoredDocumentFields.model_validate(

@@ -619,3 +619,35 @@ WHERE job_id = %(job_id)s AND step = %(step)s AND part = %(part)s;
 -- name: document_chunk_span
 SELECT count(*) AS chunks, coalesce(max(ordinal), -1) AS last_ordinal
 FROM document_chunks WHERE document_id = %(document_id)s;
+
+-- name: ops_users_with_ready_documents
+-- `docintake fields reextract --all`, as docintake_ops (documents' metadata across users, never content or
+-- fields): whose documents to visit, each user's then listed and re-extracted as the worker under RLS. With a
+-- document id, its owner whatever its status (the worker reports a document not ready as skipped).
+SELECT DISTINCT user_id FROM documents
+WHERE CASE WHEN %(document_id)s::uuid IS NULL THEN status = 'ready' ELSE id = %(document_id)s::uuid END
+ORDER BY user_id;
+
+-- name: documents_to_reextract
+-- The user's ready documents (through RLS) whose policy fields are missing, or (unless missing_only) extracted
+-- before extracted_before (NULL: whenever); with a document id, only that one, whatever its status.
+SELECT d.id AS document_id, d.status, f.extracted_at
+FROM documents d
+LEFT JOIN document_fields f ON f.document_id = d.id AND f.user_id = d.user_id
+WHERE d.user_id = app_user_id()
+  AND CASE WHEN %(document_id)s::uuid IS NULL THEN d.status = 'ready' ELSE d.id = %(document_id)s::uuid END
+  AND (f.document_id IS NULL
+       OR (NOT %(missing_only)s::boolean
+           AND (%(extracted_before)s::timestamptz IS NULL OR f.extracted_at < %(extracted_before)s::timestamptz)))
+ORDER BY d.created_at, d.id;
+
+-- name: document_for_fields
+-- The document (through RLS) and its newest job, whose stage message names the fields row it re-extracts.
+SELECT d.id AS document_id, d.status, j.id AS job_id, j.correlation_id
+FROM documents d
+LEFT JOIN LATERAL (SELECT id, correlation_id FROM upload_jobs WHERE document_id = d.id
+                   ORDER BY created_at DESC LIMIT 1) j ON true
+WHERE d.id = %(document_id)s;
+
+-- name: document_chunk_ids
+SELECT id FROM document_chunks WHERE document_id = %(document_id)s;
