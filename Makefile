@@ -63,7 +63,8 @@ typecheck: $(VENV)/.installed
 #   in-process tests cover: coverage without them was 96.3% against 95.8% with them, 95.9% with the fields package
 #   (floor 90).
 # On 2 Dec, one run of everything with coverage took 8.7 min here (11 in a fresh clone); the two side by side took
-# 5.2 min, the e2e run 2.4 of them. They may run at once: each pytest has its own template database and moto server,
+# 5.2 min (the e2e run 2.4 of them), and 6.3 min in a fresh clone while others' tests ran (the e2e run 3.5, its
+# `sam build` from scratch). They may run at once: each pytest has its own template database and moto server,
 # and pgserver shares its one PostgreSQL among processes (tests/conftest.py). pytest-xdist is not used: it is no
 # dependency, and what is gained is the e2e tests' waiting, which a second run alongside already fills.
 E2E_LOG := .local/e2e-pytest.log
