@@ -581,3 +581,20 @@ def test_the_demo_shows_each_documents_type_and_key_fields(stack: LocalStack, fa
         "  waiting.md: the document has no fields yet (it is pending_upload)",
     ]
     assert complete is False
+
+
+def test_a_field_this_release_does_not_know_is_left_out_not_a_500(
+    stack: LocalStack, fake_rules: FakeRules, api_db: Database
+) -> None:
+    # GIVEN a row a newer release wrote, with a field this one does not know (a rollback)
+    document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
+    admin(
+        stack,
+        'UPDATE document_fields SET fields = fields || \'{"flood_zone": {"value": "AE", "text": "AE",'
+        ' "confidence": 0.9}}\', evidence = evidence || \'{"flood_zone": {"start": 0, "end": 2, "quote": "x"}}\''
+        " WHERE document_id = %s",
+        [document_id],
+    )
+    # WHEN its owner asks THEN the fields this release knows, without the other
+    served = get_document_fields(api_db, USER, document_id)
+    assert set(served.fields) == {FieldName.POLICY_NUMBER, FieldName.PREMIUM}

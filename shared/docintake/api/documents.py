@@ -11,7 +11,7 @@ from docintake.api import ApiError
 from docintake.context import Context
 from docintake.db import Database, one, run
 from docintake.events import append_event
-from docintake.fields.model import DocumentFields
+from docintake.fields.model import DocumentFields, FieldName
 from docintake.messages import StageMessage
 from docintake.queues import send_stage_message
 from docintake.status import RESUME_FROM, Cursor, DocumentView, cursor_after, document_view, explain, page_params
@@ -73,9 +73,12 @@ def get_document_fields(db: Database, user_id: UUID, document_id: UUID) -> Store
         )
     if row["document_type"] is None:
         raise ApiError(409, ErrorCode.FIELDS_NOT_READY, f"the document has no fields yet (it is {row['status']})")
-    return StoredDocumentFields.model_validate(
-        {key: row[key] for key in ("document_id", *DocumentFields.model_fields) if key in row}
-    )
+    stored = {key: row[key] for key in ("document_id", *DocumentFields.model_fields) if key in row}
+    # A field a newer release wrote and this one does not know (a rollback) is left out, not a 500.
+    known = {name.value for name in FieldName}
+    for key in ("fields", "evidence"):
+        stored[key] = {name: value for name, value in (stored.get(key) or {}).items() if name in known}
+    return StoredDocumentFields.model_validate(stored)
 
 
 def retry_document(pipeline: Context, user_id: UUID, document_id: UUID) -> DocumentView:
