@@ -67,14 +67,14 @@ def test_the_canary_never_leaves_the_document(
     real_chunk_work = docintake.stages.chunk_work
     calls = {"n": 0}
 
-    def quoting_chunk_work(pipeline: Any, claim: Any) -> Any:
+    def quoting_chunk_work(pipeline: Any, claim: Any, filler: Any = None) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise ValueError(f"could not split {CANARY}")
-        return real_chunk_work(pipeline, claim)
+        return real_chunk_work(pipeline, claim, filler)
 
     # 5. A database error whose DETAIL quotes a row holding the canary (psycopg "Failing row contains").
-    def row_quoting_chunk_work(pipeline: Any, claim: Any) -> Any:
+    def row_quoting_chunk_work(pipeline: Any, claim: Any, filler: Any = None) -> Any:
         def write(conn: psycopg.Connection[Any]) -> dict[str, Any]:
             conn.execute(
                 "INSERT INTO document_chunks (id, document_id, user_id, ordinal, content, page_start, page_end,"
