@@ -12,7 +12,9 @@ it). It reports the median over runs of:
 - ``unzipped``: the function's code plus its layers, in MB, against Lambda's 250 MB limit and the 100 MB
   target.
 
-Targets: import ≤ 1.5× the bare imports; every function ≤ 100 MB unzipped. ``--strict`` fails on a miss.
+Targets: import ≤ 1.5× the bare imports for the API functions (Upload, Documents, Search: a user waits for their
+cold start; the queue workers' reaches no one and is reported only); every function ≤ 100 MB unzipped.
+``--strict`` fails on a miss.
 
 On a busy machine the wall clock drifts by ±0.2× between runs: ``--instructions`` counts the instructions each
 import runs under valgrind instead (one run each, about a minute), which no neighbour's load moves.
@@ -36,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"
 OUT = ROOT / "bench" / "out" / "coldstart.md"
 IMPORT_TARGET = 1.5
+# The functions the import target binds (docs/decisions.md, "API cold start").
+API_FUNCTIONS = frozenset({"UploadFunction", "DocumentsFunction", "SearchFunction"})
 SIZE_TARGET_MB = 100.0
 LAMBDA_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -181,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = statistics.median(app / bare_micros for app, bare_micros in pairs)
         rows.append((name, millis, ratio, size_mb(code, *[layer.parent for layer in layers])))
     bare = statistics.median(bare_runs) / 1000
+    api_rows = [row for row in rows if row[0] in API_FUNCTIONS]
     lines = [
         f"# Cold start — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()},"
         f" {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -193,8 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|",
         *[f"| {name} | {ms:.0f} | {ratio:.2f}× | {mb:.1f} |" for name, ms, ratio, mb in rows],
         "",
-        f"import ≤ {IMPORT_TARGET}× bare: "
-        + ("ok" if all(r[2] <= IMPORT_TARGET for r in rows) else f"MISSED (worst {max(r[2] for r in rows):.2f}×)"),
+        f"API functions' import ≤ {IMPORT_TARGET}× bare: "
+        + (
+            "ok"
+            if all(r[2] <= IMPORT_TARGET for r in api_rows)
+            else "MISSED (" + ", ".join(f"{r[0]} {r[2]:.2f}×" for r in api_rows if r[2] > IMPORT_TARGET) + ")"
+        ),
         f"unzipped ≤ {SIZE_TARGET_MB:.0f} MB: "
         + ("ok" if all(r[3] <= SIZE_TARGET_MB for r in rows) else f"MISSED (largest {max(r[3] for r in rows):.1f} MB)"),
     ]
@@ -202,5 +211,5 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(report + "\n", encoding="utf-8")
-    missed = any(r[2] > IMPORT_TARGET or r[3] > SIZE_TARGET_MB for r in rows)
+    missed = any(r[2] > IMPORT_TARGET for r in api_rows) or any(r[3] > SIZE_TARGET_MB for r in rows)
     return 1 if args.strict and missed else 0

@@ -1,12 +1,17 @@
-"""Settings: every environment variable the functions and the CLI read, validated once at cold start."""
+"""Settings: every environment variable the functions and the CLI read, validated once at cold start.
+
+A pydantic model filled from the environment by field name (case-insensitively; arguments win), as
+pydantic-settings' BaseSettings would fill it: importing pydantic-settings cost each API function about a tenth
+of the bare imports' cold start (docs/decisions.md, "API cold start"), for no feature these flat settings use.
+"""
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 # The presigned URL lifetime is capped by the design at 15 minutes.
 MAX_UPLOAD_URL_SECONDS = 900
@@ -39,10 +44,13 @@ PROVIDER_DEFAULT_MODELS: dict[str, tuple[str, int]] = {
 }
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """One object per function. Field names map to upper-case environment variables."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_from_environment(type(self).model_fields), **values})
 
     # Where things are.
     database_url: str | None = Field(default=None, description="libpq URL; wins over the secret")
@@ -162,6 +170,16 @@ class Settings(BaseSettings):
                 if data.get("embedding_dimensions") is None:
                     data["embedding_dimensions"] = default[1]
         return data
+
+
+def _from_environment(fields: dict[str, Any]) -> dict[str, str]:
+    """The environment's value of each field, its variable named in any case (DATABASE_URL, database_url)."""
+    found: dict[str, str] = {}
+    for name, value in os.environ.items():
+        field = name.lower()
+        if field in fields:
+            found[field] = value
+    return found
 
 
 def load_settings() -> Settings:

@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 from docintake import glossary as insurance_glossary
 from docintake.db import Database, Row
 from docintake.embedding import Embedder, vector_literal
-from docintake.fields.model import FIELD_KINDS, FieldName, InsuranceDocumentType, ValueKind
 from docintake.vectors import active_model, prepare_search
+from docintake.vocabulary import FIELD_KINDS, FieldName, InsuranceDocumentType, ValueKind
 
 
 class SearchMode(StrEnum):

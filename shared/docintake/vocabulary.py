@@ -9,6 +9,7 @@ runtime package (tests/unit/test_vocabulary.py holds the package to it).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 
 class Stage(StrEnum):
@@ -143,3 +144,73 @@ class ErrorCode(StrEnum):
     UPLOAD_EXPIRED = "upload_expired"
     UPLOAD_MISMATCH = "upload_mismatch"
     UPLOAD_UNVALIDATED = "upload_unvalidated"
+
+
+# --- policy fields (docintake.fields) ---------------------------------------------------------------------
+
+
+class InsuranceDocumentType(StrEnum):
+    """What a document is to a policyholder: the line of business it insures, or the paper it is."""
+
+    HOMEOWNERS = "homeowners"
+    PERSONAL_AUTO = "personal_auto"
+    COMMERCIAL_GENERAL_LIABILITY = "commercial_general_liability"
+    SUMMARY_OF_BENEFITS = "summary_of_benefits"
+    ENDORSEMENT = "endorsement"
+    CLAIM_FORM = "claim_form"
+    OTHER = "other"
+
+
+class ValueKind(StrEnum):
+    TEXT = "text"
+    MONEY = "money"
+    DATE = "date"
+    # A health plan's share of a service: a copay (an amount), coinsurance (a percentage), or no charge.
+    COST_SHARE = "cost_share"
+
+
+class FieldName(StrEnum):
+    INSURER = "insurer"
+    POLICY_NUMBER = "policy_number"
+    NAMED_INSURED = "named_insured"
+    EFFECTIVE_DATE = "effective_date"
+    EXPIRATION_DATE = "expiration_date"
+    PREMIUM = "premium"
+    # Summary of benefits: the plan's overall deductible and out-of-pocket limit. The bare names hold the
+    # in-network amounts for one person, the figure a member compares plans by. On a property or liability
+    # policy, ``deductible`` is the one its declarations print for the policy ("Section I deductible").
+    DEDUCTIBLE = "deductible"
+    DEDUCTIBLE_FAMILY = "deductible_family"
+    DEDUCTIBLE_OUT_OF_NETWORK = "deductible_out_of_network"
+    DEDUCTIBLE_OUT_OF_NETWORK_FAMILY = "deductible_out_of_network_family"
+    OUT_OF_POCKET_LIMIT = "out_of_pocket_limit"
+    OUT_OF_POCKET_LIMIT_FAMILY = "out_of_pocket_limit_family"
+    OUT_OF_POCKET_LIMIT_OUT_OF_NETWORK = "out_of_pocket_limit_out_of_network"
+    OUT_OF_POCKET_LIMIT_OUT_OF_NETWORK_FAMILY = "out_of_pocket_limit_out_of_network_family"
+    # Summary of benefits: what a member pays in network.
+    PRIMARY_CARE = "primary_care"
+    SPECIALIST = "specialist"
+    EMERGENCY_ROOM = "emergency_room"
+    GENERIC_DRUGS = "generic_drugs"
+
+
+FIELD_KINDS: Final[dict[FieldName, ValueKind]] = {
+    FieldName.INSURER: ValueKind.TEXT,
+    FieldName.POLICY_NUMBER: ValueKind.TEXT,
+    FieldName.NAMED_INSURED: ValueKind.TEXT,
+    FieldName.EFFECTIVE_DATE: ValueKind.DATE,
+    FieldName.EXPIRATION_DATE: ValueKind.DATE,
+    FieldName.PREMIUM: ValueKind.MONEY,
+    FieldName.DEDUCTIBLE: ValueKind.MONEY,
+    FieldName.DEDUCTIBLE_FAMILY: ValueKind.MONEY,
+    FieldName.DEDUCTIBLE_OUT_OF_NETWORK: ValueKind.MONEY,
+    FieldName.DEDUCTIBLE_OUT_OF_NETWORK_FAMILY: ValueKind.MONEY,
+    FieldName.OUT_OF_POCKET_LIMIT: ValueKind.MONEY,
+    FieldName.OUT_OF_POCKET_LIMIT_FAMILY: ValueKind.MONEY,
+    FieldName.OUT_OF_POCKET_LIMIT_OUT_OF_NETWORK: ValueKind.MONEY,
+    FieldName.OUT_OF_POCKET_LIMIT_OUT_OF_NETWORK_FAMILY: ValueKind.MONEY,
+    FieldName.PRIMARY_CARE: ValueKind.COST_SHARE,
+    FieldName.SPECIALIST: ValueKind.COST_SHARE,
+    FieldName.EMERGENCY_ROOM: ValueKind.COST_SHARE,
+    FieldName.GENERIC_DRUGS: ValueKind.COST_SHARE,
+}
