@@ -8,20 +8,24 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from docintake.api import register_error_handlers, user_id_from_claims
 from docintake.api.uploads import DuplicateUpload, create_upload, parse_upload_request
 from docintake.logs import function_logger, function_tracer, scrubbed_handler
+from docintake.presign import S3Presigner
 from docintake.runtime import build_pipeline
 
 logger = function_logger()
 tracer = function_tracer()
-# S3 at start: every request presigns its PUT with it (docs/decisions.md, API cold start). SQS never: no upload
-# sends a stage message (validation starts from S3's event), so that client is built only if something uses it.
-pipeline = build_pipeline("UploadFunction", on_first_use={"sqs"})
+# No AWS client at start (docs/decisions.md, API cold start): every request presigns its PUT with our own SigV4
+# signer, from Lambda's credentials in the environment, read now. The S3 client is built on first use only where
+# that signer hands a URL to botocore (no credentials in the environment, an endpoint setting it does not
+# reproduce); SQS never: no upload sends a stage message (validation starts from S3's event).
+pipeline = build_pipeline("UploadFunction", on_first_use={"s3", "sqs"})
+presigner = S3Presigner(pipeline.s3)
 app = APIGatewayHttpResolver()
 
 
 @app.post("/documents")
 def post_document() -> Response[str]:
     user_id = user_id_from_claims(app.current_event.request_context.authorizer.jwt_claim or {})
-    ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.decoded_body))
+    ticket = create_upload(pipeline, user_id, parse_upload_request(app.current_event.decoded_body), presigner=presigner)
     if isinstance(ticket, DuplicateUpload):
         logger.info("upload is a duplicate", extra={"document_id": str(ticket.document_id)})
         return Response(200, "application/json", ticket.model_dump_json())

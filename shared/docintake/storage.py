@@ -113,25 +113,6 @@ def s3_errors(operation: str) -> Iterator[None]:
         raise DependencyUnavailable(f"{operation}: S3 unreachable", code=ErrorCode.S3_UNAVAILABLE) from exc
 
 
-def presign_put(
-    s3: S3Client, *, bucket: str, key: str, content_type: str, size_bytes: int, sha256_hex: str, expires: int
-) -> str:
-    """A PUT URL that signs Content-Type, Content-Length and x-amz-checksum-sha256."""
-    with s3_errors("presign"):
-        return s3.generate_presigned_url(
-            "put_object",
-            Params={
-                "Bucket": bucket,
-                "Key": key,
-                "ContentType": content_type,
-                "ContentLength": size_bytes,
-                "ChecksumSHA256": sha256_base64(sha256_hex),
-            },
-            ExpiresIn=expires,
-            HttpMethod="PUT",
-        )
-
-
 @dataclass(frozen=True)
 class StoredObject:
     size: int

@@ -141,16 +141,16 @@ def test_search_builds_no_aws_client_and_traces_httpx_only_for_an_http_embedder(
     assert probes["SearchFunction"] == {"loaded": [], "boto3_client": False, "built": []}
     # AND the OpenAI-compatible embedder's httpx is loaded (and traced), as its requests go over it
     assert probes["SearchFunction+openai"]["loaded"] == ["httpx"]
-    # AND the probe does see a client where one is built: Upload's S3 client, which presigns its URLs
-    assert probes["UploadFunction"]["boto3_client"] is True
 
 
-def test_upload_builds_only_its_s3_client_and_documents_builds_none_at_start(probes: dict[str, dict]) -> None:
-    # GIVEN UploadFunction, which presigns a PUT with S3 on every request and never sends to SQS, and
-    # DocumentsFunction, which needs S3 and SQS only to delete a document or retry it
+def test_upload_and_documents_build_no_aws_client_at_start(probes: dict[str, dict]) -> None:
+    # GIVEN UploadFunction, which presigns a PUT with its own signer from Lambda's credentials (presign.py) and
+    # never sends to SQS, and DocumentsFunction, which needs S3 and SQS only to delete a document or retry it
     # WHEN each is imported, as on a cold start
-    # THEN Upload built its S3 client and not its SQS one
-    assert probes["UploadFunction"]["built"] == ["s3"]
+    # THEN Upload built neither client, nor botocore's default session: its S3 client waits for a URL our signer
+    # hands to botocore
+    assert probes["UploadFunction"]["built"] == []
+    assert probes["UploadFunction"]["boto3_client"] is False
     # AND Documents built neither: each is built when a delete or a retry first uses it
     assert probes["DocumentsFunction"]["built"] == []
     assert probes["DocumentsFunction"]["boto3_client"] is False

@@ -16,7 +16,8 @@ from docintake.config import ALLOWED_CONTENT_TYPES
 from docintake.context import Context
 from docintake.db import Row, one, run
 from docintake.events import append_event
-from docintake.storage import presign_put, sanitize_filename, sha256_base64, upload_key
+from docintake.presign import S3Presigner
+from docintake.storage import s3_errors, sanitize_filename, sha256_base64, upload_key
 from docintake.vocabulary import DocumentStatus, ErrorCode, Stage
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -83,10 +84,13 @@ def parse_upload_request(body: str | None) -> UploadRequest:
         raise ApiError(400, ErrorCode.INVALID_REQUEST, request_problems(exc)) from None
 
 
-def create_upload(pipeline: Context, user_id: UUID, request: UploadRequest) -> UploadTicket | DuplicateUpload:
-    """A document, its job and a presigned PUT URL; or, for a file the user already has and no ``replace``,
-    that document (DuplicateUpload). Under the user's upload lock, so identical requests at once make one
-    document. ``supersedes`` must name a document of the caller's (404) with no live successor (409)."""
+def create_upload(
+    pipeline: Context, user_id: UUID, request: UploadRequest, *, presigner: S3Presigner
+) -> UploadTicket | DuplicateUpload:
+    """A document, its job and a PUT URL ``presigner`` signed (presign.py); or, for a file the user already has
+    and no ``replace``, that document (DuplicateUpload). Under the user's upload lock, so identical requests at
+    once make one document. ``supersedes`` must name a document of the caller's (404) with no live successor
+    (409)."""
     settings = pipeline.settings
     if request.size_bytes > settings.max_upload_bytes:
         raise ApiError(
@@ -161,15 +165,15 @@ def create_upload(pipeline: Context, user_id: UUID, request: UploadRequest) -> U
             },
         )
     expires = settings.upload_url_expires_seconds
-    url = presign_put(
-        pipeline.s3,
-        bucket=settings.bucket_name,
-        key=key,
-        content_type=request.content_type,
-        size_bytes=request.size_bytes,
-        sha256_hex=request.sha256,
-        expires=expires,
-    )
+    with s3_errors("presign"):  # botocore's errors, when it presigns
+        url = presigner.presign_put(
+            bucket=settings.bucket_name,
+            key=key,
+            content_type=request.content_type,
+            size_bytes=request.size_bytes,
+            checksum_sha256=sha256_base64(request.sha256),
+            expires=expires,
+        )
     return UploadTicket(
         document_id=document_id,
         job_id=job_id,
