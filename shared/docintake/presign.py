@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -42,6 +43,10 @@ _BOTOCORE_ONLY = (
     "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
+    # botocore prefers the legacy token to AWS_SESSION_TOKEN, and refreshes (or refuses) credentials that carry
+    # an expiry; Lambda sets neither.
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
 )
 
 
@@ -53,13 +58,13 @@ class Credentials:
 
 
 def credentials_from_environment(environ: Mapping[str, str]) -> Credentials | None:
-    """The credentials Lambda puts in the environment, read as botocore's EnvProvider reads them (the token from
-    AWS_SESSION_TOKEN, else AWS_SECURITY_TOKEN, the first that is not empty); None without both keys."""
+    """The credentials Lambda puts in the environment, the token from AWS_SESSION_TOKEN (with AWS_SECURITY_TOKEN set,
+    which botocore would prefer, the presigner leaves signing to botocore); None without both keys."""
     access_key = environ.get("AWS_ACCESS_KEY_ID", "")
     secret_key = environ.get("AWS_SECRET_ACCESS_KEY", "")
     if not access_key or not secret_key:
         return None
-    token = environ.get("AWS_SESSION_TOKEN", "") or environ.get("AWS_SECURITY_TOKEN", "") or None
+    token = environ.get("AWS_SESSION_TOKEN", "") or None
     return Credentials(access_key, secret_key, token)
 
 
@@ -153,6 +158,18 @@ def presigned_put_url(
     return f"{base_url}{path}?{query_string}&X-Amz-Signature={signature}"
 
 
+def _config_file_in_use(environ: Mapping[str, str]) -> bool:
+    """Whether botocore would read a config file (AWS_CONFIG_FILE, else ~/.aws/config), which can set any endpoint
+    option above (dual-stack, FIPS, an endpoint URL, the addressing style): then botocore presigns. Lambda has
+    none; /dev/null, as the tests name it, is none."""
+    named = environ.get("AWS_CONFIG_FILE")
+    path = Path(named) if named else Path(environ.get("HOME") or "~").expanduser() / ".aws" / "config"
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return True  # unreadable: let botocore decide what it makes of it
+
+
 class S3Presigner:
     """Presigns UploadFunction's PUTs. Built when the function is wired, reading what a boto3 client built then
     would read from the environment: the credentials Lambda provides, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL.
@@ -167,7 +184,9 @@ class S3Presigner:
         self._fallback = fallback
         self._endpoint_url = environ.get("AWS_ENDPOINT_URL") or None
         self._region = environ.get("AWS_DEFAULT_REGION", "")
-        own = self._region and not any(environ.get(name) for name in _BOTOCORE_ONLY)
+        own = (
+            self._region and not any(environ.get(name) for name in _BOTOCORE_ONLY) and not _config_file_in_use(environ)
+        )
         self._credentials = credentials_from_environment(environ) if own else None
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import pathlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +91,7 @@ def set_environment(monkeypatch: pytest.MonkeyPatch, region: str, endpoint: str 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE/KEY+1")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("HOME", "/nonexistent/home")  # no ~/.aws/config, as on Lambda
     for name, value in (("AWS_ENDPOINT_URL", endpoint), ("AWS_SESSION_TOKEN", token)):
         if value is None:
             monkeypatch.delenv(name, raising=False)
@@ -155,6 +157,10 @@ def test_the_oracle_varies_with_what_is_signed(monkeypatch: pytest.MonkeyPatch) 
     assert url.startswith(f"https://{BUCKET}.s3.amazonaws.com/uploads/")
 
 
+# A home whose ~/.aws/config asks for dual-stack endpoints.
+HOME_WITH_CONFIG = pathlib.Path(__file__).parent / "fixtures" / "home-with-aws-config"
+
+
 class RecordingClient:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -179,6 +185,17 @@ class RecordingClient:
         ({}, "express--use1-az4--x-s3"),
         ({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000/prefix"}, BUCKET),
         ({"AWS_ENDPOINT_URL": "http://[::1]:5000"}, BUCKET),
+        ({"AWS_SECURITY_TOKEN": "legacy"}, BUCKET),  # botocore prefers it to AWS_SESSION_TOKEN
+        ({"AWS_CREDENTIAL_EXPIRATION": "2026-01-01T00:00:00Z"}, BUCKET),  # botocore refreshes or refuses
+        (
+            {
+                "AWS_CONFIG_FILE": str(
+                    pathlib.Path(__file__).parent / "fixtures" / "home-with-aws-config" / ".aws" / "config"
+                )
+            },
+            BUCKET,
+        ),
+        ({"HOME": str(pathlib.Path(__file__).parent / "fixtures" / "home-with-aws-config")}, BUCKET),
     ],
 )
 def test_what_we_do_not_reproduce_is_presigned_by_botocore(
