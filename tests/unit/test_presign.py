@@ -187,15 +187,8 @@ class RecordingClient:
         ({"AWS_ENDPOINT_URL": "http://[::1]:5000"}, BUCKET),
         ({"AWS_SECURITY_TOKEN": "legacy"}, BUCKET),  # botocore prefers it to AWS_SESSION_TOKEN
         ({"AWS_CREDENTIAL_EXPIRATION": "2026-01-01T00:00:00Z"}, BUCKET),  # botocore refreshes or refuses
-        (
-            {
-                "AWS_CONFIG_FILE": str(
-                    pathlib.Path(__file__).parent / "fixtures" / "home-with-aws-config" / ".aws" / "config"
-                )
-            },
-            BUCKET,
-        ),
-        ({"HOME": str(pathlib.Path(__file__).parent / "fixtures" / "home-with-aws-config")}, BUCKET),
+        ({"AWS_CONFIG_FILE": str(HOME_WITH_CONFIG / ".aws" / "config")}, BUCKET),  # may set dual-stack, FIPS, …
+        ({"AWS_CONFIG_FILE": None, "HOME": str(HOME_WITH_CONFIG)}, BUCKET),  # ~/.aws/config, the same
     ],
 )
 def test_what_we_do_not_reproduce_is_presigned_by_botocore(
