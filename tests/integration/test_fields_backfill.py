@@ -21,6 +21,7 @@ from docintake.db import Database
 from docintake.fields import DocumentFields, FieldName, FieldValue
 from docintake.fields.backfill import Outcome, reextract_document_fields, reextract_users
 from docintake.parsing import PageMap
+from docintake.storage import page_map_key, put_bytes
 from docintake_cli.main import main
 from docintake_local.client import upload_bytes
 from docintake_local.stack import LocalStack
@@ -173,6 +174,34 @@ def test_a_document_not_ready_is_skipped(stack: LocalStack, rules: FakeRules) ->
     # AND listing a user's documents leaves out those not ready
     assert reextract_users(pipeline, [USER]).results == []
     assert count(stack, "document_fields") == 0
+
+
+def test_a_degraded_result_never_replaces_stored_fields_and_one_bad_document_does_not_stop_the_run(
+    stack: LocalStack, rules: FakeRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two ready documents with fields, one of whose page maps is unreadable
+    first = ingest(stack, FIELDS_POLICY.encode(), "first.md")
+    second = ingest(stack, FIELDS_POLICY.replace("Clause 1:", "Clause 91:").encode(), "second.md")
+    before = _fields_rows(stack)
+    pipeline = stack.operations("worker")
+    put_bytes(pipeline.s3, pipeline.settings.bucket_name, page_map_key(USER, first), b"{not json", "application/json")
+
+    # WHEN the rules have a bug and everything is re-extracted
+    def broken(markdown: str, page_map: PageMap) -> DocumentFields:
+        raise KeyError("rules bug")
+
+    monkeypatch.setattr("docintake.fields.rules.extract_with_rules", broken)
+    summary = reextract_users(pipeline, [USER])
+    # THEN each document fails with its reason, the run goes on, and neither row is touched
+    outcomes = {result.document_id: (result.outcome, result.reason) for result in summary.results}
+    assert outcomes == {
+        first: (Outcome.FAILED, "corrupt_derived"),
+        second: (Outcome.FAILED, "rules_failed:KeyError"),
+    }
+    assert _fields_rows(stack) == before
+    # AND a document named that the user does not have is said, and failed
+    [unknown] = reextract_users(pipeline, [USER], document_id=uuid.uuid4()).results
+    assert (unknown.outcome, unknown.reason) == (Outcome.FAILED, "not_found")
 
 
 def test_the_cli_reextracts_one_users_documents_or_everyones_and_prints_the_counts(

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from aws_lambda_powertools import Logger
 
 from docintake.chunking import chunk_markdown
@@ -35,6 +36,8 @@ from docintake.vocabulary import DocumentStatus, StepName
 
 logger = Logger(service="docintake", child=True)
 
+# Notes extract_in_stage leaves on a degraded result (fields/__init__.py).
+DEGRADED_NOTES = ("rules_failed:", "llm_failed:")
 # What one document's optional model may take (the chunk stage has its invocation's deadline; this has none).
 MODEL_SECONDS_PER_DOCUMENT = 300.0
 
@@ -180,6 +183,15 @@ def reextract_document_fields(
             filler=filler,
             deadline=time.monotonic() + MODEL_SECONDS_PER_DOCUMENT,
         )
+        degraded = next((note for note in found.notes if note.startswith(DEGRADED_NOTES)), None)
+        if degraded is not None:
+            # The chunk stage keeps a degraded result rather than nothing; here it would replace a row that may be
+            # better (a rules bug wiping good fields, a refusing model its values): this document fails instead.
+            logger.warning(
+                "fields reextraction degraded",
+                extra={"document_id": str(document_id), "user_id": str(user_id), "reason": degraded.split(":")[0]},
+            )
+            return result(Outcome.FAILED, degraded)
         with pipeline.db.transaction(user_id) as conn:
             # The document's row locked as deletion locks it: deleted or re-processed since, it is left alone.
             locked = one(conn, "lock_document", {"document_id": document_id})
@@ -211,12 +223,21 @@ def reextract_document_fields(
                     "unplaced": unplaced,
                 },
             )
-    except DocintakeError as error:
+    except (DocintakeError, ValueError, psycopg.Error) as error:
+        # One document's trouble (its Markdown or page map unreadable, a database refusal such as the wrong
+        # role) fails that document; the run goes on and reports it.
+        code = (
+            str(error.code)
+            if isinstance(error, DocintakeError)
+            else "database_error"
+            if isinstance(error, psycopg.Error)
+            else "corrupt_derived"
+        )
         logger.warning(
             "fields reextraction failed",
-            extra={"document_id": str(document_id), "user_id": str(user_id), "error_code": error.code},
+            extra={"document_id": str(document_id), "user_id": str(user_id), "error_code": code},
         )
-        return result(Outcome.FAILED, str(error.code))
+        return result(Outcome.FAILED, code)
     done = result(Outcome.REEXTRACTED, found=found, unplaced=unplaced)
     # Counts and the type only: the values are personal data (names, policy numbers).
     logger.info("fields reextracted", extra={k: v for k, v in done.as_dict().items() if k != "reason"})
@@ -237,7 +258,9 @@ def reextract_users(
 ) -> ReextractionSummary:
     """Each user's documents to re-extract (``documents_to_reextract``), one by one; ``progress`` sees each."""
     summary = ReextractionSummary(dry_run=dry_run)
+    owner: UUID | None = None
     for user_id in user_ids:
+        owner = user_id
         todo = documents_to_reextract(
             pipeline.db, user_id, document_id=document_id, missing_only=missing_only, extracted_before=extracted_before
         )
@@ -247,6 +270,11 @@ def reextract_users(
             )
             summary.results.append(done)
             progress(done)
+    if document_id is not None and not summary.results and not (missing_only or extracted_before):
+        # A document the operator named that no listed user has: said, and failed, never a silent zero.
+        missing = Reextraction(document_id, owner or UUID(int=0), Outcome.FAILED, "not_found")
+        summary.results.append(missing)
+        progress(missing)
     return summary
 
 
