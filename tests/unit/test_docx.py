@@ -532,3 +532,19 @@ def test_heading_levels_past_six_read_as_six_and_level_nine_is_body_text() -> No
         for level in (0, 5, 8, 9)
     )
     assert _parse(with_body(body)).markdown == "# Level 0\n\n###### Level 5\n\n###### Level 8\n\nLevel 9\n"
+
+
+def test_a_data_grid_with_a_small_table_in_a_cell_stays_a_grid() -> None:
+    # GIVEN a benefits grid whose row holds a small table in one cell beside a label and a value
+    def fill(document: docx.document.Document) -> None:
+        grid = document.add_table(rows=3, cols=3)
+        _fill_rows(
+            grid, [("Service", "In-network", "Out-of-network"), ("Deductible", "$500", ""), ("OOP", "$3,000", "$6,000")]
+        )
+        _fill_rows(grid.cell(1, 2).add_table(rows=1, cols=2), [("$1,000", "individual")])
+
+    # WHEN it is parsed, THEN the grid keeps its columns and the small table is flattened into its cell
+    assert _parse(build(fill)).markdown == (
+        "| Service | In-network | Out-of-network |\n| --- | --- | --- |\n"
+        "| Deductible | $500 | $1,000; individual |\n| OOP | $3,000 | $6,000 |\n"
+    )

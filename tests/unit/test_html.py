@@ -347,3 +347,25 @@ def test_a_table_caption_reads_as_a_paragraph_before_the_table() -> None:
 
 def test_preformatted_text_without_backticks_gets_a_three_backtick_fence() -> None:
     assert _parse("<pre>Plan  ID: 42</pre>").markdown == "```\nPlan  ID: 42\n```\n"
+
+
+def test_a_data_grid_with_a_small_table_in_a_cell_stays_a_grid_and_a_sidebar_stays_layout() -> None:
+    grid = (
+        "<table><tr><th>Service</th><th>In-network</th><th>Out-of-network</th></tr><tr><td>Deductible</td>"
+        "<td>$500</td><td><table><tr><td>$1,000</td><td>individual</td></tr></table></td></tr>"
+        "<tr><td>OOP</td><td>$3,000</td><td>$6,000</td></tr></table>"
+    )
+    assert _parse(grid).markdown == (
+        "| Service | In-network | Out-of-network |\n| --- | --- | --- |\n"
+        "| Deductible | $500 | $1,000; individual |\n| OOP | $3,000 | $6,000 |\n"
+    )
+    sidebar = (
+        "<table><tr><td><p>Plans</p></td><td><h2>Benefits</h2><table><tr><th>Service</th><th>Copay</th></tr>"
+        "<tr><td>Visit</td><td>$20</td></tr></table></td></tr></table>"
+    )
+    assert _parse(sidebar).markdown == "Plans\n\n## Benefits\n\n| Service | Copay |\n| --- | --- |\n| Visit | $20 |\n"
+
+
+def test_a_pre_left_open_in_a_layout_cell_ends_with_the_cell() -> None:
+    markdown = _parse("<table><tr><td><pre>x</td></tr></table><h1>Deductibles</h1><p>The   deductible is $500.</p>")
+    assert markdown.markdown == "```\nx\n```\n\n# Deductibles\n\nThe deductible is $500.\n"

@@ -12,7 +12,8 @@ objects give neither the body order of paragraphs and tables, nor page breaks, n
   a cell spanning columns (``gridSpan``) or rows (``vMerge``) is one cell, its text in the first grid cell it
   covers and the others empty; rows and columns empty throughout are dropped. A cell's paragraphs are joined
   by spaces. A grid of more than a million cells is no real table's: its rows read as paragraphs.
-- A layout table is not data: one with a table inside any of its cells, or whose text is all in one column
+- A layout table is not data: one with a table inside a cell (beside at most one other cell with text in its
+  row: two or more make a data grid, the inner table flattened into its cell), or whose text is all in one column
   (a box of one cell, or a page laid out in a one-column table with the data table inside a cell). Its
   cells read, row by row, as the body does (headings, paragraphs, lists, page breaks), and a table inside
   them as a table of its own, itself a layout table or not. Past ``_MAX_TABLE_DEPTH`` tables inside tables
@@ -661,9 +662,24 @@ def _continues(tc: Element) -> bool:
 
 
 def _holds_a_table(tbl: Element) -> bool:
-    """Whether a table inside one of the table's cells (not a deeper one) is read, so it lays out a page."""
-    cells = (tc for tr in _rows(tbl) for tc in _cells(tr) if not _continues(tc))
-    return any(next(_children(tc, f"{_W}tbl"), None) is not None for tc in cells)
+    """Whether the table lays out a page: a table inside one of its cells (not a deeper one), beside at most one
+    other cell of its row with text (a sidebar). A row holding a small table in one cell beside two or more
+    cells with text (a label and a value) is a data grid's, the small table flattened into its cell."""
+    holds = False
+    for tr in _rows(tbl):
+        cells = [tc for tc in _cells(tr) if not _continues(tc)]
+        holders = [tc for tc in cells if next(_children(tc, f"{_W}tbl"), None) is not None]
+        if not holders:
+            continue
+        others = sum(1 for tc in cells if tc not in holders and _has_text(tc))
+        if others >= 2:
+            return False
+        holds = True
+    return holds
+
+
+def _has_text(tc: Element) -> bool:
+    return any((t.text or "").strip() for t in tc.iter(f"{_W}t"))
 
 
 def _grid_span(value: str | None, least: int) -> int:

@@ -143,6 +143,8 @@ class _Table:
     rows: list[list[_Cell]] = field(default_factory=list)
     # Text before the first cell: the caption (or text a browser would move out in front of the table).
     caption: list[str] = field(default_factory=list)
+    # A table inside a data table's cell: flattened into that table's cell at its end.
+    nested_in: _Table | None = None
 
     def cell(self) -> _Cell | None:
         return self.rows[-1][-1] if self.rows and self.rows[-1] else None
@@ -174,10 +176,11 @@ class _Table:
 
 @dataclass
 class _Layout:
-    """An open layout table; ``lists`` is how many lists were open at its start: those opened in a cell end
-    with the cell."""
+    """An open layout table; ``lists`` is how many lists were open at its start, ``pre`` how deep in ``<pre>``
+    it started: what a cell opens beyond that ends with the cell."""
 
     lists: int
+    pre: int = 0
 
 
 @dataclass
@@ -188,9 +191,30 @@ class _Shape:
     widest: int = 0  # cells in the widest row so far
     cells: int = 0  # cells in the row being read
     nested: bool = False
+    # The row being read: whether a table starts in it, how many of its cells have text of their own, and
+    # whether the current cell has; ``mixed``: a row held a table beside other cells with text (a data grid).
+    row_nested: bool = False
+    holder: int = -1  # the cell (by count in its row) a table started in
+    texts: int = 0
+    cell_text: bool = False
+    mixed: bool = False
+
+    def end_cell(self) -> None:
+        if self.cells != self.holder:
+            self.texts += self.cell_text
+        self.cell_text = False
+
+    def end_row(self) -> None:
+        self.end_cell()
+        self.mixed = self.mixed or (self.row_nested and self.texts >= 2)
+        self.widest, self.cells, self.texts = max(self.widest, self.cells), 0, 0
+        self.row_nested, self.holder = False, -1
 
     def layout(self) -> bool:
-        return self.nested or max(self.widest, self.cells) <= 1
+        """One column, or a table in a cell beside at most one other cell with text (a page laid out in a table,
+        a sidebar beside the content): layout. A row holding a small table in one cell beside two or more cells
+        with text (a label and a value) is a data grid, its small table flattened into its cell."""
+        return max(self.widest, self.cells) <= 1 or (self.nested and not self.mixed)
 
 
 def _span(value: str | None) -> int:
@@ -276,19 +300,25 @@ class _TableShapes(_VisibleMarkup):
             self.end("table")
         return self.layout
 
+    def text(self, data: str) -> None:
+        if self.open and data.strip():
+            self.open[-1].cell_text = True
+
     def start(self, tag: str, attrs: list[tuple[str, str | None]], style: str) -> None:
         if tag == "table":
             if len(self.open) >= _MAX_TABLE_DEPTH:
                 self.ignored += 1
                 return
             if self.open:
-                self.open[-1].nested = True
+                parent = self.open[-1]
+                parent.nested = parent.row_nested = True
+                parent.holder = parent.cells
             self.open.append(_Shape(len(self.layout)))
             self.layout.append(False)
         elif self.open and tag == "tr":
-            shape = self.open[-1]
-            shape.widest, shape.cells = max(shape.widest, shape.cells), 0
+            self.open[-1].end_row()
         elif self.open and tag in ("td", "th"):
+            self.open[-1].end_cell()
             self.open[-1].cells += 1
 
     def end(self, tag: str) -> None:
@@ -298,6 +328,7 @@ class _TableShapes(_VisibleMarkup):
             self.ignored -= 1
         elif self.open:
             shape = self.open.pop()
+            shape.end_row()
             self.layout[shape.index] = shape.layout()
 
 
@@ -314,7 +345,7 @@ class _HtmlReader(_VisibleMarkup):
         self.list_lines: list[str] = []
         self.list_columns: list[int] = []
         self.item_marker: tuple[int, str] | None = None  # (depth, marker) of the item whose text is open
-        # Open tables, outermost first. A data table is always the innermost: a table holding a table is layout.
+        # Open tables, outermost first; a table inside a data table's cell is flattened into it at its end.
         self.tables: list[_Table | _Layout] = []
         self.started_tables = 0
         self.ignored_tables = 0
@@ -415,13 +446,14 @@ class _HtmlReader(_VisibleMarkup):
             return
         index = self.started_tables
         self.started_tables += 1
-        if self._data_table() is not None:
-            # Not reached (the first pass made the enclosing table layout); were it, this reads as its cells.
-            self.ignored_tables += 1
+        outer = self._data_table()
+        if outer is not None:
+            # A table in a data grid's cell: read as a table of its own, then flattened into that cell.
+            self.tables.append(_Table(nested_in=outer))
             return
         if index < len(self.layout) and self.layout[index]:
             self._flush()
-            self.tables.append(_Layout(len(self.lists)))
+            self.tables.append(_Layout(len(self.lists), self.pre))
         else:
             self._flush()
             self._end_list()
@@ -434,6 +466,7 @@ class _HtmlReader(_VisibleMarkup):
         assert isinstance(layout, _Layout)
         self._flush()
         self.heading = None
+        self.pre = min(self.pre, layout.pre)  # a <pre> left open in the cell ends with it
         if len(self.lists) > layout.lists:
             del self.lists[layout.lists :]
             if self.item_marker is not None and self.item_marker[0] >= layout.lists:
@@ -468,6 +501,11 @@ class _HtmlReader(_VisibleMarkup):
         assert isinstance(table, _Table)
         caption = " ".join(" ".join(table.caption).split())
         rows = table.grid()
+        if table.nested_in is not None:
+            flat = " / ".join("; ".join(c for c in row if c) for row in rows)
+            cell = table.nested_in.cell()
+            (cell.text if cell is not None else table.nested_in.caption).append(f" {caption} {flat} ")
+            return
         if caption:
             self._emit(caption)
         if rows:
