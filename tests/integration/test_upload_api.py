@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import psycopg
 import pytest
+from botocore.exceptions import NoCredentialsError
 
 from docintake_local.client import api_event
 from docintake_local.stack import LocalStack
@@ -152,5 +153,19 @@ def test_a_size_that_is_not_a_json_integer_is_a_400(stack: LocalStack) -> None:
     # THEN 400 naming the field, and nothing is created
     assert (status, error["error"]) == (400, "invalid_request")
     assert "size_bytes" in error["message"]
+    with psycopg.connect(stack.database.admin_url) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+
+
+def test_a_presign_that_fails_leaves_no_document_waiting(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an UploadFunction whose presign fails (botocore's fallback finding no credentials)
+    class NoCredentials:
+        def presign_put(self, **_: Any) -> str:
+            raise NoCredentialsError()
+
+    monkeypatch.setattr(stack.load_function("UploadFunction"), "presigner", NoCredentials())
+    # WHEN a user asks for an upload THEN a retryable 503, and nothing was written, so the retry is no duplicate
+    status, body = _post(stack, _request())
+    assert (status, body["error"]) == (503, "s3_unavailable")
     with psycopg.connect(stack.database.admin_url) as conn:
         assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)

@@ -102,6 +102,20 @@ def create_upload(
     correlation_id = str(uuid.uuid4())
     safe_name = sanitize_filename(request.filename)
     key = upload_key(user_id, document_id, safe_name)
+    # Signed before anything is written: a presign that fails (botocore's fallback without credentials) leaves no
+    # document waiting for an upload that cannot come, which would read as a duplicate until its URL expired.
+    expires = settings.upload_url_expires_seconds
+    signed_at = datetime.now(UTC)
+    with s3_errors("presign"):  # botocore's errors, when it presigns
+        url = presigner.presign_put(
+            bucket=settings.bucket_name,
+            key=key,
+            content_type=request.content_type,
+            size_bytes=request.size_bytes,
+            checksum_sha256=sha256_base64(request.sha256),
+            expires=expires,
+            now=signed_at,
+        )
     # A waiting upload counts as a copy while its URL can still be used.
     upload_window = settings.upload_url_expires_seconds
     with pipeline.db.transaction(user_id) as conn:
@@ -164,16 +178,6 @@ def create_upload(
                 **({"supersedes": str(request.supersedes)} if request.supersedes else {}),
             },
         )
-    expires = settings.upload_url_expires_seconds
-    with s3_errors("presign"):  # botocore's errors, when it presigns
-        url = presigner.presign_put(
-            bucket=settings.bucket_name,
-            key=key,
-            content_type=request.content_type,
-            size_bytes=request.size_bytes,
-            checksum_sha256=sha256_base64(request.sha256),
-            expires=expires,
-        )
     return UploadTicket(
         document_id=document_id,
         job_id=job_id,
@@ -185,7 +189,7 @@ def create_upload(
             "Content-Length": str(request.size_bytes),
             "x-amz-checksum-sha256": sha256_base64(request.sha256),
         },
-        expires_at=datetime.now(UTC) + timedelta(seconds=expires),
+        expires_at=signed_at + timedelta(seconds=expires),
         supersedes=request.supersedes,
     )
 
