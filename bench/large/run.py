@@ -31,7 +31,7 @@ from psycopg.rows import dict_row
 
 from bench.e2e.run import log, moto_process, wait_for_jobs
 from bench.store.run import database, postgres
-from docintake.chunking import chunk_markdown
+from docintake.chunking import chunk_with_settings
 from docintake.config import Settings
 from docintake.embedding import embedder_from_settings
 from docintake.parsing import parse_text
@@ -102,13 +102,7 @@ def ingest(stack: LocalStack, name: str, files: list[tuple[str, bytes, str]], *,
 def minilm_part_seconds(settings: Settings) -> tuple[int, float]:
     """MiniLM over one embed part of the varied document's chunks: the part's size and its seconds here."""
     parsed = parse_text(varied_markdown(2_000_000))
-    chunks = chunk_markdown(
-        parsed.markdown,
-        parsed.page_map,
-        size=settings.chunk_size,
-        overlap=settings.chunk_overlap,
-        max_tokens=settings.chunk_max_tokens,
-    )[: settings.embed_chunks_per_part]
+    chunks = chunk_with_settings(parsed.markdown, parsed.page_map, settings)[: settings.embed_chunks_per_part]
     embedder = embedder_from_settings(settings.model_copy(update={"embedding_provider": "minilm"}))
     embedder.embed([chunk.content for chunk in chunks[:8]])  # loads the model
     started = time.perf_counter()

@@ -24,9 +24,13 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from docintake.parsing import PageMap
+
+if TYPE_CHECKING:
+    from docintake.config import Settings
 
 CHUNK_NAMESPACE = UUID("6f1c7a52-3b1e-4a8e-9d57-0c4b1d2e8f10")
 _HEADING = re.compile(r"(#{1,6})\s+(.*\S)\s*$")  # used with match(): anchored at its start
@@ -80,6 +84,17 @@ def estimate_tokens(text: str) -> int:
     """A conservative stand-in for an embedding model's tokenizer: words and punctuation marks, or a
     quarter of the characters, whichever is more (BPE tokenizers average about 4 characters a token)."""
     return max(len(_TOKEN.findall(text)), (len(text) + 3) // 4)
+
+
+def chunk_with_settings(markdown: str, page_map: PageMap, settings: Settings) -> list[Chunk]:
+    """The chunks the chunk stage makes: ``chunk_markdown`` with the configured size, overlap and token cap."""
+    return chunk_markdown(
+        markdown,
+        page_map,
+        size=settings.chunk_size,
+        overlap=settings.chunk_overlap,
+        max_tokens=settings.chunk_max_tokens,
+    )
 
 
 def chunk_markdown(

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg.types.json import Jsonb
 
-from docintake.chunking import chunk_markdown
+from docintake.chunking import chunk_with_settings
 from docintake.context import Context
 from docintake.db import Row, one, queries, run
 from docintake.document_types import classify
@@ -215,13 +215,7 @@ def chunk_work(pipeline: Context, claim: Claim, filler: FieldsFiller | None = No
     text = markdown.decode("utf-8")
     document_type = classify(text, claim.job.get("filename") or "")
     pages = PageMap.from_json(page_map.decode("utf-8"))
-    chunks = chunk_markdown(
-        text,
-        pages,
-        size=settings.chunk_size,
-        overlap=settings.chunk_overlap,
-        max_tokens=settings.chunk_max_tokens,
-    )
+    chunks = chunk_with_settings(text, pages, settings)
     # Before the transaction: a filler may ask a language model over the network, and no transaction (nor the
     # job's row lock) is held across that. Part of the chunk stage, extraction is retried, dead-lettered and
     # replayed with it when the model is unavailable; a bug or a refusal only costs the fields (extract_in_stage).

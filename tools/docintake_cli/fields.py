@@ -50,7 +50,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _fields(args: argparse.Namespace) -> int:
-    from docintake.chunking import chunk_markdown
+    from docintake.chunking import chunk_with_settings
     from docintake.config import load_settings
     from docintake.errors import DocintakeError
     from docintake.fields import extract_document_fields
@@ -69,13 +69,7 @@ def _fields(args: argparse.Namespace) -> int:
     except DocintakeError as exc:
         print(exc.code, file=sys.stderr)
         return 2
-    chunks = chunk_markdown(
-        parsed.markdown,
-        parsed.page_map,
-        size=settings.chunk_size,
-        overlap=settings.chunk_overlap,
-        max_tokens=settings.chunk_max_tokens,
-    )
+    chunks = chunk_with_settings(parsed.markdown, parsed.page_map, settings)
     # No document id offline, so evidence names no chunk (the pipeline's chunk ids derive from it); page,
     # span and quote are the pipeline's.
     found = extract_document_fields(parsed.markdown, parsed.page_map, chunks=chunks)

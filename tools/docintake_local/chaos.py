@@ -45,7 +45,7 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from docintake.chunking import chunk_markdown
+from docintake.chunking import chunk_with_settings
 from docintake.dead_letters import replay
 from docintake.errors import DependencyUnavailable
 from docintake.jobs import FanOut
@@ -481,13 +481,7 @@ def _expected_chunk_counts(stack: LocalStack, uploaded: list[Uploaded]) -> dict[
             continue
         text = body.read().decode("utf-8")
         page_map = PageMap.from_json(pages.read().decode("utf-8"))
-        chunks = chunk_markdown(
-            text,
-            page_map,
-            size=settings.chunk_size,
-            overlap=settings.chunk_overlap,
-            max_tokens=settings.chunk_max_tokens,
-        )
+        chunks = chunk_with_settings(text, page_map, settings)
         counts[item.document_id] = len(chunks)
     return counts
 

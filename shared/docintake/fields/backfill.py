@@ -22,7 +22,7 @@ from uuid import UUID
 import psycopg
 from aws_lambda_powertools import Logger
 
-from docintake.chunking import chunk_markdown
+from docintake.chunking import chunk_with_settings
 from docintake.context import Context
 from docintake.db import Database, one, run
 from docintake.errors import DocintakeError
@@ -171,9 +171,7 @@ def reextract_document_fields(
             get_bytes(pipeline.s3, settings.bucket_name, page_map_key(user_id, document_id)).decode("utf-8")
         )
         # The stage's chunks, to place evidence only: the stored chunks stay as they are.
-        chunks = chunk_markdown(
-            text, pages, size=settings.chunk_size, overlap=settings.chunk_overlap, max_tokens=settings.chunk_max_tokens
-        )
+        chunks = chunk_with_settings(text, pages, settings)
         # Before the transaction, as in the chunk stage: a filler may ask a model over the network.
         found = extract_in_stage(
             text,
