@@ -13,6 +13,7 @@ users name files carelessly.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -146,7 +147,20 @@ def classify(markdown: str, filename: str = "") -> str:
 
 def scores_of(markdown: str, filename: str = "") -> tuple[str, dict[str, float]]:
     """The type and every type's score (for tests and tuning)."""
-    text = _plain(markdown[:MAX_CHARS])
+    scores = dict(_text_scores(markdown[:MAX_CHARS]))
+    for kind, pattern in _FILENAME_CUES:
+        if pattern.search(filename):
+            scores[kind] += _FILENAME_WEIGHT
+    best = max((k for k in scores if k is not DocumentType.OTHER), key=lambda k: scores[k])
+    kind = best if scores[best] >= MIN_SCORE else DocumentType.OTHER
+    return kind.value, {k.value: round(v, 1) for k, v in scores.items()}
+
+
+@functools.lru_cache(maxsize=2)
+def _text_scores(markdown: str) -> tuple[tuple[DocumentType, float], ...]:
+    """Every type's score from the text alone. Cached for the last texts: the chunk stage asks for the paper's
+    type (``classify``) and, through the policy fields, the line of business of the same Markdown."""
+    text = _plain(markdown)
     headings = [(m.start(), m.end()) for m in re.finditer(r"^#+\s.*$", text, re.MULTILINE)]
     heading_starts = [start for start, _ in headings]
     scores = dict.fromkeys(DocumentType, 0.0)
@@ -161,12 +175,7 @@ def scores_of(markdown: str, filename: str = "") -> tuple[str, dict[str, float]]
         taken = weights[:1] if cue.once else weights[:MAX_REPEATS]
         scores[cue.kind] += cue.weight * sum(taken)
     _settle_packets(text, scores)
-    for kind, pattern in _FILENAME_CUES:
-        if pattern.search(filename):
-            scores[kind] += _FILENAME_WEIGHT
-    best = max((k for k in scores if k is not DocumentType.OTHER), key=lambda k: scores[k])
-    kind = best if scores[best] >= MIN_SCORE else DocumentType.OTHER
-    return kind.value, {k.value: round(v, 1) for k, v in scores.items()}
+    return tuple(scores.items())
 
 
 def _settle_packets(text: str, scores: dict[DocumentType, float]) -> None:
