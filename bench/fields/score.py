@@ -22,10 +22,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from docintake.fields import Coverage, DocumentFields, Evidence, FieldName, FieldValue, Money
-from docintake.fields.model import FIELD_KINDS, ValueKind
+from docintake.fields.model import FIELD_KINDS, ValueKind, parse_decimal
 from docintake_local.fields_corpus import FieldsTruth, TrueCoverage, TrueValue
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
@@ -44,15 +43,6 @@ def _collapsed(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def _amount(value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        return None
-
-
 def field_matches(name: FieldName, found: FieldValue | None, truth: TrueValue) -> bool:
     """One field, by the rule of its kind (module docstring)."""
     if found is None:
@@ -62,12 +52,12 @@ def field_matches(name: FieldName, found: FieldValue | None, truth: TrueValue) -
         return found.value == truth.value
     if kind is ValueKind.MONEY:
         if truth.value is not None:
-            return _amount(found.value) == _amount(truth.value)
+            return parse_decimal(found.value) == parse_decimal(truth.value)
         return normalise(found.text) == normalise(truth.text)
     if kind is ValueKind.COST_SHARE:
         if found.cost_share != truth.cost_share:
             return False
-        return truth.value is None or _amount(found.value) == _amount(truth.value)
+        return truth.value is None or parse_decimal(found.value) == parse_decimal(truth.value)
     return normalise(found.value or found.text) == normalise(truth.text)
 
 
@@ -78,7 +68,7 @@ def money_matches(found: Money | None, truth: TrueValue | None) -> bool:
     if found is not None and normalise(found.text) == normalise(truth.text):
         return True
     if truth.value is not None:
-        return found is not None and _amount(found.value) == _amount(truth.value)
+        return found is not None and parse_decimal(found.value) == parse_decimal(truth.value)
     if normalise(truth.text) in _NO_AMOUNT:
         return found is None or (found.value is None and normalise(found.text) in _NO_AMOUNT)
     return False
