@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from docintake.config import Settings
+from docintake.db import Database
 from docintake_local.postgres import LocalDatabase, drop_database, ensure_database, with_database
 from docintake_local.stack import LocalStack
 
@@ -148,3 +149,11 @@ def stack(
     )
     with stack.running(pollers=False):
         yield stack
+
+
+@pytest.fixture
+def api_db(stack: LocalStack) -> Iterator[Database]:
+    """The test stack's database as the API functions reach it: the API role, under row-level security."""
+    db = Database(stack.database.role_url("api"))
+    yield db
+    db.close()

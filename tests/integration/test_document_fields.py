@@ -12,7 +12,6 @@ import io
 import json
 import math
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,21 +100,6 @@ class FakeRules:
                 FieldName.PREMIUM: _evidence(markdown, premium),
             },
         )
-
-
-@pytest.fixture
-def fake_rules(monkeypatch: pytest.MonkeyPatch) -> FakeRules:
-    fake = FakeRules()
-    monkeypatch.setattr("docintake.fields.rules.extract_with_rules", fake)
-    return fake
-
-
-@pytest.fixture
-def api_db(stack: LocalStack) -> Iterator[Database]:
-    """The database as DocumentsFunction reaches it: the API role, under row-level security."""
-    db = Database(stack.database.role_url("api"))
-    yield db
-    db.close()
 
 
 def _fields_row(stack: LocalStack, document_id: uuid.UUID) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,20 +30,6 @@ from tests.kit import USER, admin, chunks, count, ingest, update
 pytestmark = pytest.mark.integration
 OTHER = uuid.UUID("55555555-5555-4555-8555-555555555555")
 NAMED_INSURED = "Dana Whitfield"
-
-
-@pytest.fixture
-def rules(monkeypatch: pytest.MonkeyPatch) -> FakeRules:
-    fake = FakeRules()
-    monkeypatch.setattr("docintake.fields.rules.extract_with_rules", fake)
-    return fake
-
-
-@pytest.fixture
-def api_db(stack: LocalStack) -> Iterator[Database]:
-    db = Database(stack.database.role_url("api"))
-    yield db
-    db.close()
 
 
 @pytest.fixture
@@ -92,7 +77,7 @@ def _ingest_as(stack: LocalStack, user: uuid.UUID, name: str) -> uuid.UUID:
 
 
 def test_a_ready_document_without_fields_gets_them_back_with_evidence_in_its_own_chunks(
-    stack: LocalStack, rules: FakeRules, api_db: Database
+    stack: LocalStack, fake_rules: FakeRules, api_db: Database
 ) -> None:
     # GIVEN a ready document whose fields row is gone (processed before migration 0016)
     document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
@@ -130,13 +115,13 @@ def test_a_ready_document_without_fields_gets_them_back_with_evidence_in_its_own
 
 
 def test_stale_fields_are_replaced_and_evidence_names_no_chunk_the_document_lacks(
-    stack: LocalStack, rules: FakeRules, monkeypatch: pytest.MonkeyPatch
+    stack: LocalStack, fake_rules: FakeRules, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a document whose fields the old rules extracted, and since then the rules and the chunk size changed
     document_id = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
     before = _fields_rows(stack)[document_id]
     assert FieldName.NAMED_INSURED not in before["fields"]
-    monkeypatch.setattr("docintake.fields.rules.extract_with_rules", _improved_rules(rules))
+    monkeypatch.setattr("docintake.fields.rules.extract_with_rules", _improved_rules(fake_rules))
     pipeline = stack.operations("worker", chunk_size=300, chunk_overlap=0)
     # WHEN only the documents without fields are asked for THEN this one is not touched
     assert reextract_users(pipeline, [USER], missing_only=True).results == []
@@ -157,7 +142,7 @@ def test_stale_fields_are_replaced_and_evidence_names_no_chunk_the_document_lack
     assert count(stack, "document_fields") == 1
 
 
-def test_a_document_not_ready_is_skipped(stack: LocalStack, rules: FakeRules) -> None:
+def test_a_document_not_ready_is_skipped(stack: LocalStack, fake_rules: FakeRules) -> None:
     # GIVEN an upload not processed yet, and a ready document being processed again
     again = ingest(stack, FIELDS_POLICY.encode(), "declarations.md")
     waiting = upload_bytes(stack, USER, "waiting.md", b"# Waiting\n", "text/markdown").document_id
@@ -177,7 +162,7 @@ def test_a_document_not_ready_is_skipped(stack: LocalStack, rules: FakeRules) ->
 
 
 def test_a_degraded_result_never_replaces_stored_fields_and_one_bad_document_does_not_stop_the_run(
-    stack: LocalStack, rules: FakeRules, monkeypatch: pytest.MonkeyPatch
+    stack: LocalStack, fake_rules: FakeRules, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN two ready documents with fields, one of whose page maps is unreadable
     first = ingest(stack, FIELDS_POLICY.encode(), "first.md")
@@ -206,7 +191,7 @@ def test_a_degraded_result_never_replaces_stored_fields_and_one_bad_document_doe
 
 def test_the_cli_reextracts_one_users_documents_or_everyones_and_prints_the_counts(
     stack: LocalStack,
-    rules: FakeRules,
+    fake_rules: FakeRules,
     cli: None,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
