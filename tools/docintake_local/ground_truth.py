@@ -36,7 +36,6 @@ from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -56,6 +55,7 @@ from docintake_local.sample_documents import (
     _CITIES,
     _PROFILES,
     _STREETS,
+    PageCountingCanvas,
     _Context,
     _Fields,
     _Grid,
@@ -806,28 +806,13 @@ class _TruthDocTemplate(BaseDocTemplate):  # type: ignore[misc]  # reportlab shi
         canvas.drawImage(ImageReader(image), _MARGIN_X, _MARGIN_BOTTOM + 8, width=128, height=96)
 
 
-class _PagedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type information
-    """Holds pages back until the end so that every footer can say "Page N of M"."""
+class _PagedCanvas(PageCountingCanvas):
+    """The ground-truth documents' footer, "Page N of M" with the form's label."""
 
     def __init__(self, *args: Any, centred: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._centred = centred
-        self._held_pages: list[dict[str, Any]] = []
         self.footer_label = ""
-        self.page_total = 0
-
-    def showPage(self) -> None:
-        self._held_pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._held_pages)
-        for number, state in enumerate(self._held_pages, start=1):
-            self.__dict__.update(state)
-            self._draw_footer(number, total)
-            super().showPage()
-        self.page_total = total
-        super().save()
 
     def _draw_footer(self, number: int, total: int) -> None:
         right = _PAGE_W - _MARGIN_X

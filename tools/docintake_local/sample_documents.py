@@ -2258,12 +2258,12 @@ class _PdfSink:
         return table
 
 
-class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type information
-    """Canvas that holds pages back until the end so that it can draw every footer with "Page N of M"."""
+class PageCountingCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type information
+    """A canvas that holds pages back until the end so that every footer can say "Page N of M"
+    (``_draw_footer``, each generator's own); ``page_total`` is the count once saved."""
 
-    def __init__(self, *args: Any, form_number: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._form_number = form_number
         self._held_pages: list[dict[str, Any]] = []
         self.page_total = 0
 
@@ -2279,6 +2279,17 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type 
             super().showPage()
         self.page_total = total
         super().save()
+
+    def _draw_footer(self, number: int, total: int) -> None:
+        raise NotImplementedError
+
+
+class _NumberedCanvas(PageCountingCanvas):
+    """The sample documents' footer: form number, a specimen notice, "Page N of M"."""
+
+    def __init__(self, *args: Any, form_number: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._form_number = form_number
 
     def _draw_footer(self, number: int, total: int) -> None:
         right = _PAGE_W - _MARGIN_X
