@@ -332,6 +332,20 @@ def _bold(font: str) -> str:
     return "Times-Bold" if font == "Times-Roman" else "Helvetica-Bold"
 
 
+def _carrier_line(entry: dict[str, Any]) -> str:
+    """The summary's header line, "Carrier: Plan", as the federal form prints it (the plan alone without one)."""
+    return f"{entry['carrier']}: {entry['plan']}" if entry.get("carrier") else str(entry["plan"])
+
+
+def _coverage_for(entry: dict[str, Any]) -> str:
+    """ "Coverage for: … | Plan Type: …", what of it the entry has."""
+    parts = (
+        f"Coverage for: {entry['coverage_for']}" if entry.get("coverage_for") else "",
+        f"Plan Type: {entry['plan_type']}" if entry.get("plan_type") else "",
+    )
+    return " | ".join(part for part in parts if part)
+
+
 def render_real_document(entry: dict[str, Any], index: int) -> bytes:
     """One manifest entry as a PDF in the federal SBC layout, a benefits grid or a CGL declarations page,
     in look ``index``."""
@@ -352,21 +366,14 @@ def render_real_document(entry: dict[str, Any], index: int) -> bytes:
     story: list[Any] = []
     form = entry.get("form", "2017")
     heading = entry.get("title") or _TITLE[form]
-    carrier_line = f"{entry['carrier']}: {entry['plan']}" if entry.get("carrier") else entry["plan"]
+    carrier_line = _carrier_line(entry)
     period = entry.get("coverage_period")
     lines: list[Any] = [Paragraph(escape(heading), title)]
     if carrier_line or period:
         top = [[cell(carrier_line, bold), cell(f"Coverage Period: {period}" if period else "", body)]]
         lines.insert(0 if look.title_first else 1, Table(top, colWidths=[width * 0.65, width * 0.35], hAlign="LEFT"))
     story += lines
-    coverage_for = " | ".join(
-        part
-        for part in (
-            f"Coverage for: {entry['coverage_for']}" if entry.get("coverage_for") else "",
-            f"Plan Type: {entry['plan_type']}" if entry.get("plan_type") else "",
-        )
-        if part
-    )
+    coverage_for = _coverage_for(entry)
     if coverage_for:
         story.append(cell(coverage_for, body))
     if entry.get("layout") == "benefits_grid":  # a carrier's or employer's benefit summary, not an SBC
@@ -888,15 +895,8 @@ def _federal_pdf(entry: dict[str, Any]) -> bytes:
         return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
 
     period = entry.get("coverage_period")
-    carrier_line = f"{entry['carrier']}: {entry['plan']}" if entry.get("carrier") else entry["plan"]
-    coverage_for = " | ".join(
-        part
-        for part in (
-            f"Coverage for: {entry['coverage_for']}" if entry.get("coverage_for") else "",
-            f"Plan Type: {entry['plan_type']}" if entry.get("plan_type") else "",
-        )
-        if part
-    )
+    carrier_line = _carrier_line(entry)
+    coverage_for = _coverage_for(entry)
     top = Table(
         [
             [
