@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.client
 import importlib.util
 import json
 import logging
@@ -585,8 +586,7 @@ class LocalStack:
         if self._stop.is_set():
             return []
         dead = [f"thread {thread.name}" for thread in self._threads if not thread.is_alive()]
-        moto_thread = getattr(self._moto, "_thread", None)
-        if self._moto is not None and (moto_thread is None or not moto_thread.is_alive()):
+        if self._moto is not None and not self._moto_answers():
             dead.append("moto server")
         try:
             with psycopg.connect(self.database.admin_url, connect_timeout=5) as conn:
@@ -594,6 +594,23 @@ class LocalStack:
         except Exception as exc:
             dead.append(f"PostgreSQL ({describe_exception(exc)})")
         return dead
+
+    def _moto_answers(self, timeout: float = 2.0) -> bool:
+        """Whether the stack's own moto serves a request. Its thread outlives a shut-down server for a
+        moment and a hung server keeps its thread, so only an answer counts as alive."""
+        thread = getattr(self._moto, "_thread", None)
+        if thread is None or not thread.is_alive():
+            return False
+        host, port = self._moto.get_host_and_port()
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            connection.request("HEAD", "/moto-api/")
+            connection.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+        return True
 
     def _deliver(
         self,
