@@ -341,10 +341,13 @@ def test_the_heartbeat_is_called_while_the_child_works() -> None:
     beats: list[float] = []
     sandbox = Sandbox(timeout_seconds=5, memory_mb=256, heartbeat_seconds=0.1)
     # WHEN it runs
+    started = time.monotonic()
     result = sandbox.run(partial(_recording_then_sleeping, 0.55), heartbeat=lambda: beats.append(time.monotonic()))
-    # THEN the result arrives and the caller's heartbeat ran in between
+    elapsed = time.monotonic() - started
+    # THEN the result arrives and the caller's heartbeat ran in between, once a period and no more (on a
+    # loaded machine the child starts late and the run lasts longer: the bound follows the run, not the work)
     assert result == "done"
-    assert 3 <= len(beats) <= 10
+    assert 3 <= len(beats) <= elapsed / 0.09 + 1
     assert all(later - earlier >= 0.09 for earlier, later in pairwise(beats))
 
 
