@@ -43,12 +43,20 @@ def _upload(stack: LocalStack) -> uuid.UUID:
     return ticket.document_id
 
 
+# How long a message the test received stays in flight. The stack's queues give 2 s, which a loaded machine can
+# spend between two receives of one test: a message received earlier and not acknowledged (the original parse
+# message, an embed part) then came back and was received again. Longer than any test here, so only what the
+# test does brings one back: a handler's backoff or heartbeat, or a visibility set to 0.
+HELD_SECONDS = 600
+
+
 def _receive(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
+    """Every message the queue holds now, held in flight (``HELD_SECONDS``) until the test acts on it."""
     sqs, url = stack.client("sqs"), stack.queue_urls[queue]
     received: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-        "Messages", []
-    ):
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=HELD_SECONDS
+    ).get("Messages", []):
         received += batch
     return received
 
