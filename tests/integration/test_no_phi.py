@@ -8,6 +8,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,29 @@ POLICY = (
 ).encode()
 
 
-def _settle(stack: LocalStack, seconds: float = 12.0) -> None:
-    """Runs the pipeline through redeliveries (the test stack's visibility is 2 s, backoff 3 s)."""
+def _settle(stack: LocalStack, until: Callable[[], bool], what: str, seconds: float = 60.0) -> None:
+    """Runs the pipeline through redeliveries (the test stack's visibility is 2 s, backoff 3 s) until ``until``
+    holds: it waits on that outcome, since any fixed time would be short on a loaded machine."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         stack.run_until_idle()
-        if not any(queue_depth(stack, q) for q in stack.queue_urls if not q.endswith("DLQ")):
-            break
+        if until():
+            return
+        if time.monotonic() > deadline:
+            states = [(j["state"], j["last_error_code"]) for j in jobs(stack, "state", "last_error_code")]
+            raise AssertionError(f"not {what} after {seconds:g} s; jobs: {states}")
         time.sleep(0.5)
+
+
+def _idle(stack: LocalStack) -> bool:
+    """No stage message or S3 event left, visible or in flight (dead letters aside)."""
+    return not any(queue_depth(stack, q) for q in stack.queue_urls if not q.endswith("DLQ"))
+
+
+def _failed_once(stack: LocalStack, job_id: uuid.UUID) -> bool:
+    """The job's stage has failed and waits for its redelivery (backoff), its error recorded."""
+    [job] = jobs(stack, "state", "last_error_code", id=job_id)
+    return (job["state"], job["last_error_code"]) == ("retrying", "internal_error")
 
 
 def test_the_canary_never_leaves_the_document(
@@ -87,10 +103,10 @@ def test_the_canary_never_leaves_the_document(
 
     monkeypatch.setattr(docintake.stages, "chunk_work", quoting_chunk_work)
     retried = upload_bytes(stack, USER, "retried.md", POLICY, "text/markdown", replace=True)
-    _settle(stack)
+    _settle(stack, lambda: _idle(stack), "idle (the retried job through its retry)")
     monkeypatch.setattr(docintake.stages, "chunk_work", row_quoting_chunk_work)
-    upload_bytes(stack, USER, "row.md", POLICY, "text/markdown", replace=True)
-    _settle(stack, 8.0)
+    row = upload_bytes(stack, USER, "row.md", POLICY, "text/markdown", replace=True)
+    _settle(stack, lambda: _failed_once(stack, row.job_id), "row.md retrying (its chunk stage failed)")
     monkeypatch.undo()
 
     # The paths really ran: one done, two rejected, one parse failure, one retried to done, one retrying.
