@@ -295,6 +295,105 @@ def test_two_columns_of_prose_are_not_a_table() -> None:
     assert "|" not in _markdown(_pdf(draw))
 
 
+# Cells as printed: each a list of its lines. A benefits table whose cells wrap in every column.
+WRAPPED = [
+    [["Important Questions"], ["Answers"], ["Why This Matters:"]],
+    [
+        ["What is the overall", "deductible?"],
+        ["$1,500 individual/$3,000", "family per calendar year"],
+        [
+            "Generally, you must pay all of the",
+            "costs from providers up to the",
+            "deductible amount before this plan",
+            "begins to pay.",
+        ],
+    ],
+    [
+        ["Is there an out-of-pocket", "limit on my expenses?"],
+        ["Yes. $6,000 individual /", "$12,000 family"],
+        ["The out-of-pocket limit is the most", "you could pay in a year for covered", "services."],
+    ],
+]
+WRAPPED_ROWS = [[" ".join(cell) for cell in row] for row in WRAPPED]
+
+
+def _wrapped_table(
+    canvas: Canvas,
+    columns: tuple[float, ...],
+    top: float,
+    *,
+    size: float = 6.0,
+    row_gap: float = 6.0,
+    rules: tuple[float, float] | None = None,
+) -> float:
+    """Draws WRAPPED cell by cell (as reportlab and most generators do: each cell's lines in turn), rows
+    ``row_gap`` apart, with a rule across ``rules`` (x from, x to) between rows when given; returns the
+    bottom."""
+    leading = size * 1.2
+    y = top
+    for row in WRAPPED:
+        for x, cell in zip(columns, row, strict=True):
+            for i, line in enumerate(cell):
+                canvas.setFont("Times-Roman", size)
+                canvas.drawString(x, y - i * leading, line)
+        y -= max(len(cell) for cell in row) * leading + row_gap
+        if rules is not None:
+            canvas.setLineWidth(0.5)
+            canvas.line(rules[0], y + row_gap / 2 + size * 0.8, rules[1], y + row_gap / 2 + size * 0.8)
+    return y
+
+
+def test_an_unruled_table_whose_cells_wrap_reads_a_row_per_row() -> None:
+    # GIVEN 6-point type in narrow columns, no rules, each cell wrapping over lines of its own
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Times-Roman", 9)
+        canvas.drawString(42, 740, "Summary of Benefits and Coverage: What this Plan Covers & What You Pay")
+        _wrapped_table(canvas, (48, 132, 245), 700)
+        canvas.setFont("Times-Roman", 6)
+        canvas.drawString(
+            42, 600, "Questions: call the number on the back of your card, or visit the plan's website for details."
+        )
+
+    markdown = _markdown(_pdf(draw))
+    # THEN each row's lines join per cell: one Markdown row per table row, not a row per line
+    assert _tables(markdown) == [WRAPPED_ROWS]
+    # AND the text under the table stays text
+    assert markdown.rstrip().endswith("or visit the plan's website for details.")
+
+
+def test_a_table_in_one_of_two_text_columns_keeps_the_other_column_out() -> None:
+    # GIVEN a page in two text columns: running text in the left, a table ruled across its column in the right
+    prose = (
+        "The Summary of Benefits and Coverage document will help you choose a health plan. It shows you how "
+        "you and the plan would share the cost for covered health care services. Information about the cost "
+        "of this plan, called the premium, will be provided separately. This is only a summary of the plan."
+    )
+
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Helvetica", 7)
+        words = prose.split()
+        for r in range(0, len(words), 11):
+            canvas.drawString(36, 730 - 8.4 * (r // 11), " ".join(words[r : r + 11]))
+        _wrapped_table(canvas, (319, 400, 482), 740, size=7.0, rules=(313, 584))
+
+    markdown = _markdown(_pdf(draw))
+    # THEN the table holds only its own cells, and the left column reads whole before it
+    assert _tables(markdown) == [WRAPPED_ROWS]
+    assert markdown.index("summary of the plan.") < markdown.index("| Important Questions")
+    assert prose in " ".join(markdown.split())
+
+
+def test_a_column_of_cells_across_the_page_middle_does_not_split_the_page() -> None:
+    # GIVEN a three-column table whose answers run across the page's middle, prose in its last column
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Times-Roman", 9)
+        canvas.drawString(42, 740, "Important Questions, Answers and Why This Matters for the plan year")
+        _wrapped_table(canvas, (48, 240, 372), 700, size=9.0)
+
+    # THEN the middle column's lines stay whole in their cells
+    assert _tables(_markdown(_pdf(draw))) == [WRAPPED_ROWS]
+
+
 # --- the geometry alone ------------------------------------------------------------------------------------
 
 
@@ -346,6 +445,27 @@ def test_aligned_columns_make_a_table_and_a_wrapped_label_is_its_own_row() -> No
     (table,) = aligned_tables(glyphs)
     assert table.rows == [list(row) for row in rows]
     assert not table.ruled
+
+
+def test_paragraphs_side_by_side_are_not_a_table_of_wrapped_cells() -> None:
+    # GIVEN two columns of short-lined paragraphs whose breaks fall level (the worst case for wrapped cells)
+    left = ["We will pay those sums that the", "insured becomes legally obligated", "to pay as damages."]
+    right = ["Coverage applies only if the", "injury is caused by an occurrence", "in the coverage territory."]
+    glyphs: list[Glyph] = []
+    y = 700.0
+    for paragraph in range(4):
+        for i, (a, b) in enumerate(zip(left, right, strict=True)):
+            glyphs += _glyphs(a, 72, y, size=8, start=1000 * paragraph + 100 * i)
+            glyphs += _glyphs(b, 250, y, size=8, start=1000 * paragraph + 100 * i + 50)
+            y -= 10
+        y -= 9
+    # THEN no table of wrapping cells comes of them
+    assert aligned_tables(glyphs, wrapped_only=True) == []
+    # AND the right column's paragraphs with a short label beside each instead are a table of wrapped values
+    values = [g for g in glyphs if g.left >= 240]
+    labels = [g for p in range(4) for g in _glyphs(f"Part {p + 1}.", 72, 700.0 - 39 * p, size=8, start=5000 + 50 * p)]
+    (table,) = aligned_tables(labels + values, wrapped_only=True)
+    assert table.rows == [[f"Part {p + 1}.", " ".join(right)] for p in range(4)]
 
 
 def test_a_dense_hatching_of_strokes_is_refused_in_bounded_time() -> None:

@@ -14,7 +14,8 @@ into Markdown.
 - The Markdown is normalised page by page (``docintake.parsing.normalize_text``); a document left
   without text fails ``empty_document``.
 - Two-column pages are read column by column: lines that cross the page's middle separate bands, and
-  within a band the left column comes before the right.
+  within a band the left column comes before the right. On a page in two text columns (a free gutter,
+  running text or rules kept to one side), tables are searched in each column apart.
 - Lines re-flow into paragraphs by their vertical gaps, with hyphenation undone, across page breaks
   too when a sentence runs on; list items (1., a., (i), bullets) stay one per block.
 - Pages without a text layer, and pages whose few characters sit on an image covering most of the page
@@ -61,6 +62,8 @@ _RULE = 3.0  # a path thinner than this (points) is a rule, not an area
 _LINE_SHADING = 16.0  # a fill up to this tall (points) shades one line of text
 _DIRECTION_SAMPLES = 64  # characters sampled for the text's direction on a page
 _SPREAD = 0.9  # a line wider than this many font sizes per character has gaps between cells
+_PROSE_LINE = 40  # characters: a line this long in one of two columns is running text
+_SIDE_BY_SIDE = 4  # lines level with a line beside them that make a page worth reading glyph by glyph
 
 
 @dataclass
@@ -250,13 +253,15 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
         lines, spans = _page_lines(textpage, text, frame)
         result = _Page(index + 1, frame.width)
         tables: list[_Table] = []
+        segments = _segments(page, frame) if lines else []
+        two_columns = _text_columns(lines, frame.width, segments)  # before the tables take their lines
         if lines:
-            tables, glyphs = _tables(textpage, text, frame, _segments(page, frame), lines, spans)
+            tables, glyphs = _tables(textpage, text, frame, segments, lines, spans, two_columns=two_columns)
             if tables:
                 lines, spans = _lines_outside(lines, spans, tables, glyphs, text)
         result.items = [*lines, *tables]
         result.items.sort(key=lambda item: -item.top)
-        result.items = _reading_order(result.items, frame.width)
+        result.items = _reading_order(result.items, frame.width, two_columns=two_columns)
         return result
     finally:
         textpage.close()
@@ -456,11 +461,15 @@ def _tables(
     segments: list[Segment],
     lines: list[_Line],
     spans: list[range],
+    *,
+    two_columns: bool = False,
 ) -> tuple[list[_Table], dict[int, Glyph]]:
     """The page's tables and the glyphs read to find them. Reading every character's box costs more than
     the rest of the page, so it is done by steps: the lines within the ruling's reach for ruled tables,
     then every line only when three lines much wider than their text (cells far apart on one line) lie
-    outside those tables, or when a ruled table holds several values on a line."""
+    outside those tables, when four lines sit level beside another (cells set one by one), or when a ruled
+    table holds several values on a line. ``two_columns``: the page is set in two text columns
+    (``_text_columns``), each searched apart."""
     glyphs: dict[int, Glyph] = {}
     found: list[_Table] = []
     ruled = _ruled_area(segments)
@@ -468,17 +477,68 @@ def _tables(
         glyphs = _glyphs(textpage, text, frame, [span for line, span in zip(lines, spans, strict=True) if ruled(line)])
         found = ruled_tables(segments, list(glyphs.values()))
     settled = [t for t in found if not t.crowded]
-    wide = [
+    outside = [
         line
         for line in lines
-        if line.right - line.left > _SPREAD * len(line.text) * max(line.size, 1.0)
-        and not any(t.holds((line.left + line.right) / 2, (line.top + line.bottom) / 2) for t in settled)
+        if not any(t.holds((line.left + line.right) / 2, (line.top + line.bottom) / 2) for t in settled)
     ]
-    if len(wide) < 3 and len(settled) == len(found):
+    wide = [line for line in outside if line.right - line.left > _SPREAD * len(line.text) * max(line.size, 1.0)]
+    middle = frame.width / 2 if two_columns else None  # a page in two text columns: each searched apart
+    gutter = frame.width / 2 if _two_columns(lines, frame.width) else None
+    # Cells set one by one (pdfium reads each as a line of its own) are looked at only for tables whose
+    # cells wrap: rows of short lines side by side are as often two columns of text. Within one column of
+    # a page in two, they are a table's.
+    quiet = len(wide) < 3 and len(settled) == len(found)  # nothing yet says the page holds more tables
+    if quiet and not _side_by_side(outside, gutter):
         return settled, glyphs
     rest = [span for line, span in zip(lines, spans, strict=True) if ruled is None or not ruled(line)]
     glyphs.update(_glyphs(textpage, text, frame, rest))
-    return find_tables(segments, list(glyphs.values()), ruled=found), glyphs
+    wrapped_only = middle is None and quiet
+    return find_tables(
+        segments, list(glyphs.values()), ruled=found, columns_at=middle, wrapped_only=wrapped_only
+    ), glyphs
+
+
+def _text_columns(lines: list[_Line], width: float, segments: list[Segment]) -> bool:
+    """A page set in two text columns: lines start right of its middle and few cross it, and one column
+    holds running text or the page's rules all keep to one side (a table ruled within its column). Not a
+    table whose values start right of the middle: its labels are short, its rules cross the page."""
+    if not _two_columns(lines, width):
+        return False
+    middle = width / 2
+    # The gutter is free: only text across the page (a title, a note under both columns) crosses it; a
+    # table's column does not (its cells run across the middle, beside a column of text that does not).
+    text_width = max(line.right for line in lines) - min(line.left for line in lines)
+    if any(line.left < middle < line.right and line.right - line.left < 0.7 * text_width for line in lines):
+        return False
+    left = [line for line in lines if line.right < middle]
+    right = [line for line in lines if line.left > middle]
+    if any(sum(len(line.text) >= _PROSE_LINE for line in side) >= 3 for side in (left, right)):
+        return True
+    rules = [s for s in segments if abs(s.y1 - s.y0) <= 1 and abs(s.x1 - s.x0) >= _RULE]
+    return len(rules) >= 2 and all(min(s.x0, s.x1) > middle or max(s.x0, s.x1) < middle for s in rules)
+
+
+def _side_by_side(lines: list[_Line], middle: float | None) -> bool:
+    """Whether four lines or more are level with another line beside them, the gap between them not the
+    page's gutter (``middle``, on a page in two text columns): cells set one by one, which pdfium reads as
+    lines of their own."""
+    marked: set[int] = set()
+    by_top = sorted(lines, key=lambda line: -line.top)
+    for i, line in enumerate(by_top):
+        half = 0.5 * (line.top - line.bottom)
+        for j in range(i + 1, len(by_top)):
+            other = by_top[j]
+            if other.top - line.bottom <= half:
+                break  # this line and every later one start too low to be level with it
+            if min(line.top, other.top) - max(line.bottom, other.bottom) <= half:
+                continue
+            a, b = (line, other) if line.right <= other.left else (other, line)
+            if a.right <= b.left and not (middle is not None and a.right <= middle <= b.left):
+                marked.update((i, j))
+                if len(marked) >= _SIDE_BY_SIDE:
+                    return True
+    return False
 
 
 def _ruled_area(segments: list[Segment]) -> Callable[[_Line], bool] | None:
@@ -587,15 +647,21 @@ def _keep_subpath(subpath: list[Segment], stroked: bool, frame: _Frame, out: lis
 # --- page structure -----------------------------------------------------------------------------------
 
 
-def _reading_order(items: list[_Line | _Table], width: float) -> list[_Line | _Table]:
-    """Two-column pages column by column; anything else in the order pdfium read it."""
+def _two_columns(lines: list[_Line], width: float) -> bool:
+    """Whether a page is set in two text columns: lines start right of its middle, few cross it."""
     middle = width / 2
-    lines = [i for i in items if isinstance(i, _Line)]
     if len(lines) < 6:
-        return items
+        return False
     right_column = [line for line in lines if line.left > middle + 5]
     crossing = [line for line in lines if line.left < middle - 5 and line.right > middle + 5]
-    if len(right_column) < 3 or len(crossing) > len(lines) * 0.4:
+    return len(right_column) >= 3 and len(crossing) <= len(lines) * 0.4
+
+
+def _reading_order(items: list[_Line | _Table], width: float, *, two_columns: bool = False) -> list[_Line | _Table]:
+    """Two-column pages column by column; anything else in the order pdfium read it. ``two_columns``: the
+    page's lines said so before its tables took theirs (a table may be all one column holds)."""
+    middle = width / 2
+    if not two_columns and not _two_columns([i for i in items if isinstance(i, _Line)], width):
         return items
     ordered: list[_Line | _Table] = []
     band: list[_Line | _Table] = []

@@ -11,8 +11,10 @@ in an image and the boxes of its words.
 - Unruled tables follow camelot's "stream" idea: glyphs grouped into text lines by position, lines cut
   into pieces at wide gaps, and a run of lines whose pieces leave the same vertical gutters free is a
   table, one row per text line. Prose (long cells, a paragraph beside the table) and lists with hanging
-  indents are turned down. Ruling that boxes groups of rows or columns only (cells holding several
-  values on a line) gives way to the alignment.
+  indents are turned down. Where the cells wrap, a row is the lines between two wider gaps (or rules), its
+  lines joined per cell, when the lines read on as sentences do rather than start entries of their own.
+  Ruling that boxes groups of rows or columns only (cells holding several values on a line) gives way to
+  the alignment.
 - Glyphs go to the cell that holds their centre (not their box: a tall glyph's box reaches into the rows
   around it); a cell's lines are joined with a space, sideways text read in its own direction.
 """
@@ -79,16 +81,32 @@ class Table:
         return self.left - slack <= x <= self.right + slack and self.bottom - slack <= y <= self.top + slack
 
 
-def find_tables(segments: list[Segment], glyphs: list[Glyph], *, ruled: list[Table] | None = None) -> list[Table]:
+def find_tables(
+    segments: list[Segment],
+    glyphs: list[Glyph],
+    *,
+    ruled: list[Table] | None = None,
+    columns_at: float | None = None,
+    wrapped_only: bool = False,
+) -> list[Table]:
     """Ruled tables (``ruled``, when the caller found them already), then unruled ones among the glyphs no
-    ruled table holds; top of the page first."""
+    ruled table holds; top of the page first. On a page set in two text columns (``columns_at``, the x
+    between them), unruled tables are looked for in each column apart: a table in one column is level
+    with the other column's text, which is no part of it. ``wrapped_only``: of the unruled tables, only
+    those whose cells wrap (the caller saw cells set one by one, not rows of cells far apart)."""
     found = ruled_tables(segments, glyphs) if ruled is None else ruled
     # Ruling round groups of rows or columns only (cells holding several values on a line): the columns
     # and rows come from the text's alignment, over the whole page (the ruled part may be a piece of it).
     ruled = [t for t in found if not t.crowded]
     boxes = [(t.left - 1, t.bottom - 1, t.right + 1, t.top + 1) for t in ruled]
     rest = [g for g in glyphs if not any(a <= g.x <= c and b <= g.y <= d for a, b, c, d in boxes)]
-    aligned = aligned_tables(rest)
+    rules = [s for s in segments if abs(s.y1 - s.y0) <= 1.0 and abs(s.x1 - s.x0) >= MIN_EDGE]
+    parts = (
+        [rest]
+        if columns_at is None
+        else [[g for g in rest if g.x < columns_at], [g for g in rest if g.x >= columns_at]]
+    )
+    aligned = [table for part in parts for table in aligned_tables(part, rules, wrapped_only=wrapped_only)]
     for table in found:
         if table.crowded and not any(_overlap(table, other) for other in aligned):
             ruled.append(table)
@@ -477,16 +495,25 @@ def _rows(glyphs: list[Glyph]) -> list[_Row]:
     return [_Row(max(g.top for g in line), min(g.bottom for g in line), _pieces(line)) for line in text_lines(glyphs)]
 
 
-def aligned_tables(glyphs: list[Glyph]) -> list[Table]:
+def aligned_tables(
+    glyphs: list[Glyph], rules: list[Segment] | None = None, *, wrapped_only: bool = False
+) -> list[Table]:
     """Tables without ruling: runs of text lines that share at least one free vertical gutter and whose
-    pieces fall into the same columns."""
+    pieces fall into the same columns. Where the cells wrap (``_wrapped_table``), a row is the lines between
+    two row breaks; ``rules`` are the page's horizontal strokes, which may mark those breaks. ``wrapped_only``:
+    no table of a row per line."""
     rows = [r for r in _rows([g for g in glyphs if g.text.strip()]) if r.pieces]
     tables: list[Table] = []
     runs: list[tuple[int, int]] = []
     start = 0
     while start < len(rows):
-        end = _table_run(rows, start)
-        table = _aligned_table(rows[start:end]) if end > start else None
+        table = None
+        end = _table_run(rows, start, wrapped=True)
+        if end > start:
+            table = _wrapped_table(rows[start:end], rules or [])
+        if table is None and not wrapped_only:
+            end = _table_run(rows, start)
+            table = _aligned_table(rows[start:end]) if end > start else None
         if table is None:
             start += 1
             continue
@@ -504,15 +531,17 @@ def aligned_tables(glyphs: list[Glyph]) -> list[Table]:
     return tables
 
 
-def _table_run(rows: list[_Row], start: int) -> int:
+def _table_run(rows: list[_Row], start: int, *, wrapped: bool = False) -> int:
     """The end of the run of rows from ``start`` that keeps a common gutter; ``start`` when too short. Up to
     two single-piece lines in a row (a section label, a wrapped label) may sit between its rows; the run
-    ends with its last row of several pieces."""
+    ends with its last row of several pieces. ``wrapped``: a single piece set close under the line above
+    and within a column (a cell's text wrapping on after its neighbours end) is part of the run wherever
+    it falls, after the last row of several pieces too."""
     if len(rows[start].pieces) < 2:
         return start
     gutters = _gutters([rows[start]])
     multi = 1
-    end = start + 1  # just after the last row of several pieces
+    end = start + 1  # just after the last row of several pieces (or its wrapped lines)
     index = start + 1
     while index < len(rows) and index - end <= 2:
         row, above = rows[index], rows[index - 1]
@@ -525,8 +554,23 @@ def _table_run(rows: list[_Row], start: int) -> int:
             gutters = narrowed
             multi += 1
             end = index + 1
+        elif _crosses(row, gutters):
+            break  # text across the columns (a paragraph between two tables) is part of neither
+        elif wrapped and index == end and _wraps_on(above, row, gutters):
+            end = index + 1
         index += 1
     return end if multi >= 3 else start
+
+
+def _wraps_on(above: _Row, row: _Row, gutters: list[tuple[float, float]]) -> bool:
+    """A one-piece line closer under the line above than half its height, inside one column."""
+    return above.bottom - row.top < 0.5 * max(row.height, above.height) and not _crosses(row, gutters)
+
+
+def _crosses(row: _Row, gutters: list[tuple[float, float]]) -> bool:
+    """Whether a piece of the row covers a gutter from side to side (a wrapped cell's line that is
+    wider than the line above it only reaches into one)."""
+    return any(p.left <= a and b <= p.right for p in row.pieces for a, b in gutters)
 
 
 def _gutters(rows: list[_Row]) -> list[tuple[float, float]]:
@@ -605,6 +649,133 @@ def _aligned_table(rows: list[_Row]) -> Table | None:
     return Table(left, rows[-1].bottom, right, rows[0].top, table_rows, ruled=False, glyphs=held)
 
 
+_MAX_WRAPPED_LINES = 24  # a row wrapping over more lines than this is a paragraph, not a cell
+_WRAPPED_LINE_CHARS = 45  # two columns whose lines run longer than this (median) are text, not cells
+_OPEN_END = re.compile(r"(?:[,/(&+–-]|\b(?:a|an|and|any|at|by|for|from|in|of|on|or|per|the|to|with|your?))$", re.I)
+_CLOSED_END = re.compile(r"[.:;!?)]$")
+_AMOUNT = re.compile(r"^\(?[$€£]?\s?-?[\d.,]+%?\)?$")
+_NEW_ENTRY = re.compile(r"^(?:[A-Z0-9$€£(•▪●*–-])")
+
+
+def _wrapped_table(rows: list[_Row], rules: list[Segment]) -> Table | None:
+    """A table whose cells wrap over several lines: its rows are set apart by wider gaps than a cell's own
+    lines (or by rules between them), and its cells' lines read on (a lower-case word, a line ending on
+    "of" or a comma) rather than starting entries of their own. Each row's lines are joined per column.
+    None when the run is no such table (then it is read one row per line)."""
+    if len(rows) < 3:
+        return None
+    # Every line counts, a wrapped cell's lines too; a strip narrower than half a line's height is the ragged
+    # right edge of a column of wrapped text, not a gap between columns.
+    bounds = _column_bounds(rows, min_width=0.5 * statistics.median(r.height for r in rows))
+    if not bounds:
+        return None
+    left = min(p.left for r in rows for p in r.pieces)
+    right = max(p.right for r in rows for p in r.pieces)
+    groups = _row_groups(rows, rules, left, right)
+    if len(groups) < 2 or max(len(g) for g in groups) > _MAX_WRAPPED_LINES:
+        return None
+    lines = _cell_lines(rows, bounds)
+    read_on, new_entries, wrapping = _reading_on(groups, lines)
+    if read_on <= new_entries and not (new_entries == 0 and _only_some_columns_go_on(groups, lines)):
+        return None
+    # Its body's rows wrap, not just a header (a header over one-line rows reads well a line a row); a
+    # header over a single row whose cells wrap in two columns or more is one too.
+    one_row = len(groups) == 2 and sum(1 for c in lines[0] if c) >= 3
+    if not (sum(len(g) > 1 for g in groups[1:]) >= 2 or (one_row and wrapping[1] >= 2)):
+        return None
+    grid = [[_joined([lines[i][c] for i in group]) for c in range(len(bounds) + 1)] for group in groups]
+    table_rows = _without_empty(grid)
+    if not table_rows or len(table_rows[0]) < 2 or sum(1 for r in table_rows if sum(1 for c in r if c) >= 2) < 2:
+        return None
+    if len(table_rows[0]) == 2 and not _label_and_value(groups, lines):
+        return None
+    if all(_LIST_MARKER.match(row[0]) for row in table_rows if row[0]) and sum(1 for r in table_rows if r[0]) >= 2:
+        return None
+    held = frozenset(g.index for r in rows for p in r.pieces for g in p.glyphs)
+    return Table(left, rows[-1].bottom, right, rows[0].top, table_rows, ruled=False, glyphs=held)
+
+
+def _label_and_value(groups: list[list[int]], lines: list[list[str]]) -> bool:
+    """Whether two columns of wrapping text are a table's, not two columns of paragraphs side by side:
+    the lines are short, and one column holds a line a row in most rows (a label beside its wrapped
+    value, or a wrapped label beside its amount), where paragraphs wrap in both."""
+    if statistics.median(len(t) for line in lines for t in line if t) > _WRAPPED_LINE_CHARS:
+        return False
+    body = groups[1:]
+    columns = [c for c in range(len(lines[0])) if any(lines[i][c] for i in range(len(lines)))]
+    return any(sum(sum(1 for i in g if lines[i][c]) <= 1 for g in body) * 3 >= 2 * len(body) for c in columns)
+
+
+def _only_some_columns_go_on(groups: list[list[int]], lines: list[list[str]]) -> bool:
+    """Whether each row's later lines fill fewer columns than its first (a label wrapping beside its one-line
+    value): lines that each fill every column are rows of their own, set in groups."""
+    later = [(group[0], i) for group in groups for i in group[1:]]
+    filled = [sum(1 for c in line if c) for line in lines]
+    return bool(later) and all(filled[i] < filled[first] for first, i in later)
+
+
+def _row_groups(rows: list[_Row], rules: list[Segment], left: float, right: float) -> list[list[int]]:
+    """The rows' lines grouped into table rows: a new one after a gap wider than the closest lines' by
+    nearly half a line, or under a rule across at least half the table."""
+    height = statistics.median(r.height for r in rows)
+    gaps = [above.bottom - below.top for above, below in itertools.pairwise(rows)]
+    closest = max(min(gaps), 0.0)
+    groups: list[list[int]] = [[0]]
+    for index, gap in enumerate(gaps, start=1):
+        ruled = any(
+            rows[index].top - 1 <= (s.y0 + s.y1) / 2 <= rows[index - 1].bottom + 1
+            and min(right, max(s.x0, s.x1)) - max(left, min(s.x0, s.x1)) >= (right - left) / 2
+            for s in rules
+        )
+        if ruled or gap > closest + 0.45 * height:
+            groups.append([])
+        groups[-1].append(index)
+    return groups
+
+
+def _cell_lines(rows: list[_Row], bounds: list[float]) -> list[list[str]]:
+    """Each line's text by column."""
+    lines = [["" for _ in range(len(bounds) + 1)] for _ in rows]
+    for line, row in zip(lines, rows, strict=True):
+        for p in (part for piece in row.pieces for part in _split_at(piece, bounds)):
+            column = bisect.bisect_left(bounds, (p.left + p.right) / 2)
+            line[column] = f"{line[column]} {p.text}".strip()
+    return lines
+
+
+def _reading_on(groups: list[list[int]], lines: list[list[str]]) -> tuple[int, int, list[int]]:
+    """Within each group, how often a column's next line reads on from the one above, how often it starts
+    an entry of its own (an amount, or a capital after a full stop), and per group the columns that read on."""
+    read_on = new_entries = 0
+    wrapping: list[int] = []
+    for group in groups:
+        columns = 0
+        for column in range(len(lines[0])):
+            texts = [lines[i][column] for i in group if lines[i][column]]
+            on = 0
+            for before, after in itertools.pairwise(texts):
+                if _AMOUNT.match(before) or _AMOUNT.match(after):
+                    new_entries += 1  # amounts do not wrap: a column of them is rows of their own
+                elif after[:1].islower() or _OPEN_END.search(before):
+                    on += 1
+                elif _CLOSED_END.search(before) and _NEW_ENTRY.match(after):
+                    new_entries += 1
+            read_on += on
+            columns += on > 0
+        wrapping.append(columns)
+    return read_on, new_entries, wrapping
+
+
+def _joined(texts: list[str]) -> str:
+    """A cell's lines as one text: a space between them, none after a line ending in a hyphen."""
+    text = ""
+    for part in texts:
+        if not part:
+            continue
+        text = f"{text}{part}" if text.endswith("-") or not text else f"{text} {part}"
+    return text
+
+
 def _prose_beside(grid: list[list[str]]) -> int | None:
     """The first or last column when it holds prose rather than cells: long texts, mostly alone on their
     row (the table's rows fall between the lines of a paragraph beside it)."""
@@ -631,8 +802,9 @@ def _split_at(piece: _Piece, bounds: list[float]) -> list[_Piece]:
     return parts
 
 
-def _column_bounds(rows: list[_Row]) -> list[float]:
-    """x positions between columns: the middles of strips that at most a tenth of the rows cover."""
+def _column_bounds(rows: list[_Row], *, min_width: float = 1.0) -> list[float]:
+    """x positions between columns: the middles of strips at least ``min_width`` wide that at most a tenth
+    of the rows cover."""
     allowed = len(rows) // 10
     events: list[tuple[float, int]] = []
     for r in rows:
@@ -648,7 +820,7 @@ def _column_bounds(rows: list[_Row]) -> list[float]:
         if depth <= allowed and free_from is None:
             free_from = x
         elif depth > allowed and free_from is not None:
-            if x - free_from >= 1.0 and lo < free_from and x < hi:
+            if x - free_from >= min_width and lo < free_from and x < hi:
                 bounds.append((free_from + x) / 2)
             free_from = None
     return bounds
