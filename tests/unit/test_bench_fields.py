@@ -29,6 +29,7 @@ from bench.fields.score import (
 from docintake.fields import Coverage, DocumentFields, Evidence, FieldName, FieldValue, InsuranceDocumentType, Money
 from docintake_local.fields_corpus import (
     HELDOUT_LOOKS,
+    RELOOKS,
     FieldsCase,
     FieldsTruth,
     TrueCoverage,
@@ -37,6 +38,7 @@ from docintake_local.fields_corpus import (
     heldout_cases,
     money_value,
     real_cases,
+    relooked_cases,
 )
 from docintake_local.sample_documents import sample_documents, sample_documents_with_values
 
@@ -342,6 +344,24 @@ def test_heldout_looks_are_not_the_development_sets(heldout: Heldout) -> None:
     assert looks == {look.name for look in HELDOUT_LOOKS.values()}
     assert not looks & development
     assert all(entry["look"] in HELDOUT_LOOKS for entry, _ in heldout)
+
+
+def test_relooked_cases_are_the_development_summaries_in_the_named_heldout_looks() -> None:
+    """The parser's development renderings: every development summary of benefits once per look in RELOOKS,
+    with the development truth, apart from the held-out documents (none of theirs is among them)."""
+    summaries = [
+        e for e in json.loads(MANIFEST.read_text())["documents"] if e["document_type"] == "summary_of_benefits"
+    ]
+    heldout_ids = {e["id"] for e in json.loads(HELDOUT_MANIFEST.read_text())["documents"]}
+    cases = relooked_cases(MANIFEST, looks=RELOOKS[:1])
+
+    assert [case.id for case in cases] == [f"relooked-{RELOOKS[0]}-{e['id']}" for e in summaries]
+    assert {case.origin for case in cases} == {"relooked"}
+    assert {case.look for case in cases} == {HELDOUT_LOOKS[RELOOKS[0]].name}
+    assert all(case.data.startswith(b"%PDF") for case in cases)
+    truths = {case.id: case.truth for case in real_cases(MANIFEST)}
+    assert all(case.truth == truths[f"real-{entry['id']}"] for case, entry in zip(cases, summaries, strict=True))
+    assert not {e["id"] for e in summaries} & heldout_ids
 
 
 def test_every_rendered_document_parses_as_the_pipeline_parses_it(rendered: Heldout) -> None:

@@ -36,6 +36,7 @@ from docintake_local.sample_documents import DeclaredValues, sample_documents_wi
 
 __all__ = [
     "HELDOUT_LOOKS",
+    "RELOOKS",
     "FieldsCase",
     "FieldsTruth",
     "TrueCoverage",
@@ -46,6 +47,7 @@ __all__ = [
     "manifest_truth",
     "money_value",
     "real_cases",
+    "relooked_cases",
     "render_heldout_document",
     "render_real_document",
     "render_second_batch_document",
@@ -84,7 +86,8 @@ class FieldsTruth:
 @dataclass(frozen=True)
 class FieldsCase:
     """One document of the benchmark: ``origin`` is "generated", "real" (the development set, which the rules
-    were tuned on) or "heldout" (real documents collected after tuning, never shown to the rules' author);
+    were tuned on), "relooked" (development documents set in held-out PDF looks, for the parser's work on
+    them) or "heldout" (real documents collected after tuning, never shown to the rules' author);
     ``data`` is the document's bytes, of ``content_type`` (a PDF, or for held-out documents DOCX or HTML)."""
 
     id: str
@@ -584,6 +587,33 @@ def heldout_cases(manifest: pathlib.Path) -> list[FieldsCase]:
             )
         )
     return cases
+
+
+# The held-out PDF looks the parser was developed on (2026-12-02): unruled 6-point tables whose cells wrap,
+# and a table in one of two text columns. The development documents are set in them for that work; the
+# held-out documents stay unseen.
+RELOOKS: Final = ("pdf-tiny", "pdf-two-column")
+
+
+def relooked_cases(manifest: pathlib.Path, looks: tuple[str, ...] = RELOOKS) -> list[FieldsCase]:
+    """Every development summary of benefits set in each of ``looks`` (keys of ``HELDOUT_LOOKS``): the
+    parser's development data for those layouts, origin "relooked"."""
+    entries = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
+    return [
+        FieldsCase(
+            id=f"relooked-{key}-{entry['id']}",
+            origin="relooked",
+            kind=entry["document_type"],
+            data=render_heldout_document({**entry, "look": key}),
+            truth=manifest_truth(entry),
+            source_url=entry["source_url"],
+            look=HELDOUT_LOOKS[key].name,
+            content_type=HELDOUT_LOOKS[key].content_type,
+        )
+        for key in looks
+        for entry in entries
+        if entry["document_type"] == "summary_of_benefits"
+    ]
 
 
 @dataclass(frozen=True)
