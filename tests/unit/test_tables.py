@@ -310,11 +310,24 @@ WRAPPED = [
     ],
     [
         ["Is there an out-of-pocket", "limit on my expenses?"],
-        ["Yes. $6,000 individual /", "$12,000 family"],
+        ["Yes. $6,000 individual -", "$12,000 family"],
         ["The out-of-pocket limit is the most", "you could pay in a year for covered", "services."],
     ],
 ]
-WRAPPED_ROWS = [[" ".join(cell) for cell in row] for row in WRAPPED]
+WRAPPED_ROWS = [
+    ["Important Questions", "Answers", "Why This Matters:"],
+    [
+        "What is the overall deductible?",
+        "$1,500 individual/$3,000 family per calendar year",
+        "Generally, you must pay all of the costs from providers up to the deductible amount before this plan begins to"
+        " pay.",
+    ],
+    [
+        "Is there an out-of-pocket limit on my expenses?",
+        "Yes. $6,000 individual - $12,000 family",  # a dash set apart at a line's end keeps its space
+        "The out-of-pocket limit is the most you could pay in a year for covered services.",
+    ],
+]
 
 
 def _wrapped_table(
@@ -466,6 +479,29 @@ def test_paragraphs_side_by_side_are_not_a_table_of_wrapped_cells() -> None:
     labels = [g for p in range(4) for g in _glyphs(f"Part {p + 1}.", 72, 700.0 - 39 * p, size=8, start=5000 + 50 * p)]
     (table,) = aligned_tables(labels + values, wrapped_only=True)
     assert table.rows == [[f"Part {p + 1}.", " ".join(right)] for p in range(4)]
+
+
+def test_wrapped_cells_from_word_boxes_join_a_word_broken_at_its_hyphen() -> None:
+    # GIVEN word boxes (as OCR gives them, hyphens kept) of a table whose cells wrap, one word broken at "-"
+    cells = [
+        [["Benefit"], ["You pay"], ["Notes"]],
+        [["Out-of-", "pocket limit"], ["$6,000 per", "person"], ["then the plan", "pays in full"]],
+        [["Primary care", "visit"], ["$30 copay per", "visit"], ["deductible does", "not apply"]],
+    ]
+    glyphs: list[Glyph] = []
+    y = 700.0
+    for r, row in enumerate(cells):
+        for c, cell in enumerate(row):
+            for i, line in enumerate(cell):
+                glyphs += _glyphs(line, 72 + 110 * c, y - 10 * i, size=8, start=1000 * r + 100 * c + 20 * i)
+        y -= 10 * max(len(cell) for cell in row) + 8
+    # THEN each row is one, and the broken word is whole again
+    (table,) = aligned_tables(glyphs, wrapped_only=True)
+    assert table.rows == [
+        ["Benefit", "You pay", "Notes"],
+        ["Out-of-pocket limit", "$6,000 per person", "then the plan pays in full"],
+        ["Primary care visit", "$30 copay per visit", "deductible does not apply"],
+    ]
 
 
 def test_a_dense_hatching_of_strokes_is_refused_in_bounded_time() -> None:

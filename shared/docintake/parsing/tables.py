@@ -766,13 +766,17 @@ def _reading_on(groups: list[list[int]], lines: list[list[str]]) -> tuple[int, i
     return read_on, new_entries, wrapping
 
 
+_WORD_HYPHEN = re.compile(r"\w-$")
+
+
 def _joined(texts: list[str]) -> str:
-    """A cell's lines as one text: a space between them, none after a line ending in a hyphen."""
+    """A cell's lines as one text: a space between them, none after a word broken at its hyphen
+    ("out-of-" "pocket"); a dash set apart ("Deductible -" "Family") keeps its space."""
     text = ""
     for part in texts:
         if not part:
             continue
-        text = f"{text}{part}" if text.endswith("-") or not text else f"{text} {part}"
+        text = f"{text}{part}" if not text or _WORD_HYPHEN.search(text) else f"{text} {part}"
     return text
 
 
