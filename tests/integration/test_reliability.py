@@ -221,10 +221,12 @@ def test_validate_failures_reach_the_validate_dlq_and_replay_from_there(
 
     monkeypatch.setattr(docintake.validation, "inspect_object", broken)
     ticket = upload_bytes(stack, USER, "policy.md", POLICY, "text/markdown")
-    deadline = time.monotonic() + 30
+    # (three attempts 2 s apart: 6-9 s under two CPU hogs; the loop ends as soon as the record is there)
+    deadline = time.monotonic() + 60
     while queue_depth(stack, "ValidateDLQ") == 0 and time.monotonic() < deadline:
         stack.run_until_idle()
         time.sleep(0.5)
+    assert queue_depth(stack, "ValidateDLQ") == 1, "no on-failure record in the validate DLQ after 60 s of retries"
     # THEN after the async retries Lambda's on-failure record is in the validate DLQ, and it reads
     letters = list_dead_letters(stack.operations("ops"), ("validate",))
     assert [(x.document_id, x.job_id, x.error_code, x.reason) for x in letters] == [
