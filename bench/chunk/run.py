@@ -8,8 +8,12 @@ the timed span), so no memo from an earlier run helps a later one; each splitter
 100 kB. The time kept is the best of 3 runs at 1 MB and of 2 at 8 MB (``time.perf_counter``); MB/s is
 UTF-8 megabytes (10^6 bytes) of input per second.
 
-Targets (issue 4): docintake at least 2x the throughput of LangChain's RecursiveCharacterTextSplitter at
-both sizes, and 8 MB taking at most 9x the 1 MB time. ``--strict`` exits 1 when either is missed.
+Targets (the decision in force): docintake at least 1x the throughput of each structure-aware peer at both
+sizes -- LangChain's MarkdownHeaderTextSplitter with RecursiveCharacterTextSplitter on each header section
+(timed together as one splitter), semchunk, and chonkie's RecursiveChunker with OverlapRefinery (docintake
+overlaps, so that is chonkie's like-for-like row) -- and 8 MB taking at most 9x the 1 MB time. The raw
+character splitters and the other extra rows are in the table for information, not targets. ``--strict``
+exits 1 when any target is missed or a target peer is not installed.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ MB = 1_000_000
 # (input bytes, runs): the best of the runs is kept.
 INPUTS: tuple[tuple[int, int], ...] = ((1 * MB, 3), (8 * MB, 2))
 WARMUP_BYTES = 100_000
-TARGET_SPEEDUP = 2.0  # docintake vs RecursiveCharacterTextSplitter
+TARGET_SPEEDUP = 1.0  # docintake vs each structure-aware peer (PEERS)
 TARGET_SCALING = 9.0  # 8 MB time / 1 MB time
+HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]  # MarkdownHeaderTextSplitter splits at these
 OUT = Path(__file__).resolve().parents[1] / "out" / "chunk.md"
 
 Split = Callable[[str], Sized]  # text -> its chunks
@@ -79,8 +84,15 @@ def _recursive_character_markdown() -> Split:
 def _markdown_header() -> Split:
     from langchain_text_splitters import MarkdownHeaderTextSplitter
 
-    headers = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
-    return MarkdownHeaderTextSplitter(headers_to_split_on=headers).split_text
+    return MarkdownHeaderTextSplitter(headers_to_split_on=HEADERS).split_text
+
+
+def _markdown_header_then_recursive() -> Split:
+    from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+    by_header = MarkdownHeaderTextSplitter(headers_to_split_on=HEADERS)
+    by_size = RecursiveCharacterTextSplitter(chunk_size=SIZE, chunk_overlap=OVERLAP)
+    return lambda text: by_size.split_documents(by_header.split_text(text))
 
 
 def _semchunk() -> Split:
@@ -105,34 +117,49 @@ def _chonkie() -> Split:
 
 
 DOCINTAKE = "docintake chunk_markdown"
-BASELINE = "langchain RecursiveCharacterTextSplitter"
+HEADER_PAIR = "langchain MarkdownHeaderTextSplitter + RecursiveCharacterTextSplitter"
+SEMCHUNK = "semchunk"
+CHONKIE = "chonkie RecursiveChunker + OverlapRefinery"
+PEERS = (HEADER_PAIR, SEMCHUNK, CHONKIE)  # the structure-aware peers the targets compare docintake with
 SPLITTERS: tuple[Splitter, ...] = (
     Splitter(DOCINTAKE, "docintake", _docintake, "structure-aware: headings, tables, sentences; page spans and ids"),
-    Splitter(BASELINE, "langchain-text-splitters", _recursive_character, "default separators (paragraph, line, word)"),
+    Splitter(
+        HEADER_PAIR,
+        "langchain-text-splitters",
+        _markdown_header_then_recursive,
+        "target: headings # to #### split first, then `split_documents` cuts each section to 1000 / 200, "
+        "timed together, as LangChain's docs chain them",
+    ),
+    Splitter(SEMCHUNK, "semchunk", _semchunk, "target: token_counter=len (characters), overlap=200, memoize=False"),
+    Splitter(
+        CHONKIE,
+        "chonkie",
+        _chonkie_with_overlap,
+        "target: character tokenizer; the chunker has no overlap, so OverlapRefinery adds 200 characters (prefix)",
+    ),
+    Splitter(
+        "langchain RecursiveCharacterTextSplitter",
+        "langchain-text-splitters",
+        _recursive_character,
+        "for information, not a target: a raw character splitter, default separators (paragraph, line, word)",
+    ),
     Splitter(
         "langchain RecursiveCharacterTextSplitter (Markdown)",
         "langchain-text-splitters",
         _recursive_character_markdown,
-        "extra row: `from_language(Language.MARKDOWN)` separators (headings, rules, blank lines…)",
+        "for information, not a target: `from_language(Language.MARKDOWN)` separators (headings, rules, blank lines…)",
     ),
     Splitter(
         "langchain MarkdownHeaderTextSplitter",
         "langchain-text-splitters",
         _markdown_header,
-        "splits at headings # to #### only: no size or overlap, timed as it is",
-    ),
-    Splitter("semchunk", "semchunk", _semchunk, "token_counter=len (characters), overlap=200, memoize=False"),
-    Splitter(
-        "chonkie RecursiveChunker + OverlapRefinery",
-        "chonkie",
-        _chonkie_with_overlap,
-        "character tokenizer; the chunker has no overlap, so OverlapRefinery adds 200 characters (prefix)",
+        "for information: the pair's first half alone, headings # to #### only, no size or overlap",
     ),
     Splitter(
         "chonkie RecursiveChunker (no overlap)",
         "chonkie",
         _chonkie,
-        "extra row: the chunker alone, without the refinery",
+        "for information: the chunker alone, without the refinery",
     ),
 )
 
@@ -205,21 +232,23 @@ def _report(results: list[Result], texts: dict[int, str], seed: int, total_secon
         )
 
     by_name = {r.splitter.name: r for r in results if not r.error}
-    ours, baseline = by_name.get(DOCINTAKE), by_name.get(BASELINE)
+    ours = by_name.get(DOCINTAKE)
     met = True
     lines.append("")
-    if ours and baseline:
-        speedups = {n: baseline.seconds[n] / ours.seconds[n] for n, _ in INPUTS}
+    for peer_name in PEERS:
+        peer = by_name.get(peer_name)
+        if not (ours and peer):
+            met = False
+            lines.append(f"docintake / {peer_name}: not measured — MISSED")
+            continue
+        speedups = {n: peer.seconds[n] / ours.seconds[n] for n, _ in INPUTS}
         worst = min(speedups.values())
         met &= worst >= TARGET_SPEEDUP
         detail = ", ".join(f"{n // MB} MB {s:.2f}×" for n, s in speedups.items())
         lines.append(
-            f"docintake / RecursiveCharacterTextSplitter: {worst:.2f}× "
+            f"docintake / {peer_name}: {worst:.2f}× "
             f"(target ≥ {TARGET_SPEEDUP:g}×; {detail}) — {'met' if worst >= TARGET_SPEEDUP else 'MISSED'}"
         )
-    else:
-        met = False
-        lines.append("docintake / RecursiveCharacterTextSplitter: not measured — MISSED")
     if ours:
         scaling = ours.seconds[large] / ours.seconds[small]
         met &= scaling <= TARGET_SCALING
