@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import uuid
@@ -94,10 +95,16 @@ def pg_admin_url() -> Iterator[str]:
         data.mkdir(parents=True, exist_ok=True)
         server = pgserver.get_server(data, cleanup_mode="stop")
         url = server.get_uri()
-    # A fresh template each run, so changed migrations are always what the tests see.
-    drop_database(url, TEMPLATE_DB)
-    ensure_database(url, TEMPLATE_DB)
-    LocalDatabase(with_database(url, TEMPLATE_DB)).migrate(ROOT / "migrations")
+    # A fresh template each run, so changed migrations are always what the tests see. `make test` runs two
+    # pytest processes on one server: each migrates a template of its own, but roles are the server's, and two
+    # first runs of 0001 at once would both find a role missing and both create it. One migrates at a time.
+    lock_file = ROOT / ".local" / "pgtest-migrate.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        drop_database(url, TEMPLATE_DB)
+        ensure_database(url, TEMPLATE_DB)
+        LocalDatabase(with_database(url, TEMPLATE_DB)).migrate(ROOT / "migrations")
     yield url
     drop_database(url, TEMPLATE_DB)
     del server
