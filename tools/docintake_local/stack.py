@@ -586,7 +586,8 @@ class LocalStack:
         if self._stop.is_set():
             return []
         dead = [f"thread {thread.name}" for thread in self._threads if not thread.is_alive()]
-        if self._moto is not None and not self._moto_answers():
+        # A second probe before calling it dead: one slow answer on a loaded machine is not a dead server.
+        if self._moto is not None and not self._moto_answers() and not self._moto_answers():
             dead.append("moto server")
         try:
             with psycopg.connect(self.database.admin_url, connect_timeout=5) as conn:
