@@ -59,7 +59,7 @@ def _counts(database: LocalDatabase) -> tuple[int, int, int]:
 def test_the_demo_ingests_every_document_and_twice_duplicates_nothing(live_stack: LocalStack) -> None:
     # WHEN the demo runs
     out = io.StringIO()
-    assert run_demo(live_stack, count=4, timeout=120, out=out) == 0, out.getvalue()
+    assert run_demo(live_stack, count=4, timeout=300, out=out) == 0, out.getvalue()
     first = _counts(live_stack.database)
     # THEN four documents are done, with chunks and a vector for each, and isolation holds
     text = out.getvalue()
@@ -74,7 +74,7 @@ def test_the_demo_ingests_every_document_and_twice_duplicates_nothing(live_stack
     assert first[0] == 4 and first[1] == first[2] > 20
     # WHEN it runs again THEN it replaces its documents instead of adding to them
     again = io.StringIO()
-    assert run_demo(live_stack, count=4, timeout=120, out=again) == 0, again.getvalue()
+    assert run_demo(live_stack, count=4, timeout=300, out=again) == 0, again.getvalue()
     assert "removed 4 document(s) of an earlier demo run" in again.getvalue()
     assert _counts(live_stack.database) == first
 
@@ -95,7 +95,7 @@ def test_two_containers_per_stage_queue_ingest_without_duplicates(
         extra = {module.__name__ for module in stack.extra_containers}
         # WHEN the demo's four documents go through it
         out = io.StringIO()
-        assert run_demo(stack, count=4, timeout=120, out=out) == 0, out.getvalue()
+        assert run_demo(stack, count=4, timeout=300, out=out) == 0, out.getvalue()
         used = [module.__name__ for module in stack.extra_containers if module.pipeline.db._conn is not None]
         with psycopg.connect(database.admin_url) as conn:
             completions = conn.execute(
