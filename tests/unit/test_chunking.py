@@ -144,6 +144,19 @@ def test_a_lone_title_joins_the_first_section_instead_of_becoming_a_chunk() -> N
     assert chunks[0].heading_path == ("HOMEOWNERS POLICY", "DEFINITIONS")
 
 
+def test_a_hash_inside_a_line_does_not_count_as_a_heading_when_finding_the_sections() -> None:
+    # GIVEN a lone title and two sections, with "# 3" and "# 4" inside a sentence (were they headings, level 1
+    # would occur three times and the whole policy would be one section)
+    markdown = "# HOMEOWNERS POLICY\n\n## DEFINITIONS\n\nForm # 3 and form # 4 apply.\n\n## EXCLUSIONS\n\nNo neglect.\n"
+    # WHEN it is chunked
+    chunks = chunk_markdown(markdown, PageMap.single_page())
+    # THEN each ## section is a chunk of its own
+    assert [c.heading_path for c in chunks] == [
+        ("HOMEOWNERS POLICY", "DEFINITIONS"),
+        ("HOMEOWNERS POLICY", "EXCLUSIONS"),
+    ]
+
+
 def _table(rows: int, cell: str = "Coverage text") -> str:
     body = "\n".join(f"| {i}. {cell} | ${i},000 | $500 |" for i in range(rows))
     return f"| Coverage | Limit | Deductible |\n| --- | --- | --- |\n{body}"
