@@ -5,7 +5,8 @@
 Every splitter gets chunk size 1000 and overlap 200, counted in characters: semchunk counts with ``len``
 and chonkie with its character tokenizer. A splitter object is built afresh before every timed run (outside
 the timed span), so no memo from an earlier run helps a later one; each splitter first warms up once on
-100 kB. The time kept is the best of 3 runs at 1 MB and of 2 at 8 MB (``time.perf_counter``); MB/s is
+100 kB. The time kept is the best of 5 runs at each size (``time.perf_counter``), the runs
+going round the splitters in turn so that load on a shared machine falls on all of them alike; MB/s is
 UTF-8 megabytes (10^6 bytes) of input per second.
 
 Targets (the decision in force): docintake at least 1x the throughput of each structure-aware peer at both
@@ -34,7 +35,7 @@ SIZE = 1000
 OVERLAP = 200
 MB = 1_000_000
 # (input bytes, runs): the best of the runs is kept.
-INPUTS: tuple[tuple[int, int], ...] = ((1 * MB, 3), (8 * MB, 2))
+INPUTS: tuple[tuple[int, int], ...] = ((1 * MB, 5), (8 * MB, 5))
 WARMUP_BYTES = 100_000
 TARGET_SPEEDUP = 1.0  # docintake vs each structure-aware peer (PEERS)
 TARGET_SCALING = 9.0  # 8 MB time / 1 MB time
@@ -164,34 +165,34 @@ SPLITTERS: tuple[Splitter, ...] = (
 )
 
 
-def _time_best(splitter: Splitter, text: str, runs: int) -> tuple[float, int]:
-    best, count = float("inf"), 0
-    for _ in range(runs):
-        split = splitter.prepare()
-        gc.collect()
-        started = time.perf_counter()
-        chunks = split(text)
-        elapsed = time.perf_counter() - started
-        best, count = min(best, elapsed), len(chunks)
-        del chunks
-    return best, count
+def _time_once(splitter: Splitter, text: str) -> tuple[float, int]:
+    split = splitter.prepare()
+    gc.collect()
+    started = time.perf_counter()
+    chunks = split(text)
+    elapsed = time.perf_counter() - started
+    return elapsed, len(chunks)
 
 
 def _measure(texts: dict[int, str]) -> list[Result]:
-    results = []
+    """Each splitter's best time per input. The runs go round the splitters in turn (one run of each, then
+    the next round), so a spell of load on this shared machine slows every splitter alike instead of
+    whichever one was running then."""
+    results = [Result(splitter) for splitter in SPLITTERS]
     warmup = next(iter(texts.values()))[:WARMUP_BYTES]
-    for splitter in SPLITTERS:
-        result = Result(splitter)
-        results.append(result)
+    for result in results:
         try:
-            splitter.prepare()(warmup)
+            result.splitter.prepare()(warmup)
         except ImportError as exc:
             result.error = f"not installed ({exc.name})"
-            continue
-        for nominal, runs in INPUTS:
-            seconds, chunks = _time_best(splitter, texts[nominal], runs)
-            result.seconds[nominal], result.chunks[nominal] = seconds, chunks
-        print(f"  {splitter.name}: done", file=sys.stderr, flush=True)
+    ready = [result for result in results if not result.error]
+    for nominal, runs in INPUTS:
+        for _ in range(runs):
+            for result in ready:
+                seconds, chunks = _time_once(result.splitter, texts[nominal])
+                result.seconds[nominal] = min(result.seconds.get(nominal, float("inf")), seconds)
+                result.chunks[nominal] = chunks
+        print(f"  {nominal // MB} MB: done", file=sys.stderr, flush=True)
     return results
 
 
