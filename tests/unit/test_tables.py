@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -405,6 +406,100 @@ def test_a_column_of_cells_across_the_page_middle_does_not_split_the_page() -> N
 
     # THEN the middle column's lines stay whole in their cells
     assert _tables(_markdown(_pdf(draw))) == [WRAPPED_ROWS]
+
+
+def test_section_labels_wider_than_the_first_column_stay_rows_of_their_table() -> None:
+    # GIVEN an unruled declarations table with section labels running across its columns
+    rows = [
+        ("Coverage", "Limit", "Premium"),
+        ("SECTION I - PROPERTY COVERAGES AND LIMITS OF LIABILITY", "", ""),
+        ("Coverage A - Dwelling", "$350,000", "$1,200"),
+        ("Coverage B - Other Structures", "$35,000", "$120"),
+        ("SECTION II - LIABILITY COVERAGES AND LIMITS OF LIABILITY", "", ""),
+        ("Coverage E - Personal Liability", "$300,000", "$45"),
+        ("Coverage F - Medical Payments", "$5,000", "$10"),
+    ]
+
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Helvetica", 9)
+        for r, row in enumerate(rows):
+            for x, cell in zip((72, 300, 420), row, strict=True):
+                if cell:
+                    canvas.drawString(x, 690 - 14 * r, cell)
+
+    # THEN it is one table, the labels rows of it (a label does not end the table or become text)
+    assert _tables(_markdown(_pdf(draw))) == [[list(row) for row in rows]]
+
+
+def test_a_schedule_grouped_under_labels_printed_once_keeps_a_row_per_line() -> None:
+    # GIVEN a forms schedule: each coverage part named on its first line only, a little space between parts
+    parts = [("Commercial Property", ["CP 00 10", "CP 00 30"]), ("General Liability", ["CG 00 01", "CG 21 06"])]
+
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Helvetica", 8)
+        y = 715.0
+        for x, cell in zip((72, 200, 380), ("Coverage Part", "Form", "Premium"), strict=True):
+            canvas.drawString(x, y, cell)
+        canvas.setLineWidth(0.5)
+        canvas.line(72, y - 3, 430, y - 3)
+        y -= 14
+        for part, forms in parts:
+            for i, form in enumerate(forms):
+                if i == 0:
+                    canvas.drawString(72, y, part)
+                canvas.drawString(200, y, form)
+                canvas.drawString(380, y, "Included")
+                y -= 10
+            y -= 6
+
+    # THEN each form keeps its own row (the parts are no cells that wrap)
+    assert _tables(_markdown(_pdf(draw))) == [
+        [
+            ["Coverage Part", "Form", "Premium"],
+            ["Commercial Property", "CP 00 10", "Included"],
+            ["", "CP 00 30", "Included"],
+            ["General Liability", "CG 00 01", "Included"],
+            ["", "CG 21 06", "Included"],
+        ]
+    ]
+
+
+def test_a_schedule_across_a_two_column_page_is_not_cut_at_the_middle() -> None:
+    # GIVEN a page of two prose columns with a location schedule across both, set row by row, and more prose
+    prose = (
+        "We will pay for direct physical loss to property covered under Coverage A caused by a peril listed "
+        "below unless the loss is excluded. This insurance applies only to loss which occurs during the policy "
+        "period. Our payment will not exceed the limit of liability shown in the Declarations. "
+    ) * 2
+    schedule = [
+        ("Location", "Building", "Limit", "Deductible"),
+        ("1", "Main office, 12 Elm St", "$2,500,000", "$5,000"),
+        ("2", "Warehouse, 4 Dock Rd", "$1,200,000", "$10,000"),
+        ("3", "Garage, 9 Ash Ave", "$300,000", "$2,500"),
+    ]
+
+    def paragraph(canvas: Canvas, x: float, y: float) -> float:
+        for line in textwrap.wrap(prose, 58):
+            canvas.drawString(x, y, line)
+            y -= 10
+        return y
+
+    def draw(canvas: Canvas) -> None:
+        canvas.setFont("Helvetica", 8.5)
+        y = paragraph(canvas, 40, 740) - 20
+        paragraph(canvas, 315, 740)
+        for row in schedule:
+            for x, cell in zip((40, 110, 330, 470), row, strict=True):
+                canvas.drawString(x, y, cell)
+            y -= 12
+        paragraph(canvas, 40, y - 12)
+        paragraph(canvas, 315, y - 12)
+
+    markdown = _markdown(_pdf(draw))
+    # THEN no table holds the right half of the schedule alone: each limit stays with its location
+    assert not any(table[0] == ["Limit", "Deductible"] for table in _tables(markdown))
+    flat = " ".join(markdown.replace("|", " ").split())
+    assert "1 Main office, 12 Elm St $2,500,000 $5,000 2 Warehouse, 4 Dock Rd $1,200,000 $10,000" in flat
 
 
 # --- the geometry alone ------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from docintake.parsing import (
     markdown_table,
 )
 from docintake.parsing.ocr import OcrEngine, OcrResult, ocr_pdf_pages
-from docintake.parsing.tables import Glyph, Segment, find_tables, ruled_tables
+from docintake.parsing.tables import MIN_EDGE, Glyph, Segment, find_tables, ruled_tables
 from docintake.parsing.tables import Table as _Table
 from docintake.vocabulary import ErrorCode
 
@@ -482,8 +482,11 @@ def _tables(
         for line in lines
         if not any(t.holds((line.left + line.right) / 2, (line.top + line.bottom) / 2) for t in settled)
     ]
-    wide = [line for line in outside if line.right - line.left > _SPREAD * len(line.text) * max(line.size, 1.0)]
-    middle = frame.width / 2 if two_columns else None  # a page in two text columns: each searched apart
+    wide = [line for line in outside if _spread_out(line)]
+    # Two tests of "two columns", on purpose: ``two_columns`` (``_text_columns``, strict) splits the page for
+    # the table search; the looser ``_two_columns`` only keeps lines either side of the middle from counting
+    # as cells set side by side.
+    middle = frame.width / 2 if two_columns else None
     gutter = frame.width / 2 if _two_columns(lines, frame.width) else None
     # Cells set one by one (pdfium reads each as a line of its own) are looked at only for tables whose
     # cells wrap: rows of short lines side by side are as often two columns of text. Within one column of
@@ -506,17 +509,27 @@ def _text_columns(lines: list[_Line], width: float, segments: list[Segment]) -> 
     if not _two_columns(lines, width):
         return False
     middle = width / 2
-    # The gutter is free: only text across the page (a title, a note under both columns) crosses it; a
-    # table's column does not (its cells run across the middle, beside a column of text that does not).
+    # The gutter is free: only running text across the page (a wide title, a note under both columns)
+    # crosses it. A table's column does not (its cells run across the middle beside a column of text that
+    # does not), nor does a table across the page (its rows are cells far apart: split, they would lose
+    # their values). A short centred title also keeps the page whole: this test errs towards no split.
     text_width = max(line.right for line in lines) - min(line.left for line in lines)
-    if any(line.left < middle < line.right and line.right - line.left < 0.7 * text_width for line in lines):
+    if any(
+        line.left < middle < line.right and (line.right - line.left < 0.7 * text_width or _spread_out(line))
+        for line in lines
+    ):
         return False
     left = [line for line in lines if line.right < middle]
     right = [line for line in lines if line.left > middle]
     if any(sum(len(line.text) >= _PROSE_LINE for line in side) >= 3 for side in (left, right)):
         return True
-    rules = [s for s in segments if abs(s.y1 - s.y0) <= 1 and abs(s.x1 - s.x0) >= _RULE]
+    rules = [s for s in segments if abs(s.y1 - s.y0) <= 1 and abs(s.x1 - s.x0) >= MIN_EDGE]
     return len(rules) >= 2 and all(min(s.x0, s.x1) > middle or max(s.x0, s.x1) < middle for s in rules)
+
+
+def _spread_out(line: _Line) -> bool:
+    """A line much wider than its text: cells far apart on one line."""
+    return line.right - line.left > _SPREAD * len(line.text) * max(line.size, 1.0)
 
 
 def _side_by_side(lines: list[_Line], middle: float | None) -> bool:

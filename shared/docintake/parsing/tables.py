@@ -554,8 +554,10 @@ def _table_run(rows: list[_Row], start: int, *, wrapped: bool = False) -> int:
             gutters = narrowed
             multi += 1
             end = index + 1
-        elif _crosses(row, gutters):
-            break  # text across the columns (a paragraph between two tables) is part of neither
+        elif _crosses(row, gutters, every=not wrapped):
+            # Text across the columns is no wrapped cell's line; text across all of them (a paragraph
+            # between two tables) is no row at all. A section label across some of them is a row.
+            break
         elif wrapped and index == end and _wraps_on(above, row, gutters):
             end = index + 1
         index += 1
@@ -567,10 +569,11 @@ def _wraps_on(above: _Row, row: _Row, gutters: list[tuple[float, float]]) -> boo
     return above.bottom - row.top < 0.5 * max(row.height, above.height) and not _crosses(row, gutters)
 
 
-def _crosses(row: _Row, gutters: list[tuple[float, float]]) -> bool:
-    """Whether a piece of the row covers a gutter from side to side (a wrapped cell's line that is
-    wider than the line above it only reaches into one)."""
-    return any(p.left <= a and b <= p.right for p in row.pieces for a, b in gutters)
+def _crosses(row: _Row, gutters: list[tuple[float, float]], *, every: bool = False) -> bool:
+    """Whether the row's pieces cover a gutter from side to side (``every``: each of them). A wrapped
+    cell's line that is wider than the line above it only reaches into one."""
+    covered = [any(p.left <= a and b <= p.right for p in row.pieces) for a, b in gutters]
+    return bool(covered) and (all(covered) if every else any(covered))
 
 
 def _gutters(rows: list[_Row]) -> list[tuple[float, float]]:
@@ -661,7 +664,8 @@ def _wrapped_table(rows: list[_Row], rules: list[Segment]) -> Table | None:
     """A table whose cells wrap over several lines: its rows are set apart by wider gaps than a cell's own
     lines (or by rules between them), and its cells' lines read on (a lower-case word, a line ending on
     "of" or a comma) rather than starting entries of their own. Each row's lines are joined per column.
-    None when the run is no such table (then it is read one row per line)."""
+    None when the run is no such table (then it is read one row per line, unless only wrapped tables are
+    looked for)."""
     if len(rows) < 3:
         return None
     # Every line counts, a wrapped cell's lines too; a strip narrower than half a line's height is the ragged
@@ -676,7 +680,7 @@ def _wrapped_table(rows: list[_Row], rules: list[Segment]) -> Table | None:
         return None
     lines = _cell_lines(rows, bounds)
     read_on, new_entries, wrapping = _reading_on(groups, lines)
-    if read_on <= new_entries and not (new_entries == 0 and _only_some_columns_go_on(groups, lines)):
+    if read_on <= new_entries and not (new_entries == 0 and _only_the_label_goes_on(groups, lines)):
         return None
     # Its body's rows wrap, not just a header (a header over one-line rows reads well a line a row); a
     # header over a single row whose cells wrap in two columns or more is one too.
@@ -706,12 +710,13 @@ def _label_and_value(groups: list[list[int]], lines: list[list[str]]) -> bool:
     return any(sum(sum(1 for i in g if lines[i][c]) <= 1 for g in body) * 3 >= 2 * len(body) for c in columns)
 
 
-def _only_some_columns_go_on(groups: list[list[int]], lines: list[list[str]]) -> bool:
-    """Whether each row's later lines fill fewer columns than its first (a label wrapping beside its one-line
-    value): lines that each fill every column are rows of their own, set in groups."""
+def _only_the_label_goes_on(groups: list[list[int]], lines: list[list[str]]) -> bool:
+    """Whether each row's later lines hold its first column alone, under a first line that fills more (a
+    label wrapping beside its one-line values). Later lines with values of their own are rows of their own,
+    set in groups under a label printed once (a forms schedule by coverage part)."""
     later = [(group[0], i) for group in groups for i in group[1:]]
     filled = [sum(1 for c in line if c) for line in lines]
-    return bool(later) and all(filled[i] < filled[first] for first, i in later)
+    return bool(later) and all(filled[i] == 1 and lines[i][0] and filled[first] > 1 for first, i in later)
 
 
 def _row_groups(rows: list[_Row], rules: list[Segment], left: float, right: float) -> list[list[int]]:
