@@ -6,8 +6,10 @@ Every splitter gets chunk size 1000 and overlap 200, counted in characters: semc
 and chonkie with its character tokenizer. A splitter object is built afresh before every timed run (outside
 the timed span), so no memo from an earlier run helps a later one; each splitter first warms up once on
 100 kB. The time kept is the best of 5 runs at each size (``time.perf_counter``), the runs
-going round the splitters in turn so that load on a shared machine falls on all of them alike; MB/s is
-UTF-8 megabytes (10^6 bytes) of input per second.
+going round the splitters in turn so that load on a shared machine falls on all of them alike, and with the
+process's existing objects frozen out of the garbage collector (``gc.freeze``: its full passes would walk
+every peer's imported library too, so an 8 MB run paid for the process, not the splitter); MB/s is UTF-8
+megabytes (10^6 bytes) of input per second.
 
 Targets (the decision in force): docintake at least 1x the throughput of each structure-aware peer at both
 sizes -- LangChain's MarkdownHeaderTextSplitter with RecursiveCharacterTextSplitter on each header section
@@ -168,9 +170,15 @@ SPLITTERS: tuple[Splitter, ...] = (
 def _time_once(splitter: Splitter, text: str) -> tuple[float, int]:
     split = splitter.prepare()
     gc.collect()
-    started = time.perf_counter()
-    chunks = split(text)
-    elapsed = time.perf_counter() - started
+    # What exists now (every splitter's imports, the inputs) is left out of the collector's full passes:
+    # those would walk the peers' libraries too, a cost that grows with whatever else the process holds.
+    gc.freeze()
+    try:
+        started = time.perf_counter()
+        chunks = split(text)
+        elapsed = time.perf_counter() - started
+    finally:
+        gc.unfreeze()
     return elapsed, len(chunks)
 
 
