@@ -792,7 +792,8 @@ def _typography(pages: list[_Page]) -> _Typography:
 
 
 def _in_capitals(text: str) -> bool:
-    return sum(1 for ch in text if ch.isalpha()) >= 3 and text.upper() == text
+    # The case test first: it runs in C and turns down nearly every line before letters are counted.
+    return text.upper() == text and sum(1 for ch in text if ch.isalpha()) >= 3
 
 
 def _heading_level(line: _Line, typography: _Typography, *, tabular: bool) -> int:
