@@ -208,13 +208,19 @@ def _write_parsed(
 FIELDS_WRITE_MARGIN_SECONDS = 20.0
 
 
+def read_parsed(pipeline: Context, user_id: UUID, document_id: UUID) -> tuple[str, PageMap]:
+    """The document's stored parse: its Markdown and page map, as the parse stage wrote them."""
+    bucket = pipeline.settings.bucket_name
+    markdown = get_bytes(pipeline.s3, bucket, markdown_key(user_id, document_id)).decode("utf-8")
+    return markdown, PageMap.from_json(
+        get_bytes(pipeline.s3, bucket, page_map_key(user_id, document_id)).decode("utf-8")
+    )
+
+
 def chunk_work(pipeline: Context, claim: Claim, filler: FieldsFiller | None = None) -> Writer:
     message, settings = claim.message, pipeline.settings
-    markdown = get_bytes(pipeline.s3, settings.bucket_name, markdown_key(message.user_id, message.document_id))
-    page_map = get_bytes(pipeline.s3, settings.bucket_name, page_map_key(message.user_id, message.document_id))
-    text = markdown.decode("utf-8")
+    text, pages = read_parsed(pipeline, message.user_id, message.document_id)
     document_type = classify(text, claim.job.get("filename") or "")
-    pages = PageMap.from_json(page_map.decode("utf-8"))
     chunks = chunk_with_settings(text, pages, settings)
     # Before the transaction: a filler may ask a language model over the network, and no transaction (nor the
     # job's row lock) is held across that. Part of the chunk stage, extraction is retried, dead-lettered and

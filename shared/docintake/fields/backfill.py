@@ -29,9 +29,7 @@ from docintake.errors import DocintakeError
 from docintake.events import append_event
 from docintake.fields import DocumentFields, Evidence, FieldsFiller, extract_in_stage
 from docintake.messages import StageMessage
-from docintake.parsing import PageMap
-from docintake.stages import document_fields_params
-from docintake.storage import get_bytes, markdown_key, page_map_key
+from docintake.stages import document_fields_params, read_parsed
 from docintake.vocabulary import DocumentStatus, StepName
 
 logger = Logger(service="docintake", child=True)
@@ -165,13 +163,9 @@ def reextract_document_fields(
             return result(Outcome.SKIPPED, "not_ready")
         if dry_run:
             return result(Outcome.WOULD_REEXTRACT)
-        settings = pipeline.settings
-        text = get_bytes(pipeline.s3, settings.bucket_name, markdown_key(user_id, document_id)).decode("utf-8")
-        pages = PageMap.from_json(
-            get_bytes(pipeline.s3, settings.bucket_name, page_map_key(user_id, document_id)).decode("utf-8")
-        )
+        text, pages = read_parsed(pipeline, user_id, document_id)
         # The stage's chunks, to place evidence only: the stored chunks stay as they are.
-        chunks = chunk_with_settings(text, pages, settings)
+        chunks = chunk_with_settings(text, pages, pipeline.settings)
         # Before the transaction, as in the chunk stage: a filler may ask a model over the network.
         found = extract_in_stage(
             text,
